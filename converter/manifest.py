@@ -1,0 +1,88 @@
+"""manifest.json: the contract between training, firmware and host tools (DESIGN.md 1).
+
+Written by `bedside convert`, read by the firmware generator and the host tools.
+Every field is documented in docs/manifest.md. The preprocessing block is derived from
+training.signals only, and its SHA-256 (over canonical JSON) is what the device reports
+as `preproc_sha256`, so a device built with other constants is refused.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+from training import signals as sig
+
+FORMAT_VERSION = 1
+PROTOCOL_VERSION = 1
+GEN_FORMAT = 1          # generated C/C++ header format; must match the firmware's
+
+
+class ManifestError(ValueError):
+    """A manifest that is missing, malformed or of another format version."""
+
+
+def canonical_json(obj: Any) -> bytes:
+    return json.dumps(obj, sort_keys=True, separators=(",", ":")).encode()
+
+
+def preprocessing_block(personalization: dict | None = None) -> dict:
+    """Signal table and fixed-point constants the device must reproduce exactly."""
+    block = {
+        "missing_value": sig.MISSING,
+        "input_scale_inv": sig.INPUT_SCALE_INV,
+        "shift": sig.FIXED_POINT_SHIFT,
+        "signals": [
+            {
+                "name": s.name, "unit": s.unit, "raw_scale": s.raw_scale,
+                "center": s.center, "spread": s.spread, "multiplier": s.multiplier,
+                "valid_min": s.valid_min, "valid_max": s.valid_max,
+                "carry_limit": s.carry_limit,
+            }
+            for s in sig.SIGNALS
+        ],
+    }
+    if personalization is not None:
+        block["personalization"] = personalization
+    return block
+
+
+def constants_sha256(preprocessing: dict, alarm: dict, window: dict) -> str:
+    """Hash of everything besides the model that decides a device's outputs."""
+    payload = {"preprocessing": {k: v for k, v in preprocessing.items() if k != "sha256"},
+               "alarm": alarm, "window": window}
+    return hashlib.sha256(canonical_json(payload)).hexdigest()
+
+
+def load_manifest(path: str | Path) -> dict:
+    """Read and check a manifest.json (or a run directory holding int8/manifest.json)."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / "int8" / "manifest.json"
+    if not path.is_file():
+        raise ManifestError(f"{path}: manifest not found (run `bedside convert RUN_DIR` first)")
+    try:
+        manifest = json.loads(path.read_text())
+    except json.JSONDecodeError as e:
+        raise ManifestError(f"{path}: not valid JSON (line {e.lineno}, column {e.colno}): {e.msg}")
+    if not isinstance(manifest, dict):
+        raise ManifestError(f"{path}: top level must be an object")
+    version = manifest.get("format_version")
+    if version != FORMAT_VERSION:
+        raise ManifestError(f"{path}: field 'format_version' is {version!r}; this kit reads "
+                            f"format {FORMAT_VERSION} (re-run `bedside convert`)")
+    for field in ("model", "preprocessing", "window", "alarm", "signals"):
+        if field not in manifest:
+            raise ManifestError(f"{path}: missing field '{field}'")
+    expected = constants_sha256(manifest["preprocessing"], manifest["alarm"], manifest["window"])
+    if manifest["preprocessing"].get("sha256") != expected:
+        raise ManifestError(f"{path}: field 'preprocessing.sha256' does not match the constants "
+                            "(the manifest was edited by hand?)")
+    return manifest
+
+
+def write_json_atomic(path: Path, obj: Any) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(obj, indent=2, sort_keys=True) + "\n")
+    tmp.replace(path)

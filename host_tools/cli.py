@@ -1,0 +1,65 @@
+"""`bedside`: one command line for every stage of the kit.
+
+Each subcommand lives in its own module exposing `add_arguments(parser)` and
+`run(args) -> int`; modules are imported only when their command runs (or its --help is
+asked for), so `bedside verify` works in an environment without TensorFlow.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# command -> (module, one-line help)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "data": ("training.cmd_data", "simulate a cohort (or load PhysioNet/CSV data) into RUN_DIR"),
+    "train": ("training.cmd_train", "train the Teacher (Transformer encoder)"),
+    "distill": ("training.cmd_distill", "distill the tiny Student from the Teacher"),
+    "evaluate": ("training.cmd_evaluate", "evaluate Teacher, Students and baselines; write the report"),
+    "convert": ("converter.cmd_convert", "int8 .tflite + manifest + generated firmware sources"),
+    "build": ("host_tools.cmd_build", "build the firmware for host or an emulated Cortex-M board"),
+    "emulate": ("host_tools.cmd_emulate", "run the Cortex-M firmware in QEMU and expose its UART"),
+    "verify": ("host_tools.cmd_verify", "stream signals to a device and verify every output"),
+    "monitor": ("host_tools.cmd_monitor", "live view of vitals, risk and alarms from a device"),
+    "ports": ("host_tools.cmd_ports", "list serial ports"),
+    "bench": ("host_tools.cmd_bench", "benchmarks: engine, link, personalization, reliability"),
+    "demo": ("host_tools.cmd_demo", "the whole path: data -> ... -> verified emulated device"),
+}
+
+
+def _load(name: str):
+    module, _ = COMMANDS[name]
+    return importlib.import_module(module)
+
+
+def build_parser(selected: str | None) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="bedside",
+        description="Bedside-AI deployment kit: from ICU vital signs to a verified device.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (_, help_text) in COMMANDS.items():
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        if name == selected:
+            _load(name).add_arguments(p)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    selected = next((a for a in argv if not a.startswith("-")), None)
+    if selected not in COMMANDS:
+        selected = None
+    parser = build_parser(selected)
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    try:
+        return int(_load(args.command).run(args) or 0)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
