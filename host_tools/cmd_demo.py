@@ -1,0 +1,81 @@
+"""`bedside demo`: the whole path in one command, as the README's first command runs it.
+
+data -> Teacher -> Student (KD) -> evaluation -> int8 + manifest + generated sources ->
+firmware for an emulated Cortex-M4 -> QEMU -> streamed verification -> report.
+Each stage is the same CLI command a user would run by hand, on one run directory.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import time
+from datetime import datetime
+from pathlib import Path
+
+from rich.console import Console
+
+console = Console()
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--out", type=Path, default=None,
+                   help="run directory (default: runs/demo-<date-time>)")
+    p.add_argument("--seed", type=int, default=0, help="seed of every stage (default 0)")
+    p.add_argument("--quick", action="store_true",
+                   help="tiny cohort and few epochs (what the tests use)")
+    p.add_argument("--target", default="mps2-an386",
+                   help="firmware target: mps2-an386 (QEMU Cortex-M4, default) or host")
+    p.add_argument("--patients", type=int, default=None,
+                   help="simulated test patients streamed to the device (default: the stage's default)")
+
+
+def _available(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:
+        return False
+
+
+def _stages(args: argparse.Namespace, run_dir: Path) -> list[tuple[str, str, list[str]]]:
+    common = ["--seed", str(args.seed)] + (["--quick"] if args.quick else [])
+    verify = ["verify", str(run_dir), "--target", args.target]
+    if args.patients:
+        verify += ["--simulate", str(args.patients)]
+    return [
+        ("data", "training.cmd_data", ["data", "--out", str(run_dir), *common]),
+        ("teacher", "training.cmd_train", ["train", "--out", str(run_dir), *common]),
+        ("student (KD)", "training.cmd_distill", ["distill", "--out", str(run_dir), *common]),
+        ("evaluation", "training.cmd_evaluate", ["evaluate", "--out", str(run_dir), *common]),
+        ("int8 conversion", "converter.cmd_convert", ["convert", str(run_dir)]),
+        ("firmware", "host_tools.cmd_build", ["build", "--target", args.target, str(run_dir)]),
+        ("emulated verification", "host_tools.cmd_verify", verify),
+    ]
+
+
+def run(args: argparse.Namespace) -> int:
+    from host_tools.cli import main as cli_main
+
+    run_dir = args.out or Path("runs") / datetime.now().strftime("demo-%Y%m%d-%H%M%S")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    console.rule(f"[bold]bedside demo[/] -> {run_dir}")
+    todo = []
+    timings = []
+    for title, module, argv in _stages(args, run_dir):
+        if not _available(module):
+            todo.append(title)
+            continue
+        console.rule(f"[cyan]{title}[/]  (bedside {' '.join(argv)})")
+        t0 = time.monotonic()
+        rc = cli_main(argv)
+        timings.append((title, time.monotonic() - t0))
+        if rc != 0:
+            console.print(f"[red]stage '{title}' failed with exit code {rc}[/]")
+            return rc
+    console.rule("[bold]summary[/]")
+    for title, seconds in timings:
+        console.print(f"  {title:<24} {seconds:7.1f} s")
+    if todo:
+        console.print(f"[yellow]stages still to come: {', '.join(todo)}[/]")
+    report = run_dir / "verify" / "report.md"
+    console.print(f"run directory: {run_dir}" + (f"\nverification report: {report}" if report.exists() else ""))
+    return 0
