@@ -1,0 +1,367 @@
+"""The serial protocol codec (docs/protocol.md, version 1): COBS framing, CRC-32, messages.
+
+Byte for byte the same as the firmware's C codec (`firmware/core/protocol.{h,cc}`); both
+are tested against `tests/data/protocol_vectors.json`. Pure Python + numpy.
+
+COBS detail the C codec must match: the canonical encoding (Cheshire & Baker) emits no
+trailing 0x01 code when the body ends with a full 254-byte block; decoders accept both.
+"""
+from __future__ import annotations
+
+import struct
+import zlib
+from dataclasses import dataclass, field
+from enum import IntEnum
+
+import numpy as np
+
+VERSION = 1
+HEADER_BYTES = 6
+CRC_BYTES = 4
+MAX_PAYLOAD = 1024
+MIN_BODY = HEADER_BYTES + CRC_BYTES                      # 10
+MAX_BODY = MIN_BODY + MAX_PAYLOAD                        # 1034
+MAX_ENCODED = 2 + MAX_BODY + MAX_BODY // 254             # receive buffer, delimiter included
+UNTRUSTED_SEQ = 0xFFFF
+RESULT_HEADER_BYTES = 14
+
+
+class MsgType(IntEnum):
+    HELLO = 0x01
+    INFO = 0x81
+    RESET = 0x02
+    ACK = 0x82
+    SAMPLES = 0x03
+    SAMPLES_ACK = 0x83
+    INFER = 0x04
+    INFER_RESULT = 0x84
+    STATS = 0x05
+    STATS_RESULT = 0x85
+    SIMULATE = 0x06
+    SIMULATE_RESULT = 0x86
+    NAK = 0x7F
+
+
+class NakCode(IntEnum):
+    BAD_CRC = 1
+    BAD_LENGTH = 2
+    UNKNOWN_TYPE = 3
+    BAD_VERSION = 4
+    TOO_LONG = 5
+    BAD_PAYLOAD = 6
+    BUSY = 7
+
+
+class ProtocolError(ValueError):
+    """A payload that does not parse as the message it claims to be."""
+
+
+@dataclass(frozen=True)
+class FrameError:
+    """A frame the decoder dropped, with the NAK a device would answer (code, detail, seq)."""
+    code: NakCode
+    detail: int = 0
+    seq: int = UNTRUSTED_SEQ
+
+
+@dataclass(frozen=True)
+class Frame:
+    type: int
+    seq: int
+    payload: bytes = b""
+    version: int = VERSION
+
+    @property
+    def name(self) -> str:
+        try:
+            return MsgType(self.type).name
+        except ValueError:
+            return f"0x{self.type:02x}"
+
+
+# ---------------------------------------------------------------- COBS and bodies
+
+def cobs_encode(data: bytes) -> bytes:
+    """COBS-encode `data` (result holds no 0x00; the delimiter is not appended)."""
+    out = bytearray()
+    chunks = bytes(data).split(b"\x00")
+    for i, chunk in enumerate(chunks):
+        pos = 0
+        while len(chunk) - pos >= 254:
+            out.append(0xFF)
+            out += chunk[pos:pos + 254]
+            pos += 254
+        rest = len(chunk) - pos
+        if i == len(chunks) - 1 and rest == 0 and len(chunk) > 0:
+            break                       # canonical: no trailing 0x01 after a full block
+        out.append(rest + 1)
+        out += chunk[pos:]
+    return bytes(out)
+
+
+def cobs_decode(data: bytes) -> bytes:
+    """Inverse of cobs_encode; raises ProtocolError on a zero byte or a code past the end."""
+    out = bytearray()
+    i, n = 0, len(data)
+    while i < n:
+        code = data[i]
+        if code == 0:
+            raise ProtocolError(f"COBS: zero byte at offset {i}")
+        end = i + code
+        if end > n:
+            raise ProtocolError(f"COBS: code {code} at offset {i} runs past the end ({n} bytes)")
+        block = data[i + 1:end]
+        if 0 in block:
+            raise ProtocolError(f"COBS: zero byte inside block at offset {i}")
+        out += block
+        i = end
+        if code < 0xFF and i < n:
+            out.append(0)
+    return bytes(out)
+
+
+def encode_body(frame: Frame) -> bytes:
+    payload = bytes(frame.payload)
+    if len(payload) > MAX_PAYLOAD:
+        raise ProtocolError(f"payload of {len(payload)} bytes exceeds MAX_PAYLOAD {MAX_PAYLOAD}")
+    head = struct.pack("<BBHH", frame.version, frame.type, frame.seq & 0xFFFF, len(payload))
+    body = head + payload
+    return body + struct.pack("<I", zlib.crc32(body) & 0xFFFFFFFF)
+
+
+def encode_frame(frame: Frame) -> bytes:
+    """Wire bytes of a frame: COBS(body) + 0x00."""
+    return cobs_encode(encode_body(frame)) + b"\x00"
+
+
+def decode_body(body: bytes) -> Frame | FrameError:
+    """Check one decoded body (length, CRC, version) as the device does."""
+    n = len(body)
+    if n < MIN_BODY or n > MAX_BODY:
+        return FrameError(NakCode.BAD_LENGTH, min(n, 0xFFFF))
+    version, mtype, seq, length = struct.unpack_from("<BBHH", body)
+    if HEADER_BYTES + length + CRC_BYTES != n:
+        return FrameError(NakCode.BAD_LENGTH, n)
+    (crc,) = struct.unpack_from("<I", body, n - CRC_BYTES)
+    if zlib.crc32(body[:n - CRC_BYTES]) & 0xFFFFFFFF != crc:
+        return FrameError(NakCode.BAD_CRC, 0)
+    if version != VERSION:
+        return FrameError(NakCode.BAD_VERSION, version, seq)
+    return Frame(mtype, seq, bytes(body[HEADER_BYTES:n - CRC_BYTES]), version)
+
+
+def decode_frame(encoded: bytes) -> Frame | FrameError:
+    """Decode one frame's wire bytes (with or without its trailing 0x00)."""
+    if encoded.endswith(b"\x00"):
+        encoded = encoded[:-1]
+    if len(encoded) + 1 > MAX_ENCODED:
+        return FrameError(NakCode.TOO_LONG, 0)
+    try:
+        body = cobs_decode(encoded)
+    except ProtocolError:
+        return FrameError(NakCode.BAD_LENGTH, 0)
+    return decode_body(body)
+
+
+class FrameDecoder:
+    """Streaming decoder: feed it any bytes, get frames and errors; resyncs on 0x00.
+
+    Empty frames (0x00 0x00) are ignored, so a sender may emit a lone 0x00 to flush a
+    receiver's partial frame.
+    """
+
+    def __init__(self) -> None:
+        self._buf = bytearray()
+        self._overflow = False
+        self.frames_ok = 0
+        self.errors = 0
+
+    def feed(self, data: bytes) -> list[Frame | FrameError]:
+        events: list[Frame | FrameError] = []
+        start = 0
+        while True:
+            zero = data.find(b"\x00", start)
+            part = data[start:] if zero < 0 else data[start:zero]
+            if not self._overflow:
+                self._buf += part
+                if len(self._buf) + 1 > MAX_ENCODED:
+                    self._overflow = True
+                    self._buf.clear()
+            if zero < 0:
+                return events
+            event = None
+            if self._overflow:
+                event = FrameError(NakCode.TOO_LONG, 0)
+            elif self._buf:
+                event = decode_frame(bytes(self._buf))
+            if event is not None:
+                events.append(event)
+                if isinstance(event, Frame):
+                    self.frames_ok += 1
+                else:
+                    self.errors += 1
+            self._buf.clear()
+            self._overflow = False
+            start = zero + 1
+
+
+# ---------------------------------------------------------------- payloads (host -> device)
+
+def max_samples_per_frame(n_signals: int) -> int:
+    return min(255, (MAX_PAYLOAD - 1) // (2 * n_signals))
+
+
+def samples_payload(samples: np.ndarray) -> bytes:
+    """SAMPLES payload: count u8 + count x n_signals int16 little-endian."""
+    samples = np.asarray(samples)
+    if samples.ndim != 2:
+        raise ProtocolError(f"samples must be [count, n_signals], got shape {samples.shape}")
+    if len(samples) > max_samples_per_frame(samples.shape[1]):
+        raise ProtocolError(f"{len(samples)} samples do not fit one SAMPLES frame")
+    return bytes([len(samples)]) + samples.astype("<i2").tobytes()
+
+
+def simulate_payload(n_samples: int, seed: int, deteriorate: bool) -> bytes:
+    return struct.pack("<IIB", n_samples, seed, 1 if deteriorate else 0)
+
+
+def infer_payload(window: np.ndarray) -> bytes:
+    return np.ascontiguousarray(window, dtype=np.int8).tobytes()
+
+
+# ---------------------------------------------------------------- payloads (device -> host)
+
+@dataclass(frozen=True)
+class Info:
+    protocol_version: int
+    gen_format: int
+    backend: int
+    board: str
+    core_clock_hz: int
+    model_sha256: bytes
+    preproc_sha256: bytes
+    n_signals: int
+    window_length: int
+    stride: int
+    input_bytes: int
+    output_bytes: int
+    input_scale: float
+    input_zero_point: int
+    output_scale: float
+    output_zero_point: int
+    arena_bytes: int
+
+    @property
+    def backend_name(self) -> str:
+        return {0: "compiled", 1: "tflm"}.get(self.backend, f"unknown({self.backend})")
+
+    def as_dict(self) -> dict:
+        d = dict(self.__dict__)
+        d["model_sha256"] = self.model_sha256.hex()
+        d["preproc_sha256"] = self.preproc_sha256.hex()
+        d["backend_name"] = self.backend_name
+        return d
+
+
+_INFO_HEAD = struct.Struct("<BBBB")
+_INFO_TAIL = struct.Struct("<I32s32sBHHHHfifiI")
+
+
+def parse_info(payload: bytes) -> Info:
+    if len(payload) < _INFO_HEAD.size:
+        raise ProtocolError(f"INFO payload of {len(payload)} bytes is too short")
+    proto, gen, backend, board_len = _INFO_HEAD.unpack_from(payload)
+    off = _INFO_HEAD.size + board_len
+    if len(payload) != off + _INFO_TAIL.size:
+        raise ProtocolError(f"INFO payload is {len(payload)} bytes; board name of {board_len} "
+                            f"bytes implies {off + _INFO_TAIL.size}")
+    board = payload[_INFO_HEAD.size:off].decode("ascii", errors="replace")
+    return Info(proto, gen, backend, board, *_INFO_TAIL.unpack_from(payload, off))
+
+
+def info_payload(info: Info) -> bytes:
+    board = info.board.encode("ascii")
+    return (_INFO_HEAD.pack(info.protocol_version, info.gen_format, info.backend, len(board))
+            + board + _INFO_TAIL.pack(
+                info.core_clock_hz, info.model_sha256, info.preproc_sha256, info.n_signals,
+                info.window_length, info.stride, info.input_bytes, info.output_bytes,
+                info.input_scale, info.input_zero_point, info.output_scale,
+                info.output_zero_point, info.arena_bytes))
+
+
+@dataclass(frozen=True)
+class Result:
+    window_index: int
+    sample_index: int
+    cycles: int
+    alarm: int
+    flags: int
+    output: bytes = field(repr=False)
+
+    @property
+    def output_q(self) -> np.ndarray:
+        return np.frombuffer(self.output, dtype=np.int8)
+
+
+_RESULT = struct.Struct("<IIIBB")
+
+
+def parse_results(payload: bytes, output_bytes: int) -> tuple[int, list[Result]]:
+    """SAMPLES_ACK / SIMULATE_RESULT payload -> (samples_total, results)."""
+    if len(payload) < 5:
+        raise ProtocolError(f"SAMPLES_ACK payload of {len(payload)} bytes is too short")
+    samples_total, n = struct.unpack_from("<IB", payload)
+    rec = RESULT_HEADER_BYTES + output_bytes
+    if len(payload) != 5 + n * rec:
+        raise ProtocolError(f"SAMPLES_ACK with {n} results of {rec} bytes should be "
+                            f"{5 + n * rec} bytes, got {len(payload)}")
+    results = []
+    for i in range(n):
+        off = 5 + i * rec
+        w, s, c, a, f = _RESULT.unpack_from(payload, off)
+        results.append(Result(w, s, c, a, f, bytes(payload[off + 14:off + rec])))
+    return samples_total, results
+
+
+def results_payload(samples_total: int, results: list[Result]) -> bytes:
+    out = bytearray(struct.pack("<IB", samples_total, len(results)))
+    for r in results:
+        out += _RESULT.pack(r.window_index, r.sample_index, r.cycles, r.alarm, r.flags)
+        out += r.output
+    return bytes(out)
+
+
+def parse_infer_result(payload: bytes, output_bytes: int) -> tuple[int, bytes]:
+    if len(payload) != 4 + output_bytes:
+        raise ProtocolError(f"INFER_RESULT payload is {len(payload)} bytes, "
+                            f"expected {4 + output_bytes}")
+    return struct.unpack_from("<I", payload)[0], bytes(payload[4:])
+
+
+STATS_FIELDS = ("frames_ok", "frames_bad_crc", "frames_bad_length", "frames_unknown_type",
+                "frames_bad_version", "frames_too_long", "samples_total", "windows_total",
+                "cycles_max", "cycles_last")
+
+
+def parse_stats(payload: bytes) -> dict[str, int]:
+    if len(payload) != 4 * len(STATS_FIELDS):
+        raise ProtocolError(f"STATS_RESULT payload is {len(payload)} bytes, expected 40")
+    return dict(zip(STATS_FIELDS, struct.unpack("<10I", payload)))
+
+
+def stats_payload(stats: dict[str, int]) -> bytes:
+    return struct.pack("<10I", *(stats[k] for k in STATS_FIELDS))
+
+
+def parse_nak(payload: bytes) -> tuple[NakCode | int, int]:
+    if len(payload) != 3:
+        raise ProtocolError(f"NAK payload is {len(payload)} bytes, expected 3")
+    code, detail = struct.unpack("<BH", payload)
+    try:
+        return NakCode(code), detail
+    except ValueError:
+        return code, detail
+
+
+def nak_payload(code: int, detail: int) -> bytes:
+    return struct.pack("<BH", code, detail)
