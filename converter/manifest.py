@@ -82,6 +82,36 @@ def load_manifest(path: str | Path) -> dict:
     return manifest
 
 
+def build_manifest(*, window: dict, alarm: dict, horizon_min: float, model: dict,
+                   versions: dict, generator: dict, seed: int | None = None,
+                   personalization: dict | None = None) -> dict:
+    """The full manifest (format FORMAT_VERSION); every field is in docs/manifest.md.
+
+    `alarm` must already hold on_q/off_q (the int8 thresholds the device compares);
+    `model` is the block written by the converter (file, sha256, bytes, ops, input,
+    output, arena bytes).
+    """
+    preprocessing = preprocessing_block(personalization)
+    window = {"length": int(window["length"]), "stride": int(window["stride"])}
+    preprocessing["sha256"] = constants_sha256(preprocessing, alarm, window)
+    return {
+        "format_version": FORMAT_VERSION,
+        "protocol_version": PROTOCOL_VERSION,
+        "gen_format": GEN_FORMAT,
+        "sample_period_s": sig.SAMPLE_PERIOD_S,
+        "signals": [{"name": s.name, "unit": s.unit, "raw_scale": s.raw_scale}
+                    for s in sig.SIGNALS],
+        "window": window,
+        "preprocessing": preprocessing,
+        "model": model,
+        "alarm": alarm,
+        "labels": {"horizon_min": horizon_min},
+        "seed": seed,
+        "versions": versions,
+        "generator": generator,
+    }
+
+
 def write_json_atomic(path: Path, obj: Any) -> None:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(obj, indent=2, sort_keys=True) + "\n")

@@ -1,0 +1,364 @@
+"""`bedside convert RUN_DIR`: int8 TFLite Micro model, checks, manifest and firmware sources.
+
+Reads RUN_DIR/run.json, RUN_DIR/student/model.keras and the run's windows; writes
+RUN_DIR/int8/{model.tflite, manifest.json, conversion.json, gen/} atomically (a temporary
+directory renamed into place), so a failed conversion leaves no partial artifacts.
+See docs/converter.md.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+from . import manifest as mf
+
+PTQ_AUROC_TOLERANCE = 0.005   # above this loss the converter suggests --qat
+
+
+class ConvertError(ValueError):
+    """A bad input to the converter; the message names the file, field or op."""
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("run_dir", metavar="RUN_DIR", help="run directory (bedside distill)")
+    parser.add_argument("--backend", choices=("both", "tflm"), default="both",
+                        help="backends the model must run on: both (compiled and tflm, "
+                             "default) or tflm only (allows ops the compiled engine lacks)")
+    parser.add_argument("--from-tflite", metavar="MODEL.tflite",
+                        help="use this int8 .tflite instead of quantizing the Student "
+                             "(the Student, if present, is still the float reference)")
+    parser.add_argument("--qat", action="store_true",
+                        help="quantization-aware fine-tuning (reports why it is unavailable)")
+
+
+def run(args) -> int:
+    from .quantize import QuantizeError
+    from .tflite_info import TfliteError
+    from .opset import OpSetError
+    from .tflm_check import TflmError
+    try:
+        convert(Path(args.run_dir), backend=args.backend, from_tflite=args.from_tflite,
+                qat=args.qat)
+    except (ConvertError, QuantizeError, TfliteError, OpSetError, TflmError,
+            mf.ManifestError) as e:
+        print(f"bedside convert: error: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+# --- inputs ----------------------------------------------------------------------------
+
+def read_run_config(run_dir: Path) -> dict:
+    """window, alarm, horizon_min and seed from run.json (top level or under 'config')."""
+    path = run_dir / "run.json"
+    if not run_dir.is_dir():
+        raise ConvertError(f"{run_dir}: run directory not found")
+    if not path.is_file():
+        raise ConvertError(f"{path}: not found (is {run_dir} a run directory?)")
+    try:
+        run = json.loads(path.read_text())
+    except json.JSONDecodeError as e:
+        raise ConvertError(f"{path}: not valid JSON (line {e.lineno}, column {e.colno}): "
+                           f"{e.msg}")
+    cfg = run.get("config", run) if isinstance(run, dict) else None
+    if not isinstance(cfg, dict):
+        raise ConvertError(f"{path}: top level must be an object")
+
+    def need(obj, key, where, kind):
+        if not isinstance(obj, dict) or key not in obj:
+            raise ConvertError(f"{path}: missing field '{where}{key}'")
+        v = obj[key]
+        if kind is int and not (isinstance(v, int) and not isinstance(v, bool)):
+            raise ConvertError(f"{path}: field '{where}{key}' must be an integer, got {v!r}")
+        if kind is float and not isinstance(v, (int, float)):
+            raise ConvertError(f"{path}: field '{where}{key}' must be a number, got {v!r}")
+        return v
+
+    window = {"length": need(cfg.get("window"), "length", "window.", int),
+              "stride": need(cfg.get("window"), "stride", "window.", int)}
+    alarm = cfg.get("alarm")
+    alarm = {"threshold": float(need(alarm, "threshold", "alarm.", float)),
+             "off_threshold": float(need(alarm, "off_threshold", "alarm.", float)),
+             "min_duration": need(alarm, "min_duration", "alarm.", int)}
+    if not 0 < alarm["off_threshold"] <= alarm["threshold"] < 1:
+        raise ConvertError(f"{path}: field 'alarm' needs 0 < off_threshold <= threshold < 1")
+    if window["length"] < 1 or window["stride"] < 1 or alarm["min_duration"] < 1:
+        raise ConvertError(f"{path}: window length/stride and alarm.min_duration must be >= 1")
+    seed = cfg.get("seed", run.get("seed", 0))
+    return {"window": window, "alarm": alarm,
+            "horizon_min": need(cfg, "horizon_min", "", float),
+            "seed": int(seed) if isinstance(seed, int) else 0}
+
+
+def load_split(run_dir: Path, split: str):
+    """(x_q int8 [N, L, C], labels [N], patient [N]) of one split."""
+    import numpy as np
+    from training.dataset import window_dataset
+    try:
+        res = window_dataset(run_dir, split)
+    except FileNotFoundError as e:
+        raise ConvertError(f"{run_dir}: the '{split}' windows need the run's data ({e})")
+    if isinstance(res, dict):
+        x, y, pat = res["x_q"], res["labels"], res["patient_idx"]
+    elif hasattr(res, "x_q"):
+        x, y, pat = res.x_q, res.labels, res.patient_idx
+    else:
+        x, y, pat = res[0], res[1], res[2]
+    x = np.asarray(x)
+    if x.dtype != np.int8 or x.ndim != 3:
+        raise ConvertError(f"{run_dir}: '{split}' windows must be int8 [N, L, C], got "
+                           f"{x.dtype} {list(x.shape)}")
+    return x, np.asarray(y).reshape(-1), np.asarray(pat).reshape(-1)
+
+
+def check_keras_input(model, path: Path, window: dict) -> None:
+    from training.signals import N_SIGNALS
+    shape = model.input_shape
+    if isinstance(shape, list):
+        if len(shape) != 1:
+            raise ConvertError(f"{path}: the model has {len(shape)} inputs; the kit needs one")
+        shape = shape[0]
+    want = (None, window["length"], N_SIGNALS)
+    if tuple(shape) != want:
+        raise ConvertError(f"{path}: model input shape {tuple(shape)} does not match the "
+                           f"manifest window {want} (run.json window.length = "
+                           f"{window['length']}, {N_SIGNALS} signals)")
+
+
+# --- provenance --------------------------------------------------------------------------
+
+def kit_version() -> str:
+    from importlib import metadata
+    try:
+        return metadata.version("bedside-kit")
+    except metadata.PackageNotFoundError:
+        return "0.0.0+unknown"
+
+
+def tool_versions() -> dict:
+    import platform
+    from importlib import metadata
+    out = {"bedside-kit": kit_version(), "python": platform.python_version()}
+    for dist in ("tensorflow-cpu", "tensorflow", "keras", "tflite-micro", "numpy"):
+        try:
+            out[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            pass
+    return out
+
+
+def command_line(backend: str, from_tflite: str | None, qat: bool) -> str:
+    """The command, with paths reduced to placeholders so output does not depend on them."""
+    parts = ["bedside", "convert", "RUN_DIR"]
+    if backend != "both":
+        parts += ["--backend", backend]
+    if from_tflite:
+        parts += ["--from-tflite", Path(from_tflite).name]
+    if qat:
+        parts.append("--qat")
+    return " ".join(parts)
+
+
+# --- the conversion ------------------------------------------------------------------------
+
+def _engine_generate(model: bytes, gen_dir: Path, backend: str, notes: list[str]):
+    """Call converter.engine.generate when the compiled engine generator is present."""
+    try:
+        from . import engine
+    except ImportError:
+        engine = None
+    gen = getattr(engine, "generate", None) if engine is not None else None
+    if gen is None:
+        notes.append("compiled engine generator (converter.engine.generate) not available: "
+                     "model_engine.* not generated")
+        return None
+    try:
+        info = gen(model, gen_dir)
+    except Exception as e:  # noqa: BLE001 - reported with the engine's own message
+        if backend == "both":
+            raise ConvertError(f"compiled engine generator failed: {e} "
+                               "(use --backend tflm to convert for the TFLM backend only)")
+        notes.append(f"compiled backend unavailable for this model: {e}")
+        for name in ("model_engine.h", "model_engine.cc"):
+            (gen_dir / name).unlink(missing_ok=True)
+        return None
+    if isinstance(info, dict):
+        arena = info.get("arena_bytes")
+    else:
+        arena = getattr(info, "arena_bytes", None)
+    return int(arena) if arena is not None else None
+
+
+def convert(run_dir: Path, backend: str = "both", from_tflite: str | None = None,
+            qat: bool = False, console=None) -> Path:
+    """Convert RUN_DIR's Student; returns RUN_DIR/int8. Raises on bad input."""
+    from rich.console import Console
+
+    console = console or Console(stderr=True)
+    run_dir = Path(run_dir)
+    cfg = read_run_config(run_dir)
+    if qat:
+        raise ConvertError(
+            "--qat: quantization-aware training is unavailable in this kit: "
+            "tensorflow-model-optimization needs Keras 2 (tf-keras), and the Student is a "
+            "Keras 3 model. Post-training quantization results are in conversion.json.")
+
+    from .tflite_info import check_int8_io, read_model
+    keras_path = run_dir / "student" / "model.keras"
+    model = None
+    if keras_path.is_file() or not from_tflite:
+        if not keras_path.is_file():
+            raise ConvertError(f"{keras_path}: not found (run `bedside distill` first)")
+        from .quantize import load_keras
+        with console.status("loading the Student"):
+            model = load_keras(keras_path)
+        check_keras_input(model, keras_path, cfg["window"])
+
+    if from_tflite:
+        src = Path(from_tflite)
+        if not src.is_file():
+            raise ConvertError(f"{src}: .tflite file not found")
+        tflite = src.read_bytes()
+        source, conv_path = str(src), "given"
+    else:
+        from .quantize import calibration_windows, quantize
+        x_train, _, _ = load_split(run_dir, "train")
+        calib = calibration_windows(x_train, cfg["seed"])
+        with console.status(f"quantizing (calibration: {len(calib)} windows)"):
+            tflite, conv_path = quantize(model, calib)
+        source = f"{keras_path} (quantized)"
+
+    info = read_model(tflite, source)
+    check_int8_io(info, source)
+    L, C = cfg["window"]["length"], None
+    from training.signals import N_SIGNALS
+    C = N_SIGNALS
+    t_in, t_out = info.inputs[0], info.outputs[0]
+    if t_in.shape != [1, L, C]:
+        raise ConvertError(f"{source}: input tensor shape {t_in.shape} does not match the "
+                           f"manifest window [1, {L}, {C}] (run.json window.length)")
+    from .quantize import check_input_quantization
+    check_input_quantization(t_in.scale, t_in.zero_point, source)
+    if t_out.bytes != 1:
+        raise ConvertError(f"{source}: output tensor shape {t_out.shape}; the kit's alarm "
+                           "needs one probability (shape [1, 1])")
+
+    from . import opset
+    layer_names = [layer.name for layer in model.layers] if model is not None else []
+    notes = opset.check(info, layer_names, need_compiled=(backend == "both"))
+
+    from training.alarm import prob_to_q
+    from . import tflm_check
+    alarm = dict(cfg["alarm"])
+    alarm["on_q"] = prob_to_q(alarm["threshold"], t_out.scale, t_out.zero_point)
+    alarm["off_q"] = prob_to_q(alarm["off_threshold"], t_out.scale, t_out.zero_point)
+
+    arena_tflm = tflm_check.arena_used_bytes(tflite)
+    x_test, y_test, p_test = load_split(run_dir, "test")
+    from rich.progress import Progress
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task("TFLM int8 over the test split", total=len(x_test))
+        q_test = tflm_check.run_int8(tflite, x_test,
+                                     lambda n: progress.advance(task, n))
+    metrics = None
+    if model is not None:
+        from training.preprocess import to_model_input
+        p_float = model.predict(to_model_input(x_test), batch_size=1024, verbose=0)
+        metrics = tflm_check.compare(p_float, q_test, y_test, p_test, t_out.scale,
+                                     t_out.zero_point, alarm)
+
+    return _write_artifacts(run_dir, cfg, tflite, info, alarm, arena_tflm, metrics, notes,
+                            backend, command_line(backend, from_tflite, qat), conv_path,
+                            console)
+
+
+def _write_artifacts(run_dir, cfg, tflite, info, alarm, arena_tflm, metrics, notes, backend,
+                     command, conv_path, console) -> Path:
+    from . import gen_sources
+    sha = hashlib.sha256(tflite).hexdigest()
+    out_dir = run_dir / "int8"
+    tmp = Path(tempfile.mkdtemp(prefix=".int8.tmp-", dir=run_dir))
+    try:
+        (tmp / "model.tflite").write_bytes(tflite)
+        gen_dir = tmp / "gen"
+        gen_dir.mkdir()
+        arena_compiled = _engine_generate(tflite, gen_dir, backend, notes)
+        backends = ["tflm"] + (["compiled"] if (gen_dir / "model_engine.cc").exists() else [])
+        model_block = {
+            "file": "model.tflite", "sha256": sha, "bytes": len(tflite),
+            "ops": info.op_versions(),
+            "input": info.inputs[0].as_dict(), "output": info.outputs[0].as_dict(),
+            "arena_bytes_tflm": arena_tflm,
+            "arena_bytes_tflm_firmware": gen_sources.tflm_arena_bytes(arena_tflm),
+            "arena_bytes_compiled": arena_compiled,
+            "backends": sorted(backends),
+            "quantization": "ptq" if conv_path != "given" else "given",
+        }
+        generator = {"command": command, "kit_version": kit_version()}
+        manifest = mf.build_manifest(window=cfg["window"], alarm=alarm,
+                                     horizon_min=cfg["horizon_min"], model=model_block,
+                                     versions=tool_versions(), generator=generator,
+                                     seed=cfg["seed"])
+        gen_files = gen_sources.write_all(gen_dir, manifest, tflite, command)
+        report = {
+            "model": {"sha256": sha, "bytes": len(tflite), "ops": model_block["ops"],
+                      "conversion": conv_path},
+            "arena_bytes_tflm": arena_tflm,
+            "arena_bytes_compiled": arena_compiled,
+            "quantization": {"input": model_block["input"], "output": model_block["output"]},
+            "alarm": alarm,
+            "ptq": metrics,
+            "ptq_auroc_tolerance": PTQ_AUROC_TOLERANCE,
+            "qat": {"available": False,
+                    "reason": "tensorflow-model-optimization requires Keras 2 (tf-keras)"},
+            "backends": sorted(backends),
+            "notes": notes,
+            "generated": sorted(gen_files + [p.name for p in gen_dir.iterdir()
+                                             if p.name not in gen_files]),
+        }
+        mf.write_json_atomic(tmp / "manifest.json", manifest)
+        mf.write_json_atomic(tmp / "conversion.json", report)
+        mf.load_manifest(tmp / "manifest.json")        # what we wrote must read back
+        os.chmod(tmp, 0o755)
+        old = None
+        if out_dir.exists():
+            old = run_dir / f".int8.old-{os.getpid()}"
+            out_dir.rename(old)
+        tmp.rename(out_dir)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    _print_summary(console, report, out_dir)
+    return out_dir
+
+
+def _print_summary(console, report: dict, out_dir: Path) -> None:
+    m = report["ptq"]
+    ops = ", ".join(f"{o['name']}/v{o['version']}" for o in report["model"]["ops"])
+    console.print(f"[bold]int8 model[/]: {report['model']['bytes']} bytes, "
+                  f"sha256 {report['model']['sha256'][:16]}…, ops: {ops}")
+    console.print(f"TFLM arena used: {report['arena_bytes_tflm']} bytes; compiled engine "
+                  f"arena: {report['arena_bytes_compiled']}")
+    if m is not None:
+        def f(x):
+            return "n/a" if x is None else f"{x:.4f}"
+        console.print(f"test split ({m['windows']} windows): AUROC float {f(m['auroc_float'])}, "
+                      f"int8 {f(m['auroc_int8'])} (delta {f(m['auroc_delta'])}); max |dp| "
+                      f"{m['max_abs_prob_diff']:.4f}; decisions differing "
+                      f"{m['decision_mismatch_frac']:.4%}, alarm states differing "
+                      f"{m['alarm_state_mismatch_frac']:.4%}")
+        d = m["auroc_delta"]
+        if d is not None and d < -PTQ_AUROC_TOLERANCE:
+            console.print(f"[yellow]warning[/]: PTQ lost {-d:.4f} AUROC (> "
+                          f"{PTQ_AUROC_TOLERANCE}); QAT is unavailable (see conversion.json)")
+    for note in report["notes"]:
+        console.print(f"[yellow]note[/]: {note}")
+    console.print(f"wrote {out_dir}/: model.tflite, manifest.json, conversion.json, gen/ "
+                  f"({', '.join(report['generated'])})")

@@ -1,0 +1,101 @@
+"""Which TFLite ops the kit can run: TFLM's builtin set and the compiled backend's set.
+
+TFLM_OPS maps each builtin op TFLM's `MicroMutableOpResolver` knows (the subset a small
+int8 model can use) to the resolver method the generated `model_ops.h` calls.
+"""
+from __future__ import annotations
+
+import re
+
+from .tflite_info import ModelInfo, OpInfo
+
+TFLM_OPS: dict[str, str] = {
+    "ABS": "AddAbs", "ADD": "AddAdd", "ADD_N": "AddAddN", "ARG_MAX": "AddArgMax",
+    "ARG_MIN": "AddArgMin", "AVERAGE_POOL_2D": "AddAveragePool2D",
+    "BATCH_MATMUL": "AddBatchMatMul", "BATCH_TO_SPACE_ND": "AddBatchToSpaceNd",
+    "CAST": "AddCast", "CONCATENATION": "AddConcatenation", "CONV_2D": "AddConv2D",
+    "CUMSUM": "AddCumSum", "DEPTH_TO_SPACE": "AddDepthToSpace",
+    "DEPTHWISE_CONV_2D": "AddDepthwiseConv2D", "DEQUANTIZE": "AddDequantize",
+    "ELU": "AddElu", "EQUAL": "AddEqual", "EXP": "AddExp", "EXPAND_DIMS": "AddExpandDims",
+    "FILL": "AddFill", "FLOOR": "AddFloor", "FULLY_CONNECTED": "AddFullyConnected",
+    "GATHER": "AddGather", "GATHER_ND": "AddGatherNd", "GREATER": "AddGreater",
+    "GREATER_EQUAL": "AddGreaterEqual", "HARD_SWISH": "AddHardSwish",
+    "L2_NORMALIZATION": "AddL2Normalization", "LEAKY_RELU": "AddLeakyRelu",
+    "LESS": "AddLess", "LESS_EQUAL": "AddLessEqual", "LOG_SOFTMAX": "AddLogSoftmax",
+    "LOGISTIC": "AddLogistic", "MAX_POOL_2D": "AddMaxPool2D", "MAXIMUM": "AddMaximum",
+    "MEAN": "AddMean", "MINIMUM": "AddMinimum", "MUL": "AddMul", "NEG": "AddNeg",
+    "NOT_EQUAL": "AddNotEqual", "PACK": "AddPack", "PAD": "AddPad", "PADV2": "AddPadV2",
+    "PRELU": "AddPrelu", "QUANTIZE": "AddQuantize", "REDUCE_MAX": "AddReduceMax",
+    "RELU": "AddRelu", "RELU6": "AddRelu6", "RESHAPE": "AddReshape",
+    "RESIZE_NEAREST_NEIGHBOR": "AddResizeNearestNeighbor", "RSQRT": "AddRsqrt",
+    "SHAPE": "AddShape", "SOFTMAX": "AddSoftmax", "SPACE_TO_BATCH_ND": "AddSpaceToBatchNd",
+    "SPLIT": "AddSplit", "SPLIT_V": "AddSplitV", "SQUARE": "AddSquare",
+    "SQUARED_DIFFERENCE": "AddSquaredDifference", "SQUEEZE": "AddSqueeze",
+    "STRIDED_SLICE": "AddStridedSlice", "SUB": "AddSub", "SUM": "AddSum", "SVDF": "AddSvdf",
+    "TANH": "AddTanh", "TRANSPOSE": "AddTranspose", "TRANSPOSE_CONV": "AddTransposeConv",
+    "UNPACK": "AddUnpack", "ZEROS_LIKE": "AddZerosLike",
+}
+
+# Used when converter.engine does not (yet) export SUPPORTED_OPS.
+_COMPILED_FALLBACK = frozenset({
+    "FULLY_CONNECTED", "CONV_2D", "DEPTHWISE_CONV_2D", "AVERAGE_POOL_2D", "MAX_POOL_2D",
+    "MEAN", "ADD", "SUB", "MUL", "RESHAPE", "SQUEEZE", "EXPAND_DIMS", "SOFTMAX", "LOGISTIC",
+    "TANH", "RELU", "RELU6", "LEAKY_RELU", "QUANTIZE", "DEQUANTIZE", "CONCATENATION", "PAD",
+    "STRIDED_SLICE",
+})
+
+
+class OpSetError(ValueError):
+    """The model uses an op a backend cannot run."""
+
+
+def compiled_ops() -> frozenset[str]:
+    """The compiled backend's op set (from converter.engine when it declares one)."""
+    try:
+        from . import engine
+        ops = getattr(engine, "SUPPORTED_OPS", None)
+    except ImportError:
+        ops = None
+    return frozenset(ops) if ops else _COMPILED_FALLBACK
+
+
+def keras_layer_for(tensor_name: str, layer_names: list[str]) -> str | None:
+    """Best guess of the Keras layer that produced a TFLite tensor.
+
+    The converter names tensors after the TF name scopes, e.g.
+    'functional_1/conv1_1/Relu;functional_1/conv1_1/convolution': Keras 3 scopes a layer
+    as '<name>' or '<name>_<k>'. Longest matching layer name wins.
+    """
+    best = None
+    for part in re.split(r"[;/:]", tensor_name):
+        for name in layer_names:
+            if part == name or re.fullmatch(re.escape(name) + r"_\d+", part):
+                if best is None or len(name) > len(best):
+                    best = name
+    return best
+
+
+def describe(op: OpInfo, layer_names: list[str]) -> str:
+    tensor = op.output_names[0] if op.output_names else "?"
+    layer = keras_layer_for(tensor, layer_names) if layer_names else None
+    where = f"Keras layer '{layer}'" if layer else "Keras layer unknown"
+    return (f"op {op.name} (version {op.version}, operator #{op.index}, output tensor "
+            f"'{tensor}', {where})")
+
+
+def check(info: ModelInfo, layer_names: list[str], need_compiled: bool) -> list[str]:
+    """Raise OpSetError for ops TFLM cannot run (and, if need_compiled, the compiled
+    backend). Return human-readable notes about ops only the compiled backend lacks."""
+    compiled = compiled_ops()
+    errors, notes = [], []
+    for op in info.ops:
+        if op.name not in TFLM_OPS:
+            errors.append(f"{describe(op, layer_names)} is not supported by TFLite Micro")
+        elif op.name not in compiled:
+            msg = f"{describe(op, layer_names)} is not supported by the compiled backend"
+            (errors if need_compiled else notes).append(msg)
+    if errors:
+        hint = ("" if not need_compiled or all("TFLite Micro" in e for e in errors) else
+                "\n  (use --backend tflm to convert for the TFLM backend only)")
+        raise OpSetError("unsupported ops:\n  " + "\n  ".join(dict.fromkeys(errors)) + hint)
+    return list(dict.fromkeys(notes))
