@@ -1,0 +1,17 @@
+"""The compiled int8 engine: .tflite -> C++ calling firmware/engine kernels (docs/engine.md).
+
+    from converter.engine import generate
+    info = generate(tflite_bytes, Path("gen"), command="bedside convert ...")
+"""
+from pathlib import Path
+
+from .codegen import EngineError, UnsupportedOpError, generate, render
+from .ops import REGISTRY as _REGISTRY
+from .tflite_reader import TFLiteFormatError, read_model
+
+SUPPORTED_OPS = frozenset(_REGISTRY)
+# Where the kernels live (add to the include path next to the generated sources).
+KERNEL_DIR = Path(__file__).resolve().parents[2] / "firmware" / "engine"
+
+__all__ = ["generate", "render", "read_model", "SUPPORTED_OPS", "KERNEL_DIR", "EngineError",
+           "UnsupportedOpError", "TFLiteFormatError"]

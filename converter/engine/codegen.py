@@ -1,0 +1,253 @@
+"""Emit model_engine.h / model_engine.cc for one int8 .tflite model.
+
+Each op is lowered by its module in `converter/engine/ops/` (see `ops.REGISTRY`), which
+precomputes every multiplier, shift, zero point and clamp here and emits one kernel call.
+The output is plain C++17: weights as `alignas(16) const` arrays, one static arena, no
+malloc, and `int model_engine_invoke(const void *input, void *output)`.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from . import ops as op_registry
+from .planner import plan as make_plan
+from .tflite_reader import Model, Operator, Tensor, read_model
+
+GEN_FORMAT = 1
+GENERATOR = "converter.engine"
+
+CTYPES = {"int8": "int8_t", "int32": "int32_t", "float32": "float", "int16": "int16_t",
+          "uint8": "uint8_t", "int64": "int64_t", "bool": "bool"}
+
+
+class EngineError(ValueError):
+    """The model cannot be compiled (the message names the op and the reason)."""
+
+
+class UnsupportedOpError(EngineError):
+    """The model uses an op (or op variant) the compiled engine does not implement."""
+
+    def __init__(self, op: str, detail: str = "", index: int | None = None):
+        where = f" (operator {index})" if index is not None else ""
+        why = f": {detail}" if detail else ""
+        super().__init__(f"op {op}{where} is not supported by the compiled engine{why}; "
+                         f"use the `tflm` backend for this model")
+        self.op = op
+
+
+def _c_array(values: np.ndarray, per_line: int = 24) -> str:
+    flat = [str(int(v)) if values.dtype.kind in "iub" else repr(float(v)) + "f"
+            for v in values.reshape(-1)]
+    if values.dtype.kind in "iu" and values.dtype.itemsize == 4:
+        flat = [f"{v}" if int(v) != -(1 << 31) else "INT32_MIN" for v in values.reshape(-1)]
+    lines = [", ".join(flat[i:i + per_line]) for i in range(0, len(flat), per_line)]
+    return "{\n  " + ",\n  ".join(lines) + "\n}" if flat else "{0}"
+
+
+class Gen:
+    """What an op module sees: tensors, pointers, constants, and the code it emits."""
+
+    def __init__(self, model: Model, plan):
+        self.model = model
+        self.plan = plan
+        self.decls: list[str] = []
+        self.body: list[str] = []
+        self.weight_bytes = 0
+        self.macs = 0
+        self._consts: dict[tuple, str] = {}
+        self._n = 0
+        self.op: Operator | None = None
+
+    # -- tensors
+    def t(self, index: int) -> Tensor:
+        return self.model.tensors[index]
+
+    def fail(self, detail: str):
+        raise UnsupportedOpError(self.op.op, detail, self.op.index)
+
+    def require_type(self, index: int, *types: str) -> Tensor:
+        t = self.t(index)
+        if t.type not in types:
+            self.fail(f"tensor '{t.name}' is {t.type}, needs {'/'.join(types)}")
+        return t
+
+    def ptr(self, index: int, const: bool = False) -> str:
+        """C expression for tensor `index`'s data (arena, caller's buffer or const array)."""
+        t = self.t(index)
+        ctype = CTYPES[t.type]
+        if t.data is not None:
+            return self.const(t.data, f"c{index}")
+        b = self.plan.tensor_buffer[index]
+        q = "const " if const else ""
+        if b.location == "input":
+            return f"static_cast<const {ctype} *>(input)"
+        if b.location == "output":
+            return f"static_cast<{ctype} *>(output)"
+        return f"reinterpret_cast<{q}{ctype} *>(g_arena + {b.offset})"
+
+    def scratch(self, ctype: str) -> str:
+        b = self.plan.scratch[self.op.index]
+        return f"reinterpret_cast<{ctype} *>(g_arena + {b.offset})"
+
+    # -- emission
+    def const(self, values, hint: str, ctype: str | None = None) -> str:
+        """A `static const` array in flash; identical arrays are emitted once."""
+        arr = np.ascontiguousarray(values)
+        if ctype is None:
+            ctype = CTYPES[{np.dtype(np.int8): "int8", np.dtype(np.int32): "int32",
+                            np.dtype(np.float32): "float32", np.dtype(np.uint8): "uint8",
+                            np.dtype(np.int16): "int16", np.dtype(np.int64): "int64"}[arr.dtype]]
+        key = (ctype, arr.dtype.str, arr.shape, arr.tobytes())
+        if key in self._consts:
+            return self._consts[key]
+        name = f"k_{hint}"
+        self.decls.append(f"alignas(16) const {ctype} {name}[{max(arr.size, 1)}] = {_c_array(arr)};")
+        self.weight_bytes += arr.nbytes
+        self._consts[key] = name
+        return name
+
+    def param(self, ctype: str, fields: list, comment: str = "") -> str:
+        """A `static const` parameter struct, initialised in declaration order."""
+        self._n += 1
+        name = f"p{self.op.index}_{self._n}"
+        init = ", ".join(str(f) for f in fields)
+        self.decls.append(f"const bedside_engine::{ctype} {name} = {{{init}}};"
+                          + (f"  // {comment}" if comment else ""))
+        return name
+
+    def emit(self, line: str) -> None:
+        self.body.append("  " + line)
+
+
+def _banner(command: str, sha: str, kit_version: str) -> str:
+    return (f"// Generated by {GENERATOR} (bedside-kit {kit_version}), do not edit.\n"
+            f"// Command: {command or '(library call)'}\n"
+            f"// Input model SHA-256: {sha}\n")
+
+
+def _kit_version() -> str:
+    try:
+        from importlib.metadata import version
+        return version("bedside-kit")
+    except Exception:  # noqa: BLE001 - running from a source tree without metadata
+        return "0+unknown"
+
+
+def lower(model: Model) -> tuple[Gen, object]:
+    """Plan memory and lower every op; raises UnsupportedOpError on the first unknown op."""
+    for op in model.operators:
+        if op.op not in op_registry.REGISTRY:
+            raise UnsupportedOpError(op.op, index=op.index)
+    if len(model.inputs) != 1 or len(model.outputs) != 1:
+        raise EngineError(f"the engine supports models with one input and one output, "
+                          f"this one has {len(model.inputs)} and {len(model.outputs)}")
+    scratch = {}
+    for op in model.operators:
+        mod = op_registry.REGISTRY[op.op]
+        fn = getattr(mod, "scratch_bytes", None)
+        if fn:
+            scratch[op.index] = fn(op, model)
+    p = make_plan(model, scratch)
+    g = Gen(model, p)
+    for op in model.operators:
+        g.op = op
+        g.emit(f"// {op.index}: {op.op}")
+        op_registry.REGISTRY[op.op].lower(op, g)
+    return g, p
+
+
+def render(tflite_bytes: bytes, command: str = "") -> tuple[dict[str, str], dict]:
+    model = read_model(tflite_bytes)
+    g, p = lower(model)
+    sha = hashlib.sha256(tflite_bytes).hexdigest()
+    banner = _banner(command, sha, _kit_version())
+    tin = model.tensors[model.inputs[0]]
+    tout = model.tensors[model.outputs[0]]
+    in_buf = p.tensor_buffer[model.inputs[0]]
+    out_buf = p.tensor_buffer[model.outputs[0]]
+    header = f"""{banner}// The compiled model: call model_engine_invoke() with the input tensor's bytes.
+#ifndef MODEL_ENGINE_H_
+#define MODEL_ENGINE_H_
+
+#define BEDSIDE_GEN_FORMAT {GEN_FORMAT}
+#define MODEL_ENGINE_ARENA_BYTES {p.arena_bytes}
+#define MODEL_ENGINE_INPUT_BYTES {tin.nbytes}
+#define MODEL_ENGINE_OUTPUT_BYTES {tout.nbytes}
+#define MODEL_ENGINE_WEIGHT_BYTES {g.weight_bytes}
+#define MODEL_ENGINE_MACS {g.macs}
+#define MODEL_ENGINE_OPS {len(model.operators)}
+
+#ifdef __cplusplus
+extern "C" {{
+#endif
+/* Runs one inference; input/output are the model's input/output tensors ({tin.type} {list(tin.shape)} ->
+   {tout.type} {list(tout.shape)}). Returns 0 on success. Not reentrant (one static arena). */
+int model_engine_invoke(const void *input, void *output);
+#ifdef __cplusplus
+}}
+#endif
+
+#endif  // MODEL_ENGINE_H_
+"""
+    pre, post = [], []
+    if in_buf.location == "arena":       # the input buffer is also the output (pure reshape)
+        pre.append(f"  memcpy(g_arena + {in_buf.offset}, input, {tin.nbytes});")
+    if out_buf.location == "arena":
+        post.append(f"  memcpy(output, g_arena + {out_buf.offset}, {tout.nbytes});")
+    arena_decl = (f"alignas(16) uint8_t g_arena[{max(p.arena_bytes, 16)}];")
+    source = f"""{banner}// Ops: {", ".join(op.op for op in model.operators)}
+// Arena: {p.arena_bytes} bytes; weights and constants: {g.weight_bytes} bytes.
+#include "model_engine.h"
+
+#include "engine.h"
+
+#if BEDSIDE_GEN_FORMAT != BEDSIDE_ENGINE_FORMAT
+#error Regenerate the model sources: generated format and firmware/engine format differ
+#endif
+
+namespace {{
+
+{arena_decl}
+
+{chr(10).join(g.decls)}
+
+}}  // namespace
+
+extern "C" int model_engine_invoke(const void *input, void *output) {{
+  (void)input;
+  (void)output;
+{chr(10).join(pre + g.body + post)}
+  return 0;
+}}
+"""
+    info = {"arena_bytes": p.arena_bytes, "weight_bytes": g.weight_bytes,
+            "ops": [op.op for op in model.operators], "macs": g.macs,
+            "input_bytes": tin.nbytes, "output_bytes": tout.nbytes,
+            "input_type": tin.type, "output_type": tout.type, "model_sha256": sha}
+    return {"model_engine.h": header, "model_engine.cc": source}, info
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def generate(tflite_bytes: bytes, out_dir: Path, command: str = "") -> dict:
+    """Generate model_engine.h/.cc into out_dir; returns arena/weight bytes, ops, MACs."""
+    files, info = render(tflite_bytes, command)    # everything is checked before writing
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for name, text in files.items():
+        _write_atomic(out_dir / name, text)
+    return info

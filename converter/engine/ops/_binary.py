@@ -1,0 +1,42 @@
+"""ADD / SUB / MUL lowering with 4-D broadcast (shared by the three op modules)."""
+from ..quant import quantize_multiplier
+from ._common import act_range, check_int8, opt, shape4
+
+
+def _strides(shape, out_dims, g):
+    dims = shape4(shape)
+    strides, s = [0] * 4, 1
+    for d in range(3, -1, -1):
+        if dims[d] == out_dims[d]:
+            strides[d] = s if dims[d] > 1 else 0
+        elif dims[d] != 1:
+            g.fail(f"cannot broadcast {list(shape)} to {out_dims}")
+        s *= dims[d]
+    return strides
+
+
+def lower_binary(op, g, kind: str):
+    check_int8(g, op.inputs[0], op.inputs[1], op.outputs[0])
+    a, b, out = g.t(op.inputs[0]), g.t(op.inputs[1]), g.t(op.outputs[0])
+    if len(out.shape) > 4:
+        g.fail("more than 4 dimensions")
+    out_dims = shape4(out.shape)
+    act = opt(op, 0, "b", 0)
+    lo, hi = act_range(g, act, out)
+    if kind == "Mul":
+        m, s = quantize_multiplier(float(a.scale) * float(b.scale) / float(out.scale))
+        left, m1, s1, m2, s2 = 0, 0, 0, 0, 0
+    else:
+        # add_common.cc / sub_common.cc: both inputs rescaled to twice the larger scale.
+        left = 20
+        twice_max = 2 * float(max(a.scale, b.scale))
+        m1, s1 = quantize_multiplier(float(a.scale) / twice_max)
+        m2, s2 = quantize_multiplier(float(b.scale) / twice_max)
+        m, s = quantize_multiplier(twice_max / ((1 << left) * float(out.scale)))
+    fields = ["{" + ", ".join(map(str, out_dims)) + "}",
+              "{" + ", ".join(map(str, _strides(a.shape, out_dims, g))) + "}",
+              "{" + ", ".join(map(str, _strides(b.shape, out_dims, g))) + "}",
+              -a.zero_point, -b.zero_point, out.zero_point, left, m1, s1, m2, s2, m, s, lo, hi]
+    p = g.param("BinaryParams", fields)
+    g.emit(f"bedside_engine::{kind}({p}, {g.ptr(op.inputs[0], True)}, {g.ptr(op.inputs[1], True)}, "
+           f"{g.ptr(op.outputs[0])});")

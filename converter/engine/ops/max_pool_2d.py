@@ -1,0 +1,6 @@
+"""MAX_POOL_2D (int8) -> bedside_engine::MaxPool (kernels/pooling.h)."""
+from ._pool import lower_pool
+
+
+def lower(op, g):
+    lower_pool(op, g, "MaxPool")

@@ -1,0 +1,6 @@
+"""MUL (int8, broadcast up to 4-D) -> bedside_engine::Mul (kernels/elementwise.h)."""
+from ._binary import lower_binary
+
+
+def lower(op, g):
+    lower_binary(op, g, "Mul")

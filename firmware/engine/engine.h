@@ -1,0 +1,21 @@
+// Compiled int8 engine: umbrella header for the generated model_engine.cc.
+// Kernels follow TFLite Micro's int8 reference kernels bit for bit (docs/engine.md).
+#ifndef BEDSIDE_ENGINE_ENGINE_H_
+#define BEDSIDE_ENGINE_ENGINE_H_
+
+// Format of the generated code these kernels accept; the generator writes
+// BEDSIDE_GEN_FORMAT and model_engine.cc refuses to build when they differ.
+#define BEDSIDE_ENGINE_FORMAT 1
+
+#include "kernels/common.h"
+#include "kernels/conv.h"
+#include "kernels/depthwise_conv.h"
+#include "kernels/fully_connected.h"
+#include "kernels/pooling.h"
+#include "kernels/mean.h"
+#include "kernels/elementwise.h"
+#include "kernels/lut.h"
+#include "kernels/quantize.h"
+#include "kernels/concatenation.h"
+
+#endif  // BEDSIDE_ENGINE_ENGINE_H_
