@@ -62,23 +62,37 @@ def compiled_ops() -> frozenset[str]:
 def keras_layer_for(tensor_name: str, layer_names: list[str]) -> str | None:
     """Best guess of the Keras layer that produced a TFLite tensor.
 
-    The converter names tensors after the TF name scopes, e.g.
-    'functional_1/conv1_1/Relu;functional_1/conv1_1/convolution': Keras 3 scopes a layer
-    as '<name>' or '<name>_<k>'. Longest matching layer name wins.
+    The converter names tensors after TF name scopes, fused names joined by ';' with the
+    op's own name first, e.g. 'functional_1/max_1/Maximum;functional_1/conv1_1/Squeeze'.
+    Keras 3 scopes a layer as '<name>' or '<name>_<k>'; the innermost matching scope of
+    the first name that has one wins.
     """
-    best = None
-    for part in re.split(r"[;/:]", tensor_name):
-        for name in layer_names:
-            if part == name or re.fullmatch(re.escape(name) + r"_\d+", part):
-                if best is None or len(name) > len(best):
-                    best = name
-    return best
+    for name in tensor_name.split(";"):
+        found = None
+        for part in re.split(r"[/:]", name):
+            if part in layer_names:
+                found = part
+                continue
+            scoped = [n for n in layer_names if re.fullmatch(re.escape(n) + r"_\d+", part)]
+            if scoped:
+                found = max(scoped, key=len)
+        if found is not None:
+            return found
+    return None
 
 
 def describe(op: OpInfo, layer_names: list[str]) -> str:
     tensor = op.output_names[0] if op.output_names else "?"
     layer = keras_layer_for(tensor, layer_names) if layer_names else None
     where = f"Keras layer '{layer}'" if layer else "Keras layer unknown"
+    if layer is None and layer_names:
+        # e.g. the final activation's output is named after the graph's return value;
+        # the layer is then the one its input came from
+        for name in op.input_names:
+            layer = keras_layer_for(name, layer_names)
+            if layer:
+                where = f"Keras layer '{layer}' (from the op's input)"
+                break
     return (f"op {op.name} (version {op.version}, operator #{op.index}, output tensor "
             f"'{tensor}', {where})")
 

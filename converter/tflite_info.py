@@ -46,6 +46,7 @@ class OpInfo:
     version: int
     output_names: list[str] = field(default_factory=list)
     output_dtypes: list[str] = field(default_factory=list)
+    input_names: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -98,9 +99,11 @@ def read_model(data: bytes, source: str = "model") -> ModelInfo:
                 cc = code.customCode
                 name = "CUSTOM:" + (cc.decode() if isinstance(cc, bytes) else str(cc))
             outs = list(op.outputs) if op.outputs is not None else []
+            ins = list(op.inputs) if op.inputs is not None else []
             ops.append(OpInfo(i, name, int(code.version),
                               [tensors[j].name for j in outs if j >= 0],
-                              [tensors[j].dtype for j in outs if j >= 0]))
+                              [tensors[j].dtype for j in outs if j >= 0],
+                              [tensors[j].name for j in ins if j >= 0]))
         inputs = [tensors[i] for i in sg.inputs]
         outputs = [tensors[i] for i in sg.outputs]
     except TfliteError:
