@@ -1,0 +1,226 @@
+"""A device on the other end of a serial link: stop-and-wait requests with retries.
+
+Every link opens through `serial.serial_for_url`, so a device path (`/dev/ttyUSB0`), a pty
+(`/dev/pts/5`), `socket://host:port` (QEMU, host firmware, a remote bench),
+`rfc2217://host:port` and `loop://` differ only by the URL. Per docs/protocol.md a request
+is re-sent with the same `seq` after a timeout, a corrupted reply or a NAK for a corrupted
+frame; the device answers a repeated `seq` from its reply cache, so nothing runs twice.
+"""
+from __future__ import annotations
+
+import errno
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import serial
+
+from . import protocol as p
+
+# NAKs that mean "your frame was damaged on the way": re-send the same request.
+RETRYABLE_NAKS = {p.NakCode.BAD_CRC, p.NakCode.BAD_LENGTH, p.NakCode.TOO_LONG, p.NakCode.BUSY}
+
+
+class LinkError(RuntimeError):
+    """The port cannot be opened, or the device does not answer."""
+
+
+class NakError(LinkError):
+    """The device refused a request with a non-retryable NAK."""
+
+    def __init__(self, request: str, code: int, detail: int) -> None:
+        name = code.name if isinstance(code, p.NakCode) else str(code)
+        super().__init__(f"device answered {request} with NAK {name} (detail {detail})")
+        self.code, self.detail = code, detail
+
+
+@dataclass
+class LinkCounters:
+    requests: int = 0
+    retries: int = 0
+    timeouts: int = 0
+    naks: int = 0
+    bad_frames: int = 0          # replies dropped by our decoder (CRC, length, ...)
+    stale_frames: int = 0        # replies with another seq (duplicates after a retry)
+    bytes_tx: int = 0
+    bytes_rx: int = 0
+    payload_tx: int = 0
+    payload_rx: int = 0
+    started: float = field(default_factory=time.perf_counter)
+
+    def as_dict(self) -> dict:
+        d = {k: v for k, v in self.__dict__.items() if k != "started"}
+        d["elapsed_s"] = round(time.perf_counter() - self.started, 6)
+        return d
+
+
+def open_serial(url: str, baudrate: int = 115200, timeout: float = 0.05) -> serial.SerialBase:
+    """serial_for_url with errors that say what is wrong (missing, busy, refused)."""
+    try:
+        return serial.serial_for_url(url, baudrate=baudrate, timeout=timeout,
+                                     write_timeout=10, exclusive=True)
+    except (serial.SerialException, OSError, ValueError) as e:
+        text = str(e)
+        if getattr(e, "errno", None) == errno.ENOENT or "No such file" in text:
+            hint = "no such port (is the device plugged in / the emulator running? `bedside ports`)"
+        elif getattr(e, "errno", None) in (errno.EBUSY, errno.EAGAIN) or "busy" in text.lower() \
+                or "lock" in text.lower():
+            hint = "port is busy (another program has it open)"
+        elif "refused" in text.lower():
+            hint = "connection refused (nothing listens at that address)"
+        else:
+            hint = "cannot open"
+        raise LinkError(f"{url}: {hint}: {text}") from None
+
+
+class Device:
+    """Client for one device. Use as a context manager; `hello()` first."""
+
+    def __init__(self, url: str, baudrate: int = 115200, timeout: float = 2.0,
+                 retries: int = 5, version: int = p.VERSION,
+                 port: serial.SerialBase | None = None) -> None:
+        self.url = url
+        self.baudrate = baudrate
+        self.timeout = timeout
+        self.retries = retries
+        self.version = version              # frame version we send (tests send a wrong one)
+        self.port = port if port is not None else open_serial(url, baudrate)
+        self.decoder = p.FrameDecoder()
+        self.counters = LinkCounters()
+        self.info: p.Info | None = None
+        self._seq = 0
+        self._pending: list[p.Frame | p.FrameError] = []
+        self.log: list[tuple[str, str]] = []      # recent (direction, frame summary)
+
+    # -- plumbing
+    def close(self) -> None:
+        try:
+            self.port.close()
+        except Exception:
+            pass
+
+    def __enter__(self) -> "Device":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _note(self, direction: str, text: str) -> None:
+        self.log.append((direction, text))
+        del self.log[:-50]
+
+    def write_raw(self, data: bytes) -> None:
+        self.port.write(data)
+        self.counters.bytes_tx += len(data)
+
+    def read_events(self, deadline: float) -> list[p.Frame | p.FrameError]:
+        """Frames/errors decoded before `deadline` (returns as soon as one arrives)."""
+        while not self._pending:
+            now = time.perf_counter()
+            if now >= deadline:
+                return []
+            self.port.timeout = min(0.05, deadline - now)
+            waiting = getattr(self.port, "in_waiting", 0) or 1
+            data = self.port.read(waiting)
+            if data:
+                self.counters.bytes_rx += len(data)
+                self._pending += self.decoder.feed(data)
+        events, self._pending = self._pending, []
+        return events
+
+    def drain(self, quiet_s: float = 0.1) -> None:
+        """Discard whatever the device still sends (stale replies), flush a partial frame."""
+        self.write_raw(b"\x00")
+        end = time.perf_counter() + quiet_s
+        while self.read_events(end):
+            end = time.perf_counter() + quiet_s
+
+    # -- request/reply
+    def request(self, mtype: int, payload: bytes = b"", expect: int | None = None,
+                timeout: float | None = None) -> p.Frame:
+        self._seq = (self._seq + 1) & 0xFFFF
+        if self._seq == p.UNTRUSTED_SEQ:
+            self._seq = 0
+        frame = p.Frame(mtype, self._seq, payload, self.version)
+        wire = p.encode_frame(frame)
+        name = frame.name
+        self.counters.requests += 1
+        timeout = self.timeout if timeout is None else timeout
+        for attempt in range(self.retries + 1):
+            if attempt:
+                self.counters.retries += 1
+            self.write_raw(wire)
+            self.counters.payload_tx += len(payload)
+            self._note("tx", f"{name} seq={self._seq} len={len(payload)}")
+            reply = self._await(self._seq, time.perf_counter() + timeout, name)
+            if reply is None:
+                continue
+            if reply.type == p.MsgType.NAK:
+                code, detail = p.parse_nak(reply.payload)
+                self.counters.naks += 1
+                if code in RETRYABLE_NAKS:
+                    continue
+                raise NakError(name, code, detail)
+            if expect is not None and reply.type != expect:
+                raise LinkError(f"{self.url}: {name} answered with {reply.name}, expected "
+                                f"{p.MsgType(expect).name}")
+            self.counters.payload_rx += len(reply.payload)
+            return reply
+        raise LinkError(f"{self.url}: no valid reply to {name} (seq {self._seq}) after "
+                        f"{self.retries + 1} attempts of {timeout:g} s; recent traffic: "
+                        + "; ".join(f"{d} {t}" for d, t in self.log[-6:]))
+
+    def _await(self, seq: int, deadline: float, name: str) -> p.Frame | None:
+        """The reply to `seq`, a NAK for an untrusted frame, or None (retry now)."""
+        while True:
+            events = self.read_events(deadline)
+            if not events:
+                self.counters.timeouts += 1
+                self._note("rx", f"timeout waiting for {name}")
+                return None
+            for i, ev in enumerate(events):
+                if isinstance(ev, p.FrameError):
+                    # a damaged reply: ask again (the device replays its cached reply)
+                    self.counters.bad_frames += 1
+                    self._note("rx", f"bad frame {ev.code.name}")
+                    self._pending = events[i + 1:] + self._pending
+                    return None
+                self._note("rx", f"{ev.name} seq={ev.seq} len={len(ev.payload)}")
+                if ev.seq == seq or (ev.type == p.MsgType.NAK and ev.seq == p.UNTRUSTED_SEQ):
+                    self._pending = events[i + 1:] + self._pending
+                    return ev
+                self.counters.stale_frames += 1
+
+    # -- messages
+    def hello(self) -> p.Info:
+        reply = self.request(p.MsgType.HELLO, expect=p.MsgType.INFO)
+        self.info = p.parse_info(reply.payload)
+        return self.info
+
+    def reset(self) -> None:
+        self.request(p.MsgType.RESET, expect=p.MsgType.ACK)
+
+    def _output_bytes(self) -> int:
+        if self.info is None:
+            self.hello()
+        return self.info.output_bytes
+
+    def send_samples(self, samples: np.ndarray) -> tuple[int, list[p.Result]]:
+        reply = self.request(p.MsgType.SAMPLES, p.samples_payload(samples),
+                             expect=p.MsgType.SAMPLES_ACK)
+        return p.parse_results(reply.payload, self._output_bytes())
+
+    def infer(self, window: np.ndarray) -> tuple[int, np.ndarray]:
+        reply = self.request(p.MsgType.INFER, p.infer_payload(window),
+                             expect=p.MsgType.INFER_RESULT)
+        cycles, out = p.parse_infer_result(reply.payload, self._output_bytes())
+        return cycles, np.frombuffer(out, dtype=np.int8)
+
+    def stats(self) -> dict[str, int]:
+        return p.parse_stats(self.request(p.MsgType.STATS, expect=p.MsgType.STATS_RESULT).payload)
+
+    def simulate(self, n_samples: int, seed: int, deteriorate: bool,
+                 timeout: float = 30.0) -> tuple[int, list[p.Result]]:
+        reply = self.request(p.MsgType.SIMULATE, p.simulate_payload(n_samples, seed, deteriorate),
+                             expect=p.MsgType.SIMULATE_RESULT, timeout=timeout)
+        return p.parse_results(reply.payload, self._output_bytes())

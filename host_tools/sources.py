@@ -1,0 +1,77 @@
+"""Test signals for verification: simulated patients, a data file, or the run's test split.
+
+Each source yields (patient_id, raw int16 [T, n_signals]) streams, one per patient; the
+device gets a RESET before each. numpy-only (training.simulator / training.cohort).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+Stream = tuple[str, np.ndarray]
+
+
+class SourceError(ValueError):
+    """No usable test signals (missing file, unknown format)."""
+
+
+def simulated(n_patients: int, seed: int) -> tuple[list[Stream], str]:
+    from training.simulator import simulate_patient
+    streams = [(f"sim-{seed}-{i}", simulate_patient(seed, i).raw) for i in range(n_patients)]
+    return streams, f"simulator: {n_patients} patients, seed {seed}"
+
+
+def _cohort(path: Path, split: str) -> tuple[list[Stream], str]:
+    from training.cohort import Cohort
+    try:
+        cohort = Cohort.load(path)
+    except (OSError, KeyError, ValueError) as e:
+        raise SourceError(f"{path}: not a cohort file: {e}") from None
+    idx = cohort.indices(split) if split != "all" else np.arange(cohort.n_patients)
+    return ([(str(cohort.pid[i]), cohort.stream(int(i))) for i in idx],
+            f"{path} ({split} split: {len(idx)} patients)")
+
+
+def from_file(path: Path, split: str = "all") -> tuple[list[Stream], str]:
+    if not path.exists():
+        raise SourceError(f"{path}: data file not found")
+    if path.suffix == ".npz":
+        return _cohort(path, split)
+    if path.suffix in (".psv", ".csv") or path.is_dir():
+        try:
+            from training import loaders
+        except ImportError:
+            raise SourceError(f"{path}: PhysioNet/CSV loading needs training.loaders, which "
+                              "this installation lacks; convert it with `bedside data` first")
+        patients = loaders.load(path) if hasattr(loaders, "load") else loaders.load_any(path)
+        return [(p.pid, p.raw) for p in patients], f"{path} ({len(patients)} patients)"
+    raise SourceError(f"{path}: unknown data format '{path.suffix}' (use .npz, .psv or .csv)")
+
+
+def default(run_dir: Path) -> tuple[list[Stream], str]:
+    path = run_dir / "data" / "cohort.npz"
+    if not path.is_file():
+        raise SourceError(f"{path} not found: give --simulate N or --data FILE")
+    return _cohort(path, "test")
+
+
+def select(run_dir: Path, data: str | None, simulate: int | None, seed: int,
+           max_patients: int | None = None) -> tuple[list[Stream], str]:
+    if simulate is not None:
+        streams, desc = simulated(simulate, seed)
+    elif data is not None:
+        streams, desc = from_file(Path(data))
+    else:
+        streams, desc = default(run_dir)
+    if max_patients is not None:
+        streams = streams[:max_patients]
+    if not streams:
+        raise SourceError(f"{desc}: no patients")
+    return streams, desc
+
+
+def iter_batches(raw: np.ndarray, per_frame: int) -> Iterator[np.ndarray]:
+    for lo in range(0, len(raw), per_frame):
+        yield raw[lo:lo + per_frame]

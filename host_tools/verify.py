@@ -1,0 +1,280 @@
+"""Verification of a device against the Python reference, window by window (the API).
+
+    with Device(url) as dev:
+        v = Verifier(dev, Contract.from_run(run_dir))
+        v.handshake()                      # raises Refusal on a model/preproc/shape/version mismatch
+        v.stream_patient("p0", raw)        # RESET + SAMPLES frames; compares every RESULT
+        summary = v.summary()
+
+Stream mode feeds raw samples like sensors would (the device preprocesses, windows, runs
+the model and the alarm); window mode (`infer_windows`) sends int8 windows directly
+(model-only, with warm-ups). Every int8 output and alarm state must equal the reference.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from . import protocol as p
+from .link import Device
+from .reference import Contract, PatientReference, Reference
+
+# exit codes of `bedside verify` (docs/verify.md)
+EXIT_OK = 0
+EXIT_MISMATCH = 1
+EXIT_USAGE = 2
+EXIT_LINK = 3
+EXIT_MODEL_HASH = 4
+EXIT_PREPROC_HASH = 5
+EXIT_SHAPE = 6
+EXIT_PROTOCOL = 7
+
+MAX_REPORTED_MISMATCHES = 20
+
+
+class Refusal(Exception):
+    """The device does not run the run's model/constants/protocol: do not verify it."""
+
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def check_info(info: p.Info, c: Contract) -> None:
+    """Refuse a device whose INFO disagrees with the manifest (most fundamental first)."""
+    if info.protocol_version != c.protocol_version or info.protocol_version != p.VERSION:
+        raise Refusal(EXIT_PROTOCOL, f"protocol version mismatch: device speaks "
+                      f"{info.protocol_version}, the run's manifest says {c.protocol_version} "
+                      f"and this host speaks {p.VERSION}: update the firmware or the host tools")
+    if info.model_sha256.hex() != c.model_sha256:
+        raise Refusal(EXIT_MODEL_HASH, f"model mismatch: device runs model SHA-256 "
+                      f"{info.model_sha256.hex()[:16]}..., the run's int8/model.tflite is "
+                      f"{c.model_sha256[:16]}...: rebuild/flash the firmware for this run "
+                      "(`bedside build RUN_DIR`)")
+    if info.preproc_sha256.hex() != c.preproc_sha256:
+        raise Refusal(EXIT_PREPROC_HASH, f"preprocessing/alarm constants mismatch: device "
+                      f"{info.preproc_sha256.hex()[:16]}..., manifest {c.preproc_sha256[:16]}...")
+    expected = {"n_signals": c.n_signals, "window_length": c.window_length, "stride": c.stride,
+                "input_bytes": c.input_bytes, "output_bytes": c.output_bytes,
+                "input_zero_point": c.input_zero_point, "output_zero_point": c.output_zero_point}
+    for name, want in expected.items():
+        got = getattr(info, name)
+        if got != want:
+            raise Refusal(EXIT_SHAPE, f"shape/quantization mismatch: device {name} = {got}, "
+                          f"manifest {want}")
+    for name, want in (("input_scale", c.input_scale), ("output_scale", c.output_scale)):
+        got = getattr(info, name)
+        if abs(got - want) > 1e-6 * max(abs(want), 1e-12):
+            raise Refusal(EXIT_SHAPE, f"quantization mismatch: device {name} = {got}, "
+                          f"manifest {want}")
+
+
+@dataclass
+class Mismatch:
+    patient: str
+    window_index: int
+    sample_index: int
+    what: str
+    device: dict
+    reference: dict
+    context: list = field(default_factory=list)
+
+
+@dataclass
+class PatientTrace:
+    """What is plotted: reference vs device risk and alarms for one patient."""
+    patient: str
+    ends: list
+    ref_q: list
+    dev_q: list
+    ref_alarm: list
+    dev_alarm: list
+
+
+class Verifier:
+    def __init__(self, device: Device, contract: Contract, reference: Reference | None = None,
+                 speed: float | None = None, on_samples: Callable[[int], None] | None = None):
+        self.dev = device
+        self.c = contract
+        self.ref = reference or Reference(contract)
+        self.speed = speed                      # None: as fast as the link allows
+        self.on_samples = on_samples or (lambda n: None)
+        self.windows_expected = 0
+        self.windows_received = 0
+        self.verified = 0
+        self.mismatched = 0
+        self.samples_sent = 0
+        self.patients = 0
+        self.inferences = 0
+        self.cycles: list[int] = []
+        self.mismatches: list[Mismatch] = []
+        self.traces: list[PatientTrace] = []
+        self.link_time = 0.0
+        self.ref_windows: list[np.ndarray] = []   # for the float comparison
+        self.ref_outputs: list[np.ndarray] = []
+        self.keep_windows = 20000
+
+    # -- handshake
+    def handshake(self) -> p.Info:
+        try:
+            info = self.dev.hello()
+        except Exception as e:
+            from .link import NakError
+            if isinstance(e, NakError) and e.code == p.NakCode.BAD_VERSION:
+                raise Refusal(EXIT_PROTOCOL, f"protocol version mismatch: the device refused "
+                              f"frame version {self.dev.version} (it speaks {e.detail}?)") from e
+            raise
+        check_info(info, self.c)
+        return info
+
+    # -- stream mode
+    def _record(self, pid: str, ref: PatientReference, results: list[p.Result]) -> None:
+        n_ref = len(ref.ends)
+        self.windows_expected += n_ref
+        self.windows_received += len(results)
+        self.patients += 1
+        dev_q = np.full(n_ref, np.nan)
+        dev_alarm = np.full(n_ref, np.nan)
+        seen = set()
+        for r in results:
+            k = r.window_index
+            self.cycles.append(r.cycles)
+            problems = []
+            if k >= n_ref or k in seen:
+                problems.append("unexpected window" if k >= n_ref else "duplicate window")
+                ref_d = {}
+            else:
+                seen.add(k)
+                out = r.output_q
+                dev_q[k], dev_alarm[k] = out[0], r.alarm
+                if r.sample_index != ref.ends[k]:
+                    problems.append("sample_index")
+                if not np.array_equal(out, ref.output[k]):
+                    problems.append("output")
+                if r.alarm != ref.alarm[k]:
+                    problems.append("alarm")
+                ref_d = {"sample_index": int(ref.ends[k]), "output": ref.output[k].tolist(),
+                         "alarm": int(ref.alarm[k])}
+            if problems:
+                self._mismatch(pid, k, r.sample_index, "+".join(problems),
+                               {"sample_index": r.sample_index, "output": r.output_q.tolist(),
+                                "alarm": r.alarm, "cycles": r.cycles}, ref_d, ref, k)
+            else:
+                self.verified += 1
+        for k in sorted(set(range(n_ref)) - seen):
+            self._mismatch(pid, k, int(ref.ends[k]), "missing", {},
+                           {"output": ref.output[k].tolist(), "alarm": int(ref.alarm[k])}, ref, k)
+        if len(self.traces) < 8:
+            self.traces.append(PatientTrace(pid, ref.ends.tolist(), ref.output[:, 0].tolist(),
+                                            [None if np.isnan(x) else int(x) for x in dev_q],
+                                            ref.alarm.tolist(),
+                                            [None if np.isnan(x) else int(x) for x in dev_alarm]))
+        if sum(len(w) for w in self.ref_windows) < self.keep_windows:
+            self.ref_windows.append(ref.windows)
+            self.ref_outputs.append(ref.output)
+
+    def _mismatch(self, pid, k, sample_index, what, dev, refd, ref, k_ctx) -> None:
+        self.mismatched += 1
+        if len(self.mismatches) < MAX_REPORTED_MISMATCHES:
+            lo = max(0, min(k_ctx, len(ref.ends)) - 3)
+            ctx = [{"window_index": j, "ref_output": ref.output[j].tolist(),
+                    "ref_alarm": int(ref.alarm[j])} for j in range(lo, min(k_ctx, len(ref.ends)))]
+            self.mismatches.append(Mismatch(pid, int(k), int(sample_index), what, dev, refd, ctx))
+
+    def stream_patient(self, pid: str, raw: np.ndarray) -> None:
+        """RESET, then the patient's samples in SAMPLES frames; compare every RESULT."""
+        raw = np.asarray(raw, dtype=np.int16)
+        ref = self.ref.patient(raw)
+        per_frame = p.max_samples_per_frame(self.c.n_signals)
+        results: list[p.Result] = []
+        t0 = time.perf_counter()
+        self.dev.reset()
+        sent = 0
+        period = None if not self.speed else self.c.sample_period_s / self.speed
+        while sent < len(raw):
+            n = per_frame
+            if period is not None:
+                due = int((time.perf_counter() - t0) / period) + 1
+                if due <= sent:
+                    time.sleep(min(period, (sent - due + 1) * period))
+                    continue
+                n = min(per_frame, due - sent)
+            batch = raw[sent:sent + n]
+            total, res = self.dev.send_samples(batch)
+            sent += len(batch)
+            if total != sent:
+                raise p.ProtocolError(f"device counted {total} samples since reset, host sent "
+                                      f"{sent} (patient {pid})")
+            results += res
+            self.on_samples(len(batch))
+        self.link_time += time.perf_counter() - t0
+        self.samples_sent += len(raw)
+        self._record(pid, ref, results)
+
+    # -- window mode
+    def infer_windows(self, pid: str, raw: np.ndarray, warmup: int = 0) -> None:
+        """Send the reference's int8 windows directly (INFER); compare outputs only."""
+        ref = self.ref.patient(np.asarray(raw, dtype=np.int16))
+        t0 = time.perf_counter()
+        for _ in range(warmup if len(ref.windows) else 0):
+            self.dev.infer(ref.windows[0])
+        results = []
+        for k, w in enumerate(ref.windows):
+            cycles, out = self.dev.infer(w)
+            # window mode has no alarm state on the device: carry the reference's
+            results.append(p.Result(k, int(ref.ends[k]), cycles, int(ref.alarm[k]), 0,
+                                    out.tobytes()))
+            self.on_samples(1)
+        self.link_time += time.perf_counter() - t0
+        self.inferences += len(ref.windows) + (warmup if len(ref.windows) else 0)
+        self._record(pid, ref, results)
+
+    # -- results
+    def summary(self) -> dict:
+        counters = self.dev.counters.as_dict()
+        cyc = np.array(self.cycles, dtype=np.float64)
+        clock = self.dev.info.core_clock_hz if self.dev.info else 0
+        wire = counters["bytes_tx"] + counters["bytes_rx"]
+        payload = counters["payload_tx"] + counters["payload_rx"]
+        capacity = self.dev.baudrate / 10.0          # 8N1: 10 bits per byte
+        lt = max(self.link_time, 1e-9)
+        cycles = {}
+        if len(cyc):
+            cycles = {"min": int(cyc.min()), "median": float(np.median(cyc)),
+                      "max": int(cyc.max()), "n": int(len(cyc))}
+            if clock:
+                cycles["median_us"] = float(np.median(cyc) / clock * 1e6)
+        return {
+            "counts": {"patients": self.patients, "samples_sent": self.samples_sent,
+                       "windows_sent": self.windows_expected,
+                       "windows_received": self.windows_received,
+                       "verified": self.verified, "mismatched": self.mismatched,
+                       "retried": counters["retries"], "inferences": self.inferences},
+            "passed": self.mismatched == 0 and self.windows_expected > 0,
+            "cycles": cycles,
+            "throughput": {
+                "link_time_s": round(self.link_time, 4),
+                "windows_per_s": self.windows_expected / lt,
+                "samples_per_s": self.samples_sent / lt,
+                "wire_bytes_per_s": wire / lt, "payload_bytes_per_s": payload / lt,
+                "baudrate": self.dev.baudrate, "capacity_bytes_per_s": capacity,
+                "link_utilisation": wire / lt / capacity,
+                "payload_utilisation": payload / lt / capacity,
+            },
+            "link": counters,
+            "first_mismatches": [m.__dict__ for m in self.mismatches],
+        }
+
+    def float_comparison(self, float_model) -> dict:
+        from .reference import float_metrics, to_float_input
+        if not self.ref_windows:
+            return {"n": 0}
+        wins = np.concatenate(self.ref_windows)
+        q = np.concatenate(self.ref_outputs)
+        p_float = float_model.predict(to_float_input(wins))
+        m = float_metrics(p_float, self.c.dequantize(q))
+        m["model"] = f"{float_model.kind}: {float_model.path}"
+        return m
