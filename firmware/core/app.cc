@@ -1,0 +1,351 @@
+// The bedside loop and the device side of the serial protocol (see app.h, docs/protocol.md).
+//
+// The only file of the core that reads the generated model_config.h: it turns the
+// manifest constants into the configs of the portable pieces. All state is static.
+#include "app.h"
+
+#include <string.h>
+
+#include "alarm.h"
+#include "model_config.h"
+#include "gen_format.h"  // after model_config.h: checks BEDSIDE_GEN_FORMAT
+#include "model_runner.h"
+#include "port.h"
+#include "preprocess.h"
+#include "protocol.h"
+#include "simulator.h"
+#include "window.h"
+
+namespace bedside {
+
+namespace g = bedside_gen;
+
+static_assert(g::kNumSignals >= 1 && g::kNumSignals <= kMaxSignals, "too many signals");
+static_assert(g::kInputBytes == g::kWindowLength * g::kNumSignals,
+              "the sensing loop feeds an int8 [1, L, C] input tensor (float-interface models: "
+              "use INFER only)");
+static_assert(g::kOutputBytes >= 1, "model without output");
+
+namespace {
+
+constexpr size_t kRecordBytes = 14 + (size_t)g::kOutputBytes;
+constexpr size_t kResultsHeader = 5;  // samples_total u32, n_results u8
+constexpr size_t kMaxRecords = (kMaxPayload - kResultsHeader) / kRecordBytes;
+constexpr size_t kSimKeep = kMaxRecords < 64 ? kMaxRecords : 64;  // SIMULATE keeps the last 64
+static_assert(kMaxRecords >= 1, "output tensor too large for one RESULT record");
+
+// Flags of a RESULT record.
+constexpr uint8_t kFlagCalibrated = 1u << 0;  // personalization calibrated (not yet used)
+constexpr uint8_t kFlagModelError = 1u << 1;  // the backend reported an error
+static_assert(kFlagCalibrated != kFlagModelError, "flags");
+
+const PreprocConfig kPreproc = {g::kNumSignals, g::kMissingValue, g::kFixedPointShift,
+                                g::kCenter, g::kMultiplier, g::kValidMin, g::kValidMax,
+                                g::kCarryLimit};
+
+struct Stats {
+  uint32_t frames_ok, bad_crc, bad_length, unknown_type, bad_version, too_long;
+  uint32_t samples_total, windows_total, cycles_max, cycles_last;
+};
+
+struct Cache {  // the last executed request and its reply (stop-and-wait retransmission)
+  bool valid;
+  uint16_t seq;
+  uint32_t request_crc;
+  uint8_t type;
+  size_t length;
+};
+
+AppOptions g_opt;
+bool g_model_ok;
+Preprocessor g_pre;
+int8_t g_window_storage[g::kWindowLength * g::kNumSignals];
+Window g_window;
+Alarm g_alarm;
+Simulator g_sim;
+bool g_sim_started;
+uint32_t g_last_sample_ms;
+Stats g_stats;
+Cache g_cache;
+Decoder g_rx;
+uint8_t g_reply[kMaxPayload];        // payload of the last reply (the cache)
+uint8_t g_tx[kMaxFrame];
+uint8_t g_info[128];
+size_t g_info_len;
+int8_t g_input[g::kInputBytes];
+int8_t g_output[g::kOutputBytes];
+uint8_t g_sim_ring[kSimKeep][kRecordBytes];
+uint32_t g_sim_ring_count;
+
+void send(uint8_t type, uint16_t seq, const uint8_t *payload, size_t len) {
+  const size_t n = frame_encode(type, seq, payload, len, g_tx);
+  port_serial_write(g_tx, (int)n);
+}
+
+void send_nak(const Nak &nak) {
+  uint8_t p[3] = {nak.code, 0, 0};
+  put_u16(p + 1, nak.detail);
+  send(kNak, nak.seq, p, sizeof(p));
+}
+
+void build_info() {
+  uint8_t *p = g_info;
+  *p++ = kProtocolVersion;
+  *p++ = (uint8_t)BEDSIDE_FIRMWARE_GEN_FORMAT;
+  *p++ = (uint8_t)model_backend();
+  const char *board = port_board_name();
+  size_t n = strlen(board);
+  if (n > 32) n = 32;
+  *p++ = (uint8_t)n;
+  memcpy(p, board, n);
+  p += n;
+  put_u32(p, port_core_clock_hz()); p += 4;
+  memcpy(p, g::kModelSha256, 32); p += 32;
+  memcpy(p, g::kPreprocSha256, 32); p += 32;
+  *p++ = (uint8_t)g::kNumSignals;
+  put_u16(p, (uint16_t)g::kWindowLength); p += 2;
+  put_u16(p, (uint16_t)g::kStride); p += 2;
+  put_u16(p, (uint16_t)g::kInputBytes); p += 2;
+  put_u16(p, (uint16_t)g::kOutputBytes); p += 2;
+  uint32_t bits;
+  const float in_scale = g::kInputScale, out_scale = g::kOutputScale;
+  memcpy(&bits, &in_scale, 4); put_u32(p, bits); p += 4;
+  put_u32(p, (uint32_t)g::kInputZeroPoint); p += 4;
+  memcpy(&bits, &out_scale, 4); put_u32(p, bits); p += 4;
+  put_u32(p, (uint32_t)g::kOutputZeroPoint); p += 4;
+  put_u32(p, model_arena_bytes()); p += 4;
+  g_info_len = (size_t)(p - g_info);
+}
+
+void new_patient() {
+  preprocess_reset(&g_pre);
+  window_reset(&g_window);
+  alarm_reset(&g_alarm);
+  g_stats.samples_total = 0;
+  g_sim_started = false;
+  g_sim_ring_count = 0;
+  port_alarm_led(false);
+}
+
+// One raw sample through the loop; when a window ends, run the model and, if rec is
+// given, write its RESULT record there. Returns true when a window ended.
+bool process_sample(const int16_t *raw, uint8_t *rec) {
+  int8_t q[g::kNumSignals];
+  preprocess_push(&g_pre, raw, q);
+  const uint32_t sample_index = g_stats.samples_total++;
+  if (!window_push(&g_window, q)) return false;
+  window_copy(&g_window, g_input);
+  uint32_t cycles = 0;
+  const bool ok = g_model_ok && model_run(g_input, g_output, &cycles);
+  if (!ok) memset(g_output, 0, sizeof(g_output));
+  const bool was = g_alarm.active;
+  // The alarm reads output element 0: the Student's single risk output.
+  const bool alarm = alarm_step(&g_alarm, g_output[0]);
+  if (alarm != was) port_alarm_led(alarm);
+  const uint32_t window_index = (sample_index + 1 - (uint32_t)g::kWindowLength) / (uint32_t)g::kStride;
+  g_stats.windows_total += 1;
+  g_stats.cycles_last = cycles;
+  if (cycles > g_stats.cycles_max) g_stats.cycles_max = cycles;
+  if (rec != nullptr) {
+    put_u32(rec, window_index);
+    put_u32(rec + 4, sample_index);
+    put_u32(rec + 8, cycles);
+    rec[12] = alarm ? 1 : 0;
+    rec[13] = ok ? 0 : kFlagModelError;
+    memcpy(rec + 14, g_output, (size_t)g::kOutputBytes);
+  }
+  return true;
+}
+
+// Windows that end among the next n samples.
+uint32_t windows_ahead(uint32_t n) {
+  const uint32_t len = (uint32_t)g::kWindowLength, stride = (uint32_t)g::kStride;
+  const uint32_t before = g_window.count, after = before + n;
+  auto ended = [&](uint32_t count) { return count < len ? 0u : (count - len) / stride + 1u; };
+  return ended(after) - ended(before);
+}
+
+size_t handle_samples(const uint8_t *payload, bool *nak_payload, uint16_t *max_samples) {
+  const uint32_t count = payload[0];
+  if (windows_ahead(count) > kMaxRecords) {  // the results would not fit one reply
+    *nak_payload = true;
+    *max_samples = (uint16_t)(kMaxRecords * (size_t)g::kStride);
+    return 0;
+  }
+  uint8_t n_results = 0;
+  int16_t raw[g::kNumSignals];
+  for (uint32_t s = 0; s < count; ++s) {
+    const uint8_t *p = payload + 1 + s * 2 * g::kNumSignals;
+    for (int i = 0; i < g::kNumSignals; ++i) raw[i] = (int16_t)get_u16(p + 2 * i);
+    if (process_sample(raw, g_reply + kResultsHeader + n_results * kRecordBytes)) ++n_results;
+  }
+  put_u32(g_reply, g_stats.samples_total);
+  g_reply[4] = n_results;
+  return kResultsHeader + n_results * kRecordBytes;
+}
+
+void sim_sample(int16_t *raw) {
+  sim_next(&g_sim, raw, g::kNumSignals, g::kCenter, g::kMissingValue);
+}
+
+size_t handle_simulate(const uint8_t *payload) {
+  const uint32_t n = get_u32(payload), seed = get_u32(payload + 4);
+  const bool deteriorate = payload[8] != 0;
+  // Continue the running simulated patient when asked for the same one, else start anew.
+  if (!g_sim_started || g_sim.seed != seed || g_sim.deteriorate != deteriorate) {
+    sim_start(&g_sim, seed, deteriorate);
+    g_sim_started = true;
+  }
+  g_sim_ring_count = 0;
+  int16_t raw[g::kNumSignals];
+  uint8_t rec[kRecordBytes];
+  for (uint32_t s = 0; s < n; ++s) {
+    sim_sample(raw);
+    if (process_sample(raw, rec)) memcpy(g_sim_ring[g_sim_ring_count++ % kSimKeep], rec, kRecordBytes);
+  }
+  const uint32_t kept = g_sim_ring_count < kSimKeep ? g_sim_ring_count : (uint32_t)kSimKeep;
+  for (uint32_t k = 0; k < kept; ++k) {
+    const uint32_t idx = (g_sim_ring_count - kept + k) % kSimKeep;
+    memcpy(g_reply + kResultsHeader + k * kRecordBytes, g_sim_ring[idx], kRecordBytes);
+  }
+  put_u32(g_reply, g_stats.samples_total);
+  g_reply[4] = (uint8_t)kept;
+  return kResultsHeader + kept * kRecordBytes;
+}
+
+size_t handle_stats() {
+  const uint32_t v[10] = {g_stats.frames_ok, g_stats.bad_crc, g_stats.bad_length,
+                          g_stats.unknown_type, g_stats.bad_version, g_stats.too_long,
+                          g_stats.samples_total, g_stats.windows_total, g_stats.cycles_max,
+                          g_stats.cycles_last};
+  for (int i = 0; i < 10; ++i) put_u32(g_reply + 4 * i, v[i]);
+  return 40;
+}
+
+void count_nak(const Nak &nak) {
+  switch (nak.code) {
+    case kNakBadCrc: g_stats.bad_crc++; break;
+    case kNakBadLength: case kNakBadPayload: g_stats.bad_length++; break;
+    case kNakUnknownType: g_stats.unknown_type++; break;
+    case kNakBadVersion: g_stats.bad_version++; break;
+    case kNakTooLong: g_stats.too_long++; break;
+    default: break;
+  }
+}
+
+void handle_frame(const Frame &f) {
+  Nak nak;
+  if (!request_check(f, g::kNumSignals, g::kInputBytes, &nak)) {
+    count_nak(nak);
+    send_nak(nak);
+    return;
+  }
+  g_stats.frames_ok++;
+  // A retransmission of the request just executed: send the same reply, do not execute.
+  if (g_cache.valid && g_cache.seq == f.seq && g_cache.request_crc == f.crc) {
+    send(g_cache.type, f.seq, g_reply, g_cache.length);
+    return;
+  }
+  g_cache.valid = false;
+  uint8_t type = 0;
+  size_t len = 0;
+  switch (f.type) {
+    case kHello:
+      type = kInfo;
+      memcpy(g_reply, g_info, g_info_len);
+      len = g_info_len;
+      break;
+    case kReset:
+      new_patient();
+      send(kAck, f.seq, nullptr, 0);  // not cached: a repeated RESET is harmless
+      return;
+    case kSamples: {
+      bool bad = false;
+      uint16_t max_samples = 0;
+      type = kSamplesAck;
+      len = handle_samples(f.payload, &bad, &max_samples);
+      if (bad) {
+        send_nak(Nak{kNakBadPayload, max_samples, f.seq});
+        return;
+      }
+      break;
+    }
+    case kInfer: {
+      uint32_t cycles = 0;
+      const bool ok = g_model_ok && model_run((const int8_t *)f.payload, g_output, &cycles);
+      if (!ok) {
+        send_nak(Nak{kNakBusy, 0, f.seq});  // the backend failed: nothing to report
+        return;
+      }
+      type = kInferResult;
+      put_u32(g_reply, cycles);
+      memcpy(g_reply + 4, g_output, (size_t)g::kOutputBytes);
+      len = 4 + (size_t)g::kOutputBytes;
+      break;
+    }
+    case kStats:
+      type = kStatsResult;
+      len = handle_stats();
+      break;
+    case kSimulate:
+      type = kSimulateResult;
+      len = handle_simulate(f.payload);
+      break;
+    default:
+      return;  // unreachable: request_check knows every type
+  }
+  g_cache = Cache{true, f.seq, f.crc, type, len};
+  send(type, f.seq, g_reply, len);
+}
+
+void standalone_step() {
+  const uint32_t now = port_millis();
+  if (now - g_last_sample_ms < g_opt.period_ms) return;
+  g_last_sample_ms = now;
+  int16_t raw[g::kNumSignals];
+  if (g_opt.source == Source::kSimulator) {
+    if (!g_sim_started) {
+      sim_start(&g_sim, g_opt.sim_seed, g_opt.sim_deteriorate);
+      g_sim_started = true;
+    }
+    sim_sample(raw);
+  } else if (!port_sensor_read(raw, g::kNumSignals)) {
+    return;
+  }
+  process_sample(raw, nullptr);
+}
+
+}  // namespace
+
+bool app_setup(const AppOptions &options) {
+  g_opt = options;
+  memset(&g_stats, 0, sizeof(g_stats));
+  g_cache.valid = false;
+  decoder_reset(&g_rx);
+  preprocess_init(&g_pre, &kPreproc);
+  window_init(&g_window, g_window_storage, g::kWindowLength, g::kNumSignals, g::kStride);
+  alarm_init(&g_alarm, g::kAlarmOnQ, g::kAlarmOffQ, g::kAlarmMinDuration);
+  g_model_ok = model_init();
+  build_info();
+  new_patient();
+  g_last_sample_ms = port_millis();
+  return g_model_ok;
+}
+
+void app_poll() {
+  uint8_t buf[64];
+  const int n = port_serial_read(buf, (int)sizeof(buf));
+  for (int i = 0; i < n; ++i) {
+    Frame frame;
+    Nak nak;
+    switch (decoder_push(&g_rx, buf[i], &frame, &nak)) {
+      case RxEvent::kFrame: handle_frame(frame); break;
+      case RxEvent::kNak: count_nak(nak); send_nak(nak); break;
+      case RxEvent::kNone: break;
+    }
+  }
+  if (g_opt.source != Source::kHost) standalone_step();
+  if (n == 0) port_idle();
+}
+
+}  // namespace bedside

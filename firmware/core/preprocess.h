@@ -1,0 +1,60 @@
+// Integer preprocessing, raw int16 sample -> int8 model input; mirrors training/preprocess.py.
+//
+// Per signal (see the docstring of training/preprocess.py, the single definition):
+//  1. validity: raw == missing or outside [valid_min, valid_max] -> missing;
+//  2. imputation: a missing sample takes the last valid value if it is at most carry_limit
+//     samples old, else the centre (a new patient starts empty);
+//  3. scaling: q = clamp(((x - center) * multiplier + 2^(shift-1)) >> shift, -128, 127),
+//     in int32 (signals.check_ranges proves no overflow) with an arithmetic shift (floor).
+// The constants are passed in (PreprocConfig) so unit tests need no generated header.
+#ifndef BEDSIDE_CORE_PREPROCESS_H_
+#define BEDSIDE_CORE_PREPROCESS_H_
+
+#include <stdint.h>
+
+namespace bedside {
+
+constexpr int kMaxSignals = 16;
+
+struct PreprocConfig {
+  int n_signals;
+  int16_t missing_value;
+  int shift;
+  const int32_t *center;
+  const int32_t *multiplier;
+  const int32_t *valid_min;
+  const int32_t *valid_max;
+  const int32_t *carry_limit;
+};
+
+// StreamingPreprocessor of training/preprocess.py: per-signal last valid value and its age.
+struct Preprocessor {
+  const PreprocConfig *cfg;
+  int32_t last_value[kMaxSignals];
+  uint32_t age[kMaxSignals];  // samples since the last valid one, saturating
+};
+
+// Arithmetic (flooring) right shift, written so it does not depend on the compiler's
+// implementation-defined >> of negative values.
+inline int32_t floor_shift(int32_t v, int shift) {
+  return v >= 0 ? (v >> shift) : -(int32_t)((((uint32_t)(-(v + 1))) >> shift) + 1u);
+}
+
+inline bool sample_valid(const PreprocConfig &c, int i, int16_t raw) {
+  return raw != c.missing_value && raw >= c.valid_min[i] && raw <= c.valid_max[i];
+}
+
+inline int8_t scale_value(const PreprocConfig &c, int i, int32_t filled) {
+  const int32_t d = filled - c.center[i];
+  const int32_t q = floor_shift(d * c.multiplier[i] + (int32_t(1) << (c.shift - 1)), c.shift);
+  return (int8_t)(q < -128 ? -128 : (q > 127 ? 127 : q));
+}
+
+void preprocess_init(Preprocessor *p, const PreprocConfig *cfg);
+void preprocess_reset(Preprocessor *p);
+// One raw sample (n_signals values) in, one int8 feature vector out.
+void preprocess_push(Preprocessor *p, const int16_t *raw, int8_t *q_out);
+
+}  // namespace bedside
+
+#endif  // BEDSIDE_CORE_PREPROCESS_H_

@@ -1,0 +1,99 @@
+// Serial protocol, device side: COBS framing, CRC-32, frame decoder, request checks.
+//
+// docs/protocol.md is the specification. Buffers are fixed-size (no heap); a malformed
+// frame produces a NAK event and the decoder resynchronises at the next 0x00.
+#ifndef BEDSIDE_CORE_PROTOCOL_H_
+#define BEDSIDE_CORE_PROTOCOL_H_
+
+#include <stddef.h>
+#include <stdint.h>
+
+namespace bedside {
+
+constexpr uint8_t kProtocolVersion = 1;
+constexpr size_t kMaxPayload = 1024;
+constexpr size_t kHeaderBytes = 6;                       // version, type, seq, length
+constexpr size_t kCrcBytes = 4;
+constexpr size_t kMinBody = kHeaderBytes + kCrcBytes;    // 10
+constexpr size_t kMaxBody = kMinBody + kMaxPayload;      // 1034
+// Receive buffer: COBS bytes plus the 0x00 delimiter; a longer frame is TOO_LONG.
+constexpr size_t kMaxEncoded = 2 + kMaxBody + kMaxBody / 254;  // 1040
+constexpr size_t kMaxFrame = kMaxEncoded;                // largest frame we send, with 0x00
+constexpr uint16_t kSeqUntrusted = 0xFFFF;
+
+enum MsgType : uint8_t {
+  kHello = 0x01, kInfo = 0x81,
+  kReset = 0x02, kAck = 0x82,
+  kSamples = 0x03, kSamplesAck = 0x83,
+  kInfer = 0x04, kInferResult = 0x84,
+  kStats = 0x05, kStatsResult = 0x85,
+  kSimulate = 0x06, kSimulateResult = 0x86,
+  kNak = 0x7F,
+};
+
+enum NakCode : uint8_t {
+  kNakBadCrc = 1, kNakBadLength = 2, kNakUnknownType = 3, kNakBadVersion = 4,
+  kNakTooLong = 5, kNakBadPayload = 6, kNakBusy = 7,
+};
+
+uint32_t crc32(const uint8_t *data, size_t len, uint32_t crc = 0);  // == zlib.crc32
+// COBS (canonical: no trailing 0x01 code after a final full 254-byte block, like
+// host_tools/protocol.py). encode: out needs len + len/254 + 1 bytes; returns bytes
+// written (no delimiter).
+size_t cobs_encode(const uint8_t *in, size_t len, uint8_t *out);
+// decode: returns bytes written, or -1 if the input is not valid COBS (or out is too small).
+long cobs_decode(const uint8_t *in, size_t len, uint8_t *out, size_t out_cap);
+
+// Build a whole frame (COBS(body) 0x00) into out (kMaxFrame bytes); returns its size,
+// or 0 if the payload is longer than kMaxPayload.
+size_t frame_encode(uint8_t type, uint16_t seq, const uint8_t *payload, size_t len,
+                    uint8_t *out);
+
+struct Frame {
+  uint8_t version, type;
+  uint16_t seq;
+  const uint8_t *payload;  // points into the decoder's body buffer
+  uint16_t length;
+  uint32_t crc;            // CRC of the received body (identifies a retransmission)
+};
+
+struct Nak {
+  uint8_t code;
+  uint16_t detail;
+  uint16_t seq;
+};
+
+enum class RxEvent { kNone, kFrame, kNak };
+
+// Receive state: COBS bytes up to the next 0x00, then the decoded body.
+struct Decoder {
+  uint8_t encoded[kMaxEncoded - 1];
+  uint8_t body[kMaxEncoded];  // a too-long body is still decoded, to report its size
+  size_t n;
+  bool overflow;
+};
+
+void decoder_reset(Decoder *d);
+// Feed one received byte. On a 0x00 that ends a frame, returns kFrame (frame filled,
+// valid until the next push) or kNak (nak filled: too long, bad length, bad CRC; a
+// frame that is not valid COBS is BAD_LENGTH with detail 0).
+// An empty frame (0x00 0x00) is ignored, so a host may send 0x00 to flush garbage.
+RxEvent decoder_push(Decoder *d, uint8_t byte, Frame *frame, Nak *nak);
+
+// Which requests exist and what payload they carry, given the model's dimensions.
+// Returns true if the request is well formed; else fills nak (bad version, unknown type,
+// bad payload) with the frame's seq.
+bool request_check(const Frame &f, int n_signals, int input_bytes, Nak *nak);
+
+inline void put_u16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); }
+inline void put_u32(uint8_t *p, uint32_t v) {
+  p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); p[2] = (uint8_t)(v >> 16); p[3] = (uint8_t)(v >> 24);
+}
+inline uint16_t get_u16(const uint8_t *p) { return (uint16_t)(p[0] | (p[1] << 8)); }
+inline uint32_t get_u32(const uint8_t *p) {
+  return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
+}
+
+}  // namespace bedside
+
+#endif  // BEDSIDE_CORE_PROTOCOL_H_

@@ -1,0 +1,50 @@
+"""`bedside build`: compile the firmware for host or an (emulated) Cortex-M board.
+
+    bedside build --target mps2-an386 RUN_DIR
+    bedside build --target host [--backend tflm --tflm-dir TFLM_TREE] RUN_DIR
+
+Configures CMake (firmware/CMakeLists.txt) with the run's generated model
+(RUN_DIR/int8/gen), builds into RUN_DIR/firmware/<target>/ and prints flash/RAM sizes.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    from host_tools.firmware_build import BACKENDS, TARGETS
+    p.add_argument("run_dir", type=Path, metavar="RUN_DIR", help="run directory (after bedside convert)")
+    p.add_argument("--target", default="host", choices=list(TARGETS),
+                   help="host (POSIX program), mps2-an386 (QEMU Cortex-M4F), mps2-an385 (M3), "
+                        "mps2-an500 (M7); default host")
+    p.add_argument("--backend", default="compiled", choices=list(BACKENDS),
+                   help="model runner: compiled (generated engine, default) or tflm")
+    p.add_argument("--tflm-dir", type=Path, default=None,
+                   help="TFLM source tree for --backend tflm (TFLM's create_tflm_tree.py output)")
+    p.add_argument("--build-dir", type=Path, default=None,
+                   help="build tree (default RUN_DIR/firmware/<target>)")
+    p.add_argument("--sanitize", action="store_true", help="host only: AddressSanitizer + UBSan")
+
+
+def run(args: argparse.Namespace) -> int:
+    from host_tools.firmware_build import BuildError, build_firmware
+    if args.sanitize and args.target != "host":
+        print("error: --sanitize is for --target host only", file=sys.stderr)
+        return 2
+    try:
+        result = build_firmware(args.run_dir, args.target, args.backend, args.tflm_dir,
+                                build_dir=args.build_dir, sanitize=args.sanitize)
+    except BuildError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    for note in result.notes:
+        print(f"note: {note}")
+    print(result.summary())
+    out = result.build_dir / "size.json"
+    tmp = out.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(result.as_dict(), indent=2) + "\n")
+    tmp.replace(out)
+    return 0

@@ -1,0 +1,157 @@
+"""Build the firmware with CMake for a run: `bedside build` and the tests use this.
+
+    build_firmware(run_dir, target="mps2-an386") -> BuildResult (binary, sizes, stack)
+
+The build tree is RUN_DIR/firmware/<target>/ (RUN_DIR/firmware/<target>-tflm/ for the
+tflm backend); the generated model sources come from RUN_DIR/int8/gen/ (bedside convert).
+"""
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+FIRMWARE_DIR = Path(__file__).resolve().parents[1] / "firmware"
+
+# target -> (QEMU machine or None, CPU, size tool)
+TARGETS: dict[str, tuple[str | None, str, str]] = {
+    "host": (None, "host", "size"),
+    "mps2-an386": ("mps2-an386", "Cortex-M4F", "arm-none-eabi-size"),
+    "mps2-an385": ("mps2-an385", "Cortex-M3", "arm-none-eabi-size"),
+    "mps2-an500": ("mps2-an500", "Cortex-M7", "arm-none-eabi-size"),
+}
+BACKENDS = ("compiled", "tflm")
+
+
+class BuildError(RuntimeError):
+    """Configuration or compilation failed; the message names the cause and the log."""
+
+
+@dataclass
+class BuildResult:
+    target: str
+    backend: str
+    build_dir: Path
+    binary: Path
+    text: int = 0           # code + constants (flash)
+    data: int = 0           # initialised data (flash and RAM)
+    bss: int = 0            # zeroed RAM
+    max_stack_frame: int = 0
+    max_stack_function: str = ""
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def flash_bytes(self) -> int:
+        return self.text + self.data
+
+    @property
+    def ram_bytes(self) -> int:
+        return self.data + self.bss
+
+    def summary(self) -> str:
+        return (f"{self.binary}\n  target {self.target}, backend {self.backend}\n"
+                f"  flash {self.flash_bytes} B (text {self.text} + data {self.data}), "
+                f"static RAM {self.ram_bytes} B (data {self.data} + bss {self.bss})\n"
+                f"  largest stack frame {self.max_stack_frame} B ({self.max_stack_function})")
+
+    def as_dict(self) -> dict:
+        return {"target": self.target, "backend": self.backend, "binary": str(self.binary),
+                "text": self.text, "data": self.data, "bss": self.bss,
+                "flash_bytes": self.flash_bytes, "ram_bytes": self.ram_bytes,
+                "max_stack_frame": self.max_stack_frame,
+                "max_stack_function": self.max_stack_function}
+
+
+def gen_dir_of(run_dir: Path) -> Path:
+    return Path(run_dir) / "int8" / "gen"
+
+
+def default_build_dir(run_dir: Path, target: str, backend: str) -> Path:
+    name = target if backend == "compiled" else f"{target}-{backend}"
+    return Path(run_dir) / "firmware" / name
+
+
+def binary_name(target: str) -> str:
+    return "bedside-firmware" if target == "host" else "bedside-firmware.elf"
+
+
+def check_tools(target: str) -> None:
+    need = ["cmake"] + (["g++"] if target == "host" else ["arm-none-eabi-g++"])
+    missing = [t for t in need if shutil.which(t) is None]
+    if missing:
+        raise BuildError(f"missing tools for target {target}: {', '.join(missing)} "
+                         "(./run.sh setup as root installs them)")
+
+
+def _run(cmd: list[str], log: Path, what: str) -> str:
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    with log.open("a") as f:
+        f.write(f"$ {' '.join(cmd)}\n{proc.stdout}{proc.stderr}\n")
+    if proc.returncode != 0:
+        tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-25:])
+        raise BuildError(f"{what} failed (exit {proc.returncode}); full log: {log}\n{tail}")
+    return proc.stdout + proc.stderr
+
+
+def configure_and_build(source: Path, build_dir: Path, defines: dict[str, str],
+                        target: str, jobs: int = 2) -> str:
+    """cmake -S source -B build_dir -D... && cmake --build; returns the build output."""
+    check_tools(target)
+    build_dir.mkdir(parents=True, exist_ok=True)
+    log = build_dir / "build.log"
+    log.write_text("")
+    cmd = ["cmake", "-S", str(source), "-B", str(build_dir)]
+    cmd += [f"-D{k}={v}" for k, v in defines.items()]
+    out = _run(cmd, log, "cmake configure")
+    out += _run(["cmake", "--build", str(build_dir), "-j", str(jobs)], log, "build")
+    return out
+
+
+def stack_usage(build_dir: Path) -> tuple[int, str]:
+    """Largest frame in the -fstack-usage reports (.su files) of the build."""
+    best, name = 0, ""
+    for su in build_dir.rglob("*.su"):
+        for line in su.read_text(errors="replace").splitlines():
+            parts = line.split("\t")
+            if len(parts) >= 2 and parts[1].isdigit() and int(parts[1]) > best:
+                best, name = int(parts[1]), parts[0].rsplit(":", 1)[-1]
+    return best, name
+
+
+def parse_size(binary: Path, tool: str) -> tuple[int, int, int]:
+    out = subprocess.run([tool, str(binary)], capture_output=True, text=True, check=True).stdout
+    m = re.search(r"^\s*(\d+)\s+(\d+)\s+(\d+)\s", out, re.M)
+    if not m:
+        raise BuildError(f"cannot read `{tool} {binary}` output:\n{out}")
+    return int(m.group(1)), int(m.group(2)), int(m.group(3))
+
+
+def build_firmware(run_dir: Path | None, target: str = "host", backend: str = "compiled",
+                   tflm_dir: Path | None = None, gen_dir: Path | None = None,
+                   build_dir: Path | None = None, sanitize: bool = False) -> BuildResult:
+    """Configure and build the firmware for one target; see the module docstring."""
+    if target not in TARGETS:
+        raise BuildError(f"unknown target '{target}': choose one of {', '.join(TARGETS)}")
+    if backend not in BACKENDS:
+        raise BuildError(f"unknown backend '{backend}': choose compiled or tflm")
+    gen_dir = Path(gen_dir) if gen_dir else gen_dir_of(Path(run_dir))
+    if not (gen_dir / "model_config.h").is_file():
+        raise BuildError(f"{gen_dir / 'model_config.h'} not found: run `bedside convert "
+                         f"{run_dir if run_dir else 'RUN_DIR'}` first")
+    notes = []
+    if backend == "tflm" and tflm_dir is None:
+        notes.append("tflm backend needs TFLM sources (--tflm-dir); TFLM is not provided, "
+                     "so the compiled backend was built")
+        backend = "compiled"
+    build_dir = Path(build_dir) if build_dir else default_build_dir(Path(run_dir), target, backend)
+    defines = {"BEDSIDE_TARGET": target, "BEDSIDE_BACKEND": backend,
+               "BEDSIDE_GEN_DIR": str(gen_dir.resolve()), "CMAKE_BUILD_TYPE": "Release",
+               "TFLM_DIR": str(Path(tflm_dir).resolve()) if tflm_dir else "",
+               "BEDSIDE_SANITIZE": "ON" if sanitize else "OFF"}
+    configure_and_build(FIRMWARE_DIR, build_dir, defines, target)
+    binary = build_dir / binary_name(target)
+    text, data, bss = parse_size(binary, TARGETS[target][2])
+    frame, func = stack_usage(build_dir)
+    return BuildResult(target, backend, build_dir, binary, text, data, bss, frame, func, notes)
