@@ -1,0 +1,143 @@
+"""The cohort container: all patients' raw int16 streams, events and splits (numpy only).
+
+Saved as RUN_DIR/data/cohort.npz (no pickles: `np.load(..., allow_pickle=False)` reads it).
+Streams are concatenated; patient i owns rows offsets[i]:offsets[i+1]. Splits are by
+patient (0 train, 1 validation, 2 test), stratified by event type, never by window.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .signals import N_SIGNALS
+from .simulator import Patient
+
+SPLITS = {"train": 0, "val": 1, "test": 2}
+FORMAT_VERSION = 1
+
+
+@dataclass
+class Cohort:
+    raw: np.ndarray            # int16 [S, 7]
+    privileged: np.ndarray     # int16 [S, 1] lactate * 100, MISSING where not measured
+    offsets: np.ndarray        # int64 [P + 1]
+    pid: np.ndarray            # unicode [P]
+    onset: np.ndarray          # int32 [P], minute index of event onset, -1 = none
+    event_type: np.ndarray     # int8 [P] (simulator.EVENT_NAMES)
+    rapid_map_drop: np.ndarray  # bool [P]
+    atypical: np.ndarray       # int8 [P] atypical baseline kind (0 = typical)
+    hard: np.ndarray           # int8 [P] hard-patient kind (0 = not hard)
+    split: np.ndarray          # int8 [P]
+    source: str = "simulated"
+
+    @property
+    def n_patients(self) -> int:
+        return len(self.pid)
+
+    def stream(self, i: int) -> np.ndarray:
+        return self.raw[self.offsets[i]:self.offsets[i + 1]]
+
+    def privileged_stream(self, i: int) -> np.ndarray:
+        return self.privileged[self.offsets[i]:self.offsets[i + 1]]
+
+    def lengths(self) -> np.ndarray:
+        return np.diff(self.offsets)
+
+    def indices(self, split: str) -> np.ndarray:
+        if split == "all":
+            return np.arange(self.n_patients)
+        if split not in SPLITS:
+            raise ValueError(f"unknown split {split!r}; use one of {', '.join(SPLITS)} or all")
+        return np.flatnonzero(self.split == SPLITS[split])
+
+    @property
+    def atypical_baseline(self) -> np.ndarray:
+        """Subgroup flag: patient has a chronic atypical baseline."""
+        return self.atypical != 0
+
+    # --- I/O ---------------------------------------------------------------------------
+    def save(self, path: str | Path) -> None:
+        """Write atomically (temp file in the same folder, then rename)."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npz.tmp")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                np.savez_compressed(
+                    f, format_version=np.int32(FORMAT_VERSION), raw=self.raw,
+                    privileged=self.privileged, offsets=self.offsets, pid=self.pid,
+                    onset=self.onset, event_type=self.event_type,
+                    rapid_map_drop=self.rapid_map_drop, atypical=self.atypical,
+                    hard=self.hard, split=self.split, source=np.array(self.source))
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    @classmethod
+    def load(cls, path: str | Path) -> "Cohort":
+        path = Path(path)
+        if path.is_dir():
+            path = path / "data" / "cohort.npz"
+        if not path.is_file():
+            raise FileNotFoundError(f"{path}: cohort not found (run `bedside data` first)")
+        with np.load(path, allow_pickle=False) as z:
+            if int(z["format_version"]) != FORMAT_VERSION:
+                raise ValueError(f"{path}: cohort format {int(z['format_version'])}, "
+                                 f"this kit reads {FORMAT_VERSION}")
+            return cls(raw=z["raw"], privileged=z["privileged"], offsets=z["offsets"],
+                       pid=z["pid"], onset=z["onset"], event_type=z["event_type"],
+                       rapid_map_drop=z["rapid_map_drop"], atypical=z["atypical"],
+                       hard=z["hard"], split=z["split"], source=str(z["source"]))
+
+    @classmethod
+    def from_patients(cls, patients: list[Patient], seed: int,
+                      fractions: tuple[float, float, float] = (0.6, 0.2, 0.2),
+                      source: str = "simulated") -> "Cohort":
+        if not patients:
+            raise ValueError("empty cohort")
+        lengths = np.array([len(p.raw) for p in patients], dtype=np.int64)
+        event_type = np.array([p.event_type for p in patients], dtype=np.int8)
+        return cls(
+            raw=np.concatenate([p.raw for p in patients]).astype(np.int16).reshape(-1, N_SIGNALS),
+            privileged=np.concatenate([p.privileged for p in patients]).astype(np.int16),
+            offsets=np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64),
+            pid=np.array([p.pid for p in patients], dtype=np.str_),
+            onset=np.array([p.onset for p in patients], dtype=np.int32),
+            event_type=event_type,
+            rapid_map_drop=np.array([p.rapid_map_drop for p in patients], dtype=bool),
+            atypical=np.array([p.atypical for p in patients], dtype=np.int8),
+            hard=np.array([p.hard for p in patients], dtype=np.int8),
+            split=assign_splits(event_type, seed, fractions),
+            source=source)
+
+
+def assign_splits(strata: np.ndarray, seed: int,
+                  fractions: tuple[float, float, float] = (0.6, 0.2, 0.2)) -> np.ndarray:
+    """Patient-level split, stratified by `strata` (event type), deterministic by seed."""
+    rng = np.random.default_rng([int(seed), 0x5B117])
+    split = np.zeros(len(strata), dtype=np.int8)
+    cum = np.cumsum(fractions) / np.sum(fractions)
+    for s in np.unique(strata):
+        idx = np.flatnonzero(strata == s)
+        idx = idx[rng.permutation(len(idx))]
+        # largest-remainder rounding so every split of a small cohort gets members
+        cuts = np.rint(cum * len(idx)).astype(int)
+        split[idx[cuts[0]:cuts[1]]] = 1
+        split[idx[cuts[1]:]] = 2
+    return split
+
+
+def window_labels(onset: int, ends: np.ndarray, horizon: int) -> tuple[np.ndarray, np.ndarray]:
+    """Label of each window ending at sample `ends`: 1 if the event starts within the next
+    `horizon` minutes (end < onset <= end + horizon). Windows ending at or after onset are
+    not kept: the event is already under way, it is no longer a prediction."""
+    ends = np.asarray(ends)
+    if onset < 0:
+        return np.zeros(len(ends), dtype=np.int8), np.ones(len(ends), dtype=bool)
+    y = ((ends < onset) & (onset <= ends + horizon)).astype(np.int8)
+    return y, ends < onset

@@ -1,0 +1,127 @@
+"""Knowledge distillation of the tiny Student from the Teacher, and the no-KD baseline.
+
+Loss on a window with label y, Student logit z_s, Teacher logit z_t (binary Hinton KD):
+  (1 - alpha) * BCE(y, sigmoid(z_s))
+  + alpha * T^2 * BCE(sigmoid(z_t / T), sigmoid(z_s / T))       # soft targets
+  + beta * || a_s / |a_s| - a_t / |a_t| ||^2 / K                   # attention transfer
+where a_s[k] = mean_c F[k, c]^2 is the Student's temporal activation map (Zagoruyko &
+Komodakis 2017) over its K = 12 five-minute steps and a_t the Teacher's attention-pooling
+weights over the same 12 most recent tokens. alpha = 0 or beta = 0 switches a term off;
+`student_scratch` is alpha = beta = 0 with the same initialisation and epochs.
+"""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+
+from . import dataset, metrics, models, tfutil
+from .cohort import Cohort
+
+
+def teacher_targets(teacher, cohort: Cohort, pidx, ends, context: int, steps: int):
+    """Teacher logits [N] and attention over the Student's `steps` tokens [N, steps]."""
+    p_all, a_all = [], []
+    for lo in range(0, len(ends), 4096):
+        xt = dataset.teacher_windows(cohort, pidx[lo:lo + 4096], ends[lo:lo + 4096], context)
+        p, a = tfutil.predict_int8(teacher, xt)
+        p_all.append(p[:, 0])
+        a_all.append(a[:, -steps:])
+    p = np.clip(np.concatenate(p_all), 1e-6, 1 - 1e-6)
+    a = np.concatenate(a_all)
+    a = a / np.maximum(a.sum(1, keepdims=True), 1e-12)
+    return np.log(p / (1 - p)).astype(np.float32), a.astype(np.float32)
+
+
+def _losses(tf, alpha: float, temperature: float):
+    def logit_loss(y_true, z_s):
+        y = y_true[:, 0:1]
+        z_t = y_true[:, 1:2]
+        hard = tf.nn.sigmoid_cross_entropy_with_logits(labels=y, logits=z_s)
+        soft_t = tf.sigmoid(z_t / temperature)
+        soft = tf.nn.sigmoid_cross_entropy_with_logits(labels=soft_t, logits=z_s / temperature)
+        return tf.reduce_mean((1.0 - alpha) * hard + alpha * temperature ** 2 * soft, axis=-1)
+
+    def attention_loss(a_t, fmap):
+        a_s = tf.reduce_mean(tf.square(fmap), axis=-1)                     # [B, K]
+        a_s = a_s / (tf.norm(a_s, axis=-1, keepdims=True) + 1e-6)
+        a_t = a_t / (tf.norm(a_t, axis=-1, keepdims=True) + 1e-6)
+        return tf.reduce_mean(tf.square(a_s - a_t), axis=-1)
+
+    return logit_loss, attention_loss
+
+
+def train_student(x_q, y, z_t, a_t, scfg: dict, dcfg: dict, seed: int, title: str,
+                  strategy_name: str = "default", verbose: bool = True):
+    """Train one Student; returns the inference model (x -> prob)."""
+    import keras
+    import tensorflow as tf
+    keras.utils.set_random_seed(seed)            # same initialisation for KD and scratch
+    alpha, beta = float(dcfg["alpha"]), float(dcfg["beta"])
+    strategy = tfutil.get_strategy(strategy_name)
+    with strategy.scope():
+        train_model, infer = models.build_student(
+            x_q.shape[-1], scfg["length"], tuple(scfg["filters"]), scfg["dense"])
+        steps = math.ceil(len(x_q) / scfg["batch"])
+        lr = keras.optimizers.schedules.CosineDecay(scfg["lr"], max(1, steps * scfg["epochs"]))
+        logit_loss, attention_loss = _losses(tf, alpha, float(dcfg["temperature"]))
+        train_model.compile(optimizer=keras.optimizers.Adam(lr),
+                            loss=[logit_loss, attention_loss], loss_weights=[1.0, beta])
+    targets = (np.stack([y.astype(np.float32), z_t], 1), a_t)
+    ds = tfutil.int8_dataset(tf, x_q, targets, scfg["batch"], shuffle_seed=seed)
+    cb = [tfutil.progress_callback(title, scfg["epochs"], steps)] if verbose else []
+    train_model.fit(ds, epochs=scfg["epochs"], verbose=0, callbacks=cb)
+    return infer
+
+
+def save_model(model, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.stem + ".tmp.keras")
+    model.save(tmp)
+    tmp.replace(path)
+
+
+def choose_alarm(y_val, p_val, acfg: dict) -> dict:
+    """Alarm thresholds from the validation split: `threshold` is the highest probability
+    that still flags `target_sensitivity` of the positive validation windows,
+    `off_threshold` the one at `off_sensitivity` (lower, so the alarm has hysteresis)."""
+    on = metrics.threshold_at_sensitivity(y_val, p_val, acfg["target_sensitivity"])
+    off = metrics.threshold_at_sensitivity(y_val, p_val, acfg["off_sensitivity"])
+    return {"threshold": float(on), "off_threshold": float(min(off, on)),
+            "min_duration": int(acfg["min_duration"]),
+            "target_sensitivity": acfg["target_sensitivity"],
+            "off_sensitivity": acfg["off_sensitivity"], "chosen_on": "val/student"}
+
+
+def distill(run_dir: Path, cfg: dict, seed: int, strategy_name: str = "default",
+            verbose: bool = True) -> tuple[dict, dict]:
+    """Train student (KD) and student_scratch; save both; return (metrics, alarm)."""
+    win, horizon = cfg["window"], int(cfg["horizon_min"])
+    scfg, dcfg, tcfg = cfg["student"], cfg["distill"], cfg["teacher"]
+    cohort = Cohort.load(run_dir / "data" / "cohort.npz")
+    teacher = models.load(run_dir / "teacher" / "model.keras")
+    x, y, pidx, ends = dataset.split_windows(cohort, "train", win["length"], win["stride"], horizon)
+    steps = win["length"] // models.PATCH
+    z_t, a_t = teacher_targets(teacher, cohort, pidx, ends, tcfg["context"], steps)
+
+    kd = train_student(x, y, z_t, a_t, scfg, dcfg, seed, "student (KD)", strategy_name, verbose)
+    scratch = train_student(x, y, z_t, a_t, scfg, {**dcfg, "alpha": 0.0, "beta": 0.0}, seed,
+                            "student (scratch)", strategy_name, verbose)
+    save_model(kd, run_dir / "student" / "model.keras")
+    save_model(scratch, run_dir / "student_scratch" / "model.keras")
+
+    xv, yv, pv, ev = dataset.split_windows(cohort, "val", win["length"], win["stride"], horizon)
+    p_kd = tfutil.predict_int8(kd, xv)[:, 0]
+    p_sc = tfutil.predict_int8(scratch, xv)[:, 0]
+    zv, _ = teacher_targets(teacher, cohort, pv, ev, tcfg["context"], steps)
+    alarm = choose_alarm(yv, p_kd, cfg["alarm_policy"])
+    out = {"train_windows": int(len(x)), "train_positives": int(y.sum()),
+           "val_auroc": {"student_kd": metrics.auroc(yv, p_kd),
+                         "student_scratch": metrics.auroc(yv, p_sc),
+                         "teacher": metrics.auroc(yv, 1 / (1 + np.exp(-zv)))},
+           "student_params": int(kd.count_params()),
+           "student_int8_weight_bytes": models.int8_weight_bytes(kd),
+           "student_max_activation_bytes": models.max_activation_bytes(kd),
+           "student_macs": models.count_macs(kd)}
+    return out, alarm

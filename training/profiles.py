@@ -1,0 +1,32 @@
+"""Stage configurations of the `default` and `--quick` profiles (docs/training.md).
+
+The Student architecture is the same in both profiles (the firmware budget does not
+change); `quick` shrinks the cohort, the Teacher and the epochs so that data + train +
+distill run in about a minute on 2 cores.
+"""
+from __future__ import annotations
+
+import copy
+
+from .models import STUDENT_DEFAULT, TEACHER_DEFAULT
+
+DEFAULT = {
+    "data": {"patients": 400, "chunk_size": 128, "split_fractions": [0.6, 0.2, 0.2],
+             "sim": {}},
+    "teacher": {**TEACHER_DEFAULT, "epochs": 6, "batch": 128, "lr": 1e-3, "neg_keep": 0.35},
+    "student": {**STUDENT_DEFAULT, "epochs": 8, "batch": 256, "lr": 3e-3},
+    "distill": {"alpha": 0.5, "temperature": 2.0, "beta": 1.0},
+    # alarm thresholds are chosen on the validation split at these sensitivities
+    "alarm_policy": {"target_sensitivity": 0.8, "off_sensitivity": 0.9, "min_duration": 2},
+    "evaluate": {"alarm_rate": 0.05, "bootstrap": 200},
+}
+
+QUICK = copy.deepcopy(DEFAULT)
+QUICK["data"].update(patients=80, sim={"stay_hours": [8.0, 14.0], "onset_hours": [4.0, 10.0]})
+QUICK["teacher"].update(d_model=32, heads=2, layers=1, ff=64, epochs=4, neg_keep=0.5)
+QUICK["student"].update(epochs=6)
+QUICK["evaluate"].update(bootstrap=50)
+
+
+def profile(quick: bool) -> dict:
+    return copy.deepcopy(QUICK if quick else DEFAULT)

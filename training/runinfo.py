@@ -1,0 +1,122 @@
+"""RUN_DIR/run.json: the run manifest every stage merges (config, seed, versions, metrics).
+
+Layout (docs/training.md):
+  {"format_version": 1, "seed": S,
+   "config": {"seed": S, "window": {"length": 60, "stride": 5}, "horizon_min": 60,
+              "alarm": {"threshold": p, "off_threshold": p, "min_duration": n, ...},
+              "data": {...}, "teacher": {...}, "student": {...}, "distill": {...}},
+   "window": ..., "horizon_min": ..., "alarm": ...,   # copies of config's, for readers
+   "versions": {...}, "stages": {stage: {"command": ..., "seconds": ...}},
+   "metrics": {stage: {...}}}
+`config` is authoritative; the top-level copies are rewritten from it on every merge.
+"""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sys
+import tempfile
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+FORMAT_VERSION = 1
+DEFAULT_WINDOW = {"length": 60, "stride": 5}
+DEFAULT_HORIZON_MIN = 60
+MIRRORED = ("window", "horizon_min", "alarm")
+
+
+def default_run_dir(stage: str) -> Path:
+    return Path("runs") / datetime.now().strftime(f"{stage}-%Y%m%d-%H%M%S")
+
+
+def resolve_run_dir(out: Path | None, stage: str) -> Path:
+    run_dir = Path(out) if out is not None else default_run_dir(stage)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    return run_dir
+
+
+def load(run_dir: str | Path) -> dict:
+    path = Path(run_dir) / "run.json"
+    if not path.exists():
+        return {"format_version": FORMAT_VERSION, "config": {}, "versions": {},
+                "stages": {}, "metrics": {}}
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as e:
+        raise ValueError(f"{path}: not valid JSON (line {e.lineno}, column {e.colno}): {e.msg}")
+
+
+def config(run_dir: str | Path) -> dict:
+    """The run's config with defaults for window and horizon filled in."""
+    cfg = dict(load(run_dir).get("config", {}))
+    cfg.setdefault("window", dict(DEFAULT_WINDOW))
+    cfg.setdefault("horizon_min", DEFAULT_HORIZON_MIN)
+    return cfg
+
+
+def _deep_merge(a: dict, b: dict) -> dict:
+    out = dict(a)
+    for k, v in b.items():
+        out[k] = _deep_merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def versions(with_tf: bool = False) -> dict:
+    import numpy
+    v = {"python": platform.python_version(), "numpy": numpy.__version__}
+    try:
+        from importlib.metadata import version
+        v["bedside-kit"] = version("bedside-kit")
+    except Exception:      # running from a source tree without installation
+        v["bedside-kit"] = "unknown"
+    if with_tf:
+        import keras
+        import tensorflow as tf
+        v["tensorflow"] = tf.__version__
+        v["keras"] = keras.__version__
+    return v
+
+
+def merge(run_dir: str | Path, *, stage: str | None = None, config: dict | None = None,
+          metrics: dict | None = None, stage_info: dict | None = None,
+          with_tf: bool = False) -> dict:
+    """Deep-merge into run.json atomically and return the result."""
+    run_dir = Path(run_dir)
+    run = load(run_dir)
+    run["format_version"] = FORMAT_VERSION
+    if config:
+        run["config"] = _deep_merge(run.get("config", {}), config)
+    cfg = run.setdefault("config", {})
+    cfg.setdefault("window", dict(DEFAULT_WINDOW))
+    cfg.setdefault("horizon_min", DEFAULT_HORIZON_MIN)
+    if "seed" in cfg:
+        run["seed"] = cfg["seed"]
+    for k in MIRRORED:
+        if k in cfg:
+            run[k] = cfg[k]
+    run["versions"] = _deep_merge(run.get("versions", {}), versions(with_tf))
+    if stage and metrics is not None:
+        run.setdefault("metrics", {})[stage] = metrics
+    if stage:
+        info = {"command": "bedside " + " ".join(sys.argv[1:]) if sys.argv else ""}
+        info.update(stage_info or {})
+        run.setdefault("stages", {})[stage] = info
+    write_json(run_dir / "run.json", run)
+    return run
+
+
+def write_json(path: Path, obj: Any) -> None:
+    """Atomic JSON write (temp file + rename), sorted keys for reproducible files."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(obj, f, indent=2, sort_keys=True)
+            f.write("\n")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
