@@ -73,6 +73,17 @@ def open_serial(url: str, baudrate: int = 115200, timeout: float = 0.05) -> seri
         raise LinkError(f"{url}: {hint}: {text}") from None
 
 
+def read_available(port: serial.SerialBase, timeout: float) -> bytes:
+    """Wait up to `timeout` for one byte, then take everything already there (one call
+    per burst, not per byte: pyserial's socket `in_waiting` only says 0 or 1)."""
+    port.timeout = timeout
+    data = port.read(1)
+    if data:
+        port.timeout = 0
+        data += port.read(4096)
+    return data
+
+
 class Device:
     """Client for one device. Use as a context manager; `hello()` first."""
 
@@ -119,9 +130,7 @@ class Device:
             now = time.perf_counter()
             if now >= deadline:
                 return []
-            self.port.timeout = min(0.05, deadline - now)
-            waiting = getattr(self.port, "in_waiting", 0) or 1
-            data = self.port.read(waiting)
+            data = read_available(self.port, min(0.05, deadline - now))
             if data:
                 self.counters.bytes_rx += len(data)
                 self._pending += self.decoder.feed(data)

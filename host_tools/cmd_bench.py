@@ -1,0 +1,65 @@
+"""`bedside bench {engine,link,personalization,reliability}`: the kit's benchmarks.
+
+Each benchmark lives in its own module exposing `add_arguments(parser)` and `run(args)`,
+imported only when it runs, so a missing one (not written yet, or its dependencies not
+installed) gives a clear message instead of breaking the others.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+BENCHES: dict[str, tuple[str, str]] = {
+    "engine": ("converter.bench_engine",
+               "compiled engine vs TFLM: correctness, arena, code size, instructions per MAC"),
+    "link": ("host_tools.bench_link",
+             "verification throughput: link utilisation at 115,200 baud, windows/s unthrottled"),
+    "personalization": ("host_tools.bench_personalization",
+                        "on-device personalization benchmark"),
+    "reliability": ("host_tools.bench_reliability", "link/device reliability under faults"),
+}
+
+
+def _selected(argv: list[str]) -> str | None:
+    words = [a for a in argv if not a.startswith("-")]
+    if "bench" in words:
+        rest = words[words.index("bench") + 1:]
+        return rest[0] if rest else None
+    return None
+
+
+def _import(name: str):
+    module = BENCHES[name][0]
+    try:
+        return importlib.import_module(module)
+    except ModuleNotFoundError as e:
+        if e.name and module.startswith(e.name) or e.name == module:
+            return None
+        raise
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="bench", metavar="BENCH")
+    selected = _selected(sys.argv[1:])
+    for name, (_, help_text) in BENCHES.items():
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        if name == selected:
+            mod = _import(name)
+            if mod is not None:
+                mod.add_arguments(p)
+            else:
+                p.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+
+
+def run(args: argparse.Namespace) -> int:
+    if not getattr(args, "bench", None):
+        print("usage: bedside bench {" + ",".join(BENCHES) + "} ...  (bedside bench --help)",
+              file=sys.stderr)
+        return 2
+    mod = _import(args.bench)
+    if mod is None:
+        print(f"bedside bench {args.bench}: not available yet in this installation "
+              f"(module {BENCHES[args.bench][0]} is missing)", file=sys.stderr)
+        return 2
+    return int(mod.run(args) or 0)
