@@ -1,0 +1,188 @@
+// Test driver for the portable core: reads inputs on stdin, prints outputs on stdout.
+// tests/test_firmware_core.py compares them with the Python definitions.
+//
+//   core_tool preprocess   stdin: C SHIFT MISSING, C x (center mult vmin vmax carry), T, T x C raw
+//                          stdout: T lines of C int8 features
+//   core_tool window L C S stdin: T, T x C int8; stdout: "END v..." per completed window
+//   core_tool alarm ON OFF MIN   stdin: N, N int8 outputs; stdout: N lines 0/1
+//   core_tool protocol     stdin lines: "E TYPE SEQ HEX" (encode: prints wire hex),
+//                          "D HEX" (feed bytes to one decoder: prints FRAME/NAK events),
+//                          "R C INPUT_BYTES HEX" (decode one frame + request_check)
+//   core_tool sim SEED DET N C   stdout: N lines of C raw samples (centres: 0)
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alarm.h"
+#include "preprocess.h"
+#include "protocol.h"
+#include "simulator.h"
+#include "window.h"
+
+using namespace bedside;
+
+namespace {
+
+long read_long() {
+  long v;
+  if (scanf("%ld", &v) != 1) {
+    fprintf(stderr, "core_tool: expected an integer on stdin\n");
+    exit(2);
+  }
+  return v;
+}
+
+int run_preprocess() {
+  static int32_t center[kMaxSignals], mult[kMaxSignals], vmin[kMaxSignals], vmax[kMaxSignals],
+      carry[kMaxSignals];
+  const int c = (int)read_long();
+  const int shift = (int)read_long();
+  const int16_t missing = (int16_t)read_long();
+  if (c < 1 || c > kMaxSignals) return 2;
+  for (int i = 0; i < c; ++i) {
+    center[i] = (int32_t)read_long();
+    mult[i] = (int32_t)read_long();
+    vmin[i] = (int32_t)read_long();
+    vmax[i] = (int32_t)read_long();
+    carry[i] = (int32_t)read_long();
+  }
+  const PreprocConfig cfg = {c, missing, shift, center, mult, vmin, vmax, carry};
+  Preprocessor p;
+  preprocess_init(&p, &cfg);
+  const long t = read_long();
+  int16_t raw[kMaxSignals];
+  int8_t q[kMaxSignals];
+  for (long k = 0; k < t; ++k) {
+    for (int i = 0; i < c; ++i) raw[i] = (int16_t)read_long();
+    preprocess_push(&p, raw, q);
+    for (int i = 0; i < c; ++i) printf(i ? " %d" : "%d", q[i]);
+    printf("\n");
+  }
+  return 0;
+}
+
+int run_window(int length, int c, int stride) {
+  static int8_t storage[4096], out[4096];
+  if (length * c > 4096 || c > kMaxSignals || length < 1 || stride < 1) return 2;
+  Window w;
+  window_init(&w, storage, length, c, stride);
+  const long t = read_long();
+  int8_t q[kMaxSignals];
+  for (long k = 0; k < t; ++k) {
+    for (int i = 0; i < c; ++i) q[i] = (int8_t)read_long();
+    if (window_push(&w, q)) {
+      window_copy(&w, out);
+      printf("%ld", k);
+      for (int i = 0; i < length * c; ++i) printf(" %d", out[i]);
+      printf("\n");
+    }
+  }
+  return 0;
+}
+
+int run_alarm(int on, int off, int min_duration) {
+  Alarm a;
+  alarm_init(&a, (int8_t)on, (int8_t)off, min_duration);
+  const long n = read_long();
+  for (long k = 0; k < n; ++k) printf("%d\n", alarm_step(&a, (int8_t)read_long()) ? 1 : 0);
+  return 0;
+}
+
+size_t parse_hex(const char *hex, uint8_t *out, size_t cap) {
+  size_t n = 0;
+  while (hex[0] && hex[1] && n < cap) {
+    unsigned v;
+    if (sscanf(hex, "%2x", &v) != 1) break;
+    out[n++] = (uint8_t)v;
+    hex += 2;
+  }
+  return n;
+}
+
+void print_hex(const uint8_t *p, size_t n) {
+  for (size_t i = 0; i < n; ++i) printf("%02x", p[i]);
+}
+
+void print_event(RxEvent ev, const Frame &f, const Nak &nak) {
+  if (ev == RxEvent::kFrame) {
+    printf("FRAME %u %u %u ", f.version, f.type, f.seq);
+    print_hex(f.payload, f.length);
+    printf("\n");
+  } else if (ev == RxEvent::kNak) {
+    printf("NAK %u %u %u\n", nak.code, nak.detail, nak.seq);
+  }
+}
+
+int run_protocol() {
+  static char line[16384];
+  static uint8_t bytes[8192], wire[kMaxFrame];
+  static Decoder dec;
+  decoder_reset(&dec);
+  while (fgets(line, sizeof(line), stdin)) {
+    char *nl = strchr(line, '\n');
+    if (nl) *nl = 0;
+    if (line[0] == 'E') {
+      unsigned type, seq;
+      char hex[8192 * 2 + 1] = "";
+      if (sscanf(line + 1, "%u %u %16384s", &type, &seq, hex) < 2) return 2;
+      const size_t n = parse_hex(hex, bytes, sizeof(bytes));
+      const size_t w = frame_encode((uint8_t)type, (uint16_t)seq, bytes, n, wire);
+      if (w == 0) printf("TOOBIG\n");
+      else { print_hex(wire, w); printf("\n"); }
+    } else if (line[0] == 'D') {
+      const size_t n = parse_hex(line + 2, bytes, sizeof(bytes));
+      for (size_t i = 0; i < n; ++i) {
+        Frame f;
+        Nak nak;
+        print_event(decoder_push(&dec, bytes[i], &f, &nak), f, nak);
+      }
+      printf("END\n");
+    } else if (line[0] == 'R') {
+      int c, input_bytes, off = 0;
+      if (sscanf(line + 1, "%d %d %n", &c, &input_bytes, &off) < 2) return 2;
+      const size_t n = parse_hex(line + 1 + off, bytes, sizeof(bytes));
+      Decoder d;
+      decoder_reset(&d);
+      for (size_t i = 0; i < n; ++i) {
+        Frame f;
+        Nak nak;
+        const RxEvent ev = decoder_push(&d, bytes[i], &f, &nak);
+        if (ev == RxEvent::kFrame) {
+          if (request_check(f, c, input_bytes, &nak)) printf("OK %u\n", f.seq);
+          else printf("NAK %u %u %u\n", nak.code, nak.detail, nak.seq);
+        } else {
+          print_event(ev, f, nak);
+        }
+      }
+    }
+    fflush(stdout);
+  }
+  return 0;
+}
+
+int run_sim(uint32_t seed, bool det, long n, int c) {
+  static int32_t center[kMaxSignals];
+  Simulator s;
+  sim_start(&s, seed, det);
+  int16_t raw[kMaxSignals];
+  for (long k = 0; k < n; ++k) {
+    sim_next(&s, raw, c, center, -32768);
+    for (int i = 0; i < c; ++i) printf(i ? " %d" : "%d", raw[i]);
+    printf("\n");
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char **argv) {
+  const char *mode = argc > 1 ? argv[1] : "";
+  if (!strcmp(mode, "preprocess")) return run_preprocess();
+  if (!strcmp(mode, "window") && argc == 5) return run_window(atoi(argv[2]), atoi(argv[3]), atoi(argv[4]));
+  if (!strcmp(mode, "alarm") && argc == 5) return run_alarm(atoi(argv[2]), atoi(argv[3]), atoi(argv[4]));
+  if (!strcmp(mode, "protocol")) return run_protocol();
+  if (!strcmp(mode, "sim") && argc == 6)
+    return run_sim((uint32_t)strtoul(argv[2], nullptr, 0), atoi(argv[3]) != 0, atol(argv[4]), atoi(argv[5]));
+  fprintf(stderr, "usage: core_tool preprocess|window L C S|alarm ON OFF MIN|protocol|sim SEED DET N C\n");
+  return 2;
+}
