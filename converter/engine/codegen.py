@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from . import ops as op_registry
+from .fold import fold_constants
 from .planner import plan as make_plan
 from .tflite_reader import Model, Operator, Tensor, read_model
 
@@ -140,6 +141,7 @@ def _kit_version() -> str:
 
 def lower(model: Model) -> tuple[Gen, object]:
     """Plan memory and lower every op; raises UnsupportedOpError on the first unknown op."""
+    fold_constants(model)
     for op in model.operators:
         if op.op not in op_registry.REGISTRY:
             raise UnsupportedOpError(op.op, index=op.index)
@@ -152,12 +154,20 @@ def lower(model: Model) -> tuple[Gen, object]:
         fn = getattr(mod, "scratch_bytes", None)
         if fn:
             scratch[op.index] = fn(op, model)
+    for op in model.operators:
+        if not op.outputs or any(t < 0 for t in op.outputs) or not op.inputs:
+            raise EngineError(f"operator {op.index} ({op.op}) has no inputs or outputs")
     p = make_plan(model, scratch)
     g = Gen(model, p)
     for op in model.operators:
         g.op = op
         g.emit(f"// {op.index}: {op.op}")
-        op_registry.REGISTRY[op.op].lower(op, g)
+        try:
+            op_registry.REGISTRY[op.op].lower(op, g)
+        except EngineError:
+            raise
+        except (IndexError, KeyError, ValueError, TypeError, ZeroDivisionError) as e:
+            raise EngineError(f"operator {op.index} ({op.op}) is malformed: {e!r}") from e
     return g, p
 
 
@@ -199,7 +209,8 @@ int model_engine_invoke(const void *input, void *output);
         pre.append(f"  memcpy(g_arena + {in_buf.offset}, input, {tin.nbytes});")
     if out_buf.location == "arena":
         post.append(f"  memcpy(output, g_arena + {out_buf.offset}, {tout.nbytes});")
-    arena_decl = (f"alignas(16) uint8_t g_arena[{max(p.arena_bytes, 16)}];")
+    arena_decl = (f"alignas(16) uint8_t g_arena[{p.arena_bytes}];" if p.arena_bytes
+                  else "// (no arena: every tensor lives in the caller's input/output buffers)")
     source = f"""{banner}// Ops: {", ".join(op.op for op in model.operators)}
 // Arena: {p.arena_bytes} bytes; weights and constants: {g.weight_bytes} bytes.
 #include "model_engine.h"

@@ -18,11 +18,11 @@ BUILTIN_NAMES = {
     9: "FULLY_CONNECTED", 11: "L2_NORMALIZATION", 12: "L2_POOL_2D", 14: "LOGISTIC",
     16: "LSTM", 17: "MAX_POOL_2D", 18: "MUL", 19: "RELU", 20: "RELU_N1_TO_1",
     21: "RELU6", 22: "RESHAPE", 23: "RESIZE_BILINEAR", 25: "SOFTMAX", 27: "SVDF",
-    28: "TANH", 32: "CUSTOM", 34: "PAD", 36: "GATHER", 39: "TRANSPOSE", 40: "MEAN",
+    28: "TANH", 32: "CUSTOM", 34: "PAD", 36: "GATHER", 37: "BATCH_TO_SPACE_ND", 38: "SPACE_TO_BATCH_ND", 39: "TRANSPOSE", 40: "MEAN",
     41: "SUB", 42: "DIV", 43: "SQUEEZE", 44: "UNIDIRECTIONAL_SEQUENCE_LSTM",
     45: "STRIDED_SLICE", 47: "EXP", 49: "SPLIT", 50: "LOG_SOFTMAX", 53: "CAST",
     54: "PRELU", 55: "MAXIMUM", 56: "ARG_MAX", 57: "MINIMUM", 60: "PADV2",
-    65: "SLICE", 67: "TRANSPOSE_CONV", 70: "EXPAND_DIMS", 74: "SUM", 82: "REDUCE_MAX",
+    65: "SLICE", 67: "TRANSPOSE_CONV", 70: "EXPAND_DIMS", 74: "SUM", 77: "SHAPE", 82: "REDUCE_MAX",
     83: "PACK", 88: "UNPACK", 97: "RESIZE_NEAREST_NEIGHBOR", 98: "LEAKY_RELU",
     102: "SPLIT_V", 114: "QUANTIZE", 117: "HARD_SWISH", 126: "BATCH_MATMUL",
 }
@@ -199,6 +199,8 @@ def read_model(data: bytes) -> Model:
             raise TFLiteFormatError(f"tensor {i}: unsupported tensor type code {ttype}")
         tname, dtype = TENSOR_TYPES[ttype]
         shape = tuple(int(d) for d in t.vector(0, "i", "shape"))
+        if any(d < 0 for d in shape):
+            raise TFLiteFormatError(f"tensor {i}: dynamic shape {shape} (the engine needs static shapes)")
         bidx = t.scalar(2, "I", 0, "buffer")
         arr = None
         if bidx:
@@ -240,4 +242,8 @@ def read_model(data: bytes) -> Model:
                             codes[ci].scalar(2, "i", 1, "version")))
     inputs = sg.vector(1, "i", "inputs")
     outputs = sg.vector(2, "i", "outputs")
+    for what, idx in (("inputs", inputs), ("outputs", outputs)):
+        for t in idx:
+            if not 0 <= t < len(tensors):
+                raise TFLiteFormatError(f"SubGraph.{what}: tensor index {t} out of range")
     return Model(tensors, ops, inputs, outputs)
