@@ -140,7 +140,11 @@ class FloatModel:
         if not keras_path.is_file():
             return None, f"{keras_path} not found"
         import importlib.util
-        if importlib.util.find_spec("tensorflow") is None:
+        try:
+            have_tf = importlib.util.find_spec("tensorflow") is not None
+        except (ImportError, ValueError):
+            have_tf = False
+        if not have_tf:
             return None, "TensorFlow is not installed (host-only profile): float comparison skipped"
         try:
             import keras

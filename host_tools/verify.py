@@ -278,3 +278,26 @@ class Verifier:
         m = float_metrics(p_float, self.c.dequantize(q))
         m["model"] = f"{float_model.kind}: {float_model.path}"
         return m
+
+
+def verify_device(device: Device, run_dir, simulate: int | None = 2, seed: int = 2026,
+                  data: str | None = None, windows_mode: bool = False, warmup: int = 3,
+                  speed: float | None = None) -> dict:
+    """The whole check on an open Device (used by the pytest plugin and the benches):
+    handshake (raises Refusal), stream or infer every patient, return the summary dict
+    (`summary["passed"]`, `summary["counts"]`, ...)."""
+    from pathlib import Path
+
+    from . import sources
+    contract = Contract.from_run(run_dir)
+    streams, desc = sources.select(Path(run_dir), data, simulate, seed)
+    verifier = Verifier(device, contract, speed=speed)
+    verifier.handshake()
+    for pid, raw in streams:
+        if windows_mode:
+            verifier.infer_windows(pid, raw, warmup)
+        else:
+            verifier.stream_patient(pid, raw)
+    summary = verifier.summary()
+    summary["source"] = desc
+    return summary

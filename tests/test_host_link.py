@@ -1,0 +1,97 @@
+"""Host-side link and CLI plumbing that needs no model: port errors, loop://, commands,
+and the host-only import rule (no TensorFlow in `bedside verify`)."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from host_tools import protocol as p
+from host_tools.cli import main
+from host_tools.link import Device, LinkError, open_serial
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_missing_port_is_named():
+    with pytest.raises(LinkError, match="no such port"):
+        Device("/dev/ttyDOES-NOT-EXIST")
+
+
+def test_refused_socket_is_named():
+    from host_tools.qemu import free_tcp_port
+    with pytest.raises(LinkError, match="connection refused"):
+        Device(f"socket://127.0.0.1:{free_tcp_port()}")
+
+
+def test_busy_pty_is_named():
+    master, slave = os.openpty()
+    path = os.ttyname(slave)
+    try:
+        first = open_serial(path)
+        with pytest.raises(LinkError, match="busy"):
+            open_serial(path)
+        first.close()
+    finally:
+        os.close(master)
+        os.close(slave)
+
+
+def test_loopback_exchange_and_counters():
+    """On loop:// a request comes back as itself: framing, seq and counters work, and a
+    reply of the wrong type is reported by name."""
+    dev = Device("loop://", timeout=0.2, retries=0)
+    with pytest.raises(LinkError, match="HELLO answered with HELLO, expected INFO"):
+        dev.hello()
+    wire = len(p.encode_frame(p.Frame(p.MsgType.HELLO, 1)))
+    assert dev.counters.bytes_tx == wire == dev.counters.bytes_rx
+    assert dev.counters.requests == 1 and dev.counters.retries == 0
+
+
+def test_timeout_retries_same_seq_then_fails():
+    import serial
+    master, slave = os.openpty()
+    try:
+        dev = Device(os.ttyname(slave), timeout=0.05, retries=2)
+        with pytest.raises(LinkError, match="after 3 attempts"):
+            dev.reset()
+        data = os.read(master, 4096)
+        frames = p.FrameDecoder().feed(data)
+        assert [f.seq for f in frames] == [1, 1, 1]          # re-sent with the same seq
+        assert dev.counters.retries == 2 and dev.counters.timeouts == 3
+        dev.close()
+    finally:
+        os.close(master)
+        os.close(slave)
+    assert serial  # pyserial is the only transport
+
+
+def test_ports_command(capsys):
+    assert main(["ports", "--json"]) == 0
+    assert capsys.readouterr().out.strip().startswith("[")
+
+
+def test_bench_dispatcher_names_missing_module(capsys):
+    assert main(["bench", "reliability"]) == 2
+    assert "not available yet" in capsys.readouterr().err
+
+
+def _imports_after(code: str) -> set[str]:
+    out = subprocess.run([sys.executable, "-c", code + "\nimport sys\n"
+                          "print(' '.join(m for m in sys.modules if m.split('.')[0] in "
+                          "('tensorflow', 'keras')))"],
+                         cwd=ROOT, capture_output=True, text=True, timeout=120, check=True)
+    return set(out.stdout.split())
+
+
+def test_verify_help_and_modules_do_not_import_tensorflow():
+    code = ("import contextlib, io\nfrom host_tools.cli import main\n"
+            "with contextlib.redirect_stdout(io.StringIO()):\n"
+            "    try: main(['verify', '--help'])\n    except SystemExit: pass\n"
+            "import host_tools.verify, host_tools.reference, host_tools.link, "
+            "host_tools.reports, host_tools.cmd_verify, host_tools.cmd_monitor, "
+            "host_tools.bench_link, host_tools.pytest_plugin, host_tools.sources")
+    assert _imports_after(code) == set()
