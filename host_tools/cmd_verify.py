@@ -5,7 +5,8 @@
     bedside verify --port /dev/pts/7 runs/demo --windows-mode --warmup 5
 
 Exit codes (docs/verify.md): 0 all bit-exact, 1 mismatch, 2 bad input, 3 link error,
-4 model hash, 5 preprocessing hash, 6 shape/quantization, 7 protocol version.
+4 model hash, 5 preprocessing hash, 6 shape/quantization, 7 protocol version,
+8 device not answering.
 """
 from __future__ import annotations
 
@@ -19,9 +20,13 @@ from . import verify as v
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("run_dir", metavar="RUN_DIR", type=Path,
                         help="run directory with int8/model.tflite and int8/manifest.json")
-    parser.add_argument("--port", required=True,
-                        help="serial URL: /dev/ttyUSB0, a pty path, socket://host:port, "
-                             "rfc2217://host:port, loop://")
+    where = parser.add_mutually_exclusive_group(required=True)
+    where.add_argument("--port",
+                       help="serial URL: /dev/ttyUSB0, a pty path, socket://host:port, "
+                            "rfc2217://host:port, loop://")
+    where.add_argument("--target", choices=["host", "mps2-an386", "mps2-an385", "mps2-an500"],
+                       help="start the run's built firmware (bedside build) on this machine "
+                            "(host program or QEMU) and verify it")
     src = parser.add_mutually_exclusive_group()
     src.add_argument("--data", metavar="FILE", help="cohort .npz, PhysioNet .psv or CSV")
     src.add_argument("--simulate", type=int, metavar="N_PATIENTS",
@@ -55,13 +60,27 @@ def run(args: argparse.Namespace) -> int:
     console = Console(stderr=False)
     err = Console(stderr=True)
     try:
-        report, code = verify_run(args, console)
+        if args.target:
+            from .qemu import DeviceStartError, launch
+            try:
+                with launch(args.run_dir, target=args.target, tcp_port=0) as dev:
+                    args.port = dev.url
+                    console.print(f"started {args.target} firmware: --port {dev.url}")
+                    report, code = verify_run(args, console)
+            except DeviceStartError as e:
+                err.print(f"[bold red]cannot start the device:[/] {e}")
+                return v.EXIT_LINK
+        else:
+            report, code = verify_run(args, console)
     except v.Refusal as e:
         err.print(f"[bold red]refused:[/] {e}")
         return e.code
     except _InputError as e:
         err.print(f"[bold red]error:[/] {e}")
         return v.EXIT_USAGE
+    except _NoAnswer as e:
+        err.print(f"[bold red]device not answering:[/] {e}")
+        return v.EXIT_NO_ANSWER
     except _LinkFailure as e:
         err.print(f"[bold red]link error:[/] {e}")
         return v.EXIT_LINK
@@ -74,6 +93,10 @@ class _InputError(Exception):
 
 class _LinkFailure(Exception):
     pass
+
+
+class _NoAnswer(Exception):
+    """The device stopped answering (link.DeviceSilent): exit 8, not a mismatch."""
 
 
 def verify_run(args: argparse.Namespace, console) -> tuple[dict, int]:
@@ -126,8 +149,9 @@ def verify_run(args: argparse.Namespace, console) -> tuple[dict, int]:
                     progress.update(task, status=f"{verifier.verified} ok, "
                                     f"{verifier.mismatched} mismatched")
         except (LinkError, p.ProtocolError) as e:
-            if isinstance(e, LinkError) and not isinstance(e, v.Refusal):
-                raise _LinkFailure(str(e)) from None
+            from .link import DeviceSilent
+            if isinstance(e, DeviceSilent):
+                raise _NoAnswer(str(e)) from None
             raise _LinkFailure(str(e)) from None
     report = verifier.summary()
     float_model, why = FloatModel.load(run_dir, args.float_mode)
@@ -142,6 +166,12 @@ def verify_run(args: argparse.Namespace, console) -> tuple[dict, int]:
     return report, (v.EXIT_OK if report["passed"] else v.EXIT_MISMATCH)
 
 
+def utilisation_text(t: dict) -> str:
+    if t["link_utilisation"] > 1.05:      # faster than the baud rate: a pty/TCP link
+        return f"n/a: link not rate-limited ({t['wire_bytes_per_s']:.0f} B/s)"
+    return f"{100 * t['link_utilisation']:.1f} %  ({t['wire_bytes_per_s']:.0f} B/s)"
+
+
 def print_summary(console, report: dict, out: Path) -> None:
     from rich.table import Table
     c, t, cyc = report["counts"], report["throughput"], report.get("cycles") or {}
@@ -153,8 +183,7 @@ def print_summary(console, report: dict, out: Path) -> None:
         table.add_row("cycles min / median / max",
                       f"{cyc['min']} / {cyc['median']:.0f} / {cyc['max']}")
     table.add_row("windows per second", f"{t['windows_per_s']:.1f}")
-    table.add_row(f"link utilisation at {t['baudrate']} baud",
-                  f"{100 * t['link_utilisation']:.1f} %  ({t['wire_bytes_per_s']:.0f} B/s)")
+    table.add_row(f"link utilisation at {t['baudrate']} baud", utilisation_text(t))
     fc = report.get("float_comparison") or {}
     if fc.get("n"):
         table.add_row("float vs int8 max abs / RMSE / cosine",

@@ -228,3 +228,14 @@ def test_pytest_plugin_runs_a_hil_suite_on_two_devices(host_binary, converted_ru
                            "test_hil.py"], cwd=tmp_path, capture_output=True, text=True,
                           timeout=120)
     assert proc.returncode == 0 and "4 skipped" in proc.stdout, proc.stdout[-2000:]
+
+
+def test_paced_streaming_follows_speed(fw_tcp, converted_run_dir, tmp_path):
+    """--speed X sends samples at X times real time (one per 60 s / X), still exact."""
+    out = tmp_path / "paced"
+    assert _verify(fw_tcp.url, converted_run_dir, out, "--simulate", "1", "--speed", "60000",
+                   "--no-plots") == 0
+    r = json.loads((out / "verify.json").read_text())
+    expected = r["counts"]["samples_sent"] * 60 / 60000          # 1 ms per sample
+    assert expected * 0.95 <= r["throughput"]["link_time_s"] <= expected * 1.5 + 0.5
+    assert r["counts"]["mismatched"] == 0 and r["speed"] == 60000
