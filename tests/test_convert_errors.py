@@ -140,7 +140,7 @@ def test_failed_reconversion_keeps_previous_artifacts(converted_run_dir, tmp_pat
     assert not [p for p in run.iterdir() if p.name.startswith(".int8")]
 
 
-def test_qat_reports_unavailable(run_copy, capsys):
-    rc, err = _convert(capsys, run_copy, "--qat")
-    assert rc != 0 and "quantization-aware training is unavailable" in err
+def test_qat_with_from_tflite_is_refused(run_copy, tmp_path, capsys):
+    rc, err = _convert(capsys, run_copy, "--qat", "--from-tflite", tmp_path / "m.tflite")
+    assert rc != 0 and "--qat" in err and "--from-tflite" in err
     assert _no_partial(run_copy)
