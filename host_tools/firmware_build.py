@@ -140,13 +140,14 @@ def build_firmware(run_dir: Path | None, target: str = "host", backend: str = "c
     if not (gen_dir / "model_config.h").is_file():
         raise BuildError(f"{gen_dir / 'model_config.h'} not found: run `bedside convert "
                          f"{run_dir if run_dir else 'RUN_DIR'}` first")
-    notes = []
+    notes, requested = [], backend
     if backend == "tflm" and tflm_dir is None:
+        # CMake makes the same decision (and says so in the build log).
         notes.append("tflm backend needs TFLM sources (--tflm-dir); TFLM is not provided, "
                      "so the compiled backend was built")
         backend = "compiled"
     build_dir = Path(build_dir) if build_dir else default_build_dir(Path(run_dir), target, backend)
-    defines = {"BEDSIDE_TARGET": target, "BEDSIDE_BACKEND": backend,
+    defines = {"BEDSIDE_TARGET": target, "BEDSIDE_BACKEND": requested,
                "BEDSIDE_GEN_DIR": str(gen_dir.resolve()), "CMAKE_BUILD_TYPE": "Release",
                "TFLM_DIR": str(Path(tflm_dir).resolve()) if tflm_dir else "",
                "BEDSIDE_SANITIZE": "ON" if sanitize else "OFF"}

@@ -1,0 +1,112 @@
+"""Firmware build checks: strict compile of the Arduino port, the generated-format guard,
+platformio.ini accepted offline, `bedside build` errors, and the M3/M7 siblings boot."""
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from host_tools import protocol as p
+from host_tools.firmware_build import FIRMWARE_DIR, BuildError, build_firmware
+
+ROOT = FIRMWARE_DIR.parent
+STRICT = ["-std=c++17", "-Wall", "-Wextra", "-Werror", "-fno-exceptions", "-fno-rtti"]
+
+
+def compile_only(source: Path, *flags: str, compiler: str = "g++") -> subprocess.CompletedProcess:
+    return subprocess.run([compiler, *STRICT, *flags, "-c", str(source), "-o", "/dev/null"],
+                          capture_output=True, text=True)
+
+
+@pytest.mark.parametrize("source", ["0", "1", "2"])
+def test_arduino_port_compiles_against_the_declared_arduino_api(source):
+    # A compile check, not a board build: compile_check/Arduino.h declares exactly the
+    # Arduino functions the port uses; PlatformIO builds it against a real core.
+    port = FIRMWARE_DIR / "ports" / "arduino"
+    r = compile_only(port / "bedside_arduino.cpp", f"-I{port / 'compile_check'}",
+                     f"-I{FIRMWARE_DIR / 'core'}", f"-DBEDSIDE_SOURCE={source}",
+                     "-DBEDSIDE_ANALOG_PINS={A0, A1}")
+    assert r.returncode == 0, r.stderr
+
+
+def test_arduino_port_cross_compiles_for_cortex_m4():
+    if shutil.which("arm-none-eabi-g++") is None:
+        pytest.skip("arm-none-eabi-g++ not installed")
+    port = FIRMWARE_DIR / "ports" / "arduino"
+    r = compile_only(port / "bedside_arduino.cpp", f"-I{port / 'compile_check'}",
+                     f"-I{FIRMWARE_DIR / 'core'}", "-mcpu=cortex-m4", "-mthumb",
+                     compiler="arm-none-eabi-g++")
+    assert r.returncode == 0, r.stderr
+
+
+@pytest.mark.parametrize("fmt,ok", [(1, True), (2, False)])
+def test_generated_format_guard(tmp_path, fmt, ok):
+    src = tmp_path / "guard.cc"
+    src.write_text(f"#define BEDSIDE_GEN_FORMAT {fmt}\n#include \"gen_format.h\"\nint x;\n")
+    r = compile_only(src, f"-I{FIRMWARE_DIR / 'core'}")
+    assert (r.returncode == 0) == ok
+    if not ok:
+        assert "Regenerate" in r.stderr
+
+
+def test_platformio_ini_is_accepted_offline():
+    pio = Path(sys.executable).parent / "pio"
+    if not pio.exists():
+        pytest.skip("platformio not installed in this environment")
+    r = subprocess.run([str(pio), "project", "config", "-d", str(ROOT), "--json-output"],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    for env in ("env:esp32dev", "env:nano33ble", "env:nano33ble_tflm", "env:nucleo_f446re"):
+        assert f'"{env}"' in r.stdout
+    assert "tflite-micro-arduino-examples" in r.stdout
+
+
+def test_build_refuses_a_run_without_generated_sources(tmp_path):
+    from host_tools.cli import main
+    (tmp_path / "int8").mkdir()
+    assert main(["build", "--target", "host", str(tmp_path)]) == 1
+    with pytest.raises(BuildError, match="bedside convert"):
+        build_firmware(tmp_path, "host")
+    with pytest.raises(BuildError, match="unknown target"):
+        build_firmware(tmp_path, "mps2-an999")
+    assert not (tmp_path / "firmware").exists()
+
+
+def test_tflm_backend_without_tflm_falls_back_to_compiled(converted_run_dir, host_firmware, tmp_path):
+    result = build_firmware(converted_run_dir, "host", "tflm", build_dir=tmp_path / "b")
+    assert result.backend == "compiled"
+    assert any("TFLM is not provided" in n for n in result.notes)
+    assert "TFLM is not provided" in (tmp_path / "b" / "build.log").read_text()
+
+
+def test_host_build_reports_sizes(host_firmware):
+    r = host_firmware
+    assert r.binary.is_file() and r.text > 0 and r.bss > 0
+    assert 0 < r.max_stack_frame < 4096, r.max_stack_function
+
+
+@pytest.mark.qemu
+@pytest.mark.parametrize("target", ["mps2-an385", "mps2-an500"])
+def test_cortex_m_siblings_boot_and_answer_hello(converted_run_dir, contract_sha, target):
+    from host_tools.qemu import launch
+    if shutil.which("qemu-system-arm") is None or shutil.which("arm-none-eabi-g++") is None:
+        pytest.skip("qemu-system-arm / arm-none-eabi-g++ not installed")
+    build_firmware(converted_run_dir, target)
+    from tests.test_firmware_device import Client
+    with launch(converted_run_dir, target) as dev:
+        client = Client(dev.url)
+        info = p.parse_info(client.ok(p.MsgType.HELLO, reply=p.MsgType.INFO).payload)
+        assert info.board == target and info.model_sha256.hex() == contract_sha
+        f = client.ok(p.MsgType.SIMULATE, p.simulate_payload(80, 3, False))
+        total, results = p.parse_results(f.payload, info.output_bytes)
+        assert total == 80 and len(results) == 5
+        client.close()
+
+
+@pytest.fixture
+def contract_sha(converted_run_dir):
+    from converter.manifest import load_manifest
+    return load_manifest(converted_run_dir)["model"]["sha256"]
