@@ -204,8 +204,8 @@ def run(args) -> int:
                       f"all {ref.nbytes} output bytes equal to tflite_micro")
         figures["tflm_arena_bytes"] = tflm_arena_bytes(data)
         if not args.no_cortex_m:
-            from . import bench_engine_m4
-            figures.update(bench_engine_m4.measure(work / "gen", work / "m4", x[:4], ref[:4], console))
+            from .engine import bench_m4
+            figures.update(bench_m4.measure(work / "gen", work / "m4", x[:4], ref[:4], console))
         _print_figures(console, figures)
         _write_json(args.json, figures)
         return 0 if figures.get("m4_outputs_equal", True) else 1
@@ -232,7 +232,9 @@ def _print_figures(console, f: dict) -> None:
     for key, label in (("m4_text_bytes", "Cortex-M4 .text bytes (whole firmware)"),
                        ("m4_engine_text_bytes", "Cortex-M4 engine code+weights bytes"),
                        ("m4_instructions", "instructions per inference (QEMU M4)"),
-                       ("m4_instructions_per_mac", "instructions per MAC")):
+                       ("m4_instructions_per_mac", "instructions per MAC (DSP path)"),
+                       ("m4_portable_instructions", "instructions per inference, portable C++"),
+                       ("m4_portable_instructions_per_mac", "instructions per MAC, portable C++")):
         if key in f and f[key] is not None:
             v = f[key]
             t.add_row(label, f"{v:.2f}" if isinstance(v, float) else str(v))

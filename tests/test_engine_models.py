@@ -183,6 +183,21 @@ def student(seed=0):
     return k.Model(inp, k.layers.Dense(1, activation="sigmoid", **_init(seed + 3, 0.3))(x))
 
 
+def kit_student(seed=0):
+    """The kit's own Student (training.models.build_student), random weights, sigmoid output."""
+    import keras
+
+    from training.models import build_student
+    seeded(seed)
+    model = build_student()[1]
+    rng = np.random.default_rng(seed)
+    for layer in model.layers:   # spread weights so every int8 code path is exercised
+        ws = layer.get_weights()
+        if ws:
+            layer.set_weights([rng.normal(0, 0.3, w.shape).astype(np.float32) for w in ws])
+    return keras.Model(model.inputs, model.outputs)
+
+
 def kws_cnn(seed=1):
     """Depthwise-separable keyword-spotting-style CNN (DS-CNN)."""
     k = _keras()
@@ -244,7 +259,7 @@ OP_CASES = ([("conv2d", conv2d, s) for s in range(6)] + [("depthwise", depthwise
             + [("binary", binary, s) for s in range(4)] + [("activation", activation, s) for s in range(5)]
             + [("concat", concat, 0)])
 
-WHOLE_CASES = [("student", student, False), ("kws_cnn", kws_cnn, False), ("resnet", resnet, False),
+WHOLE_CASES = [("student", student, False), ("kit_student", kit_student, False), ("kws_cnn", kws_cnn, False), ("resnet", resnet, False),
                ("autoencoder", autoencoder, False), ("float_io", float_io, True)]
 
 

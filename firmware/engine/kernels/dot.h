@@ -16,6 +16,8 @@ inline int32_t DotOffsetPortable(const int8_t *in, const int8_t *w, int32_t n, i
 
 #if BEDSIDE_ENGINE_DSP
 // sum w*(x+off) = sum w*x + off * sum w; both sums via SMLAD on sign-extended pairs.
+inline uint32_t Ror8(uint32_t v) { return (v >> 8) | (v << 24); }  // folds into SXTB16's ROR
+
 inline int32_t DotOffset(const int8_t *in, const int8_t *w, int32_t n, int32_t input_offset) {
   int32_t acc = 0, wsum = 0;
   int32_t i = 0;
@@ -24,8 +26,8 @@ inline int32_t DotOffset(const int8_t *in, const int8_t *w, int32_t n, int32_t i
     uint32_t a, b;
     memcpy(&a, in + i, 4);
     memcpy(&b, w + i, 4);
-    const uint32_t a_even = __sxtb16(a), a_odd = __sxtb16(__ror(a, 8));
-    const uint32_t b_even = __sxtb16(b), b_odd = __sxtb16(__ror(b, 8));
+    const uint32_t a_even = __sxtb16(a), a_odd = __sxtb16(Ror8(a));
+    const uint32_t b_even = __sxtb16(b), b_odd = __sxtb16(Ror8(b));
     acc = __smlad(a_even, b_even, acc);
     acc = __smlad(a_odd, b_odd, acc);
     wsum = __smlad(b_even, ones, wsum);

@@ -1,0 +1,121 @@
+"""Cortex-M4 figures for a generated engine: code size and instructions per inference.
+
+Builds firmware/engine/bench/bench_main.cc + the generated model + the Cortex-M port's
+start-up, linker script and UART/SysTick driver (firmware/ports/cortex_m/) with
+arm-none-eabi-g++, runs it on QEMU mps2-an386 with `-icount shift=0`, and converts SysTick
+ticks to instructions with a calibration loop of known length run in the same firmware.
+"""
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+
+KIT_ROOT = Path(__file__).resolve().parents[2]
+ENGINE_DIR = KIT_ROOT / "firmware" / "engine"
+PORT_DIR = KIT_ROOT / "firmware" / "ports" / "cortex_m"
+CORE_DIR = KIT_ROOT / "firmware" / "core"
+CPU = ["-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16"]
+CXXFLAGS = ["-std=c++17", "-O2", "-Wall", "-Wextra", "-Werror", "-ffunction-sections",
+            "-fdata-sections", "-fno-exceptions", "-fno-rtti", "-fno-threadsafe-statics"]
+
+
+def tools_available() -> bool:
+    return all(shutil.which(t) for t in ("arm-none-eabi-g++", "arm-none-eabi-size", "qemu-system-arm"))
+
+
+def _c_bytes(a: np.ndarray) -> str:
+    b = np.ascontiguousarray(a).view(np.uint8).reshape(-1)
+    return ", ".join(str(int(v)) for v in b)
+
+
+def write_bench_data(path: Path, inputs: np.ndarray, expected: np.ndarray) -> None:
+    path.write_text(
+        "// Inputs and TFLM's outputs for the engine benchmark (bench_engine_m4.py).\n"
+        "#include <stdint.h>\n"
+        f"static const uint32_t kBenchRuns = {len(inputs)}u;\n"
+        f"alignas(16) static const uint8_t kBenchInputs[] = {{{_c_bytes(inputs)}}};\n"
+        f"alignas(16) static const uint8_t kBenchExpected[] = {{{_c_bytes(expected)}}};\n")
+
+
+def build(gen_dir: Path, work: Path, inputs: np.ndarray, expected: np.ndarray,
+          dsp: bool = True) -> Path:
+    """Cross-compile the benchmark firmware; returns the ELF."""
+    work.mkdir(parents=True, exist_ok=True)
+    write_bench_data(work / "bench_data.h", inputs, expected)
+    flags = CPU + CXXFLAGS + ([] if dsp else ["-DBEDSIDE_ENGINE_NO_DSP"])
+    inc = [f"-I{gen_dir}", f"-I{ENGINE_DIR}", f"-I{work}", f"-I{CORE_DIR}"]
+    objs = []
+    for src, lang in ((Path(gen_dir) / "model_engine.cc", "c++"), (ENGINE_DIR / "bench" / "bench_main.cc", "c++"),
+                      (PORT_DIR / "startup.c", "c"), (PORT_DIR / "port_cortex_m.c", "c")):
+        obj = work / (src.stem + ".o")
+        if lang == "c":
+            cmd = ["arm-none-eabi-gcc", *CPU, "-std=c11", "-O2", "-ffunction-sections", "-fdata-sections",
+                   *inc, "-c", str(src), "-o", str(obj)]
+        else:
+            cmd = ["arm-none-eabi-g++", *flags, *inc, "-c", str(src), "-o", str(obj)]
+        r = subprocess.run(cmd, capture_output=True, text=True)
+        if r.returncode:
+            raise RuntimeError(f"cross-compile failed: {' '.join(cmd)}\n{r.stderr}")
+        objs.append(str(obj))
+    elf = work / "bench.elf"
+    cmd = ["arm-none-eabi-g++", *CPU, "-nostartfiles", "--specs=nano.specs", "-Wl,--gc-sections",
+           f"-T{PORT_DIR / 'mps2.ld'}", *objs, "-lm", "-o", str(elf)]
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    if r.returncode:
+        raise RuntimeError(f"link failed: {' '.join(cmd)}\n{r.stderr}")
+    return elf
+
+
+def size_of(path: Path) -> dict:
+    out = subprocess.run(["arm-none-eabi-size", "-A", str(path)], capture_output=True, text=True,
+                         check=True).stdout
+    sections = {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\.\S+)\s+(\d+)", out, re.M)}
+    text = sum(v for k, v in sections.items() if k.startswith((".text", ".rodata")))
+    data = sum(v for k, v in sections.items() if k.startswith(".data"))
+    bss = sum(v for k, v in sections.items() if k.startswith(".bss"))
+    return {"text": text, "data": data, "bss": bss}
+
+
+def run_qemu(elf: Path, timeout: float = 120.0) -> dict:
+    """Run the benchmark ELF; returns instructions/inference and whether outputs matched."""
+    cmd = ["qemu-system-arm", "-M", "mps2-an386", "-nographic", "-icount", "shift=0",
+           "-semihosting-config", "enable=on,target=native", "-monitor", "none",
+           "-serial", "stdio", "-kernel", str(elf)]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    out = r.stdout
+    cal = re.search(r"CAL instructions=(\d+) ticks=(\d+)", out)
+    runs = [(int(t), e == "1") for t, e in re.findall(r"RUN \d+ ticks=(\d+) equal=(\d)", out)]
+    if not cal or not runs or "DONE" not in out:
+        raise RuntimeError(f"benchmark firmware did not finish (rc {r.returncode}):\n{out[-2000:]}{r.stderr[-2000:]}")
+    per_tick = int(cal.group(1)) / max(int(cal.group(2)), 1)
+    ticks = min(t for t, _ in runs)          # all runs do the same work; the first may differ by a tick
+    return {"instructions": int(round(ticks * per_tick)), "instructions_per_tick": per_tick,
+            "ticks": ticks, "outputs_equal": all(e for _, e in runs) and "DONE OK" in out,
+            "exit_code": r.returncode}
+
+
+def measure(gen_dir: Path, work: Path, inputs: np.ndarray, expected: np.ndarray, console=None) -> dict:
+    """All Cortex-M4 figures (empty dict with a note when the tools are missing)."""
+    if not tools_available():
+        return {"m4_note": "arm-none-eabi-g++ / qemu-system-arm not found: Cortex-M4 figures skipped"}
+    from .codegen import render  # noqa: F401  (keeps the import graph explicit)
+    macs = int(re.search(r"MODEL_ENGINE_MACS (\d+)", (Path(gen_dir) / "model_engine.h").read_text()).group(1))
+    figures = {}
+    for dsp in (True, False):
+        tag = "" if dsp else "_portable"
+        elf = build(gen_dir, Path(work) / ("dsp" if dsp else "portable"), inputs, expected, dsp)
+        q = run_qemu(elf)
+        figures[f"m4{tag}_instructions"] = q["instructions"]
+        figures[f"m4{tag}_instructions_per_mac"] = round(q["instructions"] / macs, 2) if macs else None
+        figures[f"m4{tag}_outputs_equal"] = q["outputs_equal"]
+        if dsp:
+            figures["m4_text_bytes"] = size_of(elf)["text"]
+            eng = size_of(Path(work) / "dsp" / "model_engine.o")
+            figures["m4_engine_text_bytes"] = eng["text"] + eng["data"]
+            figures["m4_instructions_per_tick"] = q["instructions_per_tick"]
+    figures["m4_outputs_equal"] = figures["m4_outputs_equal"] and figures["m4_portable_outputs_equal"]
+    return figures

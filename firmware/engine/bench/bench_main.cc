@@ -1,0 +1,77 @@
+// Engine benchmark firmware for QEMU mps2-an386 (Cortex-M4): runs the generated model on
+// the inputs in bench_data.h, checks the outputs against TFLM's, counts SysTick ticks per
+// inference, prints one line per run on UART0 and exits QEMU through semihosting.
+#include <stdint.h>
+#include <string.h>
+
+#include "bench_data.h"   // kBenchInputs, kBenchExpected, kBenchRuns (written by bench_engine_m4.py)
+#include "model_engine.h"
+
+extern "C" {
+void port_init(void);
+void port_serial_write(const uint8_t *buf, int len);
+uint32_t port_cycles(void);
+}
+
+namespace {
+
+void Print(const char *s) { port_serial_write(reinterpret_cast<const uint8_t *>(s), static_cast<int>(strlen(s))); }
+
+void PrintU32(uint32_t v) {
+  char buf[11];
+  int n = 0;
+  do { buf[n++] = static_cast<char>('0' + v % 10); v /= 10; } while (v);
+  char out[11];
+  for (int i = 0; i < n; ++i) out[i] = buf[n - 1 - i];
+  port_serial_write(reinterpret_cast<const uint8_t *>(out), n);
+}
+
+// A loop of a known instruction count, to convert SysTick ticks to instructions under
+// -icount (each iteration: subs + bne = 2 instructions).
+__attribute__((noinline)) void Calibrate(uint32_t n) {
+  __asm volatile("1: subs %0, %0, #1\n bne 1b" : "+r"(n) : : "cc");
+}
+
+void SemihostingExit(bool ok) {
+  // AArch32 SYS_EXIT: r1 is the reason. ApplicationExit makes QEMU exit 0, another reason 1.
+  register uint32_t r0 __asm__("r0") = 0x18u;
+  register uint32_t r1 __asm__("r1") = ok ? 0x20026u : 0x20023u;
+  __asm volatile("bkpt 0xAB" : "+r"(r0) : "r"(r1) : "memory");
+}
+
+alignas(16) uint8_t g_out[MODEL_ENGINE_OUTPUT_BYTES];
+
+}  // namespace
+
+int main() {
+  port_init();
+  const uint32_t kCal = 1000000u;
+  Calibrate(1000u);   // let SysTick's first reload pass before anything is timed
+  (void)port_cycles();
+  uint32_t t0 = port_cycles();
+  Calibrate(kCal);
+  uint32_t t1 = port_cycles();
+  Print("CAL instructions=");
+  PrintU32(2u * kCal);
+  Print(" ticks=");
+  PrintU32(t1 - t0);
+  Print("\n");
+  uint32_t failures = 0;
+  for (uint32_t r = 0; r < kBenchRuns; ++r) {
+    t0 = port_cycles();
+    const int rc = model_engine_invoke(kBenchInputs + r * MODEL_ENGINE_INPUT_BYTES, g_out);
+    t1 = port_cycles();
+    const bool ok = rc == 0 && memcmp(g_out, kBenchExpected + r * MODEL_ENGINE_OUTPUT_BYTES,
+                                      MODEL_ENGINE_OUTPUT_BYTES) == 0;
+    failures += ok ? 0u : 1u;
+    Print("RUN ");
+    PrintU32(r);
+    Print(" ticks=");
+    PrintU32(t1 - t0);
+    Print(ok ? " equal=1\n" : " equal=0\n");
+  }
+  Print(failures ? "DONE FAIL\n" : "DONE OK\n");
+  SemihostingExit(failures == 0);
+  for (;;) {
+  }
+}
