@@ -38,6 +38,8 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
+    # TensorFlow's C++ start-up chatter hides the converter's own output
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from .quantize import QuantizeError
     from .tflite_info import TfliteError
     from .opset import OpSetError
@@ -102,8 +104,9 @@ def load_split(run_dir: Path, split: str):
     from training.dataset import window_dataset
     try:
         res = window_dataset(run_dir, split)
-    except FileNotFoundError as e:
-        raise ConvertError(f"{run_dir}: the '{split}' windows need the run's data ({e})")
+    except Exception as e:  # noqa: BLE001 - the dataset reader names the file in its message
+        raise ConvertError(f"{run_dir}: cannot read the '{split}' windows of the run's data "
+                           f"({type(e).__name__}: {e})")
     if isinstance(res, dict):
         x, y, pat = res["x_q"], res["labels"], res["patient_idx"]
     elif hasattr(res, "x_q"):
@@ -268,6 +271,15 @@ def convert(run_dir: Path, backend: str = "both", from_tflite: str | None = None
         raise ConvertError("--qat fine-tunes the Student; it cannot be combined with "
                            "--from-tflite")
 
+    tflite = None
+    if from_tflite:       # check a given model before the slow TensorFlow import
+        src = Path(from_tflite)
+        if not src.is_file():
+            raise ConvertError(f"{src}: .tflite file not found")
+        tflite = src.read_bytes()
+        source, conv_path = str(src), "given"
+        _check_model(tflite, source, cfg["window"])
+
     keras_path = run_dir / "student" / "model.keras"
     model = None
     if keras_path.is_file() or not from_tflite:
@@ -278,13 +290,7 @@ def convert(run_dir: Path, backend: str = "both", from_tflite: str | None = None
             model = load_keras(keras_path)
         check_keras_input(model, keras_path, cfg["window"])
 
-    if from_tflite:
-        src = Path(from_tflite)
-        if not src.is_file():
-            raise ConvertError(f"{src}: .tflite file not found")
-        tflite = src.read_bytes()
-        source, conv_path = str(src), "given"
-    else:
+    if tflite is None:
         from .quantize import calibration_windows, quantize
         train = load_split(run_dir, "train")
         calib = calibration_windows(train[0], cfg["seed"])

@@ -144,3 +144,25 @@ def test_qat_with_from_tflite_is_refused(run_copy, tmp_path, capsys):
     rc, err = _convert(capsys, run_copy, "--qat", "--from-tflite", tmp_path / "m.tflite")
     assert rc != 0 and "--qat" in err and "--from-tflite" in err
     assert _no_partial(run_copy)
+
+
+def test_missing_data(run_copy, capsys):
+    (run_copy / "data" / "cohort.npz").unlink()
+    rc, err = _convert(capsys, run_copy)
+    assert rc != 0 and "cannot read the 'train' windows" in err and "cohort.npz" in err
+    assert _no_partial(run_copy)
+
+
+def test_input_quantization_other_than_preprocessing(run_copy, tmp_path, capsys):
+    """A model calibrated on a narrow input range gets another input scale: refused."""
+    import numpy as np
+
+    from converter.quantize import load_keras, quantize
+    model = load_keras(run_copy / "student" / "model.keras")
+    calib = np.random.default_rng(0).integers(-10, 11, (8, 60, 7)).astype(np.int8)
+    path = tmp_path / "narrow.tflite"
+    path.write_bytes(quantize(model, calib)[0])
+    rc, err = _convert(capsys, run_copy, "--from-tflite", path)
+    assert rc != 0 and "narrow.tflite: input quantization is scale" in err
+    assert "needs scale 1/32, zero point 0" in err
+    assert _no_partial(run_copy)
