@@ -116,7 +116,7 @@ class Emulator(_Process):
         self.log_file, self.start_timeout = log, start_timeout
 
     def command(self) -> list[str]:
-        serial = "pty" if self.pty else f"tcp:127.0.0.1:{self.tcp_port},server=on,wait=off"
+        serial = "pty" if self.pty else f"tcp:127.0.0.1:{self.tcp_port},server=on,wait=off,nodelay=on"
         return ["qemu-system-arm", "-M", self.machine, "-nographic", "-monitor", "none",
                 "-icount", "shift=0", "-kernel", str(self.elf), "-serial", serial]
 
