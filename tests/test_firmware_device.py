@@ -269,6 +269,11 @@ def test_qemu_an386_hello_simulate_samples(an386_firmware, contract, reference, 
         raw = patient_with_faults(146)
         results = stream(client, contract, raw)
         check_results(results, reference.patient(raw), contract)
+        # -icount shift=0: instruction-counted time, so inference cycles are reproducible
+        window = reference.patient(raw).windows[0]
+        cycles = [p.parse_infer_result(client.ok(p.MsgType.INFER, p.infer_payload(window)).payload,
+                                       contract.output_bytes)[0] for _ in range(3)]
+        assert cycles[0] > 0 and max(cycles) - min(cycles) <= 1, cycles
         client.port.write(b"\x07" * 300 + b"\x00")
         assert nak(client)[0] == p.NakCode.BAD_LENGTH
         check_info(client, contract, "mps2-an386")

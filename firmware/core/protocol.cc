@@ -15,26 +15,49 @@ uint32_t crc32(const uint8_t *data, size_t len, uint32_t crc) {
   return ~crc;
 }
 
-size_t cobs_encode(const uint8_t *in, size_t len, uint8_t *out) {
+namespace {
+// Streaming COBS encoder, so a frame is encoded straight from its pieces (no body copy
+// on the stack). Canonical: no trailing 0x01 code after a final full 254-byte block.
+struct CobsWriter {
+  uint8_t *out;
   size_t code_at = 0, o = 1;
   uint8_t code = 1;
-  for (size_t i = 0; i < len; ++i) {
-    if (in[i] == 0) {
-      out[code_at] = code;
-      code_at = o++;
-      code = 1;
-    } else {
-      out[o++] = in[i];
-      if (++code == 0xFF) {
-        out[code_at] = code;
-        if (i + 1 == len) return o;  // canonical: the full block ends the data
-        code_at = o++;
-        code = 1;
-      }
+  bool after_full = false;
+
+  explicit CobsWriter(uint8_t *dst) : out(dst) {}
+
+  void push(uint8_t b) {
+    after_full = false;
+    if (b == 0) {
+      close_block();
+      return;
+    }
+    out[o++] = b;
+    if (++code == 0xFF) {
+      close_block();
+      after_full = true;
     }
   }
-  out[code_at] = code;
-  return o;
+  void push(const uint8_t *p, size_t n) {
+    for (size_t i = 0; i < n; ++i) push(p[i]);
+  }
+  void close_block() {
+    out[code_at] = code;
+    code_at = o++;
+    code = 1;
+  }
+  size_t finish() {
+    if (after_full) return o - 1;  // drop the code slot reserved after the full block
+    out[code_at] = code;
+    return o;
+  }
+};
+}  // namespace
+
+size_t cobs_encode(const uint8_t *in, size_t len, uint8_t *out) {
+  CobsWriter w(out);
+  w.push(in, len);
+  return w.finish();
 }
 
 long cobs_decode(const uint8_t *in, size_t len, uint8_t *out, size_t out_cap) {
@@ -57,14 +80,16 @@ long cobs_decode(const uint8_t *in, size_t len, uint8_t *out, size_t out_cap) {
 size_t frame_encode(uint8_t type, uint16_t seq, const uint8_t *payload, size_t len,
                     uint8_t *out) {
   if (len > kMaxPayload) return 0;
-  uint8_t body[kMaxBody];
-  body[0] = kProtocolVersion;
-  body[1] = type;
-  put_u16(body + 2, seq);
-  put_u16(body + 4, (uint16_t)len);
-  if (len) memcpy(body + kHeaderBytes, payload, len);
-  put_u32(body + kHeaderBytes + len, crc32(body, kHeaderBytes + len));
-  const size_t n = cobs_encode(body, kMinBody + len, out);
+  uint8_t head[kHeaderBytes] = {kProtocolVersion, type, 0, 0, 0, 0};
+  put_u16(head + 2, seq);
+  put_u16(head + 4, (uint16_t)len);
+  uint8_t crc[kCrcBytes];
+  put_u32(crc, crc32(payload, len, crc32(head, kHeaderBytes)));
+  CobsWriter w(out);
+  w.push(head, kHeaderBytes);
+  w.push(payload, len);
+  w.push(crc, kCrcBytes);
+  const size_t n = w.finish();
   out[n] = 0;
   return n + 1;
 }

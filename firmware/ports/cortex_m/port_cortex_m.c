@@ -4,7 +4,10 @@
  * UART0 (0x40004000) is polled; its RX interrupt only wakes the core from WFI, so an idle
  * firmware does not spin (nor make QEMU burn a host core). SysTick runs from the core
  * clock with a 2^24 reload; its interrupt extends the 24-bit down-counter to a 32-bit
- * cycle count. Under QEMU with `-icount shift=0` the count is deterministic. */
+ * cycle count. Under QEMU with `-icount shift=0` the count is deterministic: virtual time
+ * advances 1 ns per instruction and SysTick ticks at QEMU's 25 MHz board clock (AN385,
+ * AN386 and AN500), so one tick = 40 instructions; measured with a counted loop
+ * (docs/firmware.md). */
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -53,6 +56,10 @@ void port_init(void) {
   SYST_RVR = SYSTICK_RELOAD;
   SYST_CVR = 0;
   SYST_CSR = 7u; /* enable, interrupt, core clock */
+  /* The counter reads 0 until its first reload (one tick later): wait for it, or the first
+   * interval measured would look like a wrap. */
+  for (int i = 0; i < 100000 && SYST_CVR == 0; ++i) {
+  }
 }
 
 int port_serial_read(uint8_t *buf, int max_len) {
