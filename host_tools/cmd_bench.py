@@ -21,14 +21,6 @@ BENCHES: dict[str, tuple[str, str]] = {
 }
 
 
-def _selected(argv: list[str]) -> str | None:
-    words = [a for a in argv if not a.startswith("-")]
-    if "bench" in words:
-        rest = words[words.index("bench") + 1:]
-        return rest[0] if rest else None
-    return None
-
-
 def _import(name: str):
     module = BENCHES[name][0]
     try:
@@ -40,16 +32,14 @@ def _import(name: str):
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    # Each benchmark's own options are parsed in run() by its module, so that only the
+    # chosen module is imported (and `bedside bench link --help` shows its options).
     sub = parser.add_subparsers(dest="bench", metavar="BENCH")
-    selected = _selected(sys.argv[1:])
     for name, (_, help_text) in BENCHES.items():
-        p = sub.add_parser(name, help=help_text, description=help_text)
-        if name == selected:
-            mod = _import(name)
-            if mod is not None:
-                mod.add_arguments(p)
-            else:
-                p.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+        # prefix "+" makes every "-x"/"--opt" (also --help) a plain word kept for run()
+        p = sub.add_parser(name, help=help_text, description=help_text, add_help=False,
+                           prefix_chars="+")
+        p.add_argument("bench_args", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -62,4 +52,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"bedside bench {args.bench}: not available yet in this installation "
               f"(module {BENCHES[args.bench][0]} is missing)", file=sys.stderr)
         return 2
-    return int(mod.run(args) or 0)
+    parser = argparse.ArgumentParser(prog=f"bedside bench {args.bench}",
+                                     description=BENCHES[args.bench][1])
+    mod.add_arguments(parser)
+    return int(mod.run(parser.parse_args(args.bench_args)) or 0)

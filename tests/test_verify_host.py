@@ -239,3 +239,33 @@ def test_paced_streaming_follows_speed(fw_tcp, converted_run_dir, tmp_path):
     expected = r["counts"]["samples_sent"] * 60 / 60000          # 1 ms per sample
     assert expected * 0.95 <= r["throughput"]["link_time_s"] <= expected * 1.5 + 0.5
     assert r["counts"]["mismatched"] == 0 and r["speed"] == 60000
+
+
+def test_data_file_and_unknown_format(fw_tcp, converted_run_dir, tmp_path, capsys):
+    from training.cohort import Cohort
+    from training.simulator import simulate_patient
+    path = tmp_path / "two.npz"
+    Cohort.from_patients([simulate_patient(8, i) for i in range(2)], seed=8).save(path)
+    out = tmp_path / "d"
+    assert _verify(fw_tcp.url, converted_run_dir, out, "--data", str(path), "--no-plots") == 0
+    r = json.loads((out / "verify.json").read_text())
+    assert r["counts"]["patients"] == 2 and r["counts"]["mismatched"] == 0
+    bad = tmp_path / "x.parquet"
+    bad.write_text("?")
+    assert _verify(fw_tcp.url, converted_run_dir, out, "--data", str(bad)) == v.EXIT_USAGE
+    assert "unknown data format '.parquet'" in capsys.readouterr().err
+
+
+def test_bench_link_reaches_link_capacity(fw_tcp, converted_run_dir, tmp_path, capsys):
+    """bedside bench link: rate-limited to 115,200 baud through the UART relay the link is
+    kept busy (target >= 90 %, asserted with margin for a loaded CI machine); unthrottled
+    it verifies far more windows per second."""
+    out = tmp_path / "bench.json"
+    assert main(["bench", "link", "--port", fw_tcp.url, str(converted_run_dir),
+                 "--simulate", "1", "--json", str(out)]) == 0
+    r = json.loads(out.read_text())
+    print(capsys.readouterr().out)
+    assert r["rate_limited"]["throughput"]["link_utilisation"] >= 0.8
+    assert r["rate_limited"]["counts"]["mismatched"] == 0
+    assert (r["unthrottled"]["throughput"]["windows_per_s"]
+            > 5 * r["rate_limited"]["throughput"]["windows_per_s"])
