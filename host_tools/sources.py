@@ -40,14 +40,19 @@ def from_file(path: Path, split: str = "all") -> tuple[list[Stream], str]:
     if path.suffix == ".npz":
         return _cohort(path, split)
     if path.suffix in (".psv", ".csv") or path.is_dir():
+        from training import loaders          # numpy-only, like the simulator
         try:
-            from training import loaders
-        except ImportError:
-            raise SourceError(f"{path}: PhysioNet/CSV loading needs training.loaders, which "
-                              "this installation lacks; convert it with `bedside data` first")
-        patients = loaders.load(path) if hasattr(loaders, "load") else loaders.load_any(path)
+            if path.is_dir():
+                patients = loaders.load_psv_dir(path)
+            elif path.suffix == ".psv":
+                patients = [loaders.load_psv(path)]
+            else:
+                patients = loaders.load_long_csv(path)
+        except loaders.DataError as e:
+            raise SourceError(str(e)) from None
         return [(p.pid, p.raw) for p in patients], f"{path} ({len(patients)} patients)"
-    raise SourceError(f"{path}: unknown data format '{path.suffix}' (use .npz, .psv or .csv)")
+    raise SourceError(f"{path}: unknown data format '{path.suffix}' (use a cohort .npz, a "
+                      "PhysioNet .psv file or folder, or a long-format .csv)")
 
 
 def default(run_dir: Path) -> tuple[list[Stream], str]:

@@ -250,6 +250,14 @@ def test_data_file_and_unknown_format(fw_tcp, converted_run_dir, tmp_path, capsy
     assert _verify(fw_tcp.url, converted_run_dir, out, "--data", str(path), "--no-plots") == 0
     r = json.loads((out / "verify.json").read_text())
     assert r["counts"]["patients"] == 2 and r["counts"]["mismatched"] == 0
+    csv = tmp_path / "long.csv"                     # long-format CSV (training.loaders)
+    rows = ["patient_id,time_min,hr,sbp,dbp,map,spo2,rr,temp"]
+    rows += [f"bed{k},{t},{80 + (t * (k + 3)) % 40},{120 - t % 30},70,{85 - t % 20},97,16,"
+             + ("37.2" if t % 60 == 0 else "") for k in range(2) for t in range(300)]
+    csv.write_text("\n".join(rows) + "\n")
+    assert _verify(fw_tcp.url, converted_run_dir, out, "--data", str(csv), "--no-plots") == 0
+    r = json.loads((out / "verify.json").read_text())
+    assert r["counts"]["patients"] == 2 and r["counts"]["verified"] == 2 * 49
     bad = tmp_path / "x.parquet"
     bad.write_text("?")
     assert _verify(fw_tcp.url, converted_run_dir, out, "--data", str(bad)) == v.EXIT_USAGE
