@@ -40,6 +40,7 @@ class BuildResult:
     bss: int = 0            # zeroed RAM
     max_stack_frame: int = 0
     max_stack_function: str = ""
+    stack_reserved: int = 0   # Cortex-M: the .stack section (counted in bss)
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -53,7 +54,8 @@ class BuildResult:
     def summary(self) -> str:
         return (f"{self.binary}\n  target {self.target}, backend {self.backend}\n"
                 f"  flash {self.flash_bytes} B (text {self.text} + data {self.data}), "
-                f"static RAM {self.ram_bytes} B (data {self.data} + bss {self.bss})\n"
+                f"static RAM {self.ram_bytes} B (data {self.data} + bss {self.bss}"
+                + (f", of which stack {self.stack_reserved}" if self.stack_reserved else "") + ")\n"
                 f"  largest stack frame {self.max_stack_frame} B ({self.max_stack_function})")
 
     def as_dict(self) -> dict:
@@ -61,7 +63,8 @@ class BuildResult:
                 "text": self.text, "data": self.data, "bss": self.bss,
                 "flash_bytes": self.flash_bytes, "ram_bytes": self.ram_bytes,
                 "max_stack_frame": self.max_stack_frame,
-                "max_stack_function": self.max_stack_function}
+                "max_stack_function": self.max_stack_function,
+                "stack_reserved": self.stack_reserved}
 
 
 def gen_dir_of(run_dir: Path) -> Path:
@@ -128,6 +131,12 @@ def parse_size(binary: Path, tool: str) -> tuple[int, int, int]:
     return int(m.group(1)), int(m.group(2)), int(m.group(3))
 
 
+def section_size(binary: Path, tool: str, section: str) -> int:
+    out = subprocess.run([tool, "-A", str(binary)], capture_output=True, text=True).stdout
+    m = re.search(rf"^{re.escape(section)}\s+(\d+)", out, re.M)
+    return int(m.group(1)) if m else 0
+
+
 def build_firmware(run_dir: Path | None, target: str = "host", backend: str = "compiled",
                    tflm_dir: Path | None = None, gen_dir: Path | None = None,
                    build_dir: Path | None = None, sanitize: bool = False) -> BuildResult:
@@ -155,4 +164,5 @@ def build_firmware(run_dir: Path | None, target: str = "host", backend: str = "c
     binary = build_dir / binary_name(target)
     text, data, bss = parse_size(binary, TARGETS[target][2])
     frame, func = stack_usage(build_dir)
-    return BuildResult(target, backend, build_dir, binary, text, data, bss, frame, func, notes)
+    stack = section_size(binary, TARGETS[target][2], ".stack") if target != "host" else 0
+    return BuildResult(target, backend, build_dir, binary, text, data, bss, frame, func, stack, notes)

@@ -1,6 +1,7 @@
 // Model runner backend `compiled`: calls the engine the converter generated (model_engine.cc).
 #include <string.h>
 
+#include "gen_format.h"  // first: the generated headers check it too
 #include "model_engine.h"
 #include "model_runner.h"
 #include "port.h"

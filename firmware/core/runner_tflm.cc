@@ -5,6 +5,7 @@
 
 #include <new>
 
+#include "gen_format.h"  // first: the generated headers check it too
 #include "model_config.h"
 #include "model_data.h"
 #include "model_ops.h"
