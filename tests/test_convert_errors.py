@@ -166,3 +166,16 @@ def test_input_quantization_other_than_preprocessing(run_copy, tmp_path, capsys)
     assert rc != 0 and "narrow.tflite: input quantization is scale" in err
     assert "needs scale 1/32, zero point 0" in err
     assert _no_partial(run_copy)
+
+
+def test_op_outside_tflm(run_copy, capsys):
+    """UpSampling1D becomes TILE, which TFLM cannot run: refused for every backend."""
+    import keras
+
+    _student(extra=lambda inp, x: keras.layers.UpSampling1D(2, name="upsample")(x)).save(
+        run_copy / "student" / "model.keras")
+    rc, err = _convert(capsys, run_copy, "--backend", "tflm")
+    assert rc != 0
+    assert "op TILE (version" in err and "Keras layer 'upsample'" in err
+    assert "is not supported by TFLite Micro" in err
+    assert _no_partial(run_copy)
