@@ -25,6 +25,11 @@ class LinkError(RuntimeError):
     """The port cannot be opened, or the device does not answer."""
 
 
+class DeviceSilent(LinkError):
+    """The device sent not a single byte during every attempt of a request: it stopped
+    answering (crashed, hung, unplugged), which is not the same as a noisy link."""
+
+
 class NakError(LinkError):
     """The device refused a request with a non-retryable NAK."""
 
@@ -89,11 +94,15 @@ class Device:
 
     def __init__(self, url: str, baudrate: int = 115200, timeout: float = 2.0,
                  retries: int = 5, version: int = p.VERSION,
-                 port: serial.SerialBase | None = None) -> None:
+                 port: serial.SerialBase | None = None, noisy_retries: int = 60) -> None:
         self.url = url
         self.baudrate = baudrate
         self.timeout = timeout
-        self.retries = retries
+        self.retries = retries              # attempts that time out, in a row
+        # re-sends after a NAK/damaged reply: the device is alive, the link is noisy
+        # (1 % bad bytes spoil most frames), so these get a separate, larger budget
+        self.noisy_retries = noisy_retries
+        self._timed_out = False
         self.version = version              # frame version we send (tests send a wrong one)
         self.port = port if port is not None else open_serial(url, baudrate)
         self.decoder = p.FrameDecoder()
@@ -155,19 +164,31 @@ class Device:
         name = frame.name
         self.counters.requests += 1
         timeout = self.timeout if timeout is None else timeout
-        for attempt in range(self.retries + 1):
+        timeouts = noisy = attempts = 0
+        rx_before = self.counters.bytes_rx
+        t_start = time.perf_counter()
+        for attempt in range(self.retries + self.noisy_retries + 1):
+            if timeouts > self.retries or noisy > self.noisy_retries:
+                break
             if attempt:
                 self.counters.retries += 1
+            attempts = attempt + 1
             self.write_raw(wire)
             self.counters.payload_tx += len(payload)
             self._note("tx", f"{name} seq={self._seq} len={len(payload)}")
             reply = self._await(self._seq, time.perf_counter() + timeout, name)
             if reply is None:
+                if self._timed_out:
+                    timeouts += 1
+                else:
+                    noisy += 1
                 continue
+            timeouts = 0
             if reply.type == p.MsgType.NAK:
                 code, detail = p.parse_nak(reply.payload)
                 self.counters.naks += 1
                 if code in RETRYABLE_NAKS:
+                    noisy += 1
                     continue
                 raise NakError(name, code, detail)
             if expect is not None and reply.type != expect:
@@ -175,15 +196,21 @@ class Device:
                                 f"{p.MsgType(expect).name}")
             self.counters.payload_rx += len(reply.payload)
             return reply
+        if self.counters.bytes_rx == rx_before:
+            raise DeviceSilent(f"{self.url}: device not answering: not one byte received in "
+                               f"{time.perf_counter() - t_start:.1f} s ({attempts} attempts "
+                               f"of {name}, {timeout:g} s each)")
         raise LinkError(f"{self.url}: no valid reply to {name} (seq {self._seq}) after "
-                        f"{self.retries + 1} attempts of {timeout:g} s; recent traffic: "
+                        f"{attempts} attempts of {timeout:g} s; recent traffic: "
                         + "; ".join(f"{d} {t}" for d, t in self.log[-6:]))
 
     def _await(self, seq: int, deadline: float, name: str) -> p.Frame | None:
         """The reply to `seq`, a NAK for an untrusted frame, or None (retry now)."""
+        self._timed_out = False
         while True:
             events = self.read_events(deadline)
             if not events:
+                self._timed_out = True
                 self.counters.timeouts += 1
                 self._note("rx", f"timeout waiting for {name}")
                 return None
