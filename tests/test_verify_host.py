@@ -277,3 +277,13 @@ def test_bench_link_reaches_link_capacity(fw_tcp, converted_run_dir, tmp_path, c
     assert r["rate_limited"]["counts"]["mismatched"] == 0
     assert (r["unthrottled"]["throughput"]["windows_per_s"]
             > 5 * r["rate_limited"]["throughput"]["windows_per_s"])
+
+
+def test_monitor_shows_device_simulator_and_streamed_patient(fw_tcp, capsys):
+    assert main(["monitor", "--port", fw_tcp.url, "--samples", "200", "--speed", "1e7"]) == 0
+    out = capsys.readouterr().out
+    assert "risk" in out and "alarm" in out and "29 windows" in out      # ends 59, 64, ..., 199
+    assert main(["monitor", "--port", fw_tcp.url, "--simulate", "1", "--samples", "120",
+                 "--speed", "1e7"]) == 0
+    out = capsys.readouterr().out
+    assert "hr" in out and "bpm" in out and "13 windows" in out
