@@ -51,6 +51,9 @@ def run(args) -> int:
             mf.ManifestError) as e:
         print(f"bedside convert: error: {e}", file=sys.stderr)
         return 1
+    except OSError as e:       # e.g. RUN_DIR not writable, disk full
+        print(f"bedside convert: error: {e.filename or ''}: {e.strerror or e}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -171,13 +174,17 @@ def command_line(backend: str, from_tflite: str | None, qat: bool) -> str:
 # --- the conversion ------------------------------------------------------------------------
 
 def _engine_generate(model: bytes, gen_dir: Path, backend: str, notes: list[str],
-                     command: str):
+                     command: str, compiled_unsupported: bool):
     """Call converter.engine.generate when the compiled engine generator is present."""
     try:
         from . import engine
     except ImportError:
         engine = None
     gen = getattr(engine, "generate", None) if engine is not None else None
+    if compiled_unsupported:
+        notes.append("compiled backend not generated (ops above); the model runs on the "
+                     "tflm backend")
+        return None
     if gen is None:
         notes.append("compiled engine generator (converter.engine.generate) not available: "
                      "model_engine.* not generated")
@@ -325,15 +332,16 @@ def convert(run_dir: Path, backend: str = "both", from_tflite: str | None = None
                                             console, "QAT"))
         # the user asked for QAT: ship it; PTQ stays in the report for comparison
         tflite, info, alarm, conv_path = tflite_qat, info_qat, alarm_qat, conv_path + "+qat"
+    compiled_unsupported = bool(notes)       # opset.check's notes: ops only TFLM runs
     notes += _alarm_resolution_notes(alarm, info.outputs[0])
     arena_tflm = tflm_check.arena_used_bytes(tflite)
     return _write_artifacts(run_dir, cfg, tflite, info, alarm, arena_tflm, metrics, notes,
                             backend, command_line(backend, from_tflite, qat), conv_path,
-                            console, qat_report)
+                            console, qat_report, compiled_unsupported)
 
 
 def _write_artifacts(run_dir, cfg, tflite, info, alarm, arena_tflm, metrics, notes, backend,
-                     command, conv_path, console, qat_report) -> Path:
+                     command, conv_path, console, qat_report, compiled_unsupported) -> Path:
     from . import gen_sources
     sha = hashlib.sha256(tflite).hexdigest()
     out_dir = run_dir / "int8"
@@ -342,7 +350,8 @@ def _write_artifacts(run_dir, cfg, tflite, info, alarm, arena_tflm, metrics, not
         (tmp / "model.tflite").write_bytes(tflite)
         gen_dir = tmp / "gen"
         gen_dir.mkdir()
-        engine = _engine_generate(tflite, gen_dir, backend, notes, command)
+        engine = _engine_generate(tflite, gen_dir, backend, notes, command,
+                                  compiled_unsupported)
         arena_compiled = engine.get("arena_bytes") if engine else None
         backends = ["tflm"] + (["compiled"] if (gen_dir / "model_engine.cc").exists() else [])
         model_block = {

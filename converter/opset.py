@@ -94,7 +94,7 @@ def describe(op: OpInfo, layer_names: list[str]) -> str:
                 where = f"Keras layer '{layer}' (from the op's input)"
                 break
     return (f"op {op.name} (version {op.version}, operator #{op.index}, output tensor "
-            f"'{tensor}', {where})")
+            f"'{tensor.split(';')[0]}', {where})")
 
 
 def check(info: ModelInfo, layer_names: list[str], need_compiled: bool) -> list[str]:

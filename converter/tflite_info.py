@@ -118,10 +118,14 @@ def check_int8_io(info: ModelInfo, source: str) -> None:
     if len(info.inputs) != 1 or len(info.outputs) != 1:
         raise TfliteError(f"{source}: {len(info.inputs)} inputs / {len(info.outputs)} outputs; "
                           "the kit needs exactly one of each")
+    int8_inside = any("int8" in op.output_dtypes for op in info.ops)
     for kind, t in (("input", info.inputs[0]), ("output", info.outputs[0])):
         if t.dtype != "int8" or t.scale is None:
+            why = ("the model is quantized inside but has a float interface: convert with "
+                   "int8 inference input/output types" if int8_inside else
+                   "a float-only model: convert with full-integer quantization")
             raise TfliteError(f"{source}: {kind} tensor '{t.name}' is {t.dtype}, not quantized "
-                              "int8 (a float-only model: convert with full-integer quantization)")
+                              f"int8 ({why})")
     float_ops = [op for op in info.ops if "float32" in op.output_dtypes
                  and op.name not in ("DEQUANTIZE",)]
     if float_ops:
