@@ -59,6 +59,7 @@ class Gen:
         self.decls: list[str] = []
         self.body: list[str] = []
         self.weight_bytes = 0
+        self.dsp_weight_bytes = 0
         self.macs = 0
         self._consts: dict[tuple, str] = {}
         self._n = 0
@@ -111,6 +112,15 @@ class Gen:
         self.weight_bytes += arr.nbytes
         self._consts[key] = name
         return name
+
+    def const_dsp(self, values, hint: str, ctype: str) -> str:
+        """A constant compiled only into DSP builds (BEDSIDE_ENGINE_DSP); nullptr elsewhere."""
+        arr = np.ascontiguousarray(values)
+        name = f"k_{hint}"
+        self.decls.append(f"#if BEDSIDE_ENGINE_DSP\nalignas(16) const {ctype} {name}[{max(arr.size, 1)}] = "
+                          f"{_c_array(arr)};\n#endif")
+        self.dsp_weight_bytes += arr.nbytes
+        return f"BEDSIDE_ENGINE_DSP_ONLY({name})"
 
     def param(self, ctype: str, fields: list, comment: str = "") -> str:
         """A `static const` parameter struct, initialised in declaration order."""
@@ -237,6 +247,7 @@ extern "C" int model_engine_invoke(const void *input, void *output) {{
 }}
 """
     info = {"arena_bytes": p.arena_bytes, "weight_bytes": g.weight_bytes,
+            "dsp_extra_weight_bytes": g.dsp_weight_bytes,
             "ops": [op.op for op in model.operators], "macs": g.macs,
             "input_bytes": tin.nbytes, "output_bytes": tout.nbytes,
             "input_type": tin.type, "output_type": tout.type, "model_sha256": sha}

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..quant import activation_range, quantize_multiplier
+from ..quant import activation_range, quantize_multiplier, wrap32
 
 PADDING_SAME, PADDING_VALID = 0, 1
 
@@ -60,3 +60,10 @@ def act_range(g, activation: int, out_t):
 def check_int8(g, *indices):
     for i in indices:
         g.require_type(i, "int8")
+
+
+def acc_init(g, op, filt, bias: int, input_offset: int) -> np.ndarray:
+    """bias + input_offset * sum(w) per output channel (int32 wrap, as the C sum would)."""
+    w = filt.data.reshape(filt.shape[0], -1).astype(np.int64)
+    b = g.t(bias).data.astype(np.int64) if bias >= 0 else np.zeros(filt.shape[0], np.int64)
+    return np.array([wrap32(int(v)) for v in b + input_offset * w.sum(axis=1)], dtype=np.int32)

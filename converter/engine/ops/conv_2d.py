@@ -1,5 +1,29 @@
 """CONV_2D (int8, per-channel) -> bedside_engine::Conv (kernels/conv.h)."""
-from ._common import act_range, check_int8, opt, out_size, pad_amount, per_channel
+import numpy as np
+
+from ._common import acc_init, act_range, check_int8, opt, out_size, pad_amount, per_channel
+
+
+def scratch_bytes(op, model):
+    """im2col buffer for one output pixel (fast path, ungrouped convolutions)."""
+    inp, filt = model.tensors[op.inputs[0]], model.tensors[op.inputs[1]]
+    if len(filt.shape) != 4 or len(inp.shape) != 4 or filt.shape[3] != inp.shape[3]:
+        return 0
+    return (filt.shape[1] * filt.shape[2] * filt.shape[3] + 3) // 4 * 4
+
+
+def _pad4(arrays):
+    """Per-channel arrays zero-padded to a multiple of 4 channels (the DSP path reads 4 at a time)."""
+    return tuple(np.concatenate([a, np.zeros((-len(a)) % 4, a.dtype)]) for a in arrays)
+
+
+def dsp_weights(w: np.ndarray) -> np.ndarray:
+    """int16 copy for Dot4x16: rows padded to 4 (channels too), groups of 4 as w0 w2 w1 w3."""
+    oc, n = w.shape
+    n4, oc4 = (n + 3) // 4 * 4, (oc + 3) // 4 * 4
+    out = np.zeros((oc4, n4), np.int16)
+    out[:oc, :n] = w
+    return out.reshape(oc4, n4 // 4, 4)[:, :, [0, 2, 1, 3]].reshape(-1)
 
 
 def lower(op, g):
@@ -17,13 +41,19 @@ def lower(op, g):
         g.fail(f"output shape {out.shape} != computed {(n, oh, ow, oc)}")
     if c % fc or oc % (c // fc):
         g.fail(f"input depth {c} is not a multiple of filter depth {fc}")
-    mult, shift = per_channel(g, inp, filt, out, oc)
+    mult, shift = _pad4(per_channel(g, inp, filt, out, oc))
     lo, hi = act_range(g, act, out)
     fields = [n, h, w, c, oh, ow, oc, kh, kw, fc, sh, sw, dh, dw,
               pad_amount(sh, dh, h, kh, oh), pad_amount(sw, dw, w, kw, ow),
               -inp.zero_point, out.zero_point, lo, hi,
               g.ptr(op.inputs[1]), g.ptr(bias) if bias >= 0 else "nullptr",
               g.const(mult, f"mult{op.index}"), g.const(shift, f"shift{op.index}")]
+    fast = fc == c and filt.data is not None
+    fields.append(g.const(_pad4((acc_init(g, op, filt, bias, -inp.zero_point),))[0], f"acc{op.index}")
+                  if fast else "nullptr")
+    fields.append(g.const_dsp(dsp_weights(filt.data.reshape(oc, -1)), f"w16_{op.index}", "int16_t")
+                  if fast else "nullptr")
     p = g.param("ConvParams", fields)
     g.macs += n * oh * ow * oc * kh * kw * fc
-    g.emit(f"bedside_engine::Conv({p}, {g.ptr(op.inputs[0], True)}, {g.ptr(op.outputs[0])});")
+    col = g.scratch("int8_t") if fast else "nullptr"
+    g.emit(f"bedside_engine::Conv({p}, {g.ptr(op.inputs[0], True)}, {g.ptr(op.outputs[0])}, {col});")

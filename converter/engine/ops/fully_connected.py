@@ -2,7 +2,7 @@
 import numpy as np
 
 from ..quant import quantize_multiplier
-from ._common import act_range, check_int8, opt, per_channel
+from ._common import acc_init, act_range, check_int8, opt, per_channel
 
 
 def lower(op, g):
@@ -28,9 +28,11 @@ def lower(op, g):
         prod = float(np.float32(inp.scale) * np.float32(filt.scale))
         m, s = quantize_multiplier(prod / float(out.scale))
         mult, shift = np.full(oc, m, np.int32), np.full(oc, s, np.int32)
+    if any(z != 0 for z in filt.zero_points):
+        g.fail("weights zero point must be 0 (symmetric int8 weights)")
     lo, hi = act_range(g, act, out)
-    fields = [batches, depth, oc, -inp.zero_point, -filt.zero_point, out.zero_point, lo, hi,
-              g.ptr(op.inputs[1]), g.ptr(bias) if bias >= 0 else "nullptr",
+    fields = [batches, depth, oc, out.zero_point, lo, hi, g.ptr(op.inputs[1]),
+              g.const(acc_init(g, op, filt, bias, -inp.zero_point), f"acc{op.index}"),
               g.const(mult, f"mult{op.index}"), g.const(shift, f"shift{op.index}")]
     p = g.param("FullyConnectedParams", fields)
     g.macs += batches * oc * depth

@@ -14,6 +14,13 @@
 #define BEDSIDE_ENGINE_DSP 0
 #endif
 
+// Generated code names DSP-only constants (e.g. int16 weight copies) through this macro.
+#if BEDSIDE_ENGINE_DSP
+#define BEDSIDE_ENGINE_DSP_ONLY(x) x
+#else
+#define BEDSIDE_ENGINE_DSP_ONLY(x) nullptr
+#endif
+
 namespace bedside_engine {
 
 static_assert(sizeof(int32_t) == 4 && sizeof(int64_t) == 8, "integer sizes");
@@ -32,10 +39,26 @@ inline int32_t RoundingDivideByPOT(int32_t x, int exponent) {
   return (x >> exponent) + (remainder > threshold ? 1 : 0);
 }
 
+// TFLM's MultiplyByQuantizedMultiplier (double rounding). Written so it compiles to a
+// few instructions, with the same result as the gemmlowp composition above for every x
+// and every multiplier TFLM produces (0 <= multiplier < 2^31, so -1*-1 never saturates):
+//  - SaturatingRoundingDoublingHighMul's truncating (ab + nudge) / 2^31 equals
+//    floor((ab + 2^30) / 2^31) for both signs of ab (one SMLAL, two shifts).
+// tests/test_engine_kernels.py checks both against the reference definitions.
 inline int32_t MultiplyByQuantizedMultiplier(int32_t x, int32_t multiplier, int shift) {
   const int left_shift = shift > 0 ? shift : 0;
   const int right_shift = shift > 0 ? 0 : -shift;
   // x * (1 << left_shift) wraps like TFLM's int32 product; do it unsigned to stay defined.
+  const int32_t shifted = static_cast<int32_t>(static_cast<uint32_t>(x) << left_shift);
+  const int64_t ab = static_cast<int64_t>(shifted) * multiplier;
+  const int32_t high = static_cast<int32_t>((ab + (INT64_C(1) << 30)) >> 31);
+  return RoundingDivideByPOT(high, right_shift);   // int32 only: cheaper than a 64-bit rounding add
+}
+
+// The literal gemmlowp composition, kept as the definition the fast form is tested against.
+inline int32_t MultiplyByQuantizedMultiplierReference(int32_t x, int32_t multiplier, int shift) {
+  const int left_shift = shift > 0 ? shift : 0;
+  const int right_shift = shift > 0 ? 0 : -shift;
   const int32_t shifted = static_cast<int32_t>(static_cast<uint32_t>(x) << left_shift);
   return RoundingDivideByPOT(SaturatingRoundingDoublingHighMul(shifted, multiplier), right_shift);
 }

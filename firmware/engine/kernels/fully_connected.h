@@ -1,4 +1,6 @@
 // FULLY_CONNECTED, int8 (per-tensor or per-channel): TFLM reference_integer_ops::FullyConnected.
+// acc_init = bias + input_offset * sum(w[oc]) is precomputed by the generator (weights
+// zero point 0), leaving a pure int8 dot product per output.
 #ifndef BEDSIDE_ENGINE_KERNELS_FULLY_CONNECTED_H_
 #define BEDSIDE_ENGINE_KERNELS_FULLY_CONNECTED_H_
 
@@ -9,9 +11,9 @@ namespace bedside_engine {
 
 struct FullyConnectedParams {
   int32_t batches, depth, out_c;
-  int32_t input_offset, filter_offset, output_offset, act_min, act_max;
+  int32_t output_offset, act_min, act_max;
   const int8_t *filter;       // [out_c][depth]
-  const int32_t *bias;        // [out_c] or nullptr
+  const int32_t *acc_init;    // [out_c]: bias + input_offset * sum(filter[oc])
   const int32_t *multiplier;  // [out_c] (per-tensor models repeat one value)
   const int32_t *shift;       // [out_c]
 };
@@ -20,16 +22,7 @@ inline void FullyConnected(const FullyConnectedParams &p, const int8_t *input, i
   for (int32_t b = 0; b < p.batches; ++b) {
     const int8_t *in = input + b * p.depth;
     for (int32_t oc = 0; oc < p.out_c; ++oc) {
-      const int8_t *w = p.filter + oc * p.depth;
-      int32_t acc;
-      if (p.filter_offset == 0) {
-        acc = DotOffset(in, w, p.depth, p.input_offset);
-      } else {
-        acc = 0;
-        for (int32_t d = 0; d < p.depth; ++d)
-          acc += (w[d] + p.filter_offset) * (in[d] + p.input_offset);
-      }
-      if (p.bias) acc += p.bias[oc];
+      int32_t acc = p.acc_init[oc] + Dot(in, p.filter + oc * p.depth, p.depth);
       acc = MultiplyByQuantizedMultiplier(acc, p.multiplier[oc], p.shift[oc]) + p.output_offset;
       output[b * p.out_c + oc] = static_cast<int8_t>(Clamp(acc, p.act_min, p.act_max));
     }
