@@ -69,6 +69,7 @@ class _Process:
         self._log = None
 
     def _open_log(self, log: Path | None, prefix: str) -> None:
+        self._own_log = log is None       # a temporary log is removed by stop()
         if log is None:
             fd, name = tempfile.mkstemp(prefix=prefix, suffix=".log")
             os.close(fd)
@@ -77,7 +78,9 @@ class _Process:
         self._log = open(self.log_path, "w+b")
 
     def log_text(self) -> str:
-        return self.log_path.read_text(errors="replace") if self.log_path else ""
+        if self.log_path is None or not self.log_path.exists():
+            return ""
+        return self.log_path.read_text(errors="replace")
 
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
@@ -93,6 +96,8 @@ class _Process:
         if self._log:
             self._log.close()
             self._log = None
+            if getattr(self, "_own_log", False) and self.log_path is not None:
+                self.log_path.unlink(missing_ok=True)
 
     def __enter__(self):
         self.start()
@@ -136,8 +141,9 @@ class Emulator(_Process):
         elif _wait_listening(self.tcp_port, self.proc, self.start_timeout):
             self.url = f"socket://127.0.0.1:{self.tcp_port}"
         else:
+            text = self.log_text()
             self.stop()
-            raise DeviceStartError(f"QEMU did not open 127.0.0.1:{self.tcp_port}:\n{self.log_text()}")
+            raise DeviceStartError(f"QEMU did not open 127.0.0.1:{self.tcp_port}:\n{text}")
         return self.url
 
     def _wait_pty(self) -> str:
@@ -147,8 +153,9 @@ class Emulator(_Process):
             if m:
                 return m.group(1)
             time.sleep(0.02)
+        text = self.log_text()
         self.stop()
-        raise DeviceStartError(f"QEMU did not report its pty:\n{self.log_text()}")
+        raise DeviceStartError(f"QEMU did not report its pty:\n{text}")
 
 
 class HostFirmware(_Process):
@@ -172,8 +179,10 @@ class HostFirmware(_Process):
                                      stderr=self._log, text=True)
         line = self.proc.stdout.readline()   # "PORT <url>", printed once the link is open
         if not line.startswith("PORT "):
+            self.proc.wait(timeout=5)
+            text = self.log_text()
             self.stop()
-            raise DeviceStartError(f"host firmware did not start ({line.strip()!r}):\n{self.log_text()}")
+            raise DeviceStartError(f"host firmware did not start ({line.strip()!r}):\n{text}")
         self.url = line.split(None, 1)[1].strip()
         return self.url
 
