@@ -143,3 +143,16 @@ def test_qat_ships_fine_tuned_model_and_reports_both(quick_run_dir, tmp_path):
     assert report["checks"] == report["qat"]["metrics"]
     assert report["qat"]["metrics"]["max_abs_prob_diff"] <= 0.1
     assert manifest["model"]["input"]["scale"] == 1 / 32
+
+
+def test_from_tflite_packages_a_given_model(converted_run_dir, tmp_path):
+    from host_tools.cli import main
+
+    run = copy_run(converted_run_dir, tmp_path / "given")
+    given = _int8(converted_run_dir) / "model.tflite"
+    assert main(["convert", str(run), "--from-tflite", str(given)]) == 0
+    m = load_manifest(run)
+    assert m["model"]["quantization"] == "given"
+    assert m["model"]["sha256"] == load_manifest(converted_run_dir)["model"]["sha256"]
+    report = json.loads((_int8(run) / "conversion.json").read_text())
+    assert report["ptq"] is None and report["checks"]["windows"] > 0
