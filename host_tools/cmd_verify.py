@@ -17,6 +17,9 @@ from pathlib import Path
 from . import verify as v
 
 
+DEFAULT_SPLIT_PATIENTS = 20     # keeps the default (test split) run to about a minute
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("run_dir", metavar="RUN_DIR", type=Path,
                         help="run directory with int8/model.tflite and int8/manifest.json")
@@ -32,7 +35,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     src.add_argument("--simulate", type=int, metavar="N_PATIENTS",
                      help="stream N simulated patients (training.simulator)")
     parser.add_argument("--seed", type=int, default=2026, help="simulator seed (default 2026)")
-    parser.add_argument("--max-patients", type=int, help="stop after this many patients")
+    parser.add_argument("--max-patients", type=int,
+                        help="stop after this many patients (default: all of --data/--simulate, "
+                             f"the first {DEFAULT_SPLIT_PATIENTS} of the run's test split)")
     pace = parser.add_mutually_exclusive_group()
     pace.add_argument("--realtime", action="store_true",
                       help="one sample per sample period (60 s), like real sensors")
@@ -108,8 +113,10 @@ def verify_run(args: argparse.Namespace, console) -> tuple[dict, int]:
     run_dir = args.run_dir
     try:
         contract = Contract.from_run(run_dir)
-        streams, desc = sources.select(run_dir, args.data, args.simulate, args.seed,
-                                       args.max_patients)
+        limit = args.max_patients
+        if limit is None and args.data is None and args.simulate is None:
+            limit = DEFAULT_SPLIT_PATIENTS
+        streams, desc = sources.select(run_dir, args.data, args.simulate, args.seed, limit)
     except (ManifestError, ReferenceError_, sources.SourceError) as e:
         raise _InputError(str(e)) from None
     speed = 1.0 if args.realtime else args.speed

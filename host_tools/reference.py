@@ -146,6 +146,9 @@ class FloatModel:
             have_tf = False
         if not have_tf:
             return None, "TensorFlow is not installed (host-only profile): float comparison skipped"
+        import os
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
         try:
             import keras
             model = keras.models.load_model(keras_path, compile=False)

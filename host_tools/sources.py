@@ -70,8 +70,9 @@ def select(run_dir: Path, data: str | None, simulate: int | None, seed: int,
         streams, desc = from_file(Path(data))
     else:
         streams, desc = default(run_dir)
-    if max_patients is not None:
+    if max_patients is not None and len(streams) > max_patients:
         streams = streams[:max_patients]
+        desc += f", first {max_patients} streamed"
     if not streams:
         raise SourceError(f"{desc}: no patients")
     return streams, desc
