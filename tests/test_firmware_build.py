@@ -110,3 +110,63 @@ def test_cortex_m_siblings_boot_and_answer_hello(converted_run_dir, contract_sha
 def contract_sha(converted_run_dir):
     from converter.manifest import load_manifest
     return load_manifest(converted_run_dir)["model"]["sha256"]
+
+
+TFLM_API = {
+    # Declarations of exactly the TFLM API firmware/core/runner_tflm.cc uses (signatures
+    # as in tensorflow/tflite-micro). TFLM's sources are not available here, so this is a
+    # compile check of the runner against the generated headers, not a TFLM build.
+    "tensorflow/lite/c/common.h": """
+#pragma once
+#include <stddef.h>
+typedef enum { kTfLiteOk = 0, kTfLiteError = 1 } TfLiteStatus;
+typedef union { char *raw; } TfLitePtrUnion;
+typedef struct { TfLitePtrUnion data; size_t bytes; } TfLiteTensor;
+""",
+    "tensorflow/lite/schema/schema_generated.h": """
+#pragma once
+#include <stdint.h>
+namespace tflite {
+struct Model { uint32_t version() const; };
+const Model *GetModel(const void *buf);
+}
+""",
+    "tensorflow/lite/micro/micro_interpreter.h": """
+#pragma once
+#include <stdint.h>
+#include "tensorflow/lite/c/common.h"
+#include "tensorflow/lite/schema/schema_generated.h"
+#include "tensorflow/lite/micro/micro_mutable_op_resolver.h"
+#define TFLITE_SCHEMA_VERSION (3)
+namespace tflite {
+class MicroInterpreter {
+ public:
+  MicroInterpreter(const Model *model, const MicroOpResolver &op_resolver, uint8_t *tensor_arena,
+                   size_t tensor_arena_size, void *resource_variables = nullptr,
+                   void *profiler = nullptr, bool preserve_all_tensors = false);
+  TfLiteStatus AllocateTensors();
+  TfLiteStatus Invoke();
+  TfLiteTensor *input(size_t index);
+  TfLiteTensor *output(size_t index);
+  size_t arena_used_bytes() const;
+};
+}
+""",
+}
+
+
+def test_tflm_runner_compiles_against_the_tflm_api(converted_run_dir, tmp_path):
+    from converter.opset import TFLM_OPS
+    api = tmp_path / "tflm"
+    for rel, text in TFLM_API.items():
+        (api / rel).parent.mkdir(parents=True, exist_ok=True)
+        (api / rel).write_text(text)
+    adds = "\n".join(f"  TfLiteStatus {m}();" for m in sorted(set(TFLM_OPS.values())))
+    (api / "tensorflow/lite/micro/micro_mutable_op_resolver.h").write_text(
+        "#pragma once\n#include \"tensorflow/lite/c/common.h\"\nnamespace tflite {\n"
+        "class MicroOpResolver {};\ntemplate <unsigned int tOpCount>\n"
+        f"class MicroMutableOpResolver : public MicroOpResolver {{\n public:\n{adds}\n}};\n}}\n")
+    gen = converted_run_dir / "int8" / "gen"
+    for source in (FIRMWARE_DIR / "core" / "runner_tflm.cc", gen / "model_data.cc"):
+        r = compile_only(source, f"-I{api}", f"-I{gen}", f"-I{FIRMWARE_DIR / 'core'}")
+        assert r.returncode == 0, f"{source.name}:\n{r.stderr}"
