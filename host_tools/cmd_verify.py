@@ -108,7 +108,7 @@ def verify_run(args: argparse.Namespace, console) -> tuple[dict, int]:
     from converter.manifest import ManifestError
     from . import protocol as p, reports, sources
     from .link import Device, LinkError
-    from .reference import Contract, FloatModel, Reference, ReferenceError_
+    from .reference import Contract, FloatModel, Reference, RunDirError
 
     run_dir = args.run_dir
     try:
@@ -117,7 +117,7 @@ def verify_run(args: argparse.Namespace, console) -> tuple[dict, int]:
         if limit is None and args.data is None and args.simulate is None:
             limit = DEFAULT_SPLIT_PATIENTS
         streams, desc = sources.select(run_dir, args.data, args.simulate, args.seed, limit)
-    except (ManifestError, ReferenceError_, sources.SourceError) as e:
+    except (ManifestError, RunDirError, sources.SourceError) as e:
         raise _InputError(str(e)) from None
     speed = 1.0 if args.realtime else args.speed
     if speed is not None and speed <= 0:

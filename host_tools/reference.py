@@ -20,7 +20,7 @@ from training.alarm import Alarm
 ARENA_BYTES = 1 << 20
 
 
-class ReferenceError_(ValueError):
+class RunDirError(ValueError):
     """The run directory cannot give a reference (missing model, hash mismatch)."""
 
 
@@ -54,11 +54,11 @@ class Contract:
         m = load_manifest(run_dir)
         model_path = run_dir / "int8" / m["model"].get("file", "model.tflite")
         if not model_path.is_file():
-            raise ReferenceError_(f"{model_path}: int8 model not found (run `bedside convert`)")
+            raise RunDirError(f"{model_path}: int8 model not found (run `bedside convert`)")
         data = model_path.read_bytes()
         sha = hashlib.sha256(data).hexdigest()
         if sha != m["model"]["sha256"]:
-            raise ReferenceError_(f"{model_path}: SHA-256 {sha[:16]}... differs from manifest "
+            raise RunDirError(f"{model_path}: SHA-256 {sha[:16]}... differs from manifest "
                                   f"field model.sha256 {m['model']['sha256'][:16]}...")
         mi, mo, a = m["model"]["input"], m["model"]["output"], m["alarm"]
         return cls(m, model_path, data, sha, m["preprocessing"]["sha256"],
