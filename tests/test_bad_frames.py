@@ -21,10 +21,11 @@ N = p.NakCode
 
 
 @pytest.fixture(scope="module")
-def asan_firmware(converted_run_dir, tmp_path_factory):
+def asan_firmware(converted_run_dir):
     from host_tools.firmware_build import build_firmware
+    # a fixed folder: the other reliability tests reuse this build (incremental: no-op)
     return build_firmware(converted_run_dir, "host", sanitize=True,
-                          build_dir=tmp_path_factory.mktemp("fw-asan"))
+                          build_dir=converted_run_dir / "firmware" / "host-asan")
 
 
 @pytest.fixture(scope="module")
