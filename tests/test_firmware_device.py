@@ -43,7 +43,10 @@ class Client:
         while not self.pending:
             if time.monotonic() > deadline:
                 raise AssertionError(f"no reply within {timeout} s")
-            self.pending += self.decoder.feed(self.port.read(4096))
+            data = self.port.read(1)       # waits at most the port timeout for a byte
+            if data and self.port.in_waiting:
+                data += self.port.read(self.port.in_waiting)
+            self.pending += self.decoder.feed(data)
         return self.pending.pop(0)
 
     def request(self, mtype: int, payload: bytes = b"", seq: int | None = None,

@@ -118,7 +118,10 @@ const char *port_board_name(void) { return BEDSIDE_BOARD_NAME; }
 uint32_t port_core_clock_hz(void) { return BEDSIDE_CORE_CLOCK_HZ; }
 
 void port_idle(void) {
-  /* Sleep until the UART (or SysTick) interrupts. A byte that arrives between the caller's
-   * read and the WFI is picked up at the latest on the next SysTick wrap. */
-  if (!(UART_STATE & UART_RX_FULL)) __asm volatile("wfi");
+  /* Sleep until the UART (or SysTick) interrupts. With PRIMASK set, a byte arriving after
+   * the check still ends the WFI (a pending interrupt wakes the core even when masked), so
+   * none waits; the RX handler runs after cpsie. */
+  __asm volatile("cpsid i" ::: "memory");
+  if (!(UART_STATE & UART_RX_FULL)) __asm volatile("dsb\n wfi" ::: "memory");
+  __asm volatile("cpsie i" ::: "memory");
 }
