@@ -45,6 +45,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                       help="X times real time (default: as fast as the link allows)")
     parser.add_argument("--windows-mode", action="store_true",
                         help="send int8 windows directly (INFER, model only) instead of samples")
+    parser.add_argument("--max-windows", type=int, metavar="N",
+                        help="windows mode: stop after N windows in total")
     parser.add_argument("--warmup", type=int, default=3,
                         help="warm-up inferences per patient in windows mode (default 3)")
     parser.add_argument("--baud", type=int, default=115200,
@@ -142,6 +144,8 @@ def verify_run(args: argparse.Namespace, console) -> tuple[dict, int]:
             if args.windows_mode:
                 L, S = contract.window_length, contract.stride
                 total = sum(max(0, (len(r) - L) // S + 1) for _, r in streams)
+                if args.max_windows is not None:
+                    total = min(total, args.max_windows)
             with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                           TextColumn("{task.fields[status]}"), TimeRemainingColumn(),
                           console=console, transient=False) as progress:
@@ -150,7 +154,11 @@ def verify_run(args: argparse.Namespace, console) -> tuple[dict, int]:
                 verifier.on_samples = lambda n: progress.advance(task, n)
                 for pid, raw in streams:
                     if args.windows_mode:
-                        verifier.infer_windows(pid, raw, args.warmup)
+                        left = (None if args.max_windows is None
+                                else args.max_windows - verifier.windows_expected)
+                        if left is not None and left <= 0:
+                            break
+                        verifier.infer_windows(pid, raw, args.warmup, left)
                     else:
                         verifier.stream_patient(pid, raw)
                     progress.update(task, status=f"{verifier.verified} ok, "

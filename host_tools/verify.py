@@ -258,9 +258,14 @@ class Verifier:
         return per_frame
 
     # -- window mode
-    def infer_windows(self, pid: str, raw: np.ndarray, warmup: int = 0) -> None:
-        """Send the reference's int8 windows directly (INFER); compare outputs only."""
+    def infer_windows(self, pid: str, raw: np.ndarray, warmup: int = 0,
+                      limit: int | None = None) -> None:
+        """Send the reference's int8 windows directly (INFER); compare outputs only.
+        `limit`: only the patient's first windows."""
         ref = self.ref.patient(np.asarray(raw, dtype=np.int16))
+        if limit is not None:
+            ref = PatientReference(ref.ends[:limit], ref.windows[:limit], ref.output[:limit],
+                                   ref.alarm[:limit])
         t0 = time.perf_counter()
         for _ in range(warmup if len(ref.windows) else 0):
             self.dev.infer(ref.windows[0])

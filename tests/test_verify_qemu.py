@@ -32,9 +32,11 @@ def test_stream_and_window_verification_on_qemu(an386, converted_run_dir, tmp_pa
     assert r["device"]["board"] == "mps2-an386"
     assert 0 < r["cycles"]["min"] <= r["cycles"]["max"]
     rc = main(["verify", "--port", an386.url, str(converted_run_dir), "--simulate", "1",
-               "--windows-mode", "--out", str(tmp_path / "w"), "--float", "none",
-               "--no-plots"])
+               "--windows-mode", "--max-windows", "60", "--out", str(tmp_path / "w"),
+               "--float", "none", "--no-plots"])
     assert rc == 0
+    w = json.loads((tmp_path / "w" / "verify.json").read_text())
+    assert w["counts"]["verified"] == w["counts"]["windows_sent"] == 60
 
 
 def test_qemu_refuses_a_run_with_another_model(an386, converted_run_dir, tmp_path):
