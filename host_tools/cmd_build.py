@@ -34,9 +34,11 @@ def run(args: argparse.Namespace) -> int:
     if args.sanitize and args.target != "host":
         print("error: --sanitize is for --target host only", file=sys.stderr)
         return 2
+    from rich.console import Console
     try:
-        result = build_firmware(args.run_dir, args.target, args.backend, args.tflm_dir,
-                                build_dir=args.build_dir, sanitize=args.sanitize)
+        with Console(stderr=True).status(f"building the {args.target} firmware (CMake) ..."):
+            result = build_firmware(args.run_dir, args.target, args.backend, args.tflm_dir,
+                                    build_dir=args.build_dir, sanitize=args.sanitize)
     except BuildError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1

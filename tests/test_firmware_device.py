@@ -263,6 +263,9 @@ def test_host_firmware_over_tcp_survives_reconnect(host_firmware, contract):
 @pytest.mark.qemu
 def test_qemu_an386_hello_simulate_samples(an386_firmware, contract, reference, firmware_core_tool):
     assert an386_firmware.flash_bytes < 512 * 1024 and an386_firmware.ram_bytes < 256 * 1024
+    symbols = subprocess.run(["arm-none-eabi-nm", str(an386_firmware.binary)], capture_output=True,
+                             text=True, check=True).stdout.split()
+    assert not {"malloc", "_malloc_r", "_sbrk", "_Znwj", "free"} & set(symbols), "heap linked in"
     with Emulator(an386_firmware.binary, "mps2-an386") as dev:
         client = Client(dev.url)
         info = check_info(client, contract, "mps2-an386")
