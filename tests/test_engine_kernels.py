@@ -22,6 +22,7 @@ int main(int argc, char **argv) {
   for (int32_t x : xs) for (int32_t m : ms) for (int sh = -31; sh <= 30; ++sh) {
     if (sh > 0 && (x > (INT32_MAX >> sh) || x < (INT32_MIN >> sh))) continue;  // TFLM would overflow too
     bad += MultiplyByQuantizedMultiplier(x, m, sh) != MultiplyByQuantizedMultiplierReference(x, m, sh);
+    if (sh <= 0) bad += MultiplyByQuantizedMultiplierRightShift(x, m, -sh) != MultiplyByQuantizedMultiplierReference(x, m, sh);
   }
   const long n = atol(argv[1]);
   for (long i = 0; i < n; ++i) {
@@ -30,6 +31,7 @@ int main(int argc, char **argv) {
     const int sh = -(int)(rnd() % 32) + (int)(rnd() % 8);
     if (sh > 0 && (x > (INT32_MAX >> sh) || x < (INT32_MIN >> sh))) continue;
     bad += MultiplyByQuantizedMultiplier(x, m, sh) != MultiplyByQuantizedMultiplierReference(x, m, sh);
+    if (sh <= 0) bad += MultiplyByQuantizedMultiplierRightShift(x, m, -sh) != MultiplyByQuantizedMultiplierReference(x, m, sh);
   }
   // A few values for the Python cross-check.
   printf("%ld\n", bad);

@@ -108,7 +108,7 @@ class Gen:
         if key in self._consts:
             return self._consts[key]
         name = f"k_{hint}"
-        self.decls.append(f"alignas(16) const {ctype} {name}[{max(arr.size, 1)}] = {_c_array(arr)};")
+        self.decls.append(f"[[maybe_unused]] alignas(16) const {ctype} {name}[{max(arr.size, 1)}] = {_c_array(arr)};")
         self.weight_bytes += arr.nbytes
         self._consts[key] = name
         return name

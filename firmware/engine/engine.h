@@ -17,5 +17,8 @@
 #include "kernels/lut.h"
 #include "kernels/quantize.h"
 #include "kernels/concatenation.h"
+#include "kernels/softmax.h"
+#include "kernels/pad.h"
+#include "kernels/strided_slice.h"
 
 #endif  // BEDSIDE_ENGINE_ENGINE_H_

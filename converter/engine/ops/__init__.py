@@ -5,6 +5,7 @@ Adding an op = one module here + one header in firmware/engine/kernels/ + one li
 from . import (add, average_pool_2d, concatenation, conv_2d, depthwise_conv_2d, dequantize,
                fully_connected, leaky_relu, logistic, max_pool_2d, mean, mul, quantize, relu,
                reshape, sub, tanh)
+from . import pad, softmax, strided_slice
 
 REGISTRY = {
     "ADD": add,
@@ -28,4 +29,8 @@ REGISTRY = {
     "SQUEEZE": reshape,
     "SUB": sub,
     "TANH": tanh,
+    "PAD": pad,
+    "PADV2": pad,
+    "SOFTMAX": softmax,
+    "STRIDED_SLICE": strided_slice,
 }

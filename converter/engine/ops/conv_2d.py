@@ -46,14 +46,18 @@ def lower(op, g):
     fields = [n, h, w, c, oh, ow, oc, kh, kw, fc, sh, sw, dh, dw,
               pad_amount(sh, dh, h, kh, oh), pad_amount(sw, dw, w, kw, ow),
               -inp.zero_point, out.zero_point, lo, hi,
-              g.ptr(op.inputs[1]), g.ptr(bias) if bias >= 0 else "nullptr",
+              None, g.ptr(bias) if bias >= 0 else "nullptr",
               g.const(mult, f"mult{op.index}"), g.const(shift, f"shift{op.index}")]
     fast = fc == c and filt.data is not None
+    # A DSP build of the fast path reads only the int16 copy of the weights.
+    fields[20] = f"BEDSIDE_ENGINE_PORTABLE_ONLY({g.ptr(op.inputs[1])})" if fast else g.ptr(op.inputs[1])
     fields.append(g.const(_pad4((acc_init(g, op, filt, bias, -inp.zero_point),))[0], f"acc{op.index}")
                   if fast else "nullptr")
     fields.append(g.const_dsp(dsp_weights(filt.data.reshape(oc, -1)), f"w16_{op.index}", "int16_t")
                   if fast else "nullptr")
+    fields.append(int(bool((shift <= 0).all())))
     p = g.param("ConvParams", fields)
     g.macs += n * oh * ow * oc * kh * kw * fc
     col = g.scratch("int8_t") if fast else "nullptr"
-    g.emit(f"bedside_engine::Conv({p}, {g.ptr(op.inputs[0], True)}, {g.ptr(op.outputs[0])}, {col});")
+    n4 = (kh * kw * fc + 3) // 4 * 4 if fast else 0
+    g.emit(f"bedside_engine::Conv<{n4}>({p}, {g.ptr(op.inputs[0], True)}, {g.ptr(op.outputs[0])}, {col});")

@@ -15,10 +15,13 @@
 #endif
 
 // Generated code names DSP-only constants (e.g. int16 weight copies) through this macro.
+// ... and constants only the portable kernels read (the int8 weights a DSP build replaces).
 #if BEDSIDE_ENGINE_DSP
 #define BEDSIDE_ENGINE_DSP_ONLY(x) x
+#define BEDSIDE_ENGINE_PORTABLE_ONLY(x) nullptr
 #else
 #define BEDSIDE_ENGINE_DSP_ONLY(x) nullptr
+#define BEDSIDE_ENGINE_PORTABLE_ONLY(x) x
 #endif
 
 namespace bedside_engine {
@@ -61,6 +64,16 @@ inline int32_t MultiplyByQuantizedMultiplierReference(int32_t x, int32_t multipl
   const int right_shift = shift > 0 ? 0 : -shift;
   const int32_t shifted = static_cast<int32_t>(static_cast<uint32_t>(x) << left_shift);
   return RoundingDivideByPOT(SaturatingRoundingDoublingHighMul(shifted, multiplier), right_shift);
+}
+
+// The same function for a non-positive shift (multiplier < 1, the usual case), which the
+// generator detects per layer: no left shift, and right_shift = -shift >= 0 is precomputed.
+inline int32_t MultiplyByQuantizedMultiplierRightShift(int32_t x, int32_t multiplier, int right_shift) {
+  const int64_t ab = static_cast<int64_t>(x) * multiplier;
+  const int32_t high = static_cast<int32_t>((ab + (INT64_C(1) << 30)) >> 31);
+  const int32_t mask = static_cast<int32_t>((1u << right_shift) - 1u);
+  const int32_t threshold = (mask >> 1) + static_cast<int32_t>(static_cast<uint32_t>(high) >> 31);
+  return (high >> right_shift) + ((high & mask) > threshold ? 1 : 0);
 }
 
 inline int32_t Clamp(int32_t v, int32_t lo, int32_t hi) {

@@ -24,6 +24,7 @@ struct ConvParams {
   const int32_t *shift;       // [ceil4(out_c)]
   const int32_t *acc_init;    // [ceil4(out_c)]: bias + input_offset * sum(filter[oc]) (fast path)
   const int16_t *filter16;    // DSP builds: [ceil4(out_c)][ceil4(k_h*k_w*in_c)] int16, see Dot4x16
+  int32_t right_shift_only;   // 1 when every shift <= 0 (cheaper requantization)
 };
 
 // The reference loop (grouped convolutions, and the definition the fast path must equal).
@@ -92,7 +93,9 @@ inline int8_t Requantize(const ConvParams &p, int32_t acc, int32_t oc) {
   return static_cast<int8_t>(Clamp(acc, p.act_min, p.act_max));
 }
 
-// col: scratch of ceil4(k_h * k_w * in_c) bytes (nullptr: reference loop).
+// col: scratch of ceil4(k_h * k_w * in_c) bytes (nullptr: reference loop). kN4: that
+// size when the generator knows it (constant offsets in the DSP loop), else 0.
+template <int32_t kN4 = 0>
 inline void Conv(const ConvParams &p, const int8_t *input, int8_t *output, int8_t *col) {
   if (p.filter_in_c != p.in_c || col == nullptr || p.acc_init == nullptr) {
     ConvReference(p, input, output);
@@ -103,10 +106,11 @@ inline void Conv(const ConvParams &p, const int8_t *input, int8_t *output, int8_
   if (p.filter16 != nullptr) {
     // Hot values in locals: stores to int8 outputs may alias anything, which would make the
     // compiler reload every field of `p` after each store.
-    const int32_t n4 = (n + 3) & ~3, out_c = p.out_c;
+    const int32_t n4 = kN4 > 0 ? kN4 : ((n + 3) & ~3), out_c = p.out_c;
     const int32_t *const mult = p.multiplier, *const shift = p.shift, *const init = p.acc_init;
     const int32_t out_off = p.output_offset, lo = p.act_min, hi = p.act_max;
     const int16_t *const w16 = p.filter16;
+    const bool right_shift_only = p.right_shift_only != 0;
     memset(col + n, 0, static_cast<size_t>(n4 - n));   // padding taps meet zero weights
     for (int32_t b = 0; b < p.batches; ++b) {
       const int8_t *image = input + b * p.in_h * p.in_w * p.in_c;
@@ -117,11 +121,17 @@ inline void Conv(const ConvParams &p, const int8_t *input, int8_t *output, int8_
           // acc_init/multiplier/shift have ceil4(out_c) entries (zero padded) on this path.
           for (int32_t oc = 0; oc < out_c; oc += 4) {
             int32_t a[4] = {init[oc], init[oc + 1], init[oc + 2], init[oc + 3]};
-            Dot4x16(x, w16 + oc * n4, n4, a);
+            Dot4x16<kN4>(x, w16 + oc * n4, n4, a);
             const int32_t m = out_c - oc < 4 ? out_c - oc : 4;
-            for (int32_t k = 0; k < m; ++k)
-              out[oc + k] = static_cast<int8_t>(
-                  Clamp(MultiplyByQuantizedMultiplier(a[k], mult[oc + k], shift[oc + k]) + out_off, lo, hi));
+            if (right_shift_only) {
+              for (int32_t k = 0; k < m; ++k)
+                out[oc + k] = static_cast<int8_t>(Clamp(
+                    MultiplyByQuantizedMultiplierRightShift(a[k], mult[oc + k], -shift[oc + k]) + out_off, lo, hi));
+            } else {
+              for (int32_t k = 0; k < m; ++k)
+                out[oc + k] = static_cast<int8_t>(
+                    Clamp(MultiplyByQuantizedMultiplier(a[k], mult[oc + k], shift[oc + k]) + out_off, lo, hi));
+            }
           }
         }
       }

@@ -34,7 +34,10 @@ inline uint32_t LoadW(const int16_t *p) {
   return v;
 }
 
-inline void Dot4x16(const int8_t *x, const int16_t *w16, int32_t n4, int32_t *acc) {
+// kN4 > 0: the generator knows n4, so row offsets become immediates (one weight pointer).
+template <int32_t kN4>
+inline void Dot4x16(const int8_t *x, const int16_t *w16, int32_t n4_runtime, int32_t *acc) {
+  const int32_t n4 = kN4 > 0 ? kN4 : n4_runtime;
   int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
   const int16_t *w1 = w16 + n4, *w2 = w16 + 2 * n4, *w3 = w16 + 3 * n4;
   for (int32_t i = 0; i < n4; i += 4) {
