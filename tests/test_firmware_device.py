@@ -239,6 +239,14 @@ def test_host_bad_frames_are_nacked_and_link_recovers(host, contract):
     host.send(p.Frame(p.MsgType.SAMPLES, 15, bytes([3]) + bytes(10)))
     assert nak(host) == (p.NakCode.BAD_PAYLOAD, 1 + 3 * 2 * contract.n_signals, 15)
     check_info(host, contract, "host")                                  # still alive
+    rng = np.random.default_rng(SEED)
+    noise = rng.integers(0, 256, 20000, dtype=np.uint8)
+    noise[rng.random(noise.size) < 0.01] = 0                           # random frame ends
+    host.port.write(noise.tobytes() + b"\x00")
+    time.sleep(0.5)
+    host.port.reset_input_buffer()                                      # drop the NAKs
+    host.decoder, host.pending = p.FrameDecoder(), []
+    check_info(host, contract, "host")                                  # survives noise
     after = p.parse_stats(host.ok(p.MsgType.STATS).payload)
     assert after["frames_bad_crc"] - before["frames_bad_crc"] >= 1
     assert after["frames_too_long"] - before["frames_too_long"] == 1
