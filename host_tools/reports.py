@@ -123,6 +123,46 @@ def markdown(report: dict, plots: list[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def html(md: str) -> str:
+    """A self-contained HTML view of report.md (tables, bullets, images; no dependencies)."""
+    import re
+    out, table = [], []
+
+    def flush_table():
+        if table:
+            rows = [r for r in table if not re.fullmatch(r"\|[\s\-|]+\|", r)]
+            cells = [[escape(c.strip()) for c in r.strip("|").split("|")] for r in rows]
+            out.append("<table>" + "".join(
+                "<tr>" + "".join(f"<t{'h' if i == 0 else 'd'}>{c}</t{'h' if i == 0 else 'd'}>"
+                                 for c in row) + "</tr>" for i, row in enumerate(cells))
+                       + "</table>")
+            table.clear()
+    for line in md.splitlines():
+        if line.startswith("|"):
+            table.append(line)
+            continue
+        flush_table()
+        text = escape(line)
+        text = re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", text)
+        text = re.sub(r"`(.+?)`", r"<code>\1</code>", text)
+        if line.startswith("# "):
+            out.append(f"<h1>{text[2:]}</h1>")
+        elif line.startswith("## "):
+            out.append(f"<h2>{text[3:]}</h2>")
+        elif line.startswith("- "):
+            out.append(f"<li>{text[2:]}</li>")
+        elif m := re.fullmatch(r"!\[(.*)\]\((.*)\)", line):
+            out.append(f'<p><img src="{escape(m.group(2))}" alt="{escape(m.group(1))}"></p>')
+        elif line:
+            out.append(f"<p>{text}</p>")
+    flush_table()
+    style = ("body{font-family:sans-serif;max-width:60em;margin:2em auto}"
+             "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 8px}")
+    return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>Device verification"
+            f"</title><style>{style}</style></head><body>\n" + "\n".join(out)
+            + "\n</body></html>\n")
+
+
 def write(out_dir: Path, report: dict, traces: list, cycles: list, clock_hz: int,
           plots: bool = True) -> Path:
     out_dir = Path(out_dir)
@@ -130,10 +170,13 @@ def write(out_dir: Path, report: dict, traces: list, cycles: list, clock_hz: int
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
     try:
         files = _plots(tmp, report, traces, cycles, clock_hz) if plots else []
-        report = dict(report, files=["verify.json", "junit.xml", "report.md"] + files)
+        report = dict(report, files=["verify.json", "junit.xml", "report.md", "report.html"]
+                      + files)
         (tmp / "verify.json").write_text(json.dumps(report, indent=2, default=_jsonable) + "\n")
         (tmp / "junit.xml").write_text(junit_xml(report))
-        (tmp / "report.md").write_text(markdown(report, files))
+        md = markdown(report, files)
+        (tmp / "report.md").write_text(md)
+        (tmp / "report.html").write_text(html(md))
         os.chmod(tmp, 0o755)
         old = None
         if out_dir.exists():

@@ -55,8 +55,9 @@ def test_stream_verification_bit_exact_over_pty(fw, converted_run_dir, tmp_path)
     assert c["mismatched"] == 0 and report["passed"]
     assert report["cycles"]["min"] > 0 and report["device"]["board"] == "host"
     assert report["throughput"]["windows_per_s"] > 100
-    assert {"verify.json", "junit.xml", "report.md", "risk_trace.png",
-            "latency_hist.png"} <= {f.name for f in out.iterdir()}
+    assert {"verify.json", "junit.xml", "report.md", "report.html", "risk_trace.png",
+            "latency_hist.png"} == {f.name for f in out.iterdir()}
+    assert '<img src="risk_trace.png"' in (out / "report.html").read_text()
     assert 'failures="0"' in (out / "junit.xml").read_text()
     assert "PASSED" in (out / "report.md").read_text()
 
