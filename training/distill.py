@@ -5,8 +5,9 @@ Loss on a window with label y, Student logit z_s, Teacher logit z_t (binary Hint
   + alpha * T^2 * BCE(sigmoid(z_t / T), sigmoid(z_s / T))       # soft targets
   + beta * || a_s / |a_s| - a_t / |a_t| ||^2 / K                   # attention transfer
 where a_s[k] = mean_c F[k, c]^2 is the Student's temporal activation map (Zagoruyko &
-Komodakis 2017) over its K = 12 five-minute steps and a_t the Teacher's attention-pooling
-weights over the same 12 most recent tokens. alpha = 0 or beta = 0 switches a term off;
+Komodakis 2017) over its 12 five-minute steps, averaged to the Teacher's token length
+(K = 60 min / patch), and a_t the Teacher's attention-pooling weights over its K most
+recent tokens, i.e. the same hour. alpha = 0 or beta = 0 switches a term off;
 `student_scratch` is alpha = beta = 0 with the same initialisation and epochs.
 """
 from __future__ import annotations
@@ -18,6 +19,7 @@ import numpy as np
 
 from . import dataset, metrics, models, tfutil
 from .cohort import Cohort
+from .train import subsample
 
 
 def teacher_targets(teacher, cohort: Cohort, pidx, ends, context: int, steps: int):
@@ -34,7 +36,7 @@ def teacher_targets(teacher, cohort: Cohort, pidx, ends, context: int, steps: in
     return np.log(p / (1 - p)).astype(np.float32), a.astype(np.float32)
 
 
-def _losses(tf, alpha: float, temperature: float):
+def _losses(tf, alpha: float, temperature: float, teacher_steps: int):
     def logit_loss(y_true, z_s):
         y = y_true[:, 0:1]
         z_t = y_true[:, 1:2]
@@ -44,7 +46,9 @@ def _losses(tf, alpha: float, temperature: float):
         return tf.reduce_mean((1.0 - alpha) * hard + alpha * temperature ** 2 * soft, axis=-1)
 
     def attention_loss(a_t, fmap):
-        a_s = tf.reduce_mean(tf.square(fmap), axis=-1)                     # [B, K]
+        a_s = tf.reduce_mean(tf.square(fmap), axis=-1)                     # [B, 12]
+        a_s = tf.reduce_mean(tf.reshape(a_s, (-1, teacher_steps, a_s.shape[1] // teacher_steps)),
+                             axis=-1)                                         # [B, K]
         a_s = a_s / (tf.norm(a_s, axis=-1, keepdims=True) + 1e-6)
         a_t = a_t / (tf.norm(a_t, axis=-1, keepdims=True) + 1e-6)
         return tf.reduce_mean(tf.square(a_s - a_t), axis=-1)
@@ -53,7 +57,7 @@ def _losses(tf, alpha: float, temperature: float):
 
 
 def train_student(x_q, y, z_t, a_t, scfg: dict, dcfg: dict, seed: int, title: str,
-                  strategy_name: str = "default", verbose: bool = True):
+                  strategy_name: str = "default", verbose: bool = True, weights=None):
     """Train one Student; returns the inference model (x -> prob)."""
     import keras
     import tensorflow as tf
@@ -65,11 +69,12 @@ def train_student(x_q, y, z_t, a_t, scfg: dict, dcfg: dict, seed: int, title: st
             x_q.shape[-1], scfg["length"], tuple(scfg["filters"]), scfg["dense"])
         steps = math.ceil(len(x_q) / scfg["batch"])
         lr = keras.optimizers.schedules.CosineDecay(scfg["lr"], max(1, steps * scfg["epochs"]))
-        logit_loss, attention_loss = _losses(tf, alpha, float(dcfg["temperature"]))
+        logit_loss, attention_loss = _losses(tf, alpha, float(dcfg["temperature"]),
+                                             a_t.shape[1])
         train_model.compile(optimizer=keras.optimizers.Adam(lr),
                             loss=[logit_loss, attention_loss], loss_weights=[1.0, beta])
     targets = (np.stack([y.astype(np.float32), z_t], 1), a_t)
-    ds = tfutil.int8_dataset(tf, x_q, targets, scfg["batch"], shuffle_seed=seed)
+    ds = tfutil.int8_dataset(tf, x_q, targets, scfg["batch"], shuffle_seed=seed, weights=weights)
     cb = [tfutil.progress_callback(title, scfg["epochs"], steps)] if verbose else []
     train_model.fit(ds, epochs=scfg["epochs"], verbose=0, callbacks=cb)
     return infer
@@ -102,12 +107,17 @@ def distill(run_dir: Path, cfg: dict, seed: int, strategy_name: str = "default",
     cohort = Cohort.load(run_dir / "data" / "cohort.npz")
     teacher = models.load(run_dir / "teacher" / "model.keras")
     x, y, pidx, ends = dataset.split_windows(cohort, "train", win["length"], win["stride"], horizon)
-    steps = win["length"] // models.PATCH
+    # negatives subsampled and re-weighted by 1 / neg_keep: unbiased loss, less compute
+    sel = subsample(y, scfg["neg_keep"], seed)
+    x, y, pidx, ends = x[sel], y[sel], pidx[sel], ends[sel]
+    w = np.where(y > 0, 1.0, 1.0 / scfg["neg_keep"]).astype(np.float32)
+    steps = win["length"] // tcfg["patch"]      # Teacher tokens covering the Student window
     z_t, a_t = teacher_targets(teacher, cohort, pidx, ends, tcfg["context"], steps)
 
-    kd = train_student(x, y, z_t, a_t, scfg, dcfg, seed, "student (KD)", strategy_name, verbose)
+    kd = train_student(x, y, z_t, a_t, scfg, dcfg, seed, "student (KD)", strategy_name,
+                       verbose, w)
     scratch = train_student(x, y, z_t, a_t, scfg, {**dcfg, "alpha": 0.0, "beta": 0.0}, seed,
-                            "student (scratch)", strategy_name, verbose)
+                            "student (scratch)", strategy_name, verbose, w)
     save_model(kd, run_dir / "student" / "model.keras")
     save_model(scratch, run_dir / "student_scratch" / "model.keras")
 

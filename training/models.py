@@ -2,17 +2,18 @@
 
 TensorFlow/Keras are imported inside functions so importing this module is cheap.
 Teacher: input [context, 7 + 2] (bedside features + privileged lactate features),
-5-minute patches -> tokens, learned positions, pre-norm Transformer blocks, attention
+10-minute patches -> tokens, learned positions, pre-norm Transformer blocks, attention
 pooling whose weights over time are the "attention" used for attention transfer.
 Student: Conv1D/AveragePooling1D/GlobalAveragePooling1D/Dense only (converts to
 CONV_2D, AVERAGE_POOL_2D, MEAN, FULLY_CONNECTED, LOGISTIC and reshapes in TFLite int8).
-Its 12-step feature map (60 min / 5) lines up with the Teacher's last 12 tokens.
+Its 12-step feature map (60 min / 5) lines up with the Teacher's last 6 tokens (pairs
+of Student steps are averaged for attention transfer).
 """
 from __future__ import annotations
 
-PATCH = 5                  # minutes per Teacher token and per Student map step
+PATCH = 5                  # minutes per Student feature-map step (60 -> 12 steps)
 
-TEACHER_DEFAULT = {"context": 120, "patch": PATCH, "d_model": 96, "heads": 4, "layers": 4,
+TEACHER_DEFAULT = {"context": 180, "patch": 10, "d_model": 64, "heads": 4, "layers": 4,
                    "ff": 256, "dropout": 0.1}
 STUDENT_DEFAULT = {"length": 60, "filters": [12, 24, 24], "dense": 16}
 
@@ -55,7 +56,7 @@ def _custom_layers():
     return _LAYERS
 
 
-def build_teacher(n_features: int, context: int = 120, patch: int = PATCH, d_model: int = 96,
+def build_teacher(n_features: int, context: int = 180, patch: int = 10, d_model: int = 64,
                   heads: int = 4, layers: int = 4, ff: int = 256, dropout: float = 0.1):
     """Returns (train_model: x -> logit, full_model: x -> [prob, attention over tokens])."""
     import keras

@@ -11,10 +11,12 @@ import copy
 from .models import STUDENT_DEFAULT, TEACHER_DEFAULT
 
 DEFAULT = {
-    "data": {"patients": 400, "chunk_size": 128, "split_fractions": [0.6, 0.2, 0.2],
-             "sim": {}},
-    "teacher": {**TEACHER_DEFAULT, "epochs": 6, "batch": 128, "lr": 1e-3, "neg_keep": 0.35},
-    "student": {**STUDENT_DEFAULT, "epochs": 8, "batch": 256, "lr": 3e-3},
+    "data": {"patients": 1500, "chunk_size": 128, "split_fractions": [0.6, 0.2, 0.2],
+             "sim": {"stay_hours": [8.0, 24.0], "onset_hours": [4.0, 20.0],
+                     "event_rate": 0.4}},
+    "teacher": {**TEACHER_DEFAULT, "dropout": 0.2, "epochs": 10, "batch": 128, "lr": 1e-3,
+                "neg_keep": 0.06},
+    "student": {**STUDENT_DEFAULT, "epochs": 10, "batch": 256, "lr": 3e-3, "neg_keep": 0.3},
     "distill": {"alpha": 0.5, "temperature": 2.0, "beta": 1.0},
     # alarm thresholds are chosen on the validation split at these sensitivities
     "alarm_policy": {"target_sensitivity": 0.8, "off_sensitivity": 0.9, "min_duration": 2},
@@ -22,9 +24,10 @@ DEFAULT = {
 }
 
 QUICK = copy.deepcopy(DEFAULT)
-QUICK["data"].update(patients=80, sim={"stay_hours": [8.0, 14.0], "onset_hours": [4.0, 10.0]})
-QUICK["teacher"].update(d_model=32, heads=2, layers=1, ff=64, epochs=4, neg_keep=0.5)
-QUICK["student"].update(epochs=6)
+QUICK["data"].update(patients=80, sim={"stay_hours": [8.0, 14.0], "onset_hours": [4.0, 10.0],
+                                       "event_rate": 0.4})
+QUICK["teacher"].update(d_model=32, heads=2, layers=1, ff=64, epochs=4, neg_keep=0.3)
+QUICK["student"].update(epochs=6, neg_keep=1.0)
 QUICK["evaluate"].update(bootstrap=50)
 
 

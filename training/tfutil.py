@@ -80,8 +80,13 @@ def progress_callback(title: str, epochs: int, steps: int):
     return RichProgress()
 
 
-def int8_dataset(tf, x_q, targets, batch: int, shuffle_seed: int | None):
+def int8_dataset(tf, x_q, targets, batch: int, shuffle_seed: int | None, weights=None):
     """tf.data over int8 windows (kept int8 in memory), dequantized per batch (q / 32)."""
+    if weights is not None:
+        ds = tf.data.Dataset.from_tensor_slices((x_q, targets, weights))
+        ds = ds.shuffle(min(len(x_q), 200_000), seed=shuffle_seed) if shuffle_seed is not None else ds
+        return ds.batch(batch).map(
+            lambda x, y, w: (tf.cast(x, tf.float32) / 32.0, y, w)).prefetch(2)
     ds = tf.data.Dataset.from_tensor_slices((x_q, targets))
     if shuffle_seed is not None:
         ds = ds.shuffle(min(len(x_q), 200_000), seed=shuffle_seed,

@@ -36,6 +36,8 @@ def train_teacher(run_dir: Path, cfg: dict, seed: int, strategy_name: str = "def
     yt = y[sel].astype(np.float32)[:, None]
 
     strategy = tfutil.get_strategy(strategy_name)
+    if verbose:
+        print(f"strategy: {strategy_name} ({strategy.num_replicas_in_sync} replicas)")
     arch = {k: tcfg[k] for k in ("context", "patch", "d_model", "heads", "layers", "ff", "dropout")}
     with strategy.scope():
         train_model, full_model = models.build_teacher(xt.shape[-1], **arch)
@@ -67,4 +69,5 @@ def train_teacher(run_dir: Path, cfg: dict, seed: int, strategy_name: str = "def
     return {"train_windows": int(len(xt)), "train_positives": int(yt.sum()),
             "final_loss": float(hist.history["loss"][-1]),
             "val_auroc": auroc(yv, pr), "params": int(full_model.count_params()),
-            "macs": models.count_macs(full_model)}
+            "macs": models.count_macs(full_model),
+            "replicas": int(strategy.num_replicas_in_sync)}

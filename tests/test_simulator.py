@@ -1,0 +1,104 @@
+"""Simulator: determinism, chunking, units, missingness, artifacts, events and subgroups."""
+import numpy as np
+import pytest
+
+from training import preprocess
+from training.cohort import Cohort, assign_splits, window_labels
+from training.signals import MISSING, SIGNAL_NAMES
+from training.simulator import (HEMORRHAGE, NONE, SEPSIS, SimConfig, simulate_cohort,
+                                simulate_patient)
+
+
+@pytest.fixture(scope="module")
+def cohort_patients():
+    return [p for chunk in simulate_cohort(300, seed=7, chunk_size=64) for p in chunk]
+
+
+def test_same_seed_same_patient_and_chunking_does_not_matter():
+    a = [p for c in simulate_cohort(12, seed=3, chunk_size=5) for p in c]
+    b = [p for c in simulate_cohort(12, seed=3, chunk_size=12) for p in c]
+    for p, q in zip(a, b):
+        assert np.array_equal(p.raw, q.raw) and np.array_equal(p.privileged, q.privileged)
+        assert (p.onset, p.event_type, p.rapid_map_drop, p.atypical) == \
+            (q.onset, q.event_type, q.rapid_map_drop, q.atypical)
+    c = simulate_patient(4, 5)
+    assert not np.array_equal(c.raw[:100], a[5].raw[:100])      # another seed differs
+
+
+def test_raw_units_and_ranges(cohort_patients):
+    raw = np.concatenate([p.raw for p in cohort_patients])
+    assert raw.dtype == np.int16 and raw.shape[1] == len(SIGNAL_NAMES)
+    ok = preprocess.valid_mask(raw)
+    med = {n: np.median(raw[ok[:, i], i]) for i, n in enumerate(SIGNAL_NAMES)}
+    assert 70 <= med["hr"] <= 95 and 105 <= med["sbp"] <= 135 and 55 <= med["dbp"] <= 72
+    assert 94 <= med["spo2"] <= 99 and 14 <= med["rr"] <= 21 and 360 <= med["temp"] <= 378
+    assert raw[raw[:, 4] != MISSING, 4].max() <= 100           # SpO2 never above 100 %
+    # MAP = (SBP + 2 DBP) / 3 where nothing is frozen or missing (within noise)
+    both = ok[:, 1] & ok[:, 2] & ok[:, 3]
+    est = (raw[both, 1].astype(float) + 2 * raw[both, 2]) / 3
+    assert np.median(np.abs(est - raw[both, 3])) < 4
+
+
+def test_missing_rates_are_realistic(cohort_patients):
+    raw = np.concatenate([p.raw for p in cohort_patients])
+    miss = 1 - preprocess.valid_mask(raw).mean(0)
+    rate = dict(zip(SIGNAL_NAMES, miss))
+    assert 0.04 < rate["hr"] < 0.2 and 0.06 < rate["spo2"] < 0.25
+    assert 0.1 < rate["map"] < 0.45                     # cuff patients measure every 15 min
+    assert rate["temp"] > 0.6                            # charted rarely
+    # hourly view (PhysioNet 2019 style): share of hours without any temperature ~ 2/3
+    hours_no_temp = []
+    for p in cohort_patients:
+        h = len(p.raw) // 60
+        t = p.raw[:h * 60, 6].reshape(h, 60)
+        hours_no_temp.append((t == MISSING).all(1).mean())
+    assert 0.45 < np.mean(hours_no_temp) < 0.8
+    more = simulate_patient(7, 0, SimConfig(missing_scale=3.0))
+    base = simulate_patient(7, 0)
+    assert (more.raw == MISSING).mean() > (base.raw == MISSING).mean()
+
+
+def test_events_subgroups_and_privileged(cohort_patients):
+    ev = np.array([p.event_type for p in cohort_patients])
+    assert 0.2 < (ev != NONE).mean() < 0.5 and (ev == SEPSIS).any() and (ev == HEMORRHAGE).any()
+    assert any(p.atypical for p in cohort_patients) and any(p.hard for p in cohort_patients)
+    for p in cohort_patients:
+        if p.event_type == NONE:
+            assert p.onset == -1 and not p.rapid_map_drop
+        else:
+            assert 0 < p.onset < len(p.raw)
+    # deterioration is visible: MAP in the last 30 min before onset below the first hours
+    drops = []
+    for p in cohort_patients:
+        if p.event_type == HEMORRHAGE:
+            m = p.raw[:, 3].astype(float)
+            m[~preprocess.valid_mask(p.raw)[:, 3]] = np.nan
+            drops.append(np.nanmean(m[:120]) - np.nanmean(m[p.onset - 30:p.onset]))
+    assert np.median(drops) > 10
+    # lactate (privileged) is higher at onset than at admission for sepsis patients
+    rises = []
+    for p in cohort_patients:
+        lac = p.privileged[:, 0]
+        t = np.flatnonzero(lac != MISSING)
+        if p.event_type == SEPSIS and len(t) > 2:
+            before = lac[t[t < p.onset]]
+            if len(before) > 1:
+                rises.append(before[-1] - before[0])
+    assert np.median(rises) > 50                       # > 0.5 mmol/L
+    assert any(p.rapid_map_drop for p in cohort_patients)
+
+
+def test_cohort_roundtrip_splits_and_labels(tmp_path, cohort_patients):
+    c = Cohort.from_patients(cohort_patients[:60], seed=1)
+    c.save(tmp_path / "data" / "cohort.npz")
+    d = Cohort.load(tmp_path)
+    assert np.array_equal(c.raw, d.raw) and np.array_equal(c.split, d.split)
+    assert list(d.pid) == [p.pid for p in cohort_patients[:60]]
+    assert np.array_equal(d.stream(3), cohort_patients[3].raw)
+    assert set(np.unique(d.split)) == {0, 1, 2}
+    s = assign_splits(np.array([0] * 50 + [1] * 50), seed=1)
+    assert (s == 0).sum() == 60 and (s[:50] == 0).sum() == 30 and (s[50:] == 2).sum() == 10
+    y, keep = window_labels(200, np.array([100, 139, 140, 199, 200, 260]), 60)
+    assert list(y) == [0, 0, 1, 1, 0, 0] and list(keep) == [1, 1, 1, 1, 0, 0]
+    y, keep = window_labels(-1, np.array([5, 10]), 60)
+    assert not y.any() and keep.all()

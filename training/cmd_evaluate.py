@@ -1,0 +1,62 @@
+"""`bedside evaluate`: Teacher, Students, NEWS2 and current MAP on the test split.
+
+    bedside evaluate --out RUN_DIR [--seed S] [--quick] [--alarm-rate 0.05] [--bootstrap 200]
+
+Writes RUN_DIR/evaluation.json, RUN_DIR/report.md and RUN_DIR/plots/*.png, prints the
+issue's targets with pass/fail and merges the metrics into run.json.
+"""
+from __future__ import annotations
+
+import argparse
+import time
+
+from . import cmdutil, runinfo
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    cmdutil.add_common(p, "evaluate")
+    p.add_argument("--alarm-rate", type=float, default=None,
+                   help="fraction of windows allowed to alarm for sensitivity@rate (0.05)")
+    p.add_argument("--bootstrap", type=int, default=None,
+                   help="patient bootstrap resamples for the CIs (200; --quick 50)")
+
+
+def run(args: argparse.Namespace) -> int:
+    t0 = time.monotonic()
+    run_dir = runinfo.resolve_run_dir(args.out, "evaluate")
+    for rel, stage in (("teacher/model.keras", "train"), ("student/model.keras", "distill")):
+        cmdutil.require(run_dir, rel, stage)
+    seed = cmdutil.seed_of(args, run_dir)
+    cfg = cmdutil.stage_config(run_dir, args.quick, ("evaluate",))
+    if args.alarm_rate is not None:
+        cfg["evaluate"]["alarm_rate"] = args.alarm_rate
+    if args.bootstrap is not None:
+        cfg["evaluate"]["bootstrap"] = args.bootstrap
+    from rich.console import Console
+    from . import report, tfutil
+    from .evaluate import evaluate
+    tfutil.setup(seed)
+    console = Console()
+    with console.status("evaluating on the test split"):
+        res = evaluate(run_dir, cfg, seed)
+        files = report.plots(res, run_dir / "plots")
+    res.pop("_arrays")
+    runinfo.write_json(run_dir / "evaluation.json", res)
+    md = report.markdown(res, files, "bedside evaluate --out " + str(run_dir))
+    tmp = run_dir / "report.md.tmp"
+    tmp.write_text(md)
+    tmp.replace(run_dir / "report.md")
+    summary = {k: {"auroc": v["auroc"], "auprc": v["auprc"]} for k, v in res["models"].items()}
+    summary["targets_passed"] = sum(t["pass"] for t in res["targets"])
+    summary["targets_total"] = len(res["targets"])
+    runinfo.merge(run_dir, stage="evaluate", config={"seed": seed, "evaluate": cfg["evaluate"]},
+                  metrics=summary, with_tf=True,
+                  stage_info={"seconds": round(time.monotonic() - t0, 2)})
+    for k, v in res["models"].items():
+        a = "n/a" if v["auroc"] is None else f"{v['auroc']:.3f}"
+        console.print(f"  {k:<16} AUROC {a}")
+    for t in res["targets"]:
+        mark = "[green]PASS[/]" if t["pass"] else "[red]FAIL[/]"
+        console.print(f"  {mark} {t['target']}: {t['value']}")
+    console.print(f"report: {run_dir / 'report.md'}")
+    return 0

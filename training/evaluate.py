@@ -1,0 +1,121 @@
+"""Evaluation on the test split: Teacher, Students, NEWS2, current MAP -> metrics and plots.
+
+Used by `bedside evaluate`. Every metric is computed on the test patients' windows
+(dataset.split_windows); confidence intervals resample patients. Subgroups:
+`rapid_map_drop` = test windows of patients whose event is a rapid MAP drop plus all
+windows of event-free test patients (so the positives are only rapid-drop events);
+`atypical_baseline` = windows of test patients with a chronic atypical baseline.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from . import baselines, dataset, metrics, models, tfutil
+from .cohort import Cohort
+
+MODELS = ("teacher", "student_kd", "student_scratch", "news2", "current_map")
+MODEL_DIRS = {"teacher": "teacher", "student_kd": "student", "student_scratch": "student_scratch"}
+
+
+def _predict(run_dir: Path, cohort: Cohort, cfg: dict, split: str):
+    """Probabilities (or scores for baselines) of every model on one split's windows."""
+    win, horizon, tcfg = cfg["window"], int(cfg["horizon_min"]), cfg["teacher"]
+    x, y, pidx, ends = dataset.split_windows(cohort, split, win["length"], win["stride"], horizon)
+    out = {}
+    teacher = models.load(run_dir / "teacher" / "model.keras")
+    probs = []
+    for lo in range(0, len(ends), 4096):
+        xt = dataset.teacher_windows(cohort, pidx[lo:lo + 4096], ends[lo:lo + 4096],
+                                     tcfg["context"])
+        probs.append(tfutil.predict_int8(teacher, xt)[0][:, 0])
+    out["teacher"] = np.concatenate(probs) if probs else np.zeros(0)
+    for name in ("student_kd", "student_scratch"):
+        m = models.load(run_dir / MODEL_DIRS[name] / "model.keras")
+        out[name] = tfutil.predict_int8(m, x)[:, 0]
+    out.update(baselines.scores(cohort, pidx, ends))
+    return out, y, pidx, ends
+
+
+def model_costs(run_dir: Path) -> dict:
+    """params, MACs per inference and weight bytes (int8 for Students, float32 Teacher)."""
+    costs = {}
+    for name, sub in MODEL_DIRS.items():
+        m = models.load(run_dir / sub / "model.keras")
+        wb = 4 * m.count_params() if name == "teacher" else models.int8_weight_bytes(m)
+        costs[name] = {"params": int(m.count_params()), "macs": models.count_macs(m),
+                       "weight_bytes": int(wb)}
+    costs["news2"] = {"params": 0, "macs": 0, "weight_bytes": 0}
+    costs["current_map"] = {"params": 0, "macs": 0, "weight_bytes": 0}
+    return costs
+
+
+def _metrics(y, p, groups, alarm_rate: float, n_boot: int, seed: int) -> dict:
+    y = np.asarray(y)
+    if len(y) == 0 or y.sum() == 0 or y.sum() == len(y):
+        return {"n_windows": int(len(y)), "n_positive": int(y.sum()), "auroc": None,
+                "auprc": None}
+    return {
+        "n_windows": int(len(y)), "n_positive": int(y.sum()),
+        "auroc": metrics.auroc(y, p),
+        "auroc_ci": list(metrics.bootstrap_ci(metrics.auroc, y, p, groups, n_boot, seed)),
+        "auprc": metrics.auprc(y, p),
+        "auprc_ci": list(metrics.bootstrap_ci(metrics.auprc, y, p, groups, n_boot, seed)),
+        "brier": metrics.brier(y, p), "ece": metrics.ece(y, p),
+        "sensitivity_at_alarm_rate": metrics.sensitivity_at_alarm_rate(y, p, alarm_rate),
+    }
+
+
+def targets(res: dict) -> list[dict]:
+    """The issue's targets on the default simulated cohort, each with pass/fail."""
+    a = {k: (res["models"][k]["auroc"] or float("nan")) for k in MODELS}
+    p = {k: res["models"][k]["params"] for k in MODEL_DIRS}
+    sk = res["models"]["student_kd"]
+    best_base = max(a["news2"], a["current_map"])
+    rows = [
+        ("student_kd AUROC >= 0.97 x teacher", a["student_kd"] >= 0.97 * a["teacher"],
+         f"{a['student_kd']:.4f} vs {0.97 * a['teacher']:.4f}"),
+        ("student_kd AUROC >= student_scratch", a["student_kd"] >= a["student_scratch"],
+         f"{a['student_kd']:.4f} vs {a['student_scratch']:.4f}"),
+        ("teacher clearly above NEWS2 and current MAP (AUROC +0.05)",
+         a["teacher"] >= best_base + 0.05, f"{a['teacher']:.4f} vs {best_base:.4f}"),
+        ("student params <= teacher / 50", p["student_kd"] * 50 <= p["teacher"],
+         f"{p['student_kd']} vs {p['teacher'] / 50:.0f}"),
+        ("student int8 weights <= 32 KB", sk["weight_bytes"] <= 32 * 1024,
+         f"{sk['weight_bytes']} B"),
+        ("student activations <= 8 KB", sk["activation_bytes"] <= 8 * 1024,
+         f"{sk['activation_bytes']} B"),
+    ]
+    return [{"target": t, "pass": bool(ok), "value": v} for t, ok, v in rows]
+
+
+def evaluate(run_dir: Path, cfg: dict, seed: int) -> dict:
+    cohort = Cohort.load(run_dir / "data" / "cohort.npz")
+    ecfg = cfg["evaluate"]
+    rate, n_boot = float(ecfg["alarm_rate"]), int(ecfg["bootstrap"])
+    test, y, pidx, ends = _predict(run_dir, cohort, cfg, "test")
+    val, yv, _, _ = _predict(run_dir, cohort, cfg, "val")
+    # baselines are scores: Platt-scale them on validation to report Brier/ECE
+    probs = dict(test)
+    platt = {}
+    for b in ("news2", "current_map"):
+        platt[b] = baselines.platt_fit(val[b], yv)
+        probs[b] = baselines.platt_apply(test[b], platt[b])
+    costs = model_costs(run_dir)
+    student = models.load(run_dir / "student" / "model.keras")
+    costs["student_kd"]["activation_bytes"] = models.max_activation_bytes(student)
+
+    rapid = cohort.rapid_map_drop[pidx] | (cohort.onset[pidx] < 0)
+    atyp = cohort.atypical_baseline[pidx]
+    res = {"split": "test", "n_patients": int(len(np.unique(pidx))), "alarm_rate": rate,
+           "bootstrap": n_boot, "horizon_min": int(cfg["horizon_min"]),
+           "window": cfg["window"], "platt": platt, "models": {}, "subgroups": {}}
+    for k in MODELS:
+        res["models"][k] = {**_metrics(y, probs[k], pidx, rate, n_boot, seed), **costs[k]}
+    for sub, mask in (("rapid_map_drop", rapid), ("atypical_baseline", atyp)):
+        res["subgroups"][sub] = {
+            k: _metrics(y[mask], probs[k][mask], pidx[mask], rate, n_boot, seed) for k in MODELS}
+    res["targets"] = targets(res)
+    res["_arrays"] = {"y": y, "probs": probs, "pidx": pidx}
+    return res
