@@ -132,7 +132,8 @@ class FaultLink:
     """The proxy. Use as a context manager; `url` is what the host opens."""
 
     def __init__(self, device_url: str, to_device: Faults = Faults(), to_host: Faults = Faults(),
-                 seed: int = 0, listen_port: int = 0, stall_after_s: float | None = None) -> None:
+                 seed: int = 0, listen_port: int = 0, stall_after_s: float | None = None,
+                 stall_after_bytes: int | None = None) -> None:
         self.device_url = device_url
         self.faults = {"to_device": to_device, "to_host": to_host}
         self.seed = seed
@@ -141,6 +142,8 @@ class FaultLink:
         self._rng = {"to_device": random.Random(f"{seed}/to_device"),
                      "to_host": random.Random(f"{seed}/to_host")}
         self.stall_after_s = stall_after_s
+        self.stall_after_bytes = stall_after_bytes   # device->host bytes before the stall
+        self.stalled_at: float | None = None         # time.perf_counter() of the stall
         self._stalled = threading.Event()
         self._stop = threading.Event()
         self._server = socket.socket()
@@ -156,6 +159,8 @@ class FaultLink:
     # -- control
     def stall(self) -> None:
         """From now on forward nothing: the device looks dead to the host."""
+        if not self._stalled.is_set():
+            self.stalled_at = time.perf_counter()
         self._stalled.set()
 
     def resume(self) -> None:
@@ -184,7 +189,8 @@ class FaultLink:
     def stats(self) -> dict:
         return {"seed": self.seed, "faults": {k: asdict(v) for k, v in self.faults.items()},
                 "counters": {k: asdict(v) for k, v in self.counters.items()},
-                "stalled": self._stalled.is_set(), "error": self.error}
+                "stalled": self._stalled.is_set(), "stalled_at": self.stalled_at,
+                "error": self.error}
 
     # -- pumping
     def _serve(self) -> None:
@@ -218,7 +224,10 @@ class FaultLink:
         try:
             while not self._stop.is_set():
                 if self.stall_after_s is not None and time.monotonic() - t0 > self.stall_after_s:
-                    self._stalled.set()
+                    self.stall()
+                if self.stall_after_bytes is not None and \
+                        self.counters["to_host"].bytes_out >= self.stall_after_bytes:
+                    self.stall()
                 r, _, _ = select.select([client, device], [], [], 0.05)
                 for src in r:
                     direction = "to_device" if src is client else "to_host"
