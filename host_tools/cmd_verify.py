@@ -174,7 +174,8 @@ def verify_run(args: argparse.Namespace, console) -> tuple[dict, int]:
                                   else {"n": 0, "skipped": why})
     report.update({"mode": mode, "port": args.port, "run_dir": str(run_dir), "source": desc,
                    "seed": args.seed, "speed": speed, "device": info.as_dict(),
-                   "manifest_model_sha256": contract.model_sha256})
+                   "manifest_model_sha256": contract.model_sha256,
+                   "manifest_preproc_sha256": contract.preproc_sha256})
     out = reports.write(args.out or run_dir / "verify", report, verifier.traces,
                         verifier.cycles, info.core_clock_hz, plots=not args.no_plots)
     print_summary(console, report, out)
