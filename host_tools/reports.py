@@ -42,8 +42,9 @@ def _plots(tmp: Path, report: dict, traces: list, cycles: list, clock_hz: int) -
     if cycles:
         fig, ax = plt.subplots(figsize=(6, 3.5))
         if clock_hz:
-            ax.hist([c / clock_hz * 1e3 for c in cycles], bins=40, color="C0")
-            ax.set_xlabel(f"inference time, ms (at {clock_hz / 1e6:g} MHz)")
+            ax.hist([c / clock_hz * 1e6 for c in cycles], bins=40, color="C0")
+            ax.ticklabel_format(axis="x", useOffset=False)
+            ax.set_xlabel(f"inference time, µs (model-runner cycles at {clock_hz / 1e6:g} MHz)")
         else:
             ax.hist(cycles, bins=40, color="C0")
             ax.set_xlabel("cycles per inference")
