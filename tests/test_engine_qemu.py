@@ -1,11 +1,11 @@
 """Generated engines cross-compiled for Cortex-M4 (arm-none-eabi-g++; DSP and portable
 kernels) and run on QEMU mps2-an386 give TFLM's output bytes: the kit's Student, and
-2-D convolutions that reach every branch of the DSP path (padding, odd channel counts,
-field sizes not a multiple of 4, strides)."""
+2-D and depthwise convolutions that reach every branch of the DSP paths (padding, odd
+channel counts, field sizes not a multiple of 4, strides, single-channel input)."""
 import numpy as np
 import pytest
 
-from tests.test_engine_models import _init, convert, kit_student, resnet, seeded
+from tests.test_engine_models import _init, convert, kit_student, kws_cnn, resnet, seeded
 
 pytestmark = pytest.mark.qemu
 pytest.importorskip("tensorflow")
@@ -16,12 +16,15 @@ def odd_convs(seed=11):
     seeded(seed)
     inp = keras.Input((9, 7, 5))
     x = keras.layers.Conv2D(7, (3, 2), strides=2, padding="same", activation="relu", **_init(seed, 0.4))(inp)
+    x = keras.layers.DepthwiseConv2D(3, padding="same", activation="relu6",
+                                     depthwise_initializer=keras.initializers.RandomNormal(stddev=0.5, seed=seed))(
+        keras.layers.Conv2D(8, 1, **_init(seed + 2, 0.4))(x))
     x = keras.layers.Conv2D(3, 3, padding="same", **_init(seed + 1, 0.4))(x)
     return keras.Model(inp, x)
 
 
 @pytest.mark.parametrize("name,builder", [("kit_student", kit_student), ("odd_convs", odd_convs),
-                                          ("resnet", resnet)])
+                                          ("resnet", resnet), ("kws_cnn", kws_cnn)])
 def test_cortex_m4_matches_tflm(tmp_path, name, builder):
     from converter.bench_engine import random_inputs, tflm_outputs
     from converter.engine import bench_m4, generate

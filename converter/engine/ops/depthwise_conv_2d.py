@@ -1,4 +1,7 @@
 """DEPTHWISE_CONV_2D (int8, per-channel) -> bedside_engine::DepthwiseConv."""
+import numpy as np
+
+from ..quant import wrap32
 from ._common import act_range, check_int8, opt, out_size, pad_amount, per_channel
 
 
@@ -24,6 +27,18 @@ def lower(op, g):
               -inp.zero_point, out.zero_point, lo, hi,
               g.ptr(op.inputs[1]), g.ptr(bias) if bias >= 0 else "nullptr",
               g.const(mult, f"mult{op.index}"), g.const(shift, f"shift{op.index}")]
+    # DSP path: multiplier 1, channels in groups of 4, constant weights.
+    dsp = oc == c and oc % 4 == 0 and filt.data is not None
+    if dsp:
+        w = filt.data.reshape(kh * kw, oc).astype(np.int64)
+        b = g.t(bias).data.astype(np.int64) if bias >= 0 else np.zeros(oc, np.int64)
+        init = np.array([wrap32(int(v)) for v in b - inp.zero_point * w.sum(axis=0)], np.int32)
+        # [group][tap][w0 w2 w1 w3]
+        w16 = w.reshape(kh * kw, oc // 4, 4)[:, :, [0, 2, 1, 3]].transpose(1, 0, 2).astype(np.int16)
+        fields += [g.const(init, f"acc{op.index}"), g.const_dsp(w16.reshape(-1), f"w16_{op.index}", "int16_t")]
+    else:
+        fields += ["nullptr", "nullptr"]
+    fields.append(int(bool((shift <= 0).all())))
     p = g.param("DepthwiseParams", fields)
     g.macs += n * oh * ow * oc * kh * kw
     g.emit(f"bedside_engine::DepthwiseConv({p}, {g.ptr(op.inputs[0], True)}, {g.ptr(op.outputs[0])});")

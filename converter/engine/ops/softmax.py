@@ -1,4 +1,4 @@
-"""SOFTMAX (int8 -> int8) -> bedside_engine::Softmax (kernels/softmax.h), TFLM's integer path.
+"""SOFTMAX (int8 -> int8 or int16) -> bedside_engine::Softmax (kernels/softmax.h), TFLM's integer path.
 
 SoftmaxPrepare's numbers are computed here: PreprocessSoftmaxScaling (beta * input scale
 as a Q5.26 multiplier > 1, double-rounding cap 2^31 - 1) and diff_min = -CalculateInputRadius.
@@ -33,10 +33,15 @@ def exp_table(input_scale: float, beta: float) -> tuple[np.ndarray, int]:
 
 
 def lower(op, g):
-    check_int8(g, op.inputs[0], op.outputs[0])
-    inp, out = g.t(op.inputs[0]), g.t(op.outputs[0])
-    if out.zero_point != -128 or np.float32(out.scale) != np.float32(1.0 / 256):
+    check_int8(g, op.inputs[0])
+    inp, out = g.t(op.inputs[0]), g.require_type(op.outputs[0], "int8", "int16")
+    # SoftmaxPrepare's checks: int8 out exactly 1/256, -128; int16 out 1/65536 (+-0.1%), -32768.
+    if out.type == "int8" and (out.zero_point != -128 or np.float32(out.scale) != np.float32(1.0 / 256)):
         g.fail(f"int8 output must have scale 1/256 and zero point -128 (TFLM), has "
+               f"{out.scale} and {out.zero_point}")
+    if out.type == "int16" and (out.zero_point != -32768
+                                or abs(np.float32(out.scale) - np.float32(1 / 65536)) > np.float32(0.001 / 65536)):
+        g.fail(f"int16 output must have scale 1/65536 and zero point -32768 (TFLM), has "
                f"{out.scale} and {out.zero_point}")
     if not inp.shape or list(inp.shape) != list(out.shape):
         g.fail(f"input shape {list(inp.shape)} and output shape {list(out.shape)} differ")

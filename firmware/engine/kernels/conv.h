@@ -80,8 +80,16 @@ inline const int8_t *Im2Col(const ConvParams &p, const int8_t *image, int32_t y0
     }
     for (int32_t kx = 0; kx < p.k_w; ++kx) {
       const int32_t x = x0 + p.dil_w * kx;
-      if (x < 0 || x >= p.in_w) memset(dst, pad, static_cast<size_t>(p.in_c));
-      else memcpy(dst, image + (y * p.in_w + x) * p.in_c, static_cast<size_t>(p.in_c));
+      if (p.in_c >= 16) {        // library calls pay off only for longer runs
+        if (x < 0 || x >= p.in_w) memset(dst, pad, static_cast<size_t>(p.in_c));
+        else memcpy(dst, image + (y * p.in_w + x) * p.in_c, static_cast<size_t>(p.in_c));
+      } else {
+        const bool inside = x >= 0 && x < p.in_w;
+        const int8_t *src = inside ? image + (y * p.in_w + x) * p.in_c : nullptr;
+        for (int32_t c = 0; c < p.in_c; ++c) {
+          dst[c] = inside ? src[c] : pad;
+        }
+      }
       dst += p.in_c;
     }
   }

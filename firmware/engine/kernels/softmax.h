@@ -1,9 +1,10 @@
-// SOFTMAX, int8 -> int8 (output scale 1/256, zero point -128): TFLM
-// reference_ops::Softmax<int8_t, int8_t>, gemmlowp fixed point (Q5.26 diffs,
-// Q12.19 sum of exps, one_over_one_plus_x reciprocal). exp(beta * scale * diff)
-// depends on the int8 difference to the row maximum only, so the generator
-// evaluates TFLM's exp_on_negative_values for every difference that passes
-// diff_min and the device looks it up (exp_table[d] for d = max - x < table_size).
+// SOFTMAX, int8 -> int8 (output scale 1/256, zero point -128) or int8 -> int16
+// (1/65536, -32768): TFLM reference_ops::Softmax<int8_t, OutputT>, gemmlowp fixed
+// point (Q5.26 diffs, Q12.19 sum of exps, one_over_one_plus_x reciprocal).
+// exp(beta * scale * diff) depends on the int8 difference to the row maximum
+// only, so the generator evaluates TFLM's exp_on_negative_values for every
+// difference that passes diff_min and the device looks it up
+// (exp_table[d] for d = max - x < table_size).
 #ifndef BEDSIDE_ENGINE_KERNELS_SOFTMAX_H_
 #define BEDSIDE_ENGINE_KERNELS_SOFTMAX_H_
 
@@ -37,11 +38,12 @@ inline int32_t OneOverOnePlusX(int32_t a) {
   return SaturatingShiftLeft(x, 1);   // Rescale<0>(ExactMulByPot<-1>(x))
 }
 
-inline void Softmax(const SoftmaxParams &p, const int32_t *exp_table, const int8_t *input,
-                    int8_t *output) {
+template <typename OutputT, int32_t kMin, int32_t kMax>
+inline void SoftmaxRows(const SoftmaxParams &p, const int32_t *exp_table, const int8_t *input,
+                        OutputT *output) {
   for (int32_t row = 0; row < p.outer; ++row) {
     const int8_t *in = input + row * p.depth;
-    int8_t *out = output + row * p.depth;
+    OutputT *out = output + row * p.depth;
     int32_t max_in_row = -128;
     for (int32_t c = 0; c < p.depth; ++c) max_in_row = in[c] > max_in_row ? in[c] : max_in_row;
     // FixedPointAccum (Q12.19) sum of Rescale<12>(exp); int32 wrap like TFLM, kept defined.
@@ -56,18 +58,26 @@ inline void Softmax(const SoftmaxParams &p, const int32_t *exp_table, const int8
     const int32_t shifted_sum_minus_one =
         static_cast<int32_t>((sum << headroom_plus_one) - (UINT32_C(1) << 31));
     const int32_t shifted_scale = OneOverOnePlusX(shifted_sum_minus_one);
-    const int exponent = num_bits_over_unit + 31 - 8;
+    const int exponent = num_bits_over_unit + 31 - static_cast<int>(8 * sizeof(OutputT));
     for (int32_t c = 0; c < p.depth; ++c) {
       const int32_t d = max_in_row - in[c];
       if (d < p.table_size) {
         const int32_t unsat = RoundingDivideByPOT(
             SaturatingRoundingDoublingHighMul(shifted_scale, exp_table[d]), exponent);
-        out[c] = static_cast<int8_t>(Clamp(unsat - 128, -128, 127));
+        out[c] = static_cast<OutputT>(Clamp(unsat + kMin, kMin, kMax));
       } else {
-        out[c] = -128;
+        out[c] = static_cast<OutputT>(kMin);
       }
     }
   }
+}
+
+inline void Softmax(const SoftmaxParams &p, const int32_t *exp_table, const int8_t *input, int8_t *output) {
+  SoftmaxRows<int8_t, -128, 127>(p, exp_table, input, output);
+}
+
+inline void Softmax(const SoftmaxParams &p, const int32_t *exp_table, const int8_t *input, int16_t *output) {
+  SoftmaxRows<int16_t, -32768, 32767>(p, exp_table, input, output);
 }
 
 }  // namespace bedside_engine
