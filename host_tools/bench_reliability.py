@@ -247,8 +247,7 @@ def streams_for(n: int, seed: int, max_samples: int):
 
 def run(args: argparse.Namespace) -> int:
     from rich.console import Console
-    from rich.table import Table
-    from .firmware_build import build_firmware, default_build_dir, binary_name
+    from .firmware_build import BuildError, build_firmware
     from .qemu import launch
     console = Console()
     run_dir = Path(args.run_dir)
@@ -261,9 +260,11 @@ def run(args: argparse.Namespace) -> int:
     if unknown:
         console.print(f"[red]error:[/] unknown profile(s) {unknown}; choose from {list(PROFILES)}")
         return 2
-    binary = default_build_dir(run_dir, args.target, "compiled") / binary_name(args.target)
-    if not binary.is_file():
-        build_firmware(run_dir, args.target)
+    try:
+        build_firmware(run_dir, args.target)     # incremental: matches the run's int8/ now
+    except BuildError as e:
+        console.print(f"[red]error:[/] cannot build the {args.target} firmware: {e}")
+        return 2
     streams = streams_for(args.simulate, args.seed, args.max_samples)
     report: dict = {"run_dir": str(run_dir), "target": args.target, "seed": args.seed,
                     "timeout_s": args.timeout, "patients": len(streams), "profiles": {}}
@@ -283,7 +284,10 @@ def run(args: argparse.Namespace) -> int:
             report["fuzzing"][n] = run_fuzzer(b, n, seconds=args.fuzz_seconds, seed=args.seed,
                                               work=build / f"run-{n}")
     if not args.no_stack and shutil.which("arm-none-eabi-gcc"):
-        report["stack"] = stack_report(run_dir, args.stack_budget)
+        try:
+            report["stack"] = stack_report(run_dir, args.stack_budget)
+        except BuildError as e:
+            report["stack"] = {"error": str(e).splitlines()[0], "within_budget": False}
     ok = all(r["lost"] == 0 and r["false_mismatches"] == 0 for n, r in report["profiles"].items()
              if PROFILES[n][1] is None)
     ok &= all(r.get("detected", True) for r in report["profiles"].values())
@@ -321,7 +325,9 @@ def print_report(console, report: dict) -> None:
                       str(r["crashes"]), str(len(r["sanitizer_findings"])))
         console.print(f)
     s = report.get("stack")
-    if s:
+    if s and "error" in s:
+        console.print(f"[red]Cortex-M stack report failed:[/] {s['error']}")
+    elif s:
         console.print(f"Cortex-M stack ({s['target']}): worst case {s['worst_case_bytes']} B "
                       f"(thread {s['thread_bytes']} + interrupt {s['isr_bytes']}) vs budget "
                       f"{s['budget_bytes']} B: {'ok' if s['within_budget'] else 'OVER'}; path "

@@ -16,7 +16,7 @@ import pytest
 from training import preprocess
 from training.signals import MISSING, SIGNAL_NAMES, SIGNALS
 
-T = 180                       # samples per case: 25 windows of 60 with stride 5
+T = 180                       # samples per case (25 windows of 60, stride 5)
 C = len(SIGNALS)
 HR, SPO2 = SIGNAL_NAMES.index("hr"), SIGNAL_NAMES.index("spo2")
 
@@ -84,7 +84,8 @@ def verify_cases(run_dir, url, cases, tmp_path, capsys):
     report = json.loads((tmp_path / "v" / "verify.json").read_text())
     c = report["counts"]
     assert c["patients"] == len(cases)
-    assert c["windows_sent"] == len(cases) * len(preprocess.window_ends(T, 60, 5))
+    w = json.loads((run_dir / "int8" / "manifest.json").read_text())["window"]
+    assert c["windows_sent"] == len(cases) * len(preprocess.window_ends(T, w["length"], w["stride"]))
     assert c["verified"] == c["windows_sent"] and c["mismatched"] == 0, report["first_mismatches"]
 
 
