@@ -101,6 +101,15 @@ def read_run_config(run_dir: Path) -> dict:
             "seed": int(seed) if isinstance(seed, int) else 0}
 
 
+def _personalization(cfg: dict) -> dict | None:
+    """The run's personalization settings for the manifest (None = off)."""
+    from training.personalize import PersonalizationError, normalize
+    try:
+        return normalize(cfg.get("personalization"))
+    except PersonalizationError as e:
+        raise ConvertError(f"run.json config: {e}")
+
+
 def load_split(run_dir: Path, split: str):
     """(x_q int8 [N, L, C], labels [N], patient [N]) of one split."""
     import numpy as np
@@ -369,7 +378,8 @@ def _write_artifacts(run_dir, cfg, tflite, info, alarm, arena_tflm, metrics, not
         manifest = mf.build_manifest(window=cfg["window"], alarm=alarm,
                                      horizon_min=cfg["horizon_min"], model=model_block,
                                      versions=tool_versions(), generator=generator,
-                                     seed=cfg["seed"])
+                                     seed=cfg["seed"],
+                                     personalization=_personalization(cfg))
         gen_files = gen_sources.write_all(gen_dir, manifest, tflite, command)
         report = {
             "model": {"sha256": sha, "bytes": len(tflite), "ops": model_block["ops"],

@@ -57,6 +57,26 @@ def _bytes_c(hexdigest: str) -> str:
     return "{" + ", ".join(f"0x{b:02x}" for b in bytes.fromhex(hexdigest)) + "}"
 
 
+def _personalization_lines(manifest: dict) -> list[str]:
+    """Constants of training/personalize.py; absent when the manifest has none (off)."""
+    pz = manifest["preprocessing"].get("personalization")
+    if not pz:
+        return ["// personalization: off (manifest preprocessing.personalization absent)", ""]
+    lim = pz["limits"]
+    return [
+        "// personalization (docs/personalization.md): baseline from the first",
+        "// kPersonalCalibSamples samples after a reset; limits in raw units",
+        "#define BEDSIDE_GEN_PERSONALIZATION 1",
+        f"constexpr int kPersonalCalibSamples = {pz['calib_samples']};",
+        f"constexpr int kPersonalBlocks = {pz['blocks']};",
+        f"constexpr int kPersonalBlockMinValid = {pz['block_min_valid']};",
+        f"constexpr int kPersonalMinBlocks = {pz['min_blocks']};",
+        f"constexpr int32_t kPersonalLimitLo[kNumSignals] = "
+        f"{_ints(lim[x.name][0] for x in sig.SIGNALS)};",
+        f"constexpr int32_t kPersonalLimitHi[kNumSignals] = "
+        f"{_ints(lim[x.name][1] for x in sig.SIGNALS)};", ""]
+
+
 def model_config_h(manifest: dict, hdr: str) -> str:
     m, a, w = manifest["model"], manifest["alarm"], manifest["window"]
     s = sig.SIGNALS
@@ -76,6 +96,7 @@ def model_config_h(manifest: dict, hdr: str) -> str:
         f"constexpr int32_t kValidMin[kNumSignals] = {_ints(x.valid_min for x in s)};",
         f"constexpr int32_t kValidMax[kNumSignals] = {_ints(x.valid_max for x in s)};",
         f"constexpr int32_t kCarryLimit[kNumSignals] = {_ints(x.carry_limit for x in s)};", "",
+        *_personalization_lines(manifest),
         f"constexpr int kInputBytes = {m['input']['bytes']};",
         f"constexpr int kOutputBytes = {m['output']['bytes']};",
         f"constexpr float kInputScale = {_float(m['input']['scale'])};",

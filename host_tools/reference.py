@@ -1,6 +1,7 @@
 """The Python reference a device is verified against (DESIGN.md contract 6).
 
-Per patient stream: the integer preprocessing (`training.preprocess`), the same windows
+Per patient stream: the integer preprocessing (`training.preprocess`, personalized as the
+manifest's `preprocessing.personalization` says, see training/personalize.py), the same windows
 the firmware forms, TFLM's own Python interpreter (`tflite_micro`) on the run's int8
 model, and the integer alarm (`training.alarm.Alarm`) with the manifest's thresholds.
 numpy + tflite_micro only: no TensorFlow.
@@ -47,6 +48,7 @@ class Contract:
     off_q: int
     min_duration: int
     sample_period_s: float
+    personalization: dict | None = None   # manifest preprocessing.personalization (None: off)
 
     @classmethod
     def from_run(cls, run_dir: str | Path) -> "Contract":
@@ -66,10 +68,25 @@ class Contract:
                    len(m["signals"]), int(m["window"]["length"]), int(m["window"]["stride"]),
                    int(mi["bytes"]), int(mo["bytes"]), float(mi["scale"]), int(mi["zero_point"]),
                    float(mo["scale"]), int(mo["zero_point"]), int(a["on_q"]), int(a["off_q"]),
-                   int(a["min_duration"]), float(m.get("sample_period_s", 60)))
+                   int(a["min_duration"]), float(m.get("sample_period_s", 60)),
+                   _personalization(m, run_dir))
 
     def dequantize(self, q: np.ndarray) -> np.ndarray:
         return (np.asarray(q, np.float32) - self.output_zero_point) * self.output_scale
+
+
+def _personalization(manifest: dict, run_dir: Path) -> dict | None:
+    from training.personalize import PersonalizationError, normalize
+    pz = manifest["preprocessing"].get("personalization")
+    try:
+        checked = normalize(pz)
+    except PersonalizationError as e:
+        raise RunDirError(f"{run_dir / 'int8' / 'manifest.json'}: field "
+                          f"preprocessing.{e}") from None
+    if checked is not None and checked != pz:
+        raise RunDirError(f"{run_dir / 'int8' / 'manifest.json'}: field "
+                          "preprocessing.personalization is incomplete (re-run `bedside convert`)")
+    return checked
 
 
 @dataclass
@@ -79,6 +96,7 @@ class PatientReference:
     windows: np.ndarray     # int8 [N, L, C]
     output: np.ndarray      # int8 [N, output_bytes]
     alarm: np.ndarray       # uint8 [N]
+    calibrated: np.ndarray | None = None   # bool [N]: RESULT flag bit 0 expected
 
 
 class Reference:
@@ -110,11 +128,12 @@ class Reference:
 
     def patient(self, raw: np.ndarray) -> PatientReference:
         c = self.contract
-        q = preprocess.preprocess_stream(np.asarray(raw, dtype=np.int16))
+        q = preprocess.preprocess_stream(np.asarray(raw, dtype=np.int16), c.personalization)
         ends = preprocess.window_ends(len(q), c.window_length, c.stride)
         wins = preprocess.windows(q, c.window_length, c.stride)
         out = self.infer(wins)
-        return PatientReference(ends, wins, out, self.alarms(out))
+        return PatientReference(ends, wins, out, self.alarms(out),
+                                preprocess.calibrated_at(ends, c.personalization))
 
 
 class FloatModel:

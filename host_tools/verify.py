@@ -164,6 +164,8 @@ class Verifier:
                     problems.append("output")
                 if r.alarm != ref.alarm[k]:
                     problems.append("alarm")
+                if ref.calibrated is not None and bool(r.flags & 1) != bool(ref.calibrated[k]):
+                    problems.append("calibrated")
                 ref_d = {"sample_index": int(ref.ends[k]), "output": ref.output[k].tolist(),
                          "alarm": int(ref.alarm[k])}
             if problems:

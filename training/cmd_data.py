@@ -29,6 +29,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="physionet: hold each hourly value for its hour, or one sample per hour")
     p.add_argument("--horizon", type=int, default=None,
                    help="label horizon H in minutes: event starts within the next H (default 60)")
+    p.add_argument("--personalization", choices=("on", "off"), default=None,
+                   help="on-device re-centring on the patient's baseline, applied by every "
+                        "later stage (default: on; docs/personalization.md)")
 
 
 def _simulate(n: int, seed: int, dcfg: dict):
@@ -51,7 +54,9 @@ def run(args: argparse.Namespace) -> int:
     t0 = time.monotonic()
     run_dir = runinfo.resolve_run_dir(args.out, "data")
     seed = cmdutil.seed_of(args, run_dir)
-    cfg = cmdutil.stage_config(run_dir, args.quick, ("data",))
+    cfg = cmdutil.stage_config(run_dir, args.quick, ("data", "personalization"))
+    if args.personalization is not None:
+        cfg["personalization"]["enabled"] = args.personalization == "on"
     dcfg = cfg["data"]
     if args.patients is not None:
         dcfg["patients"] = args.patients
@@ -84,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
                "missing_fraction": {n: round(float(m), 4) for n, m in zip(SIGNAL_NAMES, miss)},
                "split_patients": {s: int((cohort.split == v).sum())
                                   for s, v in (("train", 0), ("val", 1), ("test", 2))}}
-    conf = {"seed": seed, "data": dcfg}
+    conf = {"seed": seed, "data": dcfg, "personalization": cfg["personalization"]}
     if args.horizon is not None:
         conf["horizon_min"] = int(args.horizon)
     runinfo.merge(run_dir, stage="data", config=conf, metrics=metrics,

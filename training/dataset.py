@@ -24,12 +24,20 @@ LACTATE_CENTER_MMOL = 1.5      # privileged feature = (lactate - 1.5) / 2 mmol/L
 LACTATE_SPREAD_MMOL = 2.0
 
 
-def split_windows(cohort: Cohort, split: str, length: int, stride: int, horizon: int):
-    """Student windows of one split: (x_q, y, patient_idx, end_idx)."""
+def personalization(cfg: dict) -> dict | None:
+    """The run's checked personalization settings (config `personalization`), None = off."""
+    from .personalize import normalize
+    return normalize(cfg.get("personalization"))
+
+
+def split_windows(cohort: Cohort, split: str, length: int, stride: int, horizon: int,
+                  personalization: dict | None = None):
+    """Student windows of one split: (x_q, y, patient_idx, end_idx); `personalization`
+    (checked settings, None = off) applies the device's per-patient re-centring."""
     xs, ys, ps, es = [], [], [], []
     for i in cohort.indices(split):
         raw = cohort.stream(i)
-        q = preprocess.preprocess_stream(raw)
+        q = preprocess.preprocess_stream(raw, personalization)
         ends = preprocess.window_ends(len(raw), length, stride)
         y, keep = window_labels(int(cohort.onset[i]), ends, horizon)
         if not keep.any():
@@ -50,7 +58,8 @@ def window_dataset(run_dir: str | Path, split: str):
     cfg = runinfo.config(run_dir)
     cohort = Cohort.load(Path(run_dir) / "data" / "cohort.npz")
     return split_windows(cohort, split, int(cfg["window"]["length"]),
-                         int(cfg["window"]["stride"]), int(cfg["horizon_min"]))
+                         int(cfg["window"]["stride"]), int(cfg["horizon_min"]),
+                         personalization(cfg))
 
 
 def privileged_features(priv: np.ndarray) -> np.ndarray:

@@ -106,7 +106,9 @@ def distill(run_dir: Path, cfg: dict, seed: int, strategy_name: str = "default",
     scfg, dcfg, tcfg = cfg["student"], cfg["distill"], cfg["teacher"]
     cohort = Cohort.load(run_dir / "data" / "cohort.npz")
     teacher = models.load(run_dir / "teacher" / "model.keras")
-    x, y, pidx, ends = dataset.split_windows(cohort, "train", win["length"], win["stride"], horizon)
+    pz = dataset.personalization(cfg)         # the Student sees what the device feeds it
+    x, y, pidx, ends = dataset.split_windows(cohort, "train", win["length"], win["stride"], horizon,
+                                             pz)
     # negatives subsampled and re-weighted by 1 / neg_keep: unbiased loss, less compute
     sel = subsample(y, scfg["neg_keep"], seed)
     x, y, pidx, ends = x[sel], y[sel], pidx[sel], ends[sel]
@@ -121,7 +123,8 @@ def distill(run_dir: Path, cfg: dict, seed: int, strategy_name: str = "default",
     save_model(kd, run_dir / "student" / "model.keras")
     save_model(scratch, run_dir / "student_scratch" / "model.keras")
 
-    xv, yv, pv, ev = dataset.split_windows(cohort, "val", win["length"], win["stride"], horizon)
+    xv, yv, pv, ev = dataset.split_windows(cohort, "val", win["length"], win["stride"], horizon,
+                                           pz)
     p_kd = tfutil.predict_int8(kd, xv)[:, 0]
     p_sc = tfutil.predict_int8(scratch, xv)[:, 0]
     zv, _ = teacher_targets(teacher, cohort, pv, ev, tcfg["context"], steps)

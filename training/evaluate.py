@@ -22,7 +22,8 @@ MODEL_DIRS = {"teacher": "teacher", "student_kd": "student", "student_scratch": 
 def _predict(run_dir: Path, cohort: Cohort, cfg: dict, split: str):
     """Probabilities (or scores for baselines) of every model on one split's windows."""
     win, horizon, tcfg = cfg["window"], int(cfg["horizon_min"]), cfg["teacher"]
-    x, y, pidx, ends = dataset.split_windows(cohort, split, win["length"], win["stride"], horizon)
+    x, y, pidx, ends = dataset.split_windows(cohort, split, win["length"], win["stride"], horizon,
+                                             dataset.personalization(cfg))
     out = {}
     teacher = models.load(run_dir / "teacher" / "model.keras")
     probs = []

@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 
 from .models import STUDENT_DEFAULT, TEACHER_DEFAULT
+from .personalize import DEFAULT as PERSONALIZATION_DEFAULT
 
 DEFAULT = {
     "data": {"patients": 1500, "chunk_size": 128, "split_fractions": [0.6, 0.2, 0.2],
@@ -21,6 +22,9 @@ DEFAULT = {
     # alarm thresholds are chosen on the validation split at these sensitivities
     "alarm_policy": {"target_sensitivity": 0.8, "off_sensitivity": 0.9, "min_duration": 2},
     "evaluate": {"alarm_rate": 0.05, "bootstrap": 200},
+    # on-device re-centring on the patient's baseline (docs/personalization.md); recorded
+    # by `bedside data`, applied by distill/evaluate/convert and the firmware
+    "personalization": copy.deepcopy(PERSONALIZATION_DEFAULT),
 }
 
 QUICK = copy.deepcopy(DEFAULT)

@@ -35,13 +35,26 @@ constexpr size_t kSimKeep = kMaxRecords < 64 ? kMaxRecords : 64;  // SIMULATE ke
 static_assert(kMaxRecords >= 1, "output tensor too large for one RESULT record");
 
 // Flags of a RESULT record.
-constexpr uint8_t kFlagCalibrated = 1u << 0;  // personalization calibrated (not yet used)
+constexpr uint8_t kFlagCalibrated = 1u << 0;  // personalization calibrated
 constexpr uint8_t kFlagModelError = 1u << 1;  // the backend reported an error
 static_assert(kFlagCalibrated != kFlagModelError, "flags");
 
 const PreprocConfig kPreproc = {g::kNumSignals, g::kMissingValue, g::kFixedPointShift,
                                 g::kCenter, g::kMultiplier, g::kValidMin, g::kValidMax,
                                 g::kCarryLimit};
+
+// Personalization settings from the generated header; a header generated before the
+// feature (or from a manifest without it) leaves personalization off.
+#if defined(BEDSIDE_GEN_PERSONALIZATION) && BEDSIDE_GEN_PERSONALIZATION
+static_assert(g::kPersonalBlocks >= 1 && g::kPersonalBlocks <= kMaxBlocks, "blocks");
+static_assert(g::kPersonalCalibSamples % g::kPersonalBlocks == 0, "calib_samples % blocks");
+const PersonalConfig kPersonalStorage = {g::kPersonalCalibSamples, g::kPersonalBlocks,
+                                         g::kPersonalBlockMinValid, g::kPersonalMinBlocks,
+                                         g::kPersonalLimitLo, g::kPersonalLimitHi};
+const PersonalConfig *const kPersonal = &kPersonalStorage;
+#else
+const PersonalConfig *const kPersonal = nullptr;
+#endif
 
 struct Stats {
   uint32_t frames_ok, bad_crc, bad_length, unknown_type, bad_version, too_long;
@@ -59,6 +72,7 @@ struct Cache {  // the last executed request and its reply (stop-and-wait retran
 AppOptions g_opt;
 bool g_model_ok;
 Preprocessor g_pre;
+Personalizer g_pers;
 int8_t g_window_storage[g::kWindowLength * g::kNumSignals];
 Window g_window;
 Alarm g_alarm;
@@ -119,6 +133,7 @@ void build_info() {
 
 void new_patient() {
   preprocess_reset(&g_pre);
+  personal_reset(&g_pers);  // a new patient calibrates anew
   window_reset(&g_window);
   alarm_reset(&g_alarm);
   g_stats.samples_total = 0;
@@ -131,7 +146,8 @@ void new_patient() {
 // given, write its RESULT record there. Returns true when a window ended.
 bool process_sample(const int16_t *raw, uint8_t *rec) {
   int8_t q[g::kNumSignals];
-  preprocess_push(&g_pre, raw, q);
+  personal_push(&g_pers, raw);
+  preprocess_push_centered(&g_pre, raw, g_pers.center, q);
   const uint32_t sample_index = g_stats.samples_total++;
   if (!window_push(&g_window, q)) return false;
   window_copy(&g_window, g_input);
@@ -151,7 +167,7 @@ bool process_sample(const int16_t *raw, uint8_t *rec) {
     put_u32(rec + 4, sample_index);
     put_u32(rec + 8, cycles);
     rec[12] = alarm ? 1 : 0;
-    rec[13] = ok ? 0 : kFlagModelError;
+    rec[13] = (uint8_t)((ok ? 0 : kFlagModelError) | (g_pers.calibrated ? kFlagCalibrated : 0));
     memcpy(rec + 14, g_output, (size_t)g::kOutputBytes);
   }
   return true;
@@ -323,6 +339,7 @@ bool app_setup(const AppOptions &options) {
   g_cache.valid = false;
   decoder_reset(&g_rx);
   preprocess_init(&g_pre, &kPreproc);
+  personal_init(&g_pers, &kPreproc, kPersonal);
   window_init(&g_window, g_window_storage, g::kWindowLength, g::kNumSignals, g::kStride);
   alarm_init(&g_alarm, g::kAlarmOnQ, g::kAlarmOffQ, g::kAlarmMinDuration);
   g_model_ok = model_init();

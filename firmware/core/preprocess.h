@@ -7,6 +7,9 @@
 //  3. scaling: q = clamp(((x - center) * multiplier + 2^(shift-1)) >> shift, -128, 127),
 //     in int32 (signals.check_ranges proves no overflow) with an arithmetic shift (floor).
 // The constants are passed in (PreprocConfig) so unit tests need no generated header.
+// Personalization (training/personalize.py, docs/personalization.md): a Personalizer
+// turns the first calib_samples after a reset into per-signal centres, which
+// preprocess_push_centered uses in place of the population centres.
 #ifndef BEDSIDE_CORE_PREPROCESS_H_
 #define BEDSIDE_CORE_PREPROCESS_H_
 
@@ -44,16 +47,53 @@ inline bool sample_valid(const PreprocConfig &c, int i, int16_t raw) {
   return raw != c.missing_value && raw >= c.valid_min[i] && raw <= c.valid_max[i];
 }
 
-inline int8_t scale_value(const PreprocConfig &c, int i, int32_t filled) {
-  const int32_t d = filled - c.center[i];
+inline int8_t scale_value_at(const PreprocConfig &c, int i, int32_t filled, int32_t center) {
+  const int32_t d = filled - center;
   const int32_t q = floor_shift(d * c.multiplier[i] + (int32_t(1) << (c.shift - 1)), c.shift);
   return (int8_t)(q < -128 ? -128 : (q > 127 ? 127 : q));
+}
+
+inline int8_t scale_value(const PreprocConfig &c, int i, int32_t filled) {
+  return scale_value_at(c, i, filled, c.center[i]);
 }
 
 void preprocess_init(Preprocessor *p, const PreprocConfig *cfg);
 void preprocess_reset(Preprocessor *p);
 // One raw sample (n_signals values) in, one int8 feature vector out.
 void preprocess_push(Preprocessor *p, const int16_t *raw, int8_t *q_out);
+// The same with per-signal centres (a Personalizer's `center`).
+void preprocess_push_centered(Preprocessor *p, const int16_t *raw, const int32_t *center,
+                              int8_t *q_out);
+
+// --- personalization (mirrors training/personalize.py) -----------------------------------
+constexpr int kMaxBlocks = 16;
+
+struct PersonalConfig {
+  int calib_samples;        // multiple of blocks
+  int blocks;               // 1..kMaxBlocks
+  int block_min_valid;      // valid samples for a block mean to count
+  int min_blocks;           // block means needed to settle a baseline
+  const int32_t *limit_lo;  // how far below / above the population centre the centre moves
+  const int32_t *limit_hi;
+};
+
+struct Personalizer {
+  const PreprocConfig *pre;
+  const PersonalConfig *cfg;  // nullptr: personalization off (centres stay the population's)
+  uint32_t n;                 // samples since reset, counted up to calib_samples
+  bool calibrated;
+  int32_t block_sum[kMaxSignals];
+  int32_t block_count[kMaxSignals];
+  int32_t means[kMaxSignals][kMaxBlocks];
+  int32_t n_means[kMaxSignals];
+  int32_t center[kMaxSignals];    // centres in use for the current sample
+  int32_t baseline[kMaxSignals];  // settled baseline, missing_value where none
+};
+
+void personal_init(Personalizer *z, const PreprocConfig *pre, const PersonalConfig *cfg);
+void personal_reset(Personalizer *z);
+// Account one raw sample (before preprocessing it); z->center then holds its centres.
+void personal_push(Personalizer *z, const int16_t *raw);
 
 }  // namespace bedside
 

@@ -3,6 +3,9 @@
 //
 //   core_tool preprocess   stdin: C SHIFT MISSING, C x (center mult vmin vmax carry), T, T x C raw
 //                          stdout: T lines of C int8 features
+//   core_tool personal     stdin: as preprocess, then CALIB BLOCKS MIN_VALID MIN_BLOCKS,
+//                          C x (limit_lo limit_hi), T, T x (OP, C raw) with OP 0 = sample,
+//                          1 = reset then sample; stdout: T lines "calibrated q.. center.. baseline.."
 //   core_tool window L C S stdin: T, T x C int8; stdout: "END v..." per completed window
 //   core_tool alarm ON OFF MIN   stdin: N, N int8 outputs; stdout: N lines 0/1
 //   core_tool protocol     stdin lines: "E TYPE SEQ HEX" (encode: prints wire hex),
@@ -56,6 +59,57 @@ int run_preprocess() {
     for (int i = 0; i < c; ++i) raw[i] = (int16_t)read_long();
     preprocess_push(&p, raw, q);
     for (int i = 0; i < c; ++i) printf(i ? " %d" : "%d", q[i]);
+    printf("\n");
+  }
+  return 0;
+}
+
+int run_personal() {
+  static int32_t center[kMaxSignals], mult[kMaxSignals], vmin[kMaxSignals], vmax[kMaxSignals],
+      carry[kMaxSignals], lo[kMaxSignals], hi[kMaxSignals];
+  const int c = (int)read_long();
+  const int shift = (int)read_long();
+  const int16_t missing = (int16_t)read_long();
+  if (c < 1 || c > kMaxSignals) return 2;
+  for (int i = 0; i < c; ++i) {
+    center[i] = (int32_t)read_long();
+    mult[i] = (int32_t)read_long();
+    vmin[i] = (int32_t)read_long();
+    vmax[i] = (int32_t)read_long();
+    carry[i] = (int32_t)read_long();
+  }
+  PersonalConfig pc;
+  pc.calib_samples = (int)read_long();
+  pc.blocks = (int)read_long();
+  pc.block_min_valid = (int)read_long();
+  pc.min_blocks = (int)read_long();
+  if (pc.blocks < 1 || pc.blocks > kMaxBlocks || pc.calib_samples % pc.blocks) return 2;
+  for (int i = 0; i < c; ++i) {
+    lo[i] = (int32_t)read_long();
+    hi[i] = (int32_t)read_long();
+  }
+  pc.limit_lo = lo;
+  pc.limit_hi = hi;
+  const PreprocConfig cfg = {c, missing, shift, center, mult, vmin, vmax, carry};
+  Preprocessor p;
+  Personalizer z;
+  preprocess_init(&p, &cfg);
+  personal_init(&z, &cfg, &pc);
+  const long t = read_long();
+  int16_t raw[kMaxSignals];
+  int8_t q[kMaxSignals];
+  for (long k = 0; k < t; ++k) {
+    if (read_long() == 1) {
+      preprocess_reset(&p);
+      personal_reset(&z);
+    }
+    for (int i = 0; i < c; ++i) raw[i] = (int16_t)read_long();
+    personal_push(&z, raw);
+    preprocess_push_centered(&p, raw, z.center, q);
+    printf("%d", z.calibrated ? 1 : 0);
+    for (int i = 0; i < c; ++i) printf(" %d", q[i]);
+    for (int i = 0; i < c; ++i) printf(" %ld", (long)z.center[i]);
+    for (int i = 0; i < c; ++i) printf(" %ld", (long)z.baseline[i]);
     printf("\n");
   }
   return 0;
@@ -178,6 +232,7 @@ int run_sim(uint32_t seed, bool det, long n, int c) {
 int main(int argc, char **argv) {
   const char *mode = argc > 1 ? argv[1] : "";
   if (!strcmp(mode, "preprocess")) return run_preprocess();
+  if (!strcmp(mode, "personal")) return run_personal();
   if (!strcmp(mode, "window") && argc == 5) return run_window(atoi(argv[2]), atoi(argv[3]), atoi(argv[4]));
   if (!strcmp(mode, "alarm") && argc == 5) return run_alarm(atoi(argv[2]), atoi(argv[3]), atoi(argv[4]));
   if (!strcmp(mode, "protocol")) return run_protocol();

@@ -1,0 +1,177 @@
+"""On-device personalization: the integer baseline/re-centring of training/personalize.py,
+the C++ Personalizer (ASan/UBSan core tool) bit-exact on random and edge streams with
+resets, the host firmware verified bit-exact across a RESET, and the bench (--quick)."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from host_tools.link import Device
+from host_tools.qemu import HostFirmware
+from host_tools.reference import Contract, Reference
+from host_tools.verify import Verifier
+from training import personalize, preprocess, signals
+from training.simulator import SimConfig, simulate_patient
+
+from .test_firmware_core import edge_values, tool
+
+SEED = 20261125
+CFG = personalize.normalize(personalize.DEFAULT)
+M = signals.MISSING
+
+
+def c_personal(core_tool, raw: np.ndarray, resets: set[int], cfg: dict):
+    """C++ (flag [T], q [T, C], centre [T, C], baseline [T, C]) with a RESET before the
+    samples whose index is in `resets`."""
+    head = [f"{signals.N_SIGNALS} {signals.FIXED_POINT_SHIFT} {M}"]
+    head += [f"{s.center} {s.multiplier} {s.valid_min} {s.valid_max} {s.carry_limit}"
+             for s in signals.SIGNALS]
+    head.append(f"{cfg['calib_samples']} {cfg['blocks']} {cfg['block_min_valid']} "
+                f"{cfg['min_blocks']}")
+    head += [f"{cfg['limits'][s.name][0]} {cfg['limits'][s.name][1]}" for s in signals.SIGNALS]
+    body = [str(len(raw))] + [f"{int(t in resets)} " + " ".join(map(str, row))
+                              for t, row in enumerate(raw)]
+    out = tool(core_tool, "personal", stdin="\n".join(head + body) + "\n")
+    a = np.array([line.split() for line in out.splitlines()], dtype=np.int64)
+    c = signals.N_SIGNALS
+    return a[:, 0], a[:, 1:1 + c], a[:, 1 + c:1 + 2 * c], a[:, 1 + 2 * c:]
+
+
+def python_personal(raw: np.ndarray, resets: set[int], cfg: dict):
+    pre = preprocess.StreamingPreprocessor(cfg)
+    flags, qs, cs, bs = [], [], [], []
+    for t, row in enumerate(raw):
+        if t in resets:
+            pre.reset()
+        qs.append(pre.push(row))
+        z = pre.personalizer
+        flags.append(int(z.calibrated))
+        cs.append(z.center.copy())
+        bs.append(z.baseline.copy())
+    return np.array(flags), np.array(qs), np.array(cs), np.array(bs)
+
+
+def _assert_equal(got, expected, what):
+    for name, g, e in zip(("calibrated", "q", "centre", "baseline"), got, expected):
+        bad = np.argwhere(np.asarray(g) != np.asarray(e))
+        assert len(bad) == 0, f"{what}: {name} differs first at {bad[0]}: C " \
+                              f"{np.asarray(g)[tuple(bad[0])]} vs Python {np.asarray(e)[tuple(bad[0])]}"
+
+
+def random_stream(rng, t_len: int) -> np.ndarray:
+    lo = np.array([s.valid_min for s in signals.SIGNALS]) - 20
+    hi = np.array([s.valid_max for s in signals.SIGNALS]) + 20
+    raw = rng.integers(lo, hi + 1, size=(t_len, signals.N_SIGNALS)).astype(np.int16)
+    raw[rng.random(raw.shape) < rng.uniform(0.05, 0.9)] = M
+    return raw
+
+
+@pytest.mark.parametrize("cfg", [CFG, personalize.normalize(
+    {"enabled": True, "calib_samples": 36, "blocks": 6, "block_min_valid": 3, "min_blocks": 3,
+     "limits": {"hr": [0, 0], "spo2": [40, 3], "temp": [100, 100]}}),
+    personalize.normalize({"enabled": True, "calib_samples": 7, "blocks": 1,
+                           "block_min_valid": 1, "min_blocks": 1})],
+    ids=["default", "six-blocks", "one-block"])
+def test_cpp_personalizer_matches_python_across_resets(firmware_core_tool, cfg):
+    rng = np.random.default_rng(SEED)
+    raw = np.concatenate([random_stream(rng, n) for n in (400, 50, 260, 121, 119, 300)])
+    raw[400:450] = M                                   # a patient with nothing at all
+    raw[450:470] = edge_values().repeat(2, axis=0)[:20]
+    resets = {0, 400, 450, 710, 831, 950}
+    expected = python_personal(raw, resets, cfg)
+    _assert_equal(c_personal(firmware_core_tool, raw, resets, cfg), expected, f"seed {SEED}")
+    # the streaming twin equals the vectorized definition segment by segment
+    bounds = sorted(resets) + [len(raw)]
+    for a, b in zip(bounds[:-1], bounds[1:]):
+        np.testing.assert_array_equal(expected[1][a:b],
+                                      preprocess.preprocess_stream(raw[a:b], cfg))
+        centers, flag, _ = personalize.centers_stream(raw[a:b], cfg)
+        np.testing.assert_array_equal(centers, expected[2][a:b])
+        np.testing.assert_array_equal(flag, expected[0][a:b].astype(bool))
+
+
+def test_baseline_is_robust_and_bounded():
+    n = CFG["calib_samples"]
+    c = np.array([s.center for s in signals.SIGNALS])
+    raw = np.tile(c + np.array([35, 0, 0, -40, -6, 0, 0]), (n + 10, 1)).astype(np.int16)
+    raw[:30, 0] = 250                       # plausible artifacts filling 2 of the 8 blocks
+    raw[5:40, 1] = M                        # a long gap: blocks without data do not count
+    raw[:, 6] = M
+    raw[::40, 6] = 372                      # temperature charted 3 times: too few blocks
+    base, offset = personalize.baseline(raw[:n], CFG)
+    lim_lo, lim_hi = personalize.limit_arrays(CFG)
+    assert base[0] == c[0] + 35             # the median ignores the artifact blocks ...
+    assert offset[0] == lim_hi[0]           # ... and the hr shift is capped at +limit
+    assert base[1] == c[1] and offset[1] == 0
+    assert base[3] == c[3] - 40 and offset[3] == -lim_lo[3]   # MAP 42: shock not hidden
+    assert base[4] == c[4] - 6 and offset[4] == -6            # COPD SpO2 91 %: re-centred
+    assert base[6] == M and offset[6] == 0
+    q = preprocess.preprocess_stream(raw, CFG)
+    assert (q[:n - 1, 4] < 0).all() and (q[n - 1:, 4] == 0).all()
+    assert (q[n - 1:, 3] < -48).all()       # the MAP of 42 still reads far below normal
+
+
+def test_off_changes_nothing_and_bad_settings_are_refused():
+    rng = np.random.default_rng(3)
+    raw = random_stream(rng, 300)
+    np.testing.assert_array_equal(preprocess.preprocess_stream(raw, None),
+                                  preprocess.scale(preprocess.impute(raw)))
+    assert personalize.normalize(None) is None
+    assert personalize.normalize({"enabled": False, "blocks": 0}) is None
+    for bad, field in (({"blocks": 7}, "calib_samples"), ({"blocks": 40}, "blocks"),
+                       ({"limits": {"hr": [5]}}, "limits.hr"),
+                       ({"limits": {"pulse": [1, 1]}}, "unknown"),
+                       ({"min_blocks": 9}, "min_blocks")):
+        with pytest.raises(personalize.PersonalizationError, match=field):
+            personalize.normalize({"enabled": True, **bad})
+
+
+def test_manifest_header_and_device_bit_exact_across_reset(converted_run_dir, host_firmware):
+    contract = Contract.from_run(converted_run_dir)
+    assert contract.personalization == CFG      # the quick profile has it on
+    header = (converted_run_dir / "int8" / "gen" / "model_config.h").read_text()
+    assert "#define BEDSIDE_GEN_PERSONALIZATION 1" in header
+    assert f"kPersonalCalibSamples = {CFG['calib_samples']};" in header
+    ref = Reference(contract)
+    # an atypical patient (calibrates to its own baseline), then a RESET and a patient
+    # reset before calibration ends, then one more full patient
+    sim = SimConfig(atypical_rate=1.0)
+    p1 = simulate_patient(SEED, 1, sim).raw[:400]
+    p2 = simulate_patient(SEED, 2, sim).raw[:90]
+    p3 = simulate_patient(SEED, 3, SimConfig()).raw[:300]
+    with HostFirmware(host_firmware.binary) as fw:
+        dev = Device(fw.url)
+        try:
+            verifier = Verifier(dev, contract, ref)
+            verifier.handshake()
+            flags = []
+            for pid, raw in (("p1", p1), ("p2", p2), ("p3", p3)):
+                _, results = 0, verifier._stream(pid, raw)
+                verifier._record(pid, ref.patient(raw), results)
+                flags.append([r.flags & 1 for r in results])
+        finally:
+            dev.close()
+    s = verifier.summary()
+    assert verifier.mismatched == 0, verifier.mismatches[:3]
+    assert verifier.verified == sum(len(f) for f in flags) > 100
+    first_calibrated = (CFG["calib_samples"] - contract.window_length) // contract.stride + 1
+    assert flags[0][:first_calibrated] == [0] * first_calibrated and all(flags[0][first_calibrated:])
+    assert not any(flags[1])                 # the RESET cleared it; p2 never calibrates
+    assert all(flags[2][first_calibrated:]) and not any(flags[2][:first_calibrated])
+    assert s["counts"]["mismatched"] == 0
+
+
+def test_bench_quick_writes_json(quick_run_dir, tmp_path):
+    from host_tools.cli import main
+    from tests.fixtures.convert import copy_run
+    run_dir = copy_run(quick_run_dir, tmp_path / "run")
+    assert main(["bench", "personalization", str(run_dir), "--quick"]) == 0
+    r = json.loads((run_dir / "personalization.json").read_text())
+    for arm in ("with", "without"):
+        for group in ("overall", "atypical_baseline"):
+            m = r[arm][group]
+            assert {"auroc", "auprc", "false_alarms_per_patient_day", "sensitivity"} <= set(m)
+    assert isinstance(r["false_alarm_reduction"], float)
+    assert "auroc_change_overall" in r and r["settings"] == CFG
