@@ -255,3 +255,19 @@ def test_softmax_int16_output_bit_exact(compiled, seed):
     diff = np.count_nonzero(got != ref)
     assert diff == 0, f"{name}: {diff} of {ref.size} outputs differ from TFLM"
     assert len(np.unique(ref)) > 16                               # finer than the int8 output
+
+
+@pytest.mark.qemu
+@pytest.mark.parametrize("which", ["classifier", "softmax_int16-5"])
+def test_cortex_m4_matches_tflm(compiled, tmp_path, which):
+    """Cross-compiled for Cortex-M4 (DSP and portable kernels), run on QEMU: TFLM's bytes."""
+    from converter.bench_engine import random_inputs, tflm_outputs
+    from converter.engine import bench_m4, generate
+    if not bench_m4.tools_available():
+        pytest.skip("arm-none-eabi-g++ / qemu-system-arm not installed")
+    model_bytes = next(b[1] for b in compiled[1] if b[0].startswith(which))
+    generate(model_bytes, tmp_path / "gen")
+    x = random_inputs(model_bytes, 8, seed=9)
+    ref = tflm_outputs(model_bytes, x)
+    figures = bench_m4.measure(tmp_path / "gen", tmp_path / "m4", x, ref)
+    assert figures["m4_outputs_equal"] and figures["m4_portable_outputs_equal"], figures
