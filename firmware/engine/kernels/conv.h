@@ -78,18 +78,15 @@ inline const int8_t *Im2Col(const ConvParams &p, const int8_t *image, int32_t y0
       dst += row_bytes;
       continue;
     }
+    if (p.dil_w == 1 && x0 >= 0 && x0 + p.k_w <= p.in_w) {   // whole row inside: one copy
+      memcpy(dst, image + (y * p.in_w + x0) * p.in_c, static_cast<size_t>(row_bytes));
+      dst += row_bytes;
+      continue;
+    }
     for (int32_t kx = 0; kx < p.k_w; ++kx) {
       const int32_t x = x0 + p.dil_w * kx;
-      if (p.in_c >= 16) {        // library calls pay off only for longer runs
-        if (x < 0 || x >= p.in_w) memset(dst, pad, static_cast<size_t>(p.in_c));
-        else memcpy(dst, image + (y * p.in_w + x) * p.in_c, static_cast<size_t>(p.in_c));
-      } else {
-        const bool inside = x >= 0 && x < p.in_w;
-        const int8_t *src = inside ? image + (y * p.in_w + x) * p.in_c : nullptr;
-        for (int32_t c = 0; c < p.in_c; ++c) {
-          dst[c] = inside ? src[c] : pad;
-        }
-      }
+      if (x < 0 || x >= p.in_w) memset(dst, pad, static_cast<size_t>(p.in_c));
+      else memcpy(dst, image + (y * p.in_w + x) * p.in_c, static_cast<size_t>(p.in_c));
       dst += p.in_c;
     }
   }
