@@ -52,7 +52,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="samples per patient (default 600; 0: whole stream)")
     parser.add_argument("--seed", type=int, default=2026, help="simulator and fault seed")
     parser.add_argument("--timeout", type=float, default=0.2, help="reply timeout, s")
-    parser.add_argument("--profiles", help="comma-separated subset of: " + ", ".join(PROFILES))
+    parser.add_argument("--profiles", help="comma-separated subset of: " + ", ".join(PROFILES).replace("%", "%%"))
     parser.add_argument("--fuzz-seconds", type=float, default=60.0,
                         help="seconds per fuzz harness (0: skip fuzzing)")
     parser.add_argument("--stack-budget", type=int, default=STACK_BUDGET,

@@ -34,6 +34,9 @@ def test_bench_reliability_writes_the_evidence(converted_run_dir, host_firmware,
 
 def test_bench_rejects_bad_input(tmp_path, capsys):
     from host_tools.cli import main
+    with pytest.raises(SystemExit) as e:
+        main(["bench", "reliability", "--help"])
+    assert e.value.code == 0 and "device stops answering" in capsys.readouterr().out
     assert main(["bench", "reliability", str(tmp_path / "nope")]) == 2
     assert main(["bench", "reliability", str(tmp_path), "--profiles", "gremlins"]) == 2
     assert not (tmp_path / "reliability.json").exists()
