@@ -31,9 +31,10 @@ void check_frame(const Decoder &d, const Frame &f) {
       case kInfer: want = kInputBytes; break;
       case kSimulate: want = 9; break;
       case kSamples: want = 1 + (long)f.payload[0] * 2 * kSignals; break;
-      default: CHECK(false);
+      default: break;  // a request type added later: its size is request_check's business
     }
-    CHECK(f.length == want);
+    if (want >= 0) CHECK(f.length == want);
+    CHECK(f.type < 0x80 && f.type != kNak);  // replies are never accepted as requests
   } else {
     CHECK(nak.seq == f.seq);
     CHECK(nak.code == kNakBadVersion || nak.code == kNakUnknownType || nak.code == kNakBadPayload);
