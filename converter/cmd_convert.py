@@ -98,7 +98,8 @@ def read_run_config(run_dir: Path) -> dict:
     seed = cfg.get("seed", run.get("seed", 0))
     return {"window": window, "alarm": alarm,
             "horizon_min": need(cfg, "horizon_min", "", float),
-            "seed": int(seed) if isinstance(seed, int) else 0}
+            "seed": int(seed) if isinstance(seed, int) else 0,
+            "personalization": cfg.get("personalization")}
 
 
 def _personalization(cfg: dict) -> dict | None:

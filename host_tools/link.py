@@ -255,6 +255,11 @@ class Device:
     def stats(self) -> dict[str, int]:
         return p.parse_stats(self.request(p.MsgType.STATS, expect=p.MsgType.STATS_RESULT).payload)
 
+    def calibration(self, n_signals: int) -> dict:
+        """The device's personalization state (protocol.parse_calib)."""
+        return p.parse_calib(self.request(p.MsgType.CALIB, expect=p.MsgType.CALIB_RESULT).payload,
+                             n_signals)
+
     def simulate(self, n_samples: int, seed: int, deteriorate: bool,
                  timeout: float = 30.0) -> tuple[int, list[p.Result]]:
         reply = self.request(p.MsgType.SIMULATE, p.simulate_payload(n_samples, seed, deteriorate),

@@ -39,6 +39,8 @@ class MsgType(IntEnum):
     STATS_RESULT = 0x85
     SIMULATE = 0x06
     SIMULATE_RESULT = 0x86
+    CALIB = 0x07               # personalization state (docs/personalization.md)
+    CALIB_RESULT = 0x87
     NAK = 0x7F
 
 
@@ -347,6 +349,18 @@ def parse_stats(payload: bytes) -> dict[str, int]:
     if len(payload) != 4 * len(STATS_FIELDS):
         raise ProtocolError(f"STATS_RESULT payload is {len(payload)} bytes, expected 40")
     return dict(zip(STATS_FIELDS, struct.unpack("<10I", payload)))
+
+
+def parse_calib(payload: bytes, n_signals: int) -> dict:
+    """CALIB_RESULT -> {calibrated, samples, calib_samples, baseline[C], center[C]}
+    (baseline MISSING = none settled for that signal; calib_samples 0 = feature off)."""
+    if len(payload) != 9 + 4 * n_signals:
+        raise ProtocolError(f"CALIB_RESULT payload is {len(payload)} bytes, expected "
+                            f"{9 + 4 * n_signals}")
+    calibrated, samples, calib = struct.unpack_from("<BII", payload)
+    vals = struct.unpack_from(f"<{2 * n_signals}h", payload, 9)
+    return {"calibrated": bool(calibrated), "samples": samples, "calib_samples": calib,
+            "baseline": list(vals[:n_signals]), "center": list(vals[n_signals:])}
 
 
 def stats_payload(stats: dict[str, int]) -> bytes:

@@ -52,8 +52,10 @@ const PersonalConfig kPersonalStorage = {g::kPersonalCalibSamples, g::kPersonalB
                                          g::kPersonalBlockMinValid, g::kPersonalMinBlocks,
                                          g::kPersonalLimitLo, g::kPersonalLimitHi};
 const PersonalConfig *const kPersonal = &kPersonalStorage;
+constexpr uint32_t kCalibSamples = (uint32_t)g::kPersonalCalibSamples;
 #else
 const PersonalConfig *const kPersonal = nullptr;
+constexpr uint32_t kCalibSamples = 0;  // reported as "personalization off"
 #endif
 
 struct Stats {
@@ -229,6 +231,19 @@ size_t handle_simulate(const uint8_t *payload) {
   return kResultsHeader + kept * kRecordBytes;
 }
 
+// CALIB_RESULT: calibrated u8, samples u32 (counted towards calibration), calib_samples
+// u32 (0: personalization off), n_signals x i16 baseline (missing: none settled),
+// n_signals x i16 centre in use.
+size_t handle_calib() {
+  g_reply[0] = g_pers.calibrated ? 1 : 0;
+  put_u32(g_reply + 1, g_pers.n);
+  put_u32(g_reply + 5, kCalibSamples);
+  uint8_t *p = g_reply + 9;
+  for (int i = 0; i < g::kNumSignals; ++i, p += 2) put_u16(p, (uint16_t)(int16_t)g_pers.baseline[i]);
+  for (int i = 0; i < g::kNumSignals; ++i, p += 2) put_u16(p, (uint16_t)(int16_t)g_pers.center[i]);
+  return (size_t)(p - g_reply);
+}
+
 size_t handle_stats() {
   const uint32_t v[10] = {g_stats.frames_ok, g_stats.bad_crc, g_stats.bad_length,
                           g_stats.unknown_type, g_stats.bad_version, g_stats.too_long,
@@ -302,6 +317,10 @@ void handle_frame(const Frame &f) {
     case kStats:
       type = kStatsResult;
       len = handle_stats();
+      break;
+    case kCalib:
+      type = kCalibResult;
+      len = handle_calib();
       break;
     case kSimulate:
       type = kSimulateResult;

@@ -145,7 +145,7 @@ bool request_check(const Frame &f, int n_signals, int input_bytes, Nak *nak) {
   }
   long expected;
   switch (f.type) {
-    case kHello: case kReset: case kStats: expected = 0; break;
+    case kHello: case kReset: case kStats: case kCalib: expected = 0; break;
     case kInfer: expected = input_bytes; break;
     case kSimulate: expected = 9; break;
     case kSamples:

@@ -28,6 +28,7 @@ enum MsgType : uint8_t {
   kInfer = 0x04, kInferResult = 0x84,
   kStats = 0x05, kStatsResult = 0x85,
   kSimulate = 0x06, kSimulateResult = 0x86,
+  kCalib = 0x07, kCalibResult = 0x87,  // personalization state (docs/personalization.md)
   kNak = 0x7F,
 };
 
