@@ -17,9 +17,9 @@ from . import cmdutil, runinfo
 def add_arguments(p: argparse.ArgumentParser) -> None:
     cmdutil.add_common(p, "distill")
     cmdutil.add_strategy(p)
-    p.add_argument("--alpha", type=float, default=None, help="soft-target weight (0.5)")
-    p.add_argument("--temperature", type=float, default=None, help="KD temperature T (2.0)")
-    p.add_argument("--beta", type=float, default=None, help="attention-transfer weight (1.0)")
+    p.add_argument("--alpha", type=float, default=None, help="soft-target weight (default 0.5)")
+    p.add_argument("--temperature", type=float, default=None, help="KD temperature T (default 1.0)")
+    p.add_argument("--beta", type=float, default=None, help="attention-transfer weight (default 0.1)")
     p.add_argument("--no-kd", action="store_true", help="switch the soft-target term off")
     p.add_argument("--no-attention", action="store_true",
                    help="switch the attention-transfer term off")

@@ -18,7 +18,7 @@ DEFAULT = {
     "teacher": {**TEACHER_DEFAULT, "dropout": 0.2, "epochs": 10, "batch": 128, "lr": 1e-3,
                 "neg_keep": 0.06},
     "student": {**STUDENT_DEFAULT, "epochs": 10, "batch": 256, "lr": 3e-3, "neg_keep": 0.3},
-    "distill": {"alpha": 0.5, "temperature": 2.0, "beta": 1.0},
+    "distill": {"alpha": 0.5, "temperature": 1.0, "beta": 0.1},
     # alarm thresholds are chosen on the validation split at these sensitivities
     "alarm_policy": {"target_sensitivity": 0.8, "off_sensitivity": 0.9, "min_duration": 2},
     "evaluate": {"alarm_rate": 0.05, "bootstrap": 200},
