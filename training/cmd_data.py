@@ -93,7 +93,8 @@ def run(args: argparse.Namespace) -> int:
     if args.horizon is not None:
         conf["horizon_min"] = int(args.horizon)
     runinfo.merge(run_dir, stage="data", config=conf, metrics=metrics,
-                  stage_info={"seconds": round(time.monotonic() - t0, 2),
+                  stage_info={"command": cmdutil.command_line(args),
+                              "seconds": round(time.monotonic() - t0, 2),
                               "profile": "quick" if args.quick else "default"})
     print(f"cohort: {metrics['patients']} patients, {metrics['patient_hours']:.0f} patient-hours, "
           f"{metrics['events']} events -> {run_dir / 'data' / 'cohort.npz'}")

@@ -54,7 +54,8 @@ def run(args: argparse.Namespace) -> int:
                   config={"seed": seed, "student": cfg["student"], "distill": d,
                           "alarm_policy": cfg["alarm_policy"], "alarm": alarm},
                   metrics=metrics, with_tf=True,
-                  stage_info={"seconds": round(time.monotonic() - t0, 2),
+                  stage_info={"command": cmdutil.command_line(args),
+                              "seconds": round(time.monotonic() - t0, 2),
                               "strategy": args.strategy,
                               "profile": "quick" if args.quick else "default"})
     v = metrics["val_auroc"]

@@ -41,8 +41,14 @@ def run(args: argparse.Namespace) -> int:
         res = evaluate(run_dir, cfg, seed)
         files = report.plots(res, run_dir / "plots")
     res.pop("_arrays")
+    import hashlib
+    digest = hashlib.sha256((run_dir / "data" / "cohort.npz").read_bytes()).hexdigest()
+    command = "bedside evaluate --out " + str(run_dir)
+    res["generator"] = {"tool": "bedside evaluate",
+                        "version": runinfo.versions().get("bedside-kit"),
+                        "command": command, "cohort_sha256": digest}
     runinfo.write_json(run_dir / "evaluation.json", res)
-    md = report.markdown(res, files, "bedside evaluate --out " + str(run_dir))
+    md = report.markdown(res, files, command)
     tmp = run_dir / "report.md.tmp"
     tmp.write_text(md)
     tmp.replace(run_dir / "report.md")
@@ -51,7 +57,8 @@ def run(args: argparse.Namespace) -> int:
     summary["targets_total"] = len(res["targets"])
     runinfo.merge(run_dir, stage="evaluate", config={"seed": seed, "evaluate": cfg["evaluate"]},
                   metrics=summary, with_tf=True,
-                  stage_info={"seconds": round(time.monotonic() - t0, 2)})
+                  stage_info={"command": cmdutil.command_line(args),
+                              "seconds": round(time.monotonic() - t0, 2)})
     for k, v in res["models"].items():
         a = "n/a" if v["auroc"] is None else f"{v['auroc']:.3f}"
         console.print(f"  {k:<16} AUROC {a}")

@@ -33,7 +33,8 @@ def run(args: argparse.Namespace) -> int:
     metrics = train_teacher(run_dir, cfg, seed, args.strategy)
     runinfo.merge(run_dir, stage="train", config={"seed": seed, "teacher": cfg["teacher"]},
                   metrics=metrics, with_tf=True,
-                  stage_info={"seconds": round(time.monotonic() - t0, 2),
+                  stage_info={"command": cmdutil.command_line(args),
+                              "seconds": round(time.monotonic() - t0, 2),
                               "strategy": args.strategy,
                               "profile": "quick" if args.quick else "default"})
     print(f"teacher: {metrics['params']} params, validation AUROC {metrics['val_auroc']:.3f} "

@@ -47,3 +47,15 @@ def require(run_dir: Path, rel: str, stage: str) -> None:
     if not (run_dir / rel).exists():
         raise SystemExit(f"error: {run_dir / rel} not found: run `bedside {stage} --out "
                          f"{run_dir}` first")
+
+
+def command_line(args: argparse.Namespace) -> str:
+    """The stage's command as a user would type it (recorded in run.json; works in-process
+    under `bedside demo`, where sys.argv is the demo's)."""
+    parts = ["bedside", str(getattr(args, "command", "") or "")]
+    for k, v in vars(args).items():
+        if k == "command" or v is None or v is False:
+            continue
+        opt = "--" + k.replace("_", "-")
+        parts += [opt] if v is True else [opt, str(v)]
+    return " ".join(parts)

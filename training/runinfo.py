@@ -100,7 +100,7 @@ def merge(run_dir: str | Path, *, stage: str | None = None, config: dict | None 
     if stage and metrics is not None:
         run.setdefault("metrics", {})[stage] = metrics
     if stage:
-        info = {"command": "bedside " + " ".join(sys.argv[1:]) if sys.argv else ""}
+        info = {"command": "bedside " + " ".join(sys.argv[1:])}
         info.update(stage_info or {})
         run.setdefault("stages", {})[stage] = info
     write_json(run_dir / "run.json", run)
