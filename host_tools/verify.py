@@ -267,15 +267,18 @@ class Verifier:
         ref = self.ref.patient(np.asarray(raw, dtype=np.int16))
         if limit is not None:
             ref = PatientReference(ref.ends[:limit], ref.windows[:limit], ref.output[:limit],
-                                   ref.alarm[:limit])
+                                   ref.alarm[:limit], None if ref.calibrated is None
+                                   else ref.calibrated[:limit])
         t0 = time.perf_counter()
         for _ in range(warmup if len(ref.windows) else 0):
             self.dev.infer(ref.windows[0])
         results = []
         for k, w in enumerate(ref.windows):
             cycles, out = self.dev.infer(w)
-            # window mode has no alarm state on the device: carry the reference's
-            results.append(p.Result(k, int(ref.ends[k]), cycles, int(ref.alarm[k]), 0,
+            # window mode has no alarm or calibration state on the device: carry the
+            # reference's
+            calibrated = 0 if ref.calibrated is None else int(ref.calibrated[k])
+            results.append(p.Result(k, int(ref.ends[k]), cycles, int(ref.alarm[k]), calibrated,
                                     out.tobytes()))
             self.on_samples(1)
         self.link_time += time.perf_counter() - t0

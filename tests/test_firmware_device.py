@@ -83,7 +83,8 @@ def check_results(results, ref, contract) -> None:
         assert r.output == ref.output[k].tobytes(), \
             f"window {k}: device {list(r.output)} vs reference {list(ref.output[k])}"
         assert r.alarm == ref.alarm[k], f"window {k}: alarm"
-        assert r.flags == 0
+        # bit 0: personalization calibrated (docs/personalization.md); no other flag
+        assert r.flags == int(ref.calibrated[k]), f"window {k}: flags"
 
 
 @pytest.fixture(scope="module")
