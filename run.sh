@@ -37,9 +37,14 @@ setup_python() {
   local stamp="$VENV/.installed"
   if [ ! -f "$stamp" ] || [ requirements.lock -nt "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
     echo "==> installing pinned Python packages (requirements.lock)"
-    "$VENV/bin/python" -m pip install -q --upgrade pip
-    "$VENV/bin/python" -m pip install -q -r requirements.lock
-    "$VENV/bin/python" -m pip install -q --no-deps -e .
+    local log="$VENV/pip.log"
+    if ! { "$VENV/bin/python" -m pip install -q --upgrade pip &&
+           "$VENV/bin/python" -m pip install -q -r requirements.lock &&
+           "$VENV/bin/python" -m pip install -q --no-deps -e . ; } >"$log" 2>&1; then
+      grep -v '^WARNING: Location' "$log" | tail -20 >&2
+      echo "!!  pip install failed (full log: $log)" >&2
+      exit 1
+    fi
     touch "$stamp"
   fi
 }
