@@ -121,6 +121,7 @@ class Verifier:
         self.max_restarts = 3                   # patient restarts after a stuck frame
         self.restarts = 0
         self._clean_frames = 0
+        self.calibrations_checked = 0           # CALIB replies compared (personalization)
 
     # -- handshake
     def handshake(self) -> p.Info:
@@ -215,6 +216,26 @@ class Verifier:
         self.link_time += time.perf_counter() - t0
         self.samples_sent += len(raw)
         self._record(pid, ref, results)
+        if self.c.personalization is not None:
+            self._check_calibration(pid, raw, ref)
+
+    def _check_calibration(self, pid: str, raw: np.ndarray, ref: PatientReference) -> None:
+        """The baseline and centres the device settled on (CALIB) equal the reference's."""
+        from training.personalize import centers_stream
+        from training.signals import MISSING
+        pz = self.c.personalization
+        centers, calibrated, base = centers_stream(raw, pz)
+        n = self.c.n_signals
+        expected = {"calibrated": bool(len(raw) and calibrated[-1]),
+                    "samples": min(len(raw), pz["calib_samples"]),
+                    "calib_samples": pz["calib_samples"],
+                    "baseline": base.tolist() if base is not None else [MISSING] * n,
+                    "center": (centers[-1] if len(raw) else centers_stream(
+                        np.zeros((1, n), np.int16), None)[0][0]).tolist()}
+        got = self.dev.calibration(n)
+        self.calibrations_checked += 1
+        if got != expected:
+            self._mismatch(pid, -1, len(raw) - 1, "calibration", got, expected, ref, 0)
 
     def _stream(self, pid: str, raw: np.ndarray) -> list[p.Result]:
         cap = p.max_samples_per_frame(self.c.n_signals)
@@ -320,6 +341,8 @@ class Verifier:
             },
             "link": counters,
             "first_mismatches": [m.__dict__ for m in self.mismatches],
+            "personalization": {"enabled": self.c.personalization is not None,
+                                "calibrations_checked": self.calibrations_checked},
         }
 
     def float_comparison(self, float_model) -> dict:

@@ -186,3 +186,14 @@ def test_bench_quick_writes_json(quick_run_dir, tmp_path):
     assert "false_alarm_reduction" in r      # None when the tiny cohort has no false alarm
     assert r["false_alarm_reduction"] is None or r["false_alarm_reduction"] <= 1.0
     assert "auroc_change_overall" in r and r["settings"] == CFG
+
+
+def test_bedside_verify_checks_calibration(converted_run_dir, host_firmware, tmp_path):
+    from host_tools.cli import main
+    out = tmp_path / "verify"
+    with HostFirmware(host_firmware.binary) as fw:
+        assert main(["verify", "--port", fw.url, str(converted_run_dir), "--out", str(out),
+                     "--float", "none", "--simulate", "2", "--seed", "5", "--no-plots"]) == 0
+    r = json.loads((out / "verify.json").read_text())
+    assert r["passed"] and r["counts"]["mismatched"] == 0
+    assert r["personalization"] == {"enabled": True, "calibrations_checked": 2}
