@@ -61,3 +61,15 @@ def test_teacher_windows_contain_student_windows(small_run):
     if early.any():          # before admission the context is zeros (centre)
         k = np.flatnonzero(early)[0]
         assert not xt[k, :179 - ends[k], :].any()
+
+
+def test_teacher_sees_the_students_personalized_features(small_run):
+    from training.dataset import split_windows
+    from training.personalize import DEFAULT, normalize
+    cohort = Cohort.load(small_run)
+    pz = normalize(DEFAULT)
+    x, y, pidx, ends = split_windows(cohort, "test", 60, 5, 60, pz)
+    x_off, _, _, _ = split_windows(cohort, "test", 60, 5, 60)
+    assert not np.array_equal(x, x_off)                  # re-centring changes the input
+    xt = teacher_windows(cohort, pidx, ends, 120, pz)
+    assert np.array_equal(xt[:, -60:, :7], x)

@@ -77,9 +77,11 @@ def privileged_features(priv: np.ndarray) -> np.ndarray:
 
 
 def teacher_windows(cohort: Cohort, patient_idx: np.ndarray, end_idx: np.ndarray,
-                    context: int) -> np.ndarray:
+                    context: int, personalization: dict | None = None) -> np.ndarray:
     """int8 [N, context, 7 + 2]: the bedside features over the last `context` samples
-    (zeros = centre before admission) and the privileged features, for given windows."""
+    (zeros = centre before admission; personalized like the Student's when the run has
+    personalization on, so the Teacher sees at least what the Student sees) and the
+    privileged features, for given windows."""
     n_feat = len(preprocess.CENTERS) + N_PRIVILEGED_FEATURES
     out = np.zeros((len(end_idx), context, n_feat), dtype=np.int8)
     order = np.argsort(patient_idx, kind="stable")
@@ -88,7 +90,7 @@ def teacher_windows(cohort: Cohort, patient_idx: np.ndarray, end_idx: np.ndarray
         if len(group) == 0:
             continue
         i = int(patient_idx[group[0]])
-        feats = np.concatenate([preprocess.preprocess_stream(cohort.stream(i)),
+        feats = np.concatenate([preprocess.preprocess_stream(cohort.stream(i), personalization),
                                 privileged_features(cohort.privileged_stream(i))], 1)
         padded = np.concatenate([np.zeros((context - 1, n_feat), np.int8), feats])
         idx = end_idx[group][:, None] + np.arange(context)[None, :]   # in padded coords

@@ -22,11 +22,13 @@ from .cohort import Cohort
 from .train import subsample
 
 
-def teacher_targets(teacher, cohort: Cohort, pidx, ends, context: int, steps: int):
+def teacher_targets(teacher, cohort: Cohort, pidx, ends, context: int, steps: int,
+                    personalization: dict | None = None):
     """Teacher logits [N] and attention over the Student's `steps` tokens [N, steps]."""
     p_all, a_all = [], []
     for lo in range(0, len(ends), 4096):
-        xt = dataset.teacher_windows(cohort, pidx[lo:lo + 4096], ends[lo:lo + 4096], context)
+        xt = dataset.teacher_windows(cohort, pidx[lo:lo + 4096], ends[lo:lo + 4096], context,
+                                     personalization)
         p, a = tfutil.predict_int8(teacher, xt)
         p_all.append(p[:, 0])
         a_all.append(a[:, -steps:])
@@ -114,7 +116,7 @@ def distill(run_dir: Path, cfg: dict, seed: int, strategy_name: str = "default",
     x, y, pidx, ends = x[sel], y[sel], pidx[sel], ends[sel]
     w = np.where(y > 0, 1.0, 1.0 / scfg["neg_keep"]).astype(np.float32)
     steps = win["length"] // tcfg["patch"]      # Teacher tokens covering the Student window
-    z_t, a_t = teacher_targets(teacher, cohort, pidx, ends, tcfg["context"], steps)
+    z_t, a_t = teacher_targets(teacher, cohort, pidx, ends, tcfg["context"], steps, pz)
 
     kd = train_student(x, y, z_t, a_t, scfg, dcfg, seed, "student (KD)", strategy_name,
                        verbose, w)
@@ -127,7 +129,7 @@ def distill(run_dir: Path, cfg: dict, seed: int, strategy_name: str = "default",
                                            pz)
     p_kd = tfutil.predict_int8(kd, xv)[:, 0]
     p_sc = tfutil.predict_int8(scratch, xv)[:, 0]
-    zv, _ = teacher_targets(teacher, cohort, pv, ev, tcfg["context"], steps)
+    zv, _ = teacher_targets(teacher, cohort, pv, ev, tcfg["context"], steps, pz)
     alarm = choose_alarm(yv, p_kd, cfg["alarm_policy"])
     out = {"train_windows": int(len(x)), "train_positives": int(y.sum()),
            "val_auroc": {"student_kd": metrics.auroc(yv, p_kd),

@@ -29,7 +29,7 @@ def _predict(run_dir: Path, cohort: Cohort, cfg: dict, split: str):
     probs = []
     for lo in range(0, len(ends), 4096):
         xt = dataset.teacher_windows(cohort, pidx[lo:lo + 4096], ends[lo:lo + 4096],
-                                     tcfg["context"])
+                                     tcfg["context"], dataset.personalization(cfg))
         probs.append(tfutil.predict_int8(teacher, xt)[0][:, 0])
     out["teacher"] = np.concatenate(probs) if probs else np.zeros(0)
     for name in ("student_kd", "student_scratch"):

@@ -32,7 +32,8 @@ def train_teacher(run_dir: Path, cfg: dict, seed: int, strategy_name: str = "def
     cohort = Cohort.load(run_dir / "data" / "cohort.npz")
     _, y, pidx, ends = dataset.split_windows(cohort, "train", win["length"], win["stride"], horizon)
     sel = subsample(y, tcfg["neg_keep"], seed)
-    xt = dataset.teacher_windows(cohort, pidx[sel], ends[sel], tcfg["context"])
+    pz = dataset.personalization(cfg)
+    xt = dataset.teacher_windows(cohort, pidx[sel], ends[sel], tcfg["context"], pz)
     yt = y[sel].astype(np.float32)[:, None]
 
     strategy = tfutil.get_strategy(strategy_name)
@@ -64,7 +65,7 @@ def train_teacher(run_dir: Path, cfg: dict, seed: int, strategy_name: str = "def
 
     # validation AUROC (all validation windows)
     _, yv, pv, ev = dataset.split_windows(cohort, "val", win["length"], win["stride"], horizon)
-    xv = dataset.teacher_windows(cohort, pv, ev, tcfg["context"])
+    xv = dataset.teacher_windows(cohort, pv, ev, tcfg["context"], pz)
     pr = tfutil.predict_int8(full_model, xv)[0][:, 0] if len(xv) else np.zeros(0)
     return {"train_windows": int(len(xt)), "train_positives": int(yt.sum()),
             "final_loss": float(hist.history["loss"][-1]),
