@@ -62,6 +62,16 @@ def check_int8(g, *indices):
         g.require_type(i, "int8")
 
 
+def bias_input(g, op) -> int:
+    """Index of the op's optional int32 bias (-1 when absent); it must be a constant."""
+    bias = op.inputs[2] if len(op.inputs) > 2 and op.inputs[2] >= 0 else -1
+    if bias >= 0:
+        g.require_type(bias, "int32")
+        if g.t(bias).data is None:
+            g.fail("bias must be a constant tensor")
+    return bias
+
+
 def acc_init(g, op, filt, bias: int, input_offset: int) -> np.ndarray:
     """bias + input_offset * sum(w) per output channel (int32 wrap, as the C sum would)."""
     w = filt.data.reshape(filt.shape[0], -1).astype(np.int64)

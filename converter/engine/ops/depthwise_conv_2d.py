@@ -2,15 +2,13 @@
 import numpy as np
 
 from ..quant import wrap32
-from ._common import act_range, check_int8, opt, out_size, pad_amount, per_channel
+from ._common import act_range, bias_input, check_int8, opt, out_size, pad_amount, per_channel
 
 
 def lower(op, g):
     check_int8(g, op.inputs[0], op.inputs[1], op.outputs[0])
     inp, filt, out = g.t(op.inputs[0]), g.t(op.inputs[1]), g.t(op.outputs[0])
-    bias = op.inputs[2] if len(op.inputs) > 2 and op.inputs[2] >= 0 else -1
-    if bias >= 0:
-        g.require_type(bias, "int32")
+    bias = bias_input(g, op)
     padding, sw, sh = opt(op, 0, "b", 0), opt(op, 1, "i", 1), opt(op, 2, "i", 1)
     act, dw, dh = opt(op, 4, "b", 0), opt(op, 5, "i", 1), opt(op, 6, "i", 1)
     n, h, w, c = inp.shape

@@ -2,15 +2,13 @@
 import numpy as np
 
 from ..quant import quantize_multiplier
-from ._common import acc_init, act_range, check_int8, opt, per_channel
+from ._common import acc_init, act_range, bias_input, check_int8, opt, per_channel
 
 
 def lower(op, g):
     check_int8(g, op.inputs[0], op.inputs[1], op.outputs[0])
     inp, filt, out = g.t(op.inputs[0]), g.t(op.inputs[1]), g.t(op.outputs[0])
-    bias = op.inputs[2] if len(op.inputs) > 2 and op.inputs[2] >= 0 else -1
-    if bias >= 0:
-        g.require_type(bias, "int32")
+    bias = bias_input(g, op)
     if opt(op, 1, "b", 0) != 0:
         g.fail("only the DEFAULT weights format is supported")
     if filt.data is None:
