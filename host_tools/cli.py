@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 # command -> (module, one-line help)
@@ -44,8 +45,16 @@ def build_parser(selected: str | None) -> argparse.ArgumentParser:
     return parser
 
 
+def _quiet_tensorflow() -> None:
+    """TensorFlow's C++ logging buries the kit's output; oneDNN reorders float sums, which
+    would make training and calibration depend on the CPU. Both can be overridden."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    _quiet_tensorflow()
     selected = next((a for a in argv if not a.startswith("-")), None)
     if selected not in COMMANDS:
         selected = None
