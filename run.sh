@@ -20,7 +20,7 @@ setup_apt() {
   if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "==> installing Debian packages: $APT_PACKAGES"
     apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $APT_PACKAGES >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $APT_PACKAGES >/dev/null
   else
     echo "!!  missing tools: ${missing[*]}" >&2
     echo "!!  run as root, or: sudo apt-get install $APT_PACKAGES" >&2
