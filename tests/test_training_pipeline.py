@@ -92,6 +92,7 @@ def test_evaluate_writes_report(quick_run_dir, tmp_path):
         assert name in res["subgroups"]["rapid_map_drop"]
     assert res["models"]["student_kd"]["params"] < res["models"]["teacher"]["params"]
     assert len(res["targets"]) >= 4
+    assert "physionet_utility" not in res      # only for --source physionet runs
     report = (run / "report.md").read_text()
     assert "## Targets" in report and "rapid_map_drop" in report
     for png in ("roc.png", "pr.png", "calibration.png", "teacher_vs_student.png"):

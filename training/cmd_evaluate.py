@@ -53,6 +53,9 @@ def run(args: argparse.Namespace) -> int:
     tmp.write_text(md)
     tmp.replace(run_dir / "report.md")
     summary = {k: {"auroc": v["auroc"], "auprc": v["auprc"]} for k, v in res["models"].items()}
+    if "physionet_utility" in res:
+        summary["physionet_utility"] = {k: v["utility"] for k, v in
+                                        res["physionet_utility"]["models"].items()}
     summary["targets_passed"] = sum(t["pass"] for t in res["targets"])
     summary["targets_total"] = len(res["targets"])
     runinfo.merge(run_dir, stage="evaluate", config={"seed": seed, "evaluate": cfg["evaluate"]},
@@ -62,6 +65,9 @@ def run(args: argparse.Namespace) -> int:
     for k, v in res["models"].items():
         a = "n/a" if v["auroc"] is None else f"{v['auroc']:.3f}"
         console.print(f"  {k:<16} AUROC {a}")
+    for k, v in res.get("physionet_utility", {}).get("models", {}).items():
+        u = "n/a" if v["utility"] is None else f"{v['utility']:.3f}"
+        console.print(f"  {k:<16} PhysioNet 2019 utility {u}")
     for t in res["targets"]:
         mark = "[green]PASS[/]" if t["pass"] else "[red]FAIL[/]"
         console.print(f"  {mark} {t['target']}: {t['value']}")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import baselines, dataset, metrics, models, tfutil
+from . import baselines, dataset, metrics, models, preprocess, tfutil
 from .cohort import Cohort
 
 MODELS = ("teacher", "student_kd", "student_scratch", "news2", "current_map")
@@ -91,6 +91,65 @@ def targets(res: dict) -> list[dict]:
     return [{"target": t, "pass": bool(ok), "value": v} for t, ok, v in rows]
 
 
+def physionet_utility(run_dir: Path, cohort: Cohort, cfg: dict, val: dict, yv) -> dict:
+    """PhysioNet/CinC 2019 normalized utility (training.utility) of the test patients from
+    each model's alarm decisions: every window of the stay (also after onset) runs through
+    the alarm hysteresis, then maps to hourly rows. student_kd uses the run's alarm
+    (config `alarm`, what the device runs); teacher and student_scratch get thresholds
+    chosen the same way on their own validation outputs."""
+    from .alarm import Alarm
+    from .distill import choose_alarm
+    from .utility import hourly_predictions, labels_from_onset, normalized_utility, psv_labels
+    win, tcfg, pers = cfg["window"], cfg["teacher"], dataset.personalization(cfg)
+    alarms = {"student_kd": cfg["alarm"]}
+    for k in ("teacher", "student_scratch"):
+        alarms[k] = choose_alarm(yv, val[k], cfg["alarm_policy"])
+    pidx, ends, xs, labels, labels_from = [], [], [], [], set()
+    src = Path(str(cfg.get("data", {}).get("input", "")))
+    for i in cohort.indices("test"):
+        raw = cohort.stream(i)
+        n_hours = len(raw) // 60
+        f = src / f"{cohort.pid[i]}.psv"
+        lab = psv_labels(f) if src.is_dir() and f.is_file() else None
+        if lab is None or len(lab) != n_hours:
+            lab = labels_from_onset(int(cohort.onset[i]), n_hours)
+            labels_from.add("onset")
+        else:
+            labels_from.add("psv")
+        labels.append(lab)
+        e = preprocess.window_ends(len(raw), win["length"], win["stride"])
+        xs.append(preprocess.windows(preprocess.preprocess_stream(raw, pers),
+                                     win["length"], win["stride"]))
+        pidx.append(np.full(len(e), i, np.int64))
+        ends.append(e)
+    pidx, all_ends, x = np.concatenate(pidx), np.concatenate(ends), np.concatenate(xs)
+    probs = {}
+    for k in ("student_kd", "student_scratch"):
+        m = models.load(run_dir / MODEL_DIRS[k] / "model.keras")
+        probs[k] = tfutil.predict_int8(m, x)[:, 0] if len(x) else np.zeros(0)
+    teacher, tp = models.load(run_dir / "teacher" / "model.keras"), []
+    for lo in range(0, len(all_ends), 4096):
+        xt = dataset.teacher_windows(cohort, pidx[lo:lo + 4096], all_ends[lo:lo + 4096],
+                                     tcfg["context"], pers)
+        tp.append(tfutil.predict_int8(teacher, xt)[0][:, 0])
+    probs["teacher"] = np.concatenate(tp) if tp else np.zeros(0)
+    out = {"labels_from": "+".join(sorted(labels_from)), "hours": int(sum(map(len, labels))),
+           "models": {}}
+    bounds = np.cumsum([len(e) for e in ends])[:-1]
+    for k, p in probs.items():
+        a = alarms[k]
+        preds = []
+        for e, pk, lab in zip(ends, np.split(p, bounds), labels):
+            alarm = Alarm(float(a["threshold"]), float(a["off_threshold"]), int(a["min_duration"]))
+            states = np.array([alarm.step(v) for v in pk], dtype=bool)
+            preds.append(hourly_predictions(e, states, len(lab)))
+        u = normalized_utility(labels, preds)
+        out["models"][k] = {**u, "alarm_threshold": float(a["threshold"]),
+                            "alarm_off_threshold": float(a["off_threshold"]),
+                            "alarm_hours": int(sum(int(q.sum()) for q in preds))}
+    return out
+
+
 def evaluate(run_dir: Path, cfg: dict, seed: int) -> dict:
     cohort = Cohort.load(run_dir / "data" / "cohort.npz")
     ecfg = cfg["evaluate"]
@@ -118,5 +177,7 @@ def evaluate(run_dir: Path, cfg: dict, seed: int) -> dict:
         res["subgroups"][sub] = {
             k: _metrics(y[mask], probs[k][mask], pidx[mask], rate, n_boot, seed) for k in MODELS}
     res["targets"] = targets(res)
+    if cohort.source == "physionet":
+        res["physionet_utility"] = physionet_utility(run_dir, cohort, cfg, val, yv)
     res["_arrays"] = {"y": y, "probs": probs, "pidx": pidx}
     return res

@@ -100,6 +100,17 @@ def markdown(res: dict, plot_files: list[str], command: str) -> str:
                 f"{_fmt(m['auprc_ci'][1])}] | {_fmt(m['brier'], 4)} | {_fmt(m['ece'], 4)} | "
                 f"{_fmt(m['sensitivity_at_alarm_rate'])} | {cost['params']} | {cost['macs']} | "
                 f"{cost['weight_bytes']} |")
+    if res.get("physionet_utility"):
+        u = res["physionet_utility"]
+        lines += ["", "## PhysioNet/CinC 2019 utility", "",
+                  f"Normalized utility (1 = best possible, 0 = no alarms) of each model's alarm "
+                  f"decisions mapped to the test patients' {u['hours']} hourly rows (labels from "
+                  f"{u['labels_from']}).", "",
+                  "| model | utility | alarm on / off threshold | hours alarming |",
+                  "| --- | --- | --- | --- |"]
+        for k, m in u["models"].items():
+            lines.append(f"| {LABELS[k]} | {_fmt(m['utility'])} | {m['alarm_threshold']:.3f} / "
+                         f"{m['alarm_off_threshold']:.3f} | {m['alarm_hours']} |")
     lines += ["", "Teacher weight bytes are float32 (it is never quantized); Students' are "
               "int8 kernels + int32 biases. NEWS2 and current MAP are scores; their Brier/ECE "
               "use Platt scaling fit on the validation split.", "", "## Plots", ""]
