@@ -2,10 +2,14 @@
 
     bedside monitor --port socket://127.0.0.1:5555                 # device's own simulator
     bedside monitor --port /dev/pts/7 --simulate 1 --speed 600     # host streams a patient
+    bedside monitor --port socket://127.0.0.1:5555 --listen --duration 30   # stand-alone device
 
 Device mode drives the firmware's SIMULATE command (its built-in signal simulator runs the
 whole loop; the view shows risk, alarm, cycles). Stream mode sends a simulated or recorded
-patient sample by sample and shows the vitals it sent next to the device's results.
+patient sample by sample and shows the vitals it sent next to the device's results. Listen
+mode feeds nothing: a stand-alone device (its own simulator or sensors) sends one EVENT
+frame per window, which the view shows; only HELLO and CALIB are asked. Every mode shows
+the personalization state (calibrating n/N samples, then calibrated with the baseline).
 """
 from __future__ import annotations
 
@@ -31,6 +35,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-deteriorate", action="store_true",
                         help="device simulator: a stable patient")
     parser.add_argument("--baud", type=int, default=115200)
+    parser.add_argument("--listen", action="store_true",
+                        help="passive: show the EVENT frames of a stand-alone device")
+    parser.add_argument("--duration", type=float, default=0.0, metavar="S",
+                        help="stop after S seconds (default: run until Ctrl-C)")
 
 
 def sparkline(values: list[float], lo: float = 0.0, hi: float = 1.0) -> str:
@@ -56,6 +64,22 @@ class View:
         self.samples = 0
         self.cycles = 0
         self.patient = ""
+        self.calib: dict | None = None     # last CALIB_RESULT (protocol.parse_calib)
+        self.calib_note = "unknown"        # why there is none (device without CALIB)
+
+    def calib_text(self) -> str:
+        """Personalization state in words: off / calibrating n/N samples / calibrated."""
+        c = self.calib
+        if c is None:
+            return self.calib_note
+        if not c["calib_samples"]:
+            return "off (population model)"
+        if not c["calibrated"]:
+            return f"calibrating {min(c['samples'], c['calib_samples'])}/{c['calib_samples']} samples"
+        parts = []
+        for s, b in zip(self.signals, c["baseline"]):
+            parts.append(f"{s.name} --" if b == -32768 else f"{s.name} {b * s.raw_scale:g}")
+        return "calibrated, baseline " + ", ".join(parts)
 
     def add_sample(self, sample: np.ndarray) -> None:
         if self.vitals is None:
@@ -90,6 +114,7 @@ class View:
         risk = self.risk[-1] if self.risk else float("nan")
         t.add_row("risk", f"{risk:.3f}  {sparkline(self.risk)}")
         t.add_row("alarm", "[bold white on red] ALARM [/]" if self.alarm else "[green]quiet[/]")
+        t.add_row("personal", self.calib_text())
         clock = self.info.core_clock_hz or 1
         t.add_row("model", f"{self.cycles} cycles ({self.cycles / clock * 1e3:.2f} ms), "
                   f"{self.windows} windows, {self.alarms_raised} alarms raised")
@@ -105,64 +130,140 @@ def run(args: argparse.Namespace) -> int:
     from . import protocol as p
     from .link import Device, LinkError
     console = Console()
+    if args.listen and (args.simulate is not None or args.data):
+        console.print("[red]error:[/] --listen feeds nothing: drop --simulate/--data")
+        return 2
     try:
         dev = Device(args.port, baudrate=args.baud, timeout=5.0)
     except LinkError as e:
         console.print(f"[red]link error:[/] {e}")
         return 3
+    view = None
     with dev:
         try:
+            if args.listen:      # a stand-alone device is already talking: resync once
+                dev.write_raw(b"\x00")
+                dev.read_events(time.perf_counter() + 0.1)
             info = dev.hello()
             view = View(info, args.port)
             period = 60.0 / args.speed
+            end = time.perf_counter() + args.duration if args.duration > 0 else None
             with Live(view.render(), console=console, refresh_per_second=8,
                       transient=False) as live:
-                if args.simulate is None and args.data is None:
-                    _device_mode(dev, view, live, args, period)
+                if args.listen:
+                    _listen_mode(dev, view, live, args, end, p)
+                elif args.simulate is None and args.data is None:
+                    _device_mode(dev, view, live, args, period, end)
                 else:
-                    _stream_mode(dev, view, live, args, period, p)
+                    _stream_mode(dev, view, live, args, period, p, end)
         except LinkError as e:
             console.print(f"[red]link error:[/] {e}")
             return 3
         except KeyboardInterrupt:
             pass
+    if view is None:
+        return 0
+    if not console.is_terminal:
+        console.print()                  # the last frame of the live view ends no line
+    console.print(f"{view.windows} windows, {view.alarms_raised} alarms raised; "
+                  f"personalization: {view.calib_text()}")
     return 0
 
 
-def _device_mode(dev, view, live, args, period) -> None:
+def _expired(end: float | None) -> bool:
+    return end is not None and time.perf_counter() >= end
+
+
+class _CalibPoll:
+    """Asks CALIB at most every `every` s (a request/reply: never feeds the loop)."""
+
+    def __init__(self, dev, view, every: float = 0.25) -> None:
+        self.dev, self.view, self.every, self.next = dev, view, every, 0.0
+
+    def __call__(self, force: bool = False) -> None:
+        from .link import NakError
+        if self.view.calib is None and self.view.calib_note != "unknown":
+            return                                # the device has no CALIB
+        if not force and time.perf_counter() < self.next:
+            return
+        self.next = time.perf_counter() + self.every
+        try:
+            self.view.calib = self.dev.calibration(self.view.info.n_signals)
+        except NakError:
+            self.view.calib_note = "n/a (device has no CALIB)"
+
+
+def _device_mode(dev, view, live, args, period, end) -> None:
     dev.reset()
+    poll = _CalibPoll(dev, view)
     chunk = max(1, dev.info.stride)
     total = 0
     t0 = time.perf_counter()
-    while not args.samples or total < args.samples:
+    while (not args.samples or total < args.samples) and not _expired(end):
         # the firmware's simulator continues its patient between SIMULATE requests
         _, results = dev.simulate(chunk, args.seed, not args.no_deteriorate)
         total += chunk
         view.samples = total
         view.add_results(results)
+        poll()
         live.update(view.render())
         delay = t0 + total * period - time.perf_counter()
         if delay > 0:
             time.sleep(delay)
+    poll(force=True)
+    live.update(view.render())
 
 
-def _stream_mode(dev, view, live, args, period, p) -> None:
+def _stream_mode(dev, view, live, args, period, p, end) -> None:
     from . import sources
     streams, _ = sources.select(Path("."), args.data, args.simulate, args.seed)
+    poll = _CalibPoll(dev, view)
     total = 0
-    for pid, raw in streams:
-        dev.reset()
-        view.patient = pid
-        t0 = time.perf_counter()
-        for i in range(len(raw)):
-            if args.samples and total >= args.samples:
-                return
-            _, results = dev.send_samples(raw[i:i + 1])
-            total += 1
-            view.samples = i + 1
-            view.add_sample(raw[i])
-            view.add_results(results)
-            live.update(view.render())
-            delay = t0 + (i + 1) * period - time.perf_counter()
-            if delay > 0:
-                time.sleep(delay)
+    try:
+        for pid, raw in streams:
+            dev.reset()
+            view.patient = pid
+            t0 = time.perf_counter()
+            for i in range(len(raw)):
+                if (args.samples and total >= args.samples) or _expired(end):
+                    return
+                _, results = dev.send_samples(raw[i:i + 1])
+                total += 1
+                view.samples = i + 1
+                view.add_sample(raw[i])
+                view.add_results(results)
+                poll()
+                live.update(view.render())
+                delay = t0 + (i + 1) * period - time.perf_counter()
+                if delay > 0:
+                    time.sleep(delay)
+    finally:
+        poll(force=True)
+        live.update(view.render())
+
+
+def _listen_mode(dev, view, live, args, end, p) -> None:
+    """Show EVENT frames; ask CALIB now and then without waiting for its reply (EVENTs
+    keep arriving meanwhile, so this does not use the stop-and-wait Device.request)."""
+    info = view.info
+    seq, asked, pending, note = 0x100, 0.0, None, None
+    while not _expired(end) and not (args.samples and view.samples >= args.samples):
+        now = time.perf_counter()
+        if note is None and now - asked >= 0.25:
+            seq = seq + 1 if seq < 0xFFFE else 0x100
+            pending, asked = seq, now
+            dev.write_raw(p.encode_frame(p.Frame(p.MsgType.CALIB, seq)))
+        deadline = min(now + 0.1, end) if end is not None else now + 0.1
+        for ev in dev.read_events(deadline):
+            if isinstance(ev, p.FrameError):
+                dev.counters.bad_frames += 1
+            elif ev.type == p.MsgType.EVENT:
+                result, raw = p.parse_event(ev.payload, info.output_bytes, info.n_signals)
+                view.samples = result.sample_index + 1
+                view.add_sample(raw)
+                view.add_results([result])
+            elif ev.type == p.MsgType.CALIB_RESULT and ev.seq == pending:
+                view.calib = p.parse_calib(ev.payload, info.n_signals)
+            elif ev.type == p.MsgType.NAK and ev.seq == pending:
+                note = view.calib_note = "n/a (device has no CALIB)"
+        live.update(view.render())

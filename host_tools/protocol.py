@@ -41,6 +41,7 @@ class MsgType(IntEnum):
     SIMULATE_RESULT = 0x86
     CALIB = 0x07               # personalization state (docs/personalization.md)
     CALIB_RESULT = 0x87
+    EVENT = 0x88               # unsolicited, seq 0xFFFF: stand-alone mode, one per window
     NAK = 0x7F
 
 
@@ -361,6 +362,23 @@ def parse_calib(payload: bytes, n_signals: int) -> dict:
     vals = struct.unpack_from(f"<{2 * n_signals}h", payload, 9)
     return {"calibrated": bool(calibrated), "samples": samples, "calib_samples": calib,
             "baseline": list(vals[:n_signals]), "center": list(vals[n_signals:])}
+
+
+def parse_event(payload: bytes, output_bytes: int, n_signals: int) -> tuple[Result, np.ndarray]:
+    """EVENT payload -> (the window's RESULT record, its last raw sample [n_signals] int16)."""
+    rec = RESULT_HEADER_BYTES + output_bytes
+    if len(payload) != rec + 2 * n_signals:
+        raise ProtocolError(f"EVENT payload is {len(payload)} bytes, expected {rec + 2 * n_signals} "
+                            f"(record of {rec} + {n_signals} x i16 raw sample)")
+    w, s, c, a, f = _RESULT.unpack_from(payload)
+    raw = np.frombuffer(payload, dtype="<i2", count=n_signals, offset=rec).astype(np.int16)
+    return Result(w, s, c, a, f, bytes(payload[RESULT_HEADER_BYTES:rec])), raw
+
+
+def event_payload(result: Result, raw: np.ndarray) -> bytes:
+    return (_RESULT.pack(result.window_index, result.sample_index, result.cycles, result.alarm,
+                         result.flags) + result.output
+            + np.asarray(raw).astype("<i2").tobytes())
 
 
 def stats_payload(stats: dict[str, int]) -> bytes:

@@ -73,6 +73,12 @@ def frames() -> list[dict]:
     out.append(_frame("stats_result", p.MsgType.STATS_RESULT, 6, p.stats_payload(stats), stats))
     out.append(_frame("simulate", p.MsgType.SIMULATE, 7, p.simulate_payload(1440, 42, True),
                       {"n_samples": 1440, "seed": 42, "deteriorate": 1}))
+    ev = p.Result(12, 119, 777, 1, 1, bytes([0x90]))
+    ev_raw = np.array([88, 131, 70, 90, 93, -32768, 372], dtype=np.int16)
+    out.append(_frame("event", p.MsgType.EVENT, p.UNTRUSTED_SEQ, p.event_payload(ev, ev_raw),
+                      {"window_index": 12, "sample_index": 119, "cycles": 777, "alarm": 1,
+                       "flags": 1, "output": [-112], "raw": ev_raw.tolist()},
+                      "stand-alone mode: RESULT record + the raw sample that ended the window"))
     out.append(_frame("nak_bad_crc", p.MsgType.NAK, 0xFFFF, p.nak_payload(p.NakCode.BAD_CRC, 0),
                       {"code": 1, "detail": 0}))
     out.append(_frame("nak_bad_payload", p.MsgType.NAK, 8,

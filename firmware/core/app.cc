@@ -31,6 +31,8 @@ namespace {
 constexpr size_t kRecordBytes = 14 + (size_t)g::kOutputBytes;
 constexpr size_t kResultsHeader = 5;  // samples_total u32, n_results u8
 constexpr size_t kMaxRecords = (kMaxPayload - kResultsHeader) / kRecordBytes;
+constexpr size_t kEventBytes = kRecordBytes + 2 * (size_t)g::kNumSignals;  // record + raw sample
+static_assert(kEventBytes <= kMaxPayload, "EVENT payload too large");
 constexpr size_t kSimKeep = kMaxRecords < 64 ? kMaxRecords : 64;  // SIMULATE keeps the last 64
 static_assert(kMaxRecords >= 1, "output tensor too large for one RESULT record");
 
@@ -80,6 +82,7 @@ Window g_window;
 Alarm g_alarm;
 Simulator g_sim;
 bool g_sim_started;
+bool g_host_driven;  // a RESET/SAMPLES/SIMULATE arrived: stand-alone feeding stops for good
 uint32_t g_last_sample_ms;
 Stats g_stats;
 Cache g_cache;
@@ -287,10 +290,12 @@ void handle_frame(const Frame &f) {
       len = g_info_len;
       break;
     case kReset:
+      g_host_driven = true;
       new_patient();
       send(kAck, f.seq, nullptr, 0);  // not cached: a repeated RESET is harmless
       return;
     case kSamples: {
+      g_host_driven = true;
       bool bad = false;
       uint16_t max_samples = 0;
       type = kSamplesAck;
@@ -323,6 +328,7 @@ void handle_frame(const Frame &f) {
       len = handle_calib();
       break;
     case kSimulate:
+      g_host_driven = true;
       type = kSimulateResult;
       len = handle_simulate(f.payload);
       break;
@@ -347,7 +353,13 @@ void standalone_step() {
   } else if (!port_sensor_read(raw, g::kNumSignals)) {
     return;
   }
-  process_sample(raw, nullptr);
+  // EVENT (unsolicited, seq 0xFFFF): the window's RESULT record and the raw sample that
+  // completed it, so a passive monitor can show vitals and risk. Only here: host-driven
+  // exchanges never see one, so stop-and-wait is untouched.
+  uint8_t event[kEventBytes];
+  if (!process_sample(raw, event)) return;
+  for (int i = 0; i < g::kNumSignals; ++i) put_u16(event + kRecordBytes + 2 * i, (uint16_t)raw[i]);
+  send(kEvent, kSeqUntrusted, event, kEventBytes);
 }
 
 }  // namespace
@@ -356,6 +368,7 @@ bool app_setup(const AppOptions &options) {
   g_opt = options;
   memset(&g_stats, 0, sizeof(g_stats));
   g_cache.valid = false;
+  g_host_driven = false;
   decoder_reset(&g_rx);
   preprocess_init(&g_pre, &kPreproc);
   personal_init(&g_pers, &kPreproc, kPersonal);
@@ -380,7 +393,7 @@ void app_poll() {
       case RxEvent::kNone: break;
     }
   }
-  if (g_opt.source != Source::kHost) standalone_step();
+  if (g_opt.source != Source::kHost && !g_host_driven) standalone_step();
   if (n == 0) port_idle();
 }
 

@@ -29,6 +29,7 @@ enum MsgType : uint8_t {
   kStats = 0x05, kStatsResult = 0x85,
   kSimulate = 0x06, kSimulateResult = 0x86,
   kCalib = 0x07, kCalibResult = 0x87,  // personalization state (docs/personalization.md)
+  kEvent = 0x88,                       // unsolicited, stand-alone mode only (seq 0xFFFF)
   kNak = 0x7F,
 };
 

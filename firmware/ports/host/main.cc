@@ -1,8 +1,10 @@
 // Host firmware: the bedside loop as a POSIX process.
 //
 //   bedside-firmware [--pty | --tcp PORT | --stdio] [--simulate [--seed N]
-//                    [--no-deteriorate] [--period-ms MS]] [--verbose]
+//                    [--no-deteriorate] [--sample-ms MS]] [--verbose]
 // Prints one line "PORT <url>" on stdout (stderr with --stdio), then serves forever.
+// Stand-alone (--simulate): one simulated sample every MS ms (default 20: a demo, not the
+// real 60 s trend period), an EVENT frame per window (docs/protocol.md).
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,7 +17,7 @@ namespace {
 int usage() {
   fprintf(stderr,
           "usage: bedside-firmware [--pty | --tcp PORT | --stdio] [--simulate [--seed N] "
-          "[--no-deteriorate] [--period-ms MS]] [--verbose]\n");
+          "[--no-deteriorate] [--sample-ms MS]] [--verbose]\n");
   return 2;
 }
 }  // namespace
@@ -23,6 +25,7 @@ int usage() {
 int main(int argc, char **argv) {
   HostLink link;
   bedside::AppOptions opt;
+  opt.period_ms = 20;  // stand-alone demo pace: paced, so EVENTs never flood the link
   for (int i = 1; i < argc; ++i) {
     const char *a = argv[i];
     const bool has_value = i + 1 < argc;
@@ -32,7 +35,7 @@ int main(int argc, char **argv) {
     else if (!strcmp(a, "--simulate")) opt.source = bedside::Source::kSimulator;
     else if (!strcmp(a, "--seed") && has_value) opt.sim_seed = (uint32_t)strtoul(argv[++i], nullptr, 0);
     else if (!strcmp(a, "--no-deteriorate")) opt.sim_deteriorate = false;
-    else if (!strcmp(a, "--period-ms") && has_value) opt.period_ms = (uint32_t)strtoul(argv[++i], nullptr, 0);
+    else if ((!strcmp(a, "--sample-ms") || !strcmp(a, "--period-ms")) && has_value) opt.period_ms = (uint32_t)strtoul(argv[++i], nullptr, 0);
     else if (!strcmp(a, "--verbose")) link.verbose = true;
     else return usage();
   }

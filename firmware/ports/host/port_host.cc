@@ -130,6 +130,9 @@ void port_serial_write(const uint8_t *buf, int len) {
       buf += n;
       len -= (int)n;
     } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+      // pty: nobody reads the other end (stand-alone EVENTs pile up). Drop the stale
+      // bytes rather than stall the loop; a listener that opens it later gets fresh frames.
+      if (g_pty_slave >= 0 && errno != EINTR) tcflush(g_pty_slave, TCIFLUSH);
       struct pollfd p = {g_out, POLLOUT, 0};
       if (poll(&p, 1, 100) == 0) ++stalls;
     } else {
