@@ -5,7 +5,8 @@
 // with PlatformIO (platformio.ini at the repository root; docs/firmware.md).
 //
 // Build flags: BEDSIDE_SOURCE 0 = samples from the host (default), 1 = built-in simulator,
-// 2 = sensors; BEDSIDE_PERIOD_MS stand-alone sample period; BEDSIDE_BOARD board name;
+// 2 = sensors (stand-alone: one EVENT frame per window on Serial, for
+// `bedside monitor --listen`); BEDSIDE_PERIOD_MS stand-alone sample period; BEDSIDE_BOARD board name;
 // BEDSIDE_ANALOG_PINS e.g. "{A0, A1}" maps analog inputs to the first signals (raw = ADC
 // reading; calibrate in bedside_sensor_read for real sensors).
 #include <Arduino.h>
