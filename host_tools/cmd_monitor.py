@@ -107,7 +107,7 @@ class View:
         t.add_column()
         if self.vitals is not None:
             for s, v, age in zip(self.signals, self.vitals, self.age):
-                shown = "--" if age < 0 else f"{v * s.raw_scale:g} {s.unit}"
+                shown = "--" if age < 0 else f"{v * s.raw_scale:g} {s.physical_unit}"
                 if age > 0:
                     shown += f"  [dim]({age} min ago)[/]"     # a monitor keeps the last value
                 t.add_row(s.name, shown)

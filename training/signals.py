@@ -33,6 +33,11 @@ class Signal:
     carry_limit: int      # samples
 
     @property
+    def physical_unit(self) -> str:
+        """Unit of raw * raw_scale (e.g. degC for temperature in 0.1 degC)."""
+        return self.unit.split(" ", 1)[1] if self.raw_scale != 1.0 else self.unit
+
+    @property
     def multiplier(self) -> int:
         return int(round(INPUT_SCALE_INV / self.spread * (1 << FIXED_POINT_SHIFT)))
 
