@@ -403,14 +403,7 @@ def _write_artifacts(run_dir, cfg, tflite, info, alarm, arena_tflm, metrics, not
         mf.write_json_atomic(tmp / "manifest.json", manifest)
         mf.write_json_atomic(tmp / "conversion.json", report)
         mf.load_manifest(tmp / "manifest.json")        # what we wrote must read back
-        os.chmod(tmp, 0o755)
-        old = None
-        if out_dir.exists():
-            old = run_dir / f".int8.old-{os.getpid()}"
-            out_dir.rename(old)
-        tmp.rename(out_dir)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+        mf.replace_dir_atomic(tmp, out_dir)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -6,11 +6,12 @@ into place, so a crash never leaves a half-written `RUN_DIR/verify/`.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import tempfile
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
+
+from converter.manifest import replace_dir_atomic
 
 
 def _plots(tmp: Path, report: dict, traces: list, cycles: list, clock_hz: int) -> list[str]:
@@ -178,14 +179,7 @@ def write(out_dir: Path, report: dict, traces: list, cycles: list, clock_hz: int
         md = markdown(report, files)
         (tmp / "report.md").write_text(md)
         (tmp / "report.html").write_text(html(md))
-        os.chmod(tmp, 0o755)
-        old = None
-        if out_dir.exists():
-            old = out_dir.with_name(f".{out_dir.name}.old-{os.getpid()}")
-            out_dir.rename(old)
-        tmp.rename(out_dir)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+        replace_dir_atomic(tmp, out_dir)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
