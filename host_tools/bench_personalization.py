@@ -18,7 +18,6 @@ transform. TensorFlow is imported only when it runs.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path

@@ -102,7 +102,6 @@ def measure(gen_dir: Path, work: Path, inputs: np.ndarray, expected: np.ndarray,
     """All Cortex-M4 figures (empty dict with a note when the tools are missing)."""
     if not tools_available():
         return {"m4_note": "arm-none-eabi-g++ / qemu-system-arm not found: Cortex-M4 figures skipped"}
-    from .codegen import render  # noqa: F401  (keeps the import graph explicit)
     macs = int(re.search(r"MODEL_ENGINE_MACS (\d+)", (Path(gen_dir) / "model_engine.h").read_text()).group(1))
     figures = {}
     for dsp in (True, False):
