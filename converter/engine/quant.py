@@ -134,7 +134,8 @@ def exp_on_negative_values(a: int, integer_bits: int) -> int:
     return INT32_MAX if a == 0 else result
 
 
-def _one_over_one_plus_x(a: int) -> int:
+def _newton_one_over_one_plus_x(a: int) -> int:
+    """gemmlowp's 1/(1+x) for x in [0, 1): three Newton-Raphson steps, Q2.29 result."""
     s = a + INT32_MAX
     half_den = wrap32(_trunc_div(s + (1 if s >= 0 else -1), 2))
     x = wrap32(1515870810 + srdhm(half_den, -1010580540))
@@ -142,18 +143,15 @@ def _one_over_one_plus_x(a: int) -> int:
         hdx = srdhm(half_den, x)
         one_minus = wrap32((1 << 29) - hdx)
         x = wrap32(x + _srmpot(srdhm(x, one_minus), 2))
-    return _srmpot(x, 1)
+    return x
+
+
+def _one_over_one_plus_x(a: int) -> int:
+    return _srmpot(_newton_one_over_one_plus_x(a), 1)
 
 
 def _one_minus_x_over_one_plus_x(a: int) -> int:
-    s = a + INT32_MAX
-    half_den = wrap32(_trunc_div(s + (1 if s >= 0 else -1), 2))
-    x = wrap32(1515870810 + srdhm(half_den, -1010580540))
-    for _ in range(3):
-        hdx = srdhm(half_den, x)
-        one_minus = wrap32((1 << 29) - hdx)
-        x = wrap32(x + _srmpot(srdhm(x, one_minus), 2))
-    return _srmpot(wrap32(x - (1 << 29)), 2)
+    return _srmpot(wrap32(_newton_one_over_one_plus_x(a) - (1 << 29)), 2)
 
 
 def _trunc_div(a: int, b: int) -> int:

@@ -35,13 +35,15 @@ long read_long() {
   return v;
 }
 
-int run_preprocess() {
+// Reads "C shift missing" and C lines of "center multiplier valid_min valid_max carry"
+// into static storage; false on a bad signal count.
+bool read_preproc_config(PreprocConfig *cfg) {
   static int32_t center[kMaxSignals], mult[kMaxSignals], vmin[kMaxSignals], vmax[kMaxSignals],
       carry[kMaxSignals];
   const int c = (int)read_long();
   const int shift = (int)read_long();
   const int16_t missing = (int16_t)read_long();
-  if (c < 1 || c > kMaxSignals) return 2;
+  if (c < 1 || c > kMaxSignals) return false;
   for (int i = 0; i < c; ++i) {
     center[i] = (int32_t)read_long();
     mult[i] = (int32_t)read_long();
@@ -49,7 +51,14 @@ int run_preprocess() {
     vmax[i] = (int32_t)read_long();
     carry[i] = (int32_t)read_long();
   }
-  const PreprocConfig cfg = {c, missing, shift, center, mult, vmin, vmax, carry};
+  *cfg = {c, missing, shift, center, mult, vmin, vmax, carry};
+  return true;
+}
+
+int run_preprocess() {
+  PreprocConfig cfg;
+  if (!read_preproc_config(&cfg)) return 2;
+  const int c = cfg.n_signals;
   Preprocessor p;
   preprocess_init(&p, &cfg);
   const long t = read_long();
@@ -65,19 +74,10 @@ int run_preprocess() {
 }
 
 int run_personal() {
-  static int32_t center[kMaxSignals], mult[kMaxSignals], vmin[kMaxSignals], vmax[kMaxSignals],
-      carry[kMaxSignals], lo[kMaxSignals], hi[kMaxSignals];
-  const int c = (int)read_long();
-  const int shift = (int)read_long();
-  const int16_t missing = (int16_t)read_long();
-  if (c < 1 || c > kMaxSignals) return 2;
-  for (int i = 0; i < c; ++i) {
-    center[i] = (int32_t)read_long();
-    mult[i] = (int32_t)read_long();
-    vmin[i] = (int32_t)read_long();
-    vmax[i] = (int32_t)read_long();
-    carry[i] = (int32_t)read_long();
-  }
+  static int32_t lo[kMaxSignals], hi[kMaxSignals];
+  PreprocConfig cfg;
+  if (!read_preproc_config(&cfg)) return 2;
+  const int c = cfg.n_signals;
   PersonalConfig pc;
   pc.calib_samples = (int)read_long();
   pc.blocks = (int)read_long();
@@ -90,7 +90,6 @@ int run_personal() {
   }
   pc.limit_lo = lo;
   pc.limit_hi = hi;
-  const PreprocConfig cfg = {c, missing, shift, center, mult, vmin, vmax, carry};
   Preprocessor p;
   Personalizer z;
   preprocess_init(&p, &cfg);

@@ -76,22 +76,9 @@ void port_serial_write(const uint8_t *buf, int len) {
   }
 }
 
-uint32_t port_cycles(void) {
-  /* wraps * 2^24 + elapsed ticks; a wrap that is pending but not yet serviced is counted. */
-  uint32_t primask;
-  __asm volatile("mrs %0, primask\n cpsid i" : "=r"(primask));
-  uint32_t wraps = g_systick_wraps;
-  uint32_t val = SYST_CVR;
-  if (SCB_ICSR & ICSR_PENDSTSET) {
-    val = SYST_CVR;
-    wraps += 1u;
-  }
-  __asm volatile("msr primask, %0" ::"r"(primask));
-  return wraps * SYSTICK_PERIOD + (SYSTICK_RELOAD - val);
-}
-
-uint32_t port_millis(void) {
-  /* 64-bit product: wraps*2^24 overflows 32 bits after a few minutes at 25 MHz. */
+/* wraps * 2^24 + elapsed ticks, in 64 bits (wraps * 2^24 overflows 32 bits after a few
+ * minutes at 25 MHz); a wrap that is pending but not yet serviced is counted. */
+static uint64_t systick_ticks(void) {
   uint32_t primask;
   __asm volatile("mrs %0, primask\n cpsid i" : "=r"(primask));
   uint64_t wraps = g_systick_wraps;
@@ -101,8 +88,13 @@ uint32_t port_millis(void) {
     wraps += 1u;
   }
   __asm volatile("msr primask, %0" ::"r"(primask));
-  const uint64_t ticks = wraps * SYSTICK_PERIOD + (SYSTICK_RELOAD - val);
-  return (uint32_t)(ticks / (BEDSIDE_CORE_CLOCK_HZ / 1000u));
+  return wraps * SYSTICK_PERIOD + (SYSTICK_RELOAD - val);
+}
+
+uint32_t port_cycles(void) { return (uint32_t)systick_ticks(); }
+
+uint32_t port_millis(void) {
+  return (uint32_t)(systick_ticks() / (BEDSIDE_CORE_CLOCK_HZ / 1000u));
 }
 
 bool port_sensor_read(int16_t *sample, int n_signals) {
