@@ -15,7 +15,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from . import manifest as mf
+from bedside.contract import manifest as mf
 
 PTQ_AUROC_TOLERANCE = 0.005   # above this loss the converter suggests --qat
 
@@ -104,7 +104,7 @@ def read_run_config(run_dir: Path) -> dict:
 
 def _personalization(cfg: dict) -> dict | None:
     """The run's personalization settings for the manifest (None = off)."""
-    from training.personalize import PersonalizationError, normalize
+    from bedside.contract.personalize import PersonalizationError, normalize
     try:
         return normalize(cfg.get("personalization"))
     except PersonalizationError as e:
@@ -134,7 +134,7 @@ def load_split(run_dir: Path, split: str):
 
 
 def check_keras_input(model, path: Path, window: dict) -> None:
-    from training.signals import N_SIGNALS
+    from bedside.contract.signals import N_SIGNALS
     shape = model.input_shape
     if isinstance(shape, list):
         if len(shape) != 1:
@@ -215,7 +215,7 @@ def _engine_generate(model: bytes, gen_dir: Path, backend: str, notes: list[str]
 
 def _check_model(tflite: bytes, source: str, window: dict):
     """Parse and check an int8 candidate; returns its ModelInfo."""
-    from training.signals import N_SIGNALS
+    from bedside.contract.signals import N_SIGNALS
 
     from .quantize import check_input_quantization
     from .tflite_info import check_int8_io, read_model
@@ -234,7 +234,7 @@ def _check_model(tflite: bytes, source: str, window: dict):
 
 
 def _alarm_q(alarm_cfg: dict, t_out) -> dict:
-    from training.alarm import prob_to_q
+    from bedside.contract.alarm import prob_to_q
     alarm = dict(alarm_cfg)
     alarm["on_q"] = prob_to_q(alarm["threshold"], t_out.scale, t_out.zero_point)
     alarm["off_q"] = prob_to_q(alarm["off_threshold"], t_out.scale, t_out.zero_point)
@@ -323,7 +323,7 @@ def convert(run_dir: Path, backend: str = "both", from_tflite: str | None = None
     test = load_split(run_dir, "test")
     p_float = None
     if model is not None:
-        from training.preprocess import to_model_input
+        from bedside.contract.preprocess import to_model_input
         p_float = model.predict(to_model_input(test[0]), batch_size=1024, verbose=0)
     metrics = _evaluate(tflite, info, alarm, test, p_float, console, "PTQ")
     qat_report = {"requested": qat}

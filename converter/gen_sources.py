@@ -10,9 +10,9 @@ from pathlib import Path
 
 import numpy as np
 
-from training import signals as sig
+from bedside.contract import signals as sig
 
-from .manifest import GEN_FORMAT
+from bedside.contract.manifest import GEN_FORMAT
 from .opset import TFLM_OPS
 
 GENERATOR = "bedside convert (converter/gen_sources.py)"

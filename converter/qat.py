@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from training.preprocess import to_model_input
+from bedside.contract.preprocess import to_model_input
 
 EPOCHS = 3
 BATCH = 256

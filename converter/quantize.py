@@ -14,8 +14,8 @@ import warnings
 
 import numpy as np
 
-from training.preprocess import to_model_input
-from training.signals import INPUT_SCALE_INV
+from bedside.contract.preprocess import to_model_input
+from bedside.contract.signals import INPUT_SCALE_INV
 
 N_CALIBRATION = 256         # training windows used for calibration (plus the span window)
 

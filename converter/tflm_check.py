@@ -12,7 +12,7 @@ import tempfile
 
 import numpy as np
 
-from training.alarm import alarm_sequence
+from bedside.contract.alarm import alarm_sequence
 
 PROBE_ARENA = 1 << 20       # generous arena for the measurement run
 

@@ -9,7 +9,7 @@ overall and for the atypical-baseline subgroup, and writes RUN_DIR/personalizati
 
 Operating point: per model and group, the highest threshold that flags `--sensitivity`
 of the positive windows (metrics.threshold_at_sensitivity). An alarm is the device's state
-machine (training.alarm.Alarm, on = off = threshold, the run's min_duration) over each
+machine (bedside.contract.alarm.Alarm, on = off = threshold, the run's min_duration) over each
 patient's windows in time order; an alarm episode is false when the window that raises it
 is negative (no event within the horizon). Patient-days = evaluated windows x stride.
 Students are trained without KD (the Teacher is not needed), so this isolates the input
@@ -41,7 +41,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def _false_alarms(y, p, pidx, thr: float, min_duration: int) -> tuple[int, int]:
     """(false alarm episodes, all alarm episodes) over each patient's windows in order."""
-    from training.alarm import Alarm
+    from bedside.contract.alarm import Alarm
     false = total = 0
     for i in np.unique(pidx):
         sel = np.flatnonzero(pidx == i)           # split_windows keeps time order
@@ -97,7 +97,7 @@ def _reduction(without: float | None, with_: float | None) -> float | None:
 def run(args: argparse.Namespace) -> int:
     from training import dataset, profiles, runinfo
     from training.cohort import Cohort
-    from training.personalize import DEFAULT, PersonalizationError, normalize
+    from bedside.contract.personalize import DEFAULT, PersonalizationError, normalize
     t0 = time.monotonic()
     run_dir = Path(args.run_dir)
     path = run_dir / "data" / "cohort.npz"

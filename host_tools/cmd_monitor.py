@@ -53,7 +53,7 @@ class View:
     """State shown on screen; `render()` gives a rich renderable."""
 
     def __init__(self, info, url: str) -> None:
-        from training.signals import SIGNALS
+        from bedside.contract.signals import SIGNALS
         self.info, self.url, self.signals = info, url, SIGNALS
         self.vitals: np.ndarray | None = None
         self.age: np.ndarray | None = None
@@ -127,7 +127,7 @@ def run(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.live import Live
 
-    from . import protocol as p
+    from bedside.contract import protocol as p
     from .link import Device, LinkError
     console = Console()
     if args.listen and (args.simulate is not None or args.data):

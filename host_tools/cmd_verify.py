@@ -107,8 +107,9 @@ class _NoAnswer(Exception):
 
 
 def verify_run(args: argparse.Namespace, console) -> tuple[dict, int]:
-    from converter.manifest import ManifestError
-    from . import protocol as p, reports, sources
+    from bedside.contract.manifest import ManifestError
+    from bedside.contract import protocol as p
+    from . import reports, sources
     from .link import Device, LinkError
     from .reference import Contract, FloatModel, Reference, RunDirError
 

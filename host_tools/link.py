@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import serial
 
-from . import protocol as p
+from bedside.contract import protocol as p
 
 # NAKs that mean "your frame was damaged on the way": re-send the same request.
 RETRYABLE_NAKS = {p.NakCode.BAD_CRC, p.NakCode.BAD_LENGTH, p.NakCode.TOO_LONG, p.NakCode.BUSY}

@@ -17,7 +17,7 @@ import zlib
 
 import numpy as np
 
-from . import protocol as p
+from bedside.contract import protocol as p
 
 GENERATOR = "host_tools.protocol_vectors"
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from . import protocol as p
+from bedside.contract import protocol as p
 from .link import Device
 
 

@@ -1,9 +1,9 @@
 """The Python reference a device is verified against (DESIGN.md contract 6).
 
-Per patient stream: the integer preprocessing (`training.preprocess`, personalized as the
+Per patient stream: the integer preprocessing (`bedside.contract.preprocess`, personalized as the
 manifest's `preprocessing.personalization` says, see training/personalize.py), the same windows
 the firmware forms, TFLM's own Python interpreter (`tflite_micro`) on the run's int8
-model, and the integer alarm (`training.alarm.Alarm`) with the manifest's thresholds.
+model, and the integer alarm (`bedside.contract.alarm.Alarm`) with the manifest's thresholds.
 numpy + tflite_micro only: no TensorFlow.
 """
 from __future__ import annotations
@@ -14,9 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
-from converter.manifest import load_manifest
-from training import preprocess
-from training.alarm import Alarm
+from bedside.contract.manifest import load_manifest
+from bedside.contract import preprocess
+from bedside.contract.alarm import Alarm
 
 ARENA_BYTES = 1 << 20
 
@@ -76,7 +76,7 @@ class Contract:
 
 
 def _personalization(manifest: dict, run_dir: Path) -> dict | None:
-    from training.personalize import PersonalizationError, normalize
+    from bedside.contract.personalize import PersonalizationError, normalize
     pz = manifest["preprocessing"].get("personalization")
     try:
         checked = normalize(pz)

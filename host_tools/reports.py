@@ -11,7 +11,7 @@ import tempfile
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
-from converter.manifest import replace_dir_atomic
+from bedside.contract.manifest import replace_dir_atomic
 
 
 def _plots(tmp: Path, report: dict, traces: list, cycles: list, clock_hz: int) -> list[str]:

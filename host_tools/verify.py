@@ -18,7 +18,7 @@ from typing import Callable
 
 import numpy as np
 
-from . import protocol as p
+from bedside.contract import protocol as p
 from .link import Device
 from .reference import Contract, PatientReference, Reference
 
@@ -221,8 +221,8 @@ class Verifier:
 
     def _check_calibration(self, pid: str, raw: np.ndarray, ref: PatientReference) -> None:
         """The baseline and centres the device settled on (CALIB) equal the reference's."""
-        from training.personalize import centers_stream
-        from training.signals import MISSING
+        from bedside.contract.personalize import centers_stream
+        from bedside.contract.signals import MISSING
         pz = self.c.personalization
         centers, calibrated, base = centers_stream(raw, pz)
         n = self.c.n_signals

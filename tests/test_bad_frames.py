@@ -13,7 +13,7 @@ import zlib
 import numpy as np
 import pytest
 
-from host_tools import protocol as p
+from bedside.contract import protocol as p
 from host_tools.link import Device
 from host_tools.qemu import Emulator, HostFirmware
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from converter.manifest import load_manifest
+from bedside.contract.manifest import load_manifest
 from tests.fixtures.convert import copy_run
 
 
@@ -45,7 +45,7 @@ def test_tflm_runs_model_and_deltas_within_bounds(converted_run_dir):
 
 
 def test_manifest_is_complete_and_consistent(converted_run_dir):
-    from training.alarm import prob_to_q
+    from bedside.contract.alarm import prob_to_q
 
     out = _int8(converted_run_dir)
     m = load_manifest(converted_run_dir)
@@ -119,7 +119,7 @@ int main() {{
 def test_conversion_is_byte_identical_across_runs(converted_run_dir, tmp_path):
     """A second conversion, in another process (the fixture's ran in a subprocess) and
     another directory, gives the same bytes."""
-    from host_tools.cli import main
+    from bedside.cli import main
 
     run2 = copy_run(converted_run_dir, tmp_path / "again")
     assert main(["convert", str(run2)]) == 0
@@ -132,7 +132,7 @@ def test_conversion_is_byte_identical_across_runs(converted_run_dir, tmp_path):
 
 
 def test_qat_ships_fine_tuned_model_and_reports_both(quick_run_dir, tmp_path):
-    from host_tools.cli import main
+    from bedside.cli import main
 
     run = copy_run(quick_run_dir, tmp_path / "run")
     assert main(["convert", str(run), "--qat"]) == 0
@@ -146,7 +146,7 @@ def test_qat_ships_fine_tuned_model_and_reports_both(quick_run_dir, tmp_path):
 
 
 def test_from_tflite_packages_a_given_model(converted_run_dir, tmp_path):
-    from host_tools.cli import main
+    from bedside.cli import main
 
     run = copy_run(converted_run_dir, tmp_path / "given")
     given = _int8(converted_run_dir) / "model.tflite"

@@ -4,7 +4,7 @@ import shutil
 
 import pytest
 
-from host_tools.cli import main
+from bedside.cli import main
 from tests.fixtures.convert import copy_run
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from host_tools import protocol as p
+from bedside.contract import protocol as p
 from host_tools.firmware_build import FIRMWARE_DIR, BuildError, build_firmware
 
 ROOT = FIRMWARE_DIR.parent
@@ -65,7 +65,7 @@ def test_platformio_ini_is_accepted_offline():
 
 
 def test_build_refuses_a_run_without_generated_sources(tmp_path):
-    from host_tools.cli import main
+    from bedside.cli import main
     (tmp_path / "int8").mkdir()
     assert main(["build", "--target", "host", str(tmp_path)]) == 1
     with pytest.raises(BuildError, match="bedside convert"):
@@ -116,7 +116,7 @@ def test_cortex_m_siblings_boot_and_answer_hello(converted_run_dir, contract_sha
 
 @pytest.fixture
 def contract_sha(converted_run_dir):
-    from converter.manifest import load_manifest
+    from bedside.contract.manifest import load_manifest
     return load_manifest(converted_run_dir)["model"]["sha256"]
 
 

@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from host_tools import protocol as p
+from bedside.contract import protocol as p
 from training import preprocess, signals
-from training.alarm import alarm_sequence
+from bedside.contract.alarm import alarm_sequence
 
 VECTORS = Path(__file__).parent / "data" / "protocol_vectors.json"
 SEED = 20261125

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import serial
 
-from host_tools import protocol as p
+from bedside.contract import protocol as p
 from host_tools.qemu import Emulator, HostFirmware
 from host_tools.reference import Contract, Reference
 from training import signals

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from host_tools import protocol as p
-from host_tools.cli import main
+from bedside.contract import protocol as p
+from bedside.cli import main
 from host_tools.link import Device, LinkError, open_serial
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -93,7 +93,7 @@ def _imports_after(code: str) -> set[str]:
 
 
 def test_verify_help_and_modules_do_not_import_tensorflow():
-    code = ("import contextlib, io\nfrom host_tools.cli import main\n"
+    code = ("import contextlib, io\nfrom bedside.cli import main\n"
             "with contextlib.redirect_stdout(io.StringIO()):\n"
             "    try: main(['verify', '--help'])\n    except SystemExit: pass\n"
             "import host_tools.verify, host_tools.reference, host_tools.link, "

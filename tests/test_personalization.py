@@ -174,7 +174,7 @@ def test_manifest_header_and_device_bit_exact_across_reset(converted_run_dir, ho
 
 
 def test_bench_quick_writes_json(quick_run_dir, tmp_path):
-    from host_tools.cli import main
+    from bedside.cli import main
     from tests.fixtures.convert import copy_run
     run_dir = copy_run(quick_run_dir, tmp_path / "run")
     assert main(["bench", "personalization", str(run_dir), "--quick"]) == 0
@@ -189,7 +189,7 @@ def test_bench_quick_writes_json(quick_run_dir, tmp_path):
 
 
 def test_bedside_verify_checks_calibration(converted_run_dir, host_firmware, tmp_path):
-    from host_tools.cli import main
+    from bedside.cli import main
     out = tmp_path / "verify"
     with HostFirmware(host_firmware.binary) as fw:
         assert main(["verify", "--port", fw.url, str(converted_run_dir), "--out", str(out),

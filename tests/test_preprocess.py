@@ -2,9 +2,9 @@
 import numpy as np
 import pytest
 
-from training import signals as sig
-from training.alarm import Alarm, alarm_sequence, prob_to_q
-from training.preprocess import (StreamingPreprocessor, preprocess_stream, to_model_input,
+from bedside.contract import signals as sig
+from bedside.contract.alarm import Alarm, alarm_sequence, prob_to_q
+from bedside.contract.preprocess import (StreamingPreprocessor, preprocess_stream, to_model_input,
                                  window_ends, windows)
 
 

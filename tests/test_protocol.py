@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from host_tools import protocol as p
+from bedside.contract import protocol as p
 from host_tools import protocol_vectors
 
 VECTORS = Path(__file__).parent / "data" / "protocol_vectors.json"

@@ -42,7 +42,7 @@ def data_file(tmp_path_factory):
 
 
 def run_verify(run_dir, url, data, out, *extra):
-    from host_tools.cli import main
+    from bedside.cli import main
     return main(["verify", str(run_dir), "--port", url, "--data", str(data), "--timeout",
                  str(TIMEOUT), "--float", "none", "--no-plots", "--out", str(out), *extra])
 

@@ -13,7 +13,7 @@ import pytest
 
 
 def test_bench_reliability_writes_the_evidence(converted_run_dir, host_firmware, capsys):
-    from host_tools.cli import main
+    from bedside.cli import main
     rc = main(["bench", "reliability", str(converted_run_dir), "--profiles",
                "clean,corrupt 1% + drop 1%,device stops answering", "--simulate", "1",
                "--max-samples", "200", "--fuzz-seconds", "0", "--no-stack"])
@@ -34,7 +34,7 @@ def test_bench_reliability_writes_the_evidence(converted_run_dir, host_firmware,
 
 
 def test_bench_rejects_bad_input(tmp_path, capsys):
-    from host_tools.cli import main
+    from bedside.cli import main
     with pytest.raises(SystemExit) as e:
         main(["bench", "reliability", "--help"])
     assert e.value.code == 0 and "device stops answering" in capsys.readouterr().out

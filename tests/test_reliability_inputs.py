@@ -13,9 +13,9 @@ import shutil
 
 import pytest
 
-from converter.manifest import constants_sha256
+from bedside.contract.manifest import constants_sha256
 from host_tools import verify as v
-from host_tools.cli import main
+from bedside.cli import main
 from host_tools.link import Device
 from host_tools.qemu import HostFirmware
 

@@ -13,8 +13,8 @@ import json
 import numpy as np
 import pytest
 
-from training import preprocess
-from training.signals import MISSING, SIGNAL_NAMES, SIGNALS
+from bedside.contract import preprocess
+from bedside.contract.signals import MISSING, SIGNAL_NAMES, SIGNALS
 
 T = 180                       # samples per case (25 windows of 60, stride 5)
 C = len(SIGNALS)
@@ -75,7 +75,7 @@ def test_out_of_range_is_missing_in_the_reference():
 
 
 def verify_cases(run_dir, url, cases, tmp_path, capsys):
-    from host_tools.cli import main
+    from bedside.cli import main
     data = write_cohort(tmp_path / "cases.npz", cases)
     rc = main(["verify", str(run_dir), "--port", url, "--data", str(data), "--float", "none",
                "--no-plots", "--out", str(tmp_path / "v")])

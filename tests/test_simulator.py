@@ -2,9 +2,9 @@
 import numpy as np
 import pytest
 
-from training import preprocess
+from bedside.contract import preprocess
 from training.cohort import Cohort, assign_splits, window_labels
-from training.signals import MISSING, SIGNAL_NAMES
+from bedside.contract.signals import MISSING, SIGNAL_NAMES
 from training.simulator import (HEMORRHAGE, NONE, SEPSIS, SimConfig, simulate_cohort,
                                 simulate_patient)
 

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 import serial
 
-from host_tools import protocol as p
-from host_tools.cli import main
+from bedside.contract import protocol as p
+from bedside.cli import main
 from host_tools.qemu import HostFirmware
 from host_tools.reference import Contract, Reference
 from tests.test_firmware_device import sim_raw

@@ -1,4 +1,4 @@
-"""window_dataset uses training.preprocess exactly; Teacher windows line up with it."""
+"""window_dataset uses bedside.contract.preprocess exactly; Teacher windows line up with it."""
 import numpy as np
 import pytest
 
@@ -65,7 +65,7 @@ def test_teacher_windows_contain_student_windows(small_run):
 
 def test_teacher_sees_the_students_personalized_features(small_run):
     from training.dataset import split_windows
-    from training.personalize import DEFAULT, normalize
+    from bedside.contract.personalize import DEFAULT, normalize
     cohort = Cohort.load(small_run)
     pz = normalize(DEFAULT)
     x, y, pidx, ends = split_windows(cohort, "test", 60, 5, 60, pz)

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from converter.manifest import constants_sha256
+from bedside.contract.manifest import constants_sha256
 from host_tools import verify as v
-from host_tools.cli import main
+from bedside.cli import main
 from host_tools.firmware_build import build_firmware
 from host_tools.link import Device
 from host_tools.qemu import HostFirmware
@@ -134,7 +134,8 @@ def test_retries_on_a_noisy_line_keep_verification_exact(fw, converted_run_dir):
 def test_mismatch_is_detected_and_reported(fw, converted_run_dir, tmp_path):
     """A device answer that differs from the reference in one output byte is caught, with
     context, and the JUnit file fails."""
-    from host_tools import protocol as p, reports
+    from bedside.contract import protocol as p
+from host_tools import reports
     from host_tools.reference import Contract
     with Device(fw.url) as dev:
         real = dev.send_samples
@@ -175,7 +176,7 @@ def test_host_only_environment_verifies_without_tensorflow(fw_tcp, converted_run
     code = textwrap.dedent(f"""
         import sys
         sys.modules['tensorflow'] = sys.modules['keras'] = None   # "not installed"
-        from host_tools.cli import main
+        from bedside.cli import main
         rc = main(['verify', '--port', {fw_tcp.url!r}, {str(converted_run_dir)!r},
                    '--simulate', '1', '--out', {str(out)!r}, '--no-plots'])
         bad = [m for m, mod in sys.modules.items()
@@ -191,7 +192,7 @@ def test_host_only_environment_verifies_without_tensorflow(fw_tcp, converted_run
 
 
 HIL_TEST = '''
-from host_tools import protocol as p
+from bedside.contract import protocol as p
 
 def test_hello(dut):
     info = dut.hello()

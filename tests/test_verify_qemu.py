@@ -7,7 +7,7 @@ import json
 import pytest
 
 from host_tools import verify as v
-from host_tools.cli import main
+from bedside.cli import main
 
 pytestmark = pytest.mark.qemu
 

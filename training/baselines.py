@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import preprocess
+from bedside.contract import preprocess
 from .simulator import HR, MAP, RR, SBP, SPO2, TEMP
 
 

@@ -49,7 +49,7 @@ def _simulate(n: int, seed: int, dcfg: dict):
 def run(args: argparse.Namespace) -> int:
     from .cohort import Cohort
     from .loaders import DataError, load_long_csv, load_psv_dir
-    from .preprocess import valid_mask
+    from bedside.contract.preprocess import valid_mask
     t0 = time.monotonic()
     run_dir = runinfo.resolve_run_dir(args.out, "data")
     seed = cmdutil.seed_of(args, run_dir)
@@ -79,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
                                   source=args.source)
     cohort.save(run_dir / "data" / "cohort.npz")
     miss = 1.0 - valid_mask(cohort.raw).mean(0)
-    from .signals import SIGNAL_NAMES
+    from bedside.contract.signals import SIGNAL_NAMES
     metrics = {"patients": cohort.n_patients, "patient_hours": float(len(cohort.raw) / 60),
                "events": int((cohort.onset >= 0).sum()),
                "rapid_map_drop": int(cohort.rapid_map_drop.sum()),

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .signals import N_SIGNALS
+from bedside.contract.signals import N_SIGNALS
 from .simulator import Patient
 
 SPLITS = {"train": 0, "val": 1, "test": 2}

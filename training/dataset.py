@@ -1,4 +1,4 @@
-"""Windows for training and evaluation, built with training.preprocess exactly (numpy only).
+"""Windows for training and evaluation, built with bedside.contract.preprocess exactly (numpy only).
 
 `window_dataset(run_dir, split)` -> (x_q int8 [N, L, C], y int8 [N], patient_idx [N],
 end_idx [N]): the int8 windows the device would feed the Student (window k of a patient
@@ -15,9 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
-from . import preprocess, runinfo
+from bedside.contract import preprocess
+from . import runinfo
 from .cohort import Cohort, window_labels
-from .signals import INPUT_SCALE_INV, MISSING
+from bedside.contract.signals import INPUT_SCALE_INV, MISSING
 
 N_PRIVILEGED_FEATURES = 2      # lactate (carried forward), lactate-ever-measured flag
 LACTATE_CENTER_MMOL = 1.5      # privileged feature = (lactate - 1.5) / 2 mmol/L
@@ -26,7 +27,7 @@ LACTATE_SPREAD_MMOL = 2.0
 
 def personalization(cfg: dict) -> dict | None:
     """The run's checked personalization settings (config `personalization`), None = off."""
-    from .personalize import normalize
+    from bedside.contract.personalize import normalize
     return normalize(cfg.get("personalization"))
 
 

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from . import baselines, dataset, metrics, models, preprocess, tfutil
+from bedside.contract import preprocess
+from . import baselines, dataset, metrics, models, tfutil
 from .cohort import Cohort
 
 MODELS = ("teacher", "student_kd", "student_scratch", "news2", "current_map")
@@ -97,7 +98,7 @@ def physionet_utility(run_dir: Path, cohort: Cohort, cfg: dict, val: dict, yv) -
     the alarm hysteresis, then maps to hourly rows. student_kd uses the run's alarm
     (config `alarm`, what the device runs); teacher and student_scratch get thresholds
     chosen the same way on their own validation outputs."""
-    from .alarm import Alarm
+    from bedside.contract.alarm import Alarm
     from .distill import choose_alarm
     from .utility import hourly_predictions, labels_from_onset, normalized_utility, psv_labels
     win, tcfg, pers = cfg["window"], cfg["teacher"], dataset.personalization(cfg)

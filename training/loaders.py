@@ -1,6 +1,6 @@
 """Loaders for real data: PhysioNet/CinC 2019 `.psv` files and a long-format CSV.
 
-Both produce simulator.Patient records in the raw int16 units of training.signals, one
+Both produce simulator.Patient records in the raw int16 units of bedside.contract.signals, one
 sample per minute, so the rest of the pipeline cannot tell them from simulated data.
 
 PhysioNet 2019 (hourly, pipe-separated, NaN = missing, SepsisLabel last): hour h lands at
@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .signals import MISSING, SIGNAL_NAMES, SIGNALS
+from bedside.contract.signals import MISSING, SIGNAL_NAMES, SIGNALS
 from .simulator import NONE, SEPSIS, Patient
 
 PSV_COLUMNS = {"HR": "hr", "SBP": "sbp", "DBP": "dbp", "MAP": "map", "O2Sat": "spo2",

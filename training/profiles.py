@@ -9,7 +9,7 @@ from __future__ import annotations
 import copy
 
 from .models import STUDENT_DEFAULT, TEACHER_DEFAULT
-from .personalize import DEFAULT as PERSONALIZATION_DEFAULT
+from bedside.contract.personalize import DEFAULT as PERSONALIZATION_DEFAULT
 
 DEFAULT = {
     "data": {"patients": 1500, "chunk_size": 128, "split_fractions": [0.6, 0.2, 0.2],

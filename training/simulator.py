@@ -6,7 +6,7 @@ yields patients in chunks. Each patient draws from its own generator seeded by
 cohort equals patient k of a small one. Every parameter and its source is documented in
 docs/simulator.md; the numbers below carry a short tag naming that source.
 
-Raw output: int16 [T, 7] in the units of training.signals (temperature in 0.1 degC),
+Raw output: int16 [T, 7] in the units of bedside.contract.signals (temperature in 0.1 degC),
 MISSING for gaps. The host tools import this module (`bedside verify --simulate N`), so it
 must stay free of TensorFlow.
 """
@@ -17,7 +17,7 @@ from typing import Iterator
 
 import numpy as np
 
-from .signals import MISSING, N_SIGNALS
+from bedside.contract.signals import MISSING, N_SIGNALS
 
 HR, SBP, DBP, MAP, SPO2, RR, TEMP = range(N_SIGNALS)
 

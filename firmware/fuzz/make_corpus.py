@@ -16,8 +16,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from host_tools import protocol as p  # noqa: E402
-from training.signals import FIXED_POINT_SHIFT, MISSING, SIGNALS  # noqa: E402
+from bedside.contract import protocol as p  # noqa: E402
+from bedside.contract.signals import FIXED_POINT_SHIFT, MISSING, SIGNALS  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 

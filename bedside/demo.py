@@ -53,7 +53,7 @@ def _stages(args: argparse.Namespace, run_dir: Path) -> list[tuple[str, str, lis
 
 
 def run(args: argparse.Namespace) -> int:
-    from host_tools.cli import main as cli_main
+    from bedside.cli import main as cli_main
 
     run_dir = args.out or Path("runs") / datetime.now().strftime("demo-%Y%m%d-%H%M%S")
     run_dir.mkdir(parents=True, exist_ok=True)

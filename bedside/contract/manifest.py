@@ -2,7 +2,7 @@
 
 Written by `bedside convert`, read by the firmware generator and the host tools.
 Every field is documented in docs/manifest.md. The preprocessing block is derived from
-training.signals only, and its SHA-256 (over canonical JSON) is what the device reports
+bedside.contract.signals only, and its SHA-256 (over canonical JSON) is what the device reports
 as `preproc_sha256`, so a device built with other constants is refused.
 """
 from __future__ import annotations
@@ -14,7 +14,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from training import signals as sig
+from bedside.contract import signals as sig
 
 FORMAT_VERSION = 1
 PROTOCOL_VERSION = 1

@@ -24,7 +24,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "monitor": ("host_tools.cmd_monitor", "live view of vitals, risk and alarms from a device"),
     "ports": ("host_tools.cmd_ports", "list serial ports"),
     "bench": ("host_tools.cmd_bench", "benchmarks: engine, link, personalization, reliability"),
-    "demo": ("host_tools.cmd_demo", "the whole path: data -> ... -> verified emulated device"),
+    "demo": ("bedside.demo", "the whole path: data -> ... -> verified emulated device"),
 }
 
 
