@@ -115,8 +115,8 @@ def run_host(exe: Path, k: int, inputs: np.ndarray, out_dtype, out_shape) -> np.
 
 def tflm_outputs(model_bytes: bytes, inputs: np.ndarray) -> np.ndarray:
     """Run each input through the tflite_micro interpreter (the reference)."""
-    from tflite_micro import runtime
-    it = runtime.Interpreter.from_bytes(model_bytes, arena_size=1 << 22)
+    from bedside.tflm import interpreter
+    it = interpreter(model_bytes)
     outs = []
     for x in inputs:
         it.set_input(x[None] if x.ndim < len(it.get_input_details(0)["shape"]) else x, 0)

@@ -15,7 +15,9 @@ import sys
 import tempfile
 from pathlib import Path
 
+from bedside import fileio
 from bedside.contract import manifest as mf
+from bedside.version import kit_version
 
 PTQ_AUROC_TOLERANCE = 0.005   # above this loss the converter suggests --qat
 
@@ -43,7 +45,7 @@ def run(args) -> int:
     from .quantize import QuantizeError
     from .tflite_info import TfliteError
     from .opset import OpSetError
-    from .tflm_check import TflmError
+    from bedside.tflm import TflmError
     try:
         convert(Path(args.run_dir), backend=args.backend, from_tflite=args.from_tflite,
                 qat=args.qat)
@@ -148,14 +150,6 @@ def check_keras_input(model, path: Path, window: dict) -> None:
 
 
 # --- provenance --------------------------------------------------------------------------
-
-def kit_version() -> str:
-    from importlib import metadata
-    try:
-        return metadata.version("bedside-kit")
-    except metadata.PackageNotFoundError:
-        return "0.0.0+unknown"
-
 
 def tool_versions() -> dict:
     import platform
@@ -400,10 +394,10 @@ def _write_artifacts(run_dir, cfg, tflite, info, alarm, arena_tflm, metrics, not
             "generated": sorted(gen_files + [p.name for p in gen_dir.iterdir()
                                              if p.name not in gen_files]),
         }
-        mf.write_json_atomic(tmp / "manifest.json", manifest)
-        mf.write_json_atomic(tmp / "conversion.json", report)
+        fileio.write_json(tmp / "manifest.json", manifest)
+        fileio.write_json(tmp / "conversion.json", report)
         mf.load_manifest(tmp / "manifest.json")        # what we wrote must read back
-        mf.replace_dir_atomic(tmp, out_dir)
+        fileio.replace_dir(tmp, out_dir)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

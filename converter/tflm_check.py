@@ -13,12 +13,7 @@ import tempfile
 import numpy as np
 
 from bedside.contract.alarm import alarm_sequence
-
-PROBE_ARENA = 1 << 20       # generous arena for the measurement run
-
-
-class TflmError(RuntimeError):
-    """TFLM could not load or run the model."""
+from bedside.tflm import TflmError, interpreter
 
 
 def _capture_fd2(fn) -> str:
@@ -35,14 +30,6 @@ def _capture_fd2(fn) -> str:
             os.close(saved)
         tmp.seek(0)
         return tmp.read().decode(errors="replace")
-
-
-def interpreter(model: bytes, arena_size: int = PROBE_ARENA):
-    from tflite_micro import runtime
-    try:
-        return runtime.Interpreter.from_bytes(model, arena_size=arena_size)
-    except Exception as e:
-        raise TflmError(f"TFLite Micro cannot load the model: {str(e).strip()[:400]}")
 
 
 def arena_used_bytes(model: bytes) -> int:

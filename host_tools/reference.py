@@ -18,7 +18,6 @@ from bedside.contract.manifest import load_manifest
 from bedside.contract import preprocess
 from bedside.contract.alarm import Alarm
 
-ARENA_BYTES = 1 << 20
 
 
 class RunDirError(ValueError):
@@ -102,11 +101,10 @@ class PatientReference:
 class Reference:
     """One TFLM interpreter, invoked once per window (reused across patients)."""
 
-    def __init__(self, contract: Contract, arena_size: int = ARENA_BYTES) -> None:
-        from tflite_micro import runtime
+    def __init__(self, contract: Contract) -> None:
+        from bedside.tflm import interpreter
         self.contract = contract
-        self.interpreter = runtime.Interpreter.from_bytes(contract.model_bytes,
-                                                          arena_size=arena_size)
+        self.interpreter = interpreter(contract.model_bytes)
         self.invokes = 0
 
     def infer(self, windows: np.ndarray) -> np.ndarray:
@@ -180,8 +178,8 @@ class FloatModel:
 
     @staticmethod
     def _tflite(path: Path) -> "FloatModel":
-        from tflite_micro import runtime
-        interp = runtime.Interpreter.from_bytes(path.read_bytes(), arena_size=ARENA_BYTES)
+        from bedside.tflm import interpreter
+        interp = interpreter(path.read_bytes())
 
         def predict(x: np.ndarray) -> np.ndarray:
             out = []

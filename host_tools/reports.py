@@ -11,7 +11,7 @@ import tempfile
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
-from bedside.contract.manifest import replace_dir_atomic
+from bedside.fileio import replace_dir
 
 
 def _plots(tmp: Path, report: dict, traces: list, cycles: list, clock_hz: int) -> list[str]:
@@ -179,7 +179,7 @@ def write(out_dir: Path, report: dict, traces: list, cycles: list, clock_hz: int
         md = markdown(report, files)
         (tmp / "report.md").write_text(md)
         (tmp / "report.html").write_text(html(md))
-        replace_dir_atomic(tmp, out_dir)
+        replace_dir(tmp, out_dir)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

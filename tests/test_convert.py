@@ -16,12 +16,12 @@ def _int8(run_dir):
 
 
 def test_tflm_runs_model_and_deltas_within_bounds(converted_run_dir):
-    from tflite_micro import runtime
+    from bedside.tflm import interpreter
     from training.dataset import window_dataset
 
     out = _int8(converted_run_dir)
     model = (out / "model.tflite").read_bytes()
-    it = runtime.Interpreter.from_bytes(model, arena_size=1 << 20)
+    it = interpreter(model)
     inp = it.get_input_details(0)
     assert inp["dtype"] == np.int8 and list(inp["shape"]) == [1, 60, 7]
     assert float(inp["quantization_parameters"]["scales"][0]) == 1 / 32

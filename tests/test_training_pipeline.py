@@ -51,7 +51,7 @@ def _int8_model(model, x_q):
 
 def test_student_contract_and_int8_conversion(quick_run_dir):
     from tensorflow.lite.python import schema_py_generated as schema
-    from tflite_micro import runtime
+    from bedside.tflm import interpreter
 
     from training import models, preprocess
     from training.dataset import window_dataset
@@ -68,7 +68,7 @@ def test_student_contract_and_int8_conversion(quick_run_dir):
     names = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
     ops = {names[max(oc.builtinCode, oc.deprecatedBuiltinCode)] for oc in m.operatorCodes}
     assert ops <= ALLOWED_OPS, ops - ALLOWED_OPS
-    interp = runtime.Interpreter.from_bytes(flat, arena_size=1 << 20)
+    interp = interpreter(flat)
     p_keras = student(preprocess.to_model_input(x[:64]), training=False).numpy()[:, 0]
     p_int8 = []
     for w in x[:64]:

@@ -135,7 +135,7 @@ def test_mismatch_is_detected_and_reported(fw, converted_run_dir, tmp_path):
     """A device answer that differs from the reference in one output byte is caught, with
     context, and the JUnit file fails."""
     from bedside.contract import protocol as p
-from host_tools import reports
+    from host_tools import reports
     from host_tools.reference import Contract
     with Device(fw.url) as dev:
         real = dev.send_samples

@@ -6,14 +6,14 @@ patient (0 train, 1 validation, 2 test), stratified by event type, never by wind
 """
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from bedside.contract.signals import N_SIGNALS
+from bedside.fileio import atomic_file
+
 from .simulator import Patient
 
 SPLITS = {"train": 0, "val": 1, "test": 2}
@@ -62,21 +62,13 @@ class Cohort:
     # --- I/O ---------------------------------------------------------------------------
     def save(self, path: str | Path) -> None:
         """Write atomically (temp file in the same folder, then rename)."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npz.tmp")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                np.savez_compressed(
-                    f, format_version=np.int32(FORMAT_VERSION), raw=self.raw,
-                    privileged=self.privileged, offsets=self.offsets, pid=self.pid,
-                    onset=self.onset, event_type=self.event_type,
-                    rapid_map_drop=self.rapid_map_drop, atypical=self.atypical,
-                    hard=self.hard, split=self.split, source=np.array(self.source))
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with atomic_file(path) as f:
+            np.savez_compressed(
+                f, format_version=np.int32(FORMAT_VERSION), raw=self.raw,
+                privileged=self.privileged, offsets=self.offsets, pid=self.pid,
+                onset=self.onset, event_type=self.event_type,
+                rapid_map_drop=self.rapid_map_drop, atypical=self.atypical,
+                hard=self.hard, split=self.split, source=np.array(self.source))
 
     @classmethod
     def load(cls, path: str | Path) -> "Cohort":

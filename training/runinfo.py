@@ -13,13 +13,13 @@ Layout (docs/training.md):
 from __future__ import annotations
 
 import json
-import os
 import platform
 import sys
-import tempfile
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+
+from bedside.fileio import write_json
+from bedside.version import kit_version
 
 FORMAT_VERSION = 1
 DEFAULT_WINDOW = {"length": 60, "stride": 5}
@@ -66,11 +66,7 @@ def _deep_merge(a: dict, b: dict) -> dict:
 def versions(with_tf: bool = False) -> dict:
     import numpy
     v = {"python": platform.python_version(), "numpy": numpy.__version__}
-    try:
-        from importlib.metadata import version
-        v["bedside-kit"] = version("bedside-kit")
-    except Exception:      # running from a source tree without installation
-        v["bedside-kit"] = "unknown"
+    v["bedside-kit"] = kit_version()
     if with_tf:
         import keras
         import tensorflow as tf
@@ -105,18 +101,3 @@ def merge(run_dir: str | Path, *, stage: str | None = None, config: dict | None 
         run.setdefault("stages", {})[stage] = info
     write_json(run_dir / "run.json", run)
     return run
-
-
-def write_json(path: Path, obj: Any) -> None:
-    """Atomic JSON write (temp file + rename), sorted keys for reproducible files."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(obj, f, indent=2, sort_keys=True)
-            f.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -112,22 +110,3 @@ def build_manifest(*, window: dict, alarm: dict, horizon_min: float, model: dict
         "versions": versions,
         "generator": generator,
     }
-
-
-def write_json_atomic(path: Path, obj: Any) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(obj, indent=2, sort_keys=True) + "\n")
-    tmp.replace(path)
-
-
-def replace_dir_atomic(tmp: Path, out_dir: Path) -> None:
-    """Move a fully written temporary folder into place, replacing out_dir: readers see the
-    old folder or the new one, never a half-written one."""
-    os.chmod(tmp, 0o755)
-    old = None
-    if out_dir.exists():
-        old = out_dir.with_name(f".{out_dir.name}.old-{os.getpid()}")
-        out_dir.rename(old)
-    tmp.rename(out_dir)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
