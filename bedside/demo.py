@@ -29,26 +29,19 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="simulated test patients streamed to the device (default: the stage's default)")
 
 
-def _available(module: str) -> bool:
-    try:
-        return importlib.util.find_spec(module) is not None
-    except ModuleNotFoundError:
-        return False
-
-
-def _stages(args: argparse.Namespace, run_dir: Path) -> list[tuple[str, str, list[str]]]:
+def _stages(args: argparse.Namespace, run_dir: Path) -> list[tuple[str, list[str]]]:
     common = ["--seed", str(args.seed)] + (["--quick"] if args.quick else [])
     verify = ["verify", str(run_dir), "--target", args.target]
     if args.patients:
         verify += ["--simulate", str(args.patients)]
     return [
-        ("data", "training.cmd_data", ["data", "--out", str(run_dir), *common]),
-        ("teacher", "training.cmd_train", ["train", "--out", str(run_dir), *common]),
-        ("student (KD)", "training.cmd_distill", ["distill", "--out", str(run_dir), *common]),
-        ("evaluation", "training.cmd_evaluate", ["evaluate", "--out", str(run_dir), *common]),
-        ("int8 conversion", "converter.cmd_convert", ["convert", str(run_dir)]),
-        ("firmware", "host_tools.cmd_build", ["build", "--target", args.target, str(run_dir)]),
-        ("emulated verification", "host_tools.cmd_verify", verify),
+        ("data", ["data", "--out", str(run_dir), *common]),
+        ("teacher", ["train", "--out", str(run_dir), *common]),
+        ("student (KD)", ["distill", "--out", str(run_dir), *common]),
+        ("evaluation", ["evaluate", "--out", str(run_dir), *common]),
+        ("int8 conversion", ["convert", str(run_dir)]),
+        ("firmware", ["build", "--target", args.target, str(run_dir)]),
+        ("emulated verification", verify),
     ]
 
 
@@ -58,12 +51,12 @@ def run(args: argparse.Namespace) -> int:
     run_dir = args.out or Path("runs") / datetime.now().strftime("demo-%Y%m%d-%H%M%S")
     run_dir.mkdir(parents=True, exist_ok=True)
     console.rule(f"[bold]bedside demo[/] -> {run_dir}")
-    todo = []
+    if importlib.util.find_spec("tensorflow") is None:
+        console.print("[red]bedside demo trains models and needs TensorFlow: "
+                      "pip install 'bedside-kit[full]' (or ./run.sh demo)[/]")
+        return 2
     timings = []
-    for title, module, argv in _stages(args, run_dir):
-        if not _available(module):
-            todo.append(title)
-            continue
+    for title, argv in _stages(args, run_dir):
         console.rule(f"[cyan]{title}[/]  (bedside {' '.join(argv)})")
         t0 = time.monotonic()
         rc = cli_main(argv)
@@ -74,8 +67,6 @@ def run(args: argparse.Namespace) -> int:
     console.rule("[bold]summary[/]")
     for title, seconds in timings:
         console.print(f"  {title:<24} {seconds:7.1f} s")
-    if todo:
-        console.print(f"[yellow]stages still to come: {', '.join(todo)}[/]")
     report = run_dir / "verify" / "report.md"
     console.print(f"run directory: {run_dir}" + (f"\nverification report: {report}" if report.exists() else ""))
     return 0

@@ -10,10 +10,9 @@ from pathlib import Path
 
 import numpy as np
 
-from bedside.contract import signals as sig
-
+from bedside import fileio
 from bedside.banner import banner as make_banner
-from bedside.contract.manifest import GEN_FORMAT
+from bedside.contract.manifest import GEN_FORMAT, constants
 from .opset import TFLM_OPS
 
 GENERATOR = "bedside convert (converter/gen_sources.py)"
@@ -56,7 +55,7 @@ def _bytes_c(hexdigest: str) -> str:
 
 
 def _personalization_lines(manifest: dict) -> list[str]:
-    """Constants of training/personalize.py; absent when the manifest has none (off)."""
+    """Constants of bedside/contract/personalize.py; absent when the manifest has none (off)."""
     pz = manifest["preprocessing"].get("personalization")
     if not pz:
         return ["// personalization: off (manifest preprocessing.personalization absent)", ""]
@@ -70,30 +69,30 @@ def _personalization_lines(manifest: dict) -> list[str]:
         f"constexpr int kPersonalBlockMinValid = {pz['block_min_valid']};",
         f"constexpr int kPersonalMinBlocks = {pz['min_blocks']};",
         f"constexpr int32_t kPersonalLimitLo[kNumSignals] = "
-        f"{_ints(lim[x.name][0] for x in sig.SIGNALS)};",
+        f"{_ints(lim[n][0] for n in constants(manifest).names)};",
         f"constexpr int32_t kPersonalLimitHi[kNumSignals] = "
-        f"{_ints(lim[x.name][1] for x in sig.SIGNALS)};", ""]
+        f"{_ints(lim[n][1] for n in constants(manifest).names)};", ""]
 
 
 def model_config_h(manifest: dict, hdr: str) -> str:
     m, a, w = manifest["model"], manifest["alarm"], manifest["window"]
-    s = sig.SIGNALS
+    k = constants(manifest)      # the manifest, never the signal table
     lines = [
         hdr, "#ifndef BEDSIDE_GEN_MODEL_CONFIG_H_", "#define BEDSIDE_GEN_MODEL_CONFIG_H_", "",
         "#include <cstdint>", "", _format_guard(),
         "namespace bedside_gen {", "",
-        f"constexpr int kNumSignals = {len(s)};",
+        f"constexpr int kNumSignals = {k.n};",
         f"constexpr int kWindowLength = {w['length']};",
         f"constexpr int kStride = {w['stride']};",
         f"constexpr int kSamplePeriodS = {manifest['sample_period_s']};",
-        f"constexpr int16_t kMissingValue = {sig.MISSING};",
-        f"constexpr int kFixedPointShift = {sig.FIXED_POINT_SHIFT};", "",
-        "// per signal, in manifest order: " + ", ".join(x.name for x in s),
-        f"constexpr int32_t kCenter[kNumSignals] = {_ints(x.center for x in s)};",
-        f"constexpr int32_t kMultiplier[kNumSignals] = {_ints(x.multiplier for x in s)};",
-        f"constexpr int32_t kValidMin[kNumSignals] = {_ints(x.valid_min for x in s)};",
-        f"constexpr int32_t kValidMax[kNumSignals] = {_ints(x.valid_max for x in s)};",
-        f"constexpr int32_t kCarryLimit[kNumSignals] = {_ints(x.carry_limit for x in s)};", "",
+        f"constexpr int16_t kMissingValue = {k.missing};",
+        f"constexpr int kFixedPointShift = {k.shift};", "",
+        "// per signal, in manifest order: " + ", ".join(k.names),
+        f"constexpr int32_t kCenter[kNumSignals] = {_ints(k.center)};",
+        f"constexpr int32_t kMultiplier[kNumSignals] = {_ints(k.multiplier)};",
+        f"constexpr int32_t kValidMin[kNumSignals] = {_ints(k.valid_min)};",
+        f"constexpr int32_t kValidMax[kNumSignals] = {_ints(k.valid_max)};",
+        f"constexpr int32_t kCarryLimit[kNumSignals] = {_ints(k.carry_limit)};", "",
         *_personalization_lines(manifest),
         f"constexpr int kInputBytes = {m['input']['bytes']};",
         f"constexpr int kOutputBytes = {m['output']['bytes']};",
@@ -165,5 +164,5 @@ def write_all(gen_dir: Path, manifest: dict, model: bytes, command: str) -> list
         "model_ops.h": model_ops_h(ops, banner(command, sha, "TFLM op registration.")),
     }
     for name, text in files.items():
-        (gen_dir / name).write_text(text)
+        fileio.write_text(gen_dir / name, text)
     return sorted(files)

@@ -3,7 +3,7 @@
 On the run's cohort (RUN_DIR/data/cohort.npz; the simulator gives 20 % of patients a
 chronic atypical baseline), two Students of the run's architecture are trained from the
 same seed and initialisation on the train split: one on the population-centred windows,
-one on the personalized windows (training/personalize.py, the device's transform). On the
+one on the personalized windows (bedside/contract/personalize.py, the device's transform). On the
 test split it reports AUROC, AUPRC and false alarms per patient-day at equal sensitivity,
 overall and for the atypical-baseline subgroup, and writes RUN_DIR/personalization.json.
 

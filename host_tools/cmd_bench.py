@@ -1,8 +1,8 @@
 """`bedside bench {engine,link,personalization,reliability}`: the kit's benchmarks.
 
 Each benchmark lives in its own module exposing `add_arguments(parser)` and `run(args)`,
-imported only when it runs, so a missing one (not written yet, or its dependencies not
-installed) gives a clear message instead of breaking the others.
+imported only when it runs, so one whose dependencies are not installed (TensorFlow for
+personalization) gives a clear message instead of breaking the others.
 """
 from __future__ import annotations
 
@@ -22,13 +22,11 @@ BENCHES: dict[str, tuple[str, str]] = {
 
 
 def _import(name: str):
-    module = BENCHES[name][0]
+    """The benchmark's module, or the name of the package it needs that is missing."""
     try:
-        return importlib.import_module(module)
+        return importlib.import_module(BENCHES[name][0]), None
     except ModuleNotFoundError as e:
-        if e.name and module.startswith(e.name) or e.name == module:
-            return None
-        raise
+        return None, e.name
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -47,10 +45,10 @@ def run(args: argparse.Namespace) -> int:
         print("usage: bedside bench {" + ",".join(BENCHES) + "} ...  (bedside bench --help)",
               file=sys.stderr)
         return 2
-    mod = _import(args.bench)
+    mod, missing = _import(args.bench)
     if mod is None:
-        print(f"bedside bench {args.bench}: not available yet in this installation "
-              f"(module {BENCHES[args.bench][0]} is missing)", file=sys.stderr)
+        print(f"bedside bench {args.bench}: needs the package '{missing}', which is not "
+              "installed (pip install 'bedside-kit[full]')", file=sys.stderr)
         return 2
     parser = argparse.ArgumentParser(prog=f"bedside bench {args.bench}",
                                      description=BENCHES[args.bench][1])

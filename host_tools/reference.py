@@ -1,7 +1,8 @@
 """The Python reference a device is verified against (DESIGN.md contract 6).
 
-Per patient stream: the integer preprocessing (`bedside.contract.preprocess`, personalized as the
-manifest's `preprocessing.personalization` says, see training/personalize.py), the same windows
+Per patient stream: the integer preprocessing (`bedside.contract.preprocess` with the
+constants of the run's manifest, never the signal table; personalized as the manifest's
+`preprocessing.personalization` says, see bedside/contract/personalize.py), the same windows
 the firmware forms, TFLM's own Python interpreter (`tflite_micro`) on the run's int8
 model, and the integer alarm (`bedside.contract.alarm.Alarm`) with the manifest's thresholds.
 numpy + tflite_micro only: no TensorFlow.
@@ -14,10 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
-from bedside.contract.manifest import load_manifest
 from bedside.contract import preprocess
 from bedside.contract.alarm import Alarm
-
+from bedside.contract.manifest import constants, load_manifest
+from bedside.contract.signals import Constants
 
 
 class RunDirError(ValueError):
@@ -47,6 +48,7 @@ class Contract:
     off_q: int
     min_duration: int
     sample_period_s: float
+    constants: Constants                  # the manifest's preprocessing constants
     personalization: dict | None = None   # manifest preprocessing.personalization (None: off)
 
     @classmethod
@@ -62,23 +64,24 @@ class Contract:
             raise RunDirError(f"{model_path}: SHA-256 {sha[:16]}... differs from manifest "
                                   f"field model.sha256 {m['model']['sha256'][:16]}...")
         mi, mo, a = m["model"]["input"], m["model"]["output"], m["alarm"]
+        k = constants(m)
         return cls(m, model_path, data, sha, m["preprocessing"]["sha256"],
                    int(m.get("protocol_version", 1)), int(m.get("gen_format", 1)),
                    len(m["signals"]), int(m["window"]["length"]), int(m["window"]["stride"]),
                    int(mi["bytes"]), int(mo["bytes"]), float(mi["scale"]), int(mi["zero_point"]),
                    float(mo["scale"]), int(mo["zero_point"]), int(a["on_q"]), int(a["off_q"]),
-                   int(a["min_duration"]), float(m.get("sample_period_s", 60)),
-                   _personalization(m, run_dir))
+                   int(a["min_duration"]), float(m.get("sample_period_s", 60)), k,
+                   _personalization(m, run_dir, k))
 
     def dequantize(self, q: np.ndarray) -> np.ndarray:
         return (np.asarray(q, np.float32) - self.output_zero_point) * self.output_scale
 
 
-def _personalization(manifest: dict, run_dir: Path) -> dict | None:
+def _personalization(manifest: dict, run_dir: Path, k: Constants) -> dict | None:
     from bedside.contract.personalize import PersonalizationError, normalize
     pz = manifest["preprocessing"].get("personalization")
     try:
-        checked = normalize(pz)
+        checked = normalize(pz, k)
     except PersonalizationError as e:
         raise RunDirError(f"{run_dir / 'int8' / 'manifest.json'}: field "
                           f"preprocessing.{e}") from None
@@ -126,7 +129,8 @@ class Reference:
 
     def patient(self, raw: np.ndarray) -> PatientReference:
         c = self.contract
-        q = preprocess.preprocess_stream(np.asarray(raw, dtype=np.int16), c.personalization)
+        q = preprocess.preprocess_stream(np.asarray(raw, dtype=np.int16), c.personalization,
+                                         c.constants)
         ends = preprocess.window_ends(len(q), c.window_length, c.stride)
         wins = preprocess.windows(q, c.window_length, c.stride)
         out = self.infer(wins)

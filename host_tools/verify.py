@@ -222,16 +222,14 @@ class Verifier:
     def _check_calibration(self, pid: str, raw: np.ndarray, ref: PatientReference) -> None:
         """The baseline and centres the device settled on (CALIB) equal the reference's."""
         from bedside.contract.personalize import centers_stream
-        from bedside.contract.signals import MISSING
-        pz = self.c.personalization
-        centers, calibrated, base = centers_stream(raw, pz)
+        pz, k = self.c.personalization, self.c.constants
+        centers, calibrated, base = centers_stream(raw, pz, k)
         n = self.c.n_signals
         expected = {"calibrated": bool(len(raw) and calibrated[-1]),
                     "samples": min(len(raw), pz["calib_samples"]),
                     "calib_samples": pz["calib_samples"],
-                    "baseline": base.tolist() if base is not None else [MISSING] * n,
-                    "center": (centers[-1] if len(raw) else centers_stream(
-                        np.zeros((1, n), np.int16), None)[0][0]).tolist()}
+                    "baseline": base.tolist() if base is not None else [k.missing] * n,
+                    "center": (centers[-1] if len(raw) else k.center).tolist()}
         got = self.dev.calibration(n)
         self.calibrations_checked += 1
         if got != expected:

@@ -1,6 +1,6 @@
 """C++ core unit tests: preprocessing, window, alarm, protocol codec and simulator,
 compiled with -Wall -Wextra -Werror under ASan/UBSan and compared with the Python
-definitions (training/preprocess.py, training/alarm.py, host_tools/protocol.py)."""
+definitions (bedside/contract/preprocess.py, bedside/contract/alarm.py, bedside/contract/protocol.py)."""
 from __future__ import annotations
 
 import json
@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from bedside.contract import protocol as p
-from training import preprocess, signals
+from bedside.contract import preprocess, signals
 from bedside.contract.alarm import alarm_sequence
 
 VECTORS = Path(__file__).parent / "data" / "protocol_vectors.json"

@@ -17,7 +17,7 @@ import serial
 from bedside.contract import protocol as p
 from host_tools.qemu import Emulator, HostFirmware
 from host_tools.reference import Contract, Reference
-from training import signals
+from bedside.contract import signals
 
 SEED = 7
 

@@ -1,4 +1,4 @@
-"""On-device personalization: the integer baseline/re-centring of training/personalize.py,
+"""On-device personalization: the integer baseline/re-centring of bedside/contract/personalize.py,
 the C++ Personalizer (ASan/UBSan core tool) bit-exact on random and edge streams with
 resets, the host firmware verified bit-exact across a RESET, and the bench (--quick)."""
 from __future__ import annotations
@@ -12,7 +12,7 @@ from host_tools.link import Device
 from host_tools.qemu import HostFirmware
 from host_tools.reference import Contract, Reference
 from host_tools.verify import Verifier
-from training import personalize, preprocess, signals
+from bedside.contract import personalize, preprocess, signals
 from training.simulator import SimConfig, simulate_patient
 
 from .test_firmware_core import edge_values, tool

@@ -2,7 +2,7 @@
 
 Each case is one patient of a cohort file streamed by `bedside verify --data` to the host
 firmware (AddressSanitizer/UBSan build) and, for a subset, to the Cortex-M4 firmware under
-QEMU. The rule (training/preprocess.py, docs/reliability.md): a raw value equal to
+QEMU. The rule (bedside/contract/preprocess.py, docs/reliability.md): a raw value equal to
 MISSING or outside [valid_min, valid_max] is missing; a missing value takes the last valid
 one for at most carry_limit samples, then the signal's centre.
 """

@@ -19,7 +19,7 @@ from bedside.cli import main
 from host_tools.qemu import HostFirmware
 from host_tools.reference import Contract, Reference
 from tests.test_firmware_device import sim_raw
-from training import signals
+from bedside.contract import signals
 
 SEED = 3
 VECTORS = Path(__file__).parent / "data" / "protocol_vectors.json"

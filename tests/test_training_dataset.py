@@ -2,7 +2,8 @@
 import numpy as np
 import pytest
 
-from training import preprocess, runinfo
+from bedside.contract import preprocess
+from training import runinfo
 from training.cohort import Cohort
 from training.dataset import teacher_windows, window_dataset
 from training.simulator import simulate_cohort

@@ -53,7 +53,8 @@ def test_student_contract_and_int8_conversion(quick_run_dir):
     from tensorflow.lite.python import schema_py_generated as schema
     from bedside.tflm import interpreter
 
-    from training import models, preprocess
+    from bedside.contract import preprocess
+    from training import models
     from training.dataset import window_dataset
     student = models.load(quick_run_dir / "student" / "model.keras")
     assert len(student.inputs) == 1 and tuple(student.inputs[0].shape) == (None, 60, 7)

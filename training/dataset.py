@@ -16,9 +16,10 @@ from pathlib import Path
 import numpy as np
 
 from bedside.contract import preprocess
+from bedside.contract.signals import INPUT_SCALE_INV, MISSING, TABLE
+
 from . import runinfo
 from .cohort import Cohort, window_labels
-from bedside.contract.signals import INPUT_SCALE_INV, MISSING
 
 N_PRIVILEGED_FEATURES = 2      # lactate (carried forward), lactate-ever-measured flag
 LACTATE_CENTER_MMOL = 1.5      # privileged feature = (lactate - 1.5) / 2 mmol/L
@@ -48,7 +49,7 @@ def split_windows(cohort: Cohort, split: str, length: int, stride: int, horizon:
         ps.append(np.full(int(keep.sum()), i, dtype=np.int64))
         es.append(ends[keep])
     if not xs:
-        c = len(preprocess.CENTERS)
+        c = TABLE.n
         return (np.zeros((0, length, c), np.int8), np.zeros(0, np.int8),
                 np.zeros(0, np.int64), np.zeros(0, np.int64))
     return np.concatenate(xs), np.concatenate(ys), np.concatenate(ps), np.concatenate(es)
@@ -83,7 +84,7 @@ def teacher_windows(cohort: Cohort, patient_idx: np.ndarray, end_idx: np.ndarray
     (zeros = centre before admission; personalized like the Student's when the run has
     personalization on, so the Teacher sees at least what the Student sees) and the
     privileged features, for given windows."""
-    n_feat = len(preprocess.CENTERS) + N_PRIVILEGED_FEATURES
+    n_feat = TABLE.n + N_PRIVILEGED_FEATURES
     out = np.zeros((len(end_idx), context, n_feat), dtype=np.int8)
     order = np.argsort(patient_idx, kind="stable")
     bounds = np.flatnonzero(np.diff(patient_idx[order])) + 1

@@ -1,9 +1,11 @@
 """manifest.json: the contract between training, firmware and host tools (DESIGN.md 1).
 
 Written by `bedside convert`, read by the firmware generator and the host tools.
-Every field is documented in docs/manifest.md. The preprocessing block is derived from
-bedside.contract.signals only, and its SHA-256 (over canonical JSON) is what the device reports
-as `preproc_sha256`, so a device built with other constants is refused.
+Every field is documented in docs/manifest.md. At conversion the preprocessing block is
+seeded from the signal table (bedside.contract.signals); from then on the manifest is the
+only source: `constants(manifest)` is what the generated C header and the Python reference
+are built from. Its SHA-256 (over canonical JSON) is what the device reports as
+`preproc_sha256`, so a device built with other constants is refused.
 """
 from __future__ import annotations
 
@@ -13,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from bedside.contract import signals as sig
+from bedside.contract.protocol import VERSION as PROTOCOL_VERSION
 
 FORMAT_VERSION = 1
-PROTOCOL_VERSION = 1
 GEN_FORMAT = 1          # generated C/C++ header format; must match the firmware's
 
 
@@ -29,23 +31,18 @@ def canonical_json(obj: Any) -> bytes:
 
 def preprocessing_block(personalization: dict | None = None) -> dict:
     """Signal table and fixed-point constants the device must reproduce exactly."""
-    block = {
-        "missing_value": sig.MISSING,
-        "input_scale_inv": sig.INPUT_SCALE_INV,
-        "shift": sig.FIXED_POINT_SHIFT,
-        "signals": [
-            {
-                "name": s.name, "unit": s.unit, "raw_scale": s.raw_scale,
-                "center": s.center, "spread": s.spread, "multiplier": s.multiplier,
-                "valid_min": s.valid_min, "valid_max": s.valid_max,
-                "carry_limit": s.carry_limit,
-            }
-            for s in sig.SIGNALS
-        ],
-    }
+    block = sig.TABLE.block()
     if personalization is not None:
         block["personalization"] = personalization
     return block
+
+
+def constants(manifest: dict) -> sig.Constants:
+    """The run's preprocessing constants (ManifestError names a bad field)."""
+    try:
+        return sig.Constants.from_manifest(manifest.get("preprocessing"))
+    except sig.ConstantsError as e:
+        raise ManifestError(f"manifest field {e}") from None
 
 
 def constants_sha256(preprocessing: dict, alarm: dict, window: dict) -> str:
@@ -63,7 +60,9 @@ def load_manifest(path: str | Path) -> dict:
     if not path.is_file():
         raise ManifestError(f"{path}: manifest not found (run `bedside convert RUN_DIR` first)")
     try:
-        manifest = json.loads(path.read_text())
+        manifest = json.loads(path.read_bytes().decode("utf-8"))
+    except UnicodeDecodeError as e:
+        raise ManifestError(f"{path}: not UTF-8 text (byte {e.start})") from None
     except json.JSONDecodeError as e:
         raise ManifestError(f"{path}: not valid JSON (line {e.lineno}, column {e.colno}): {e.msg}")
     if not isinstance(manifest, dict):
@@ -73,12 +72,16 @@ def load_manifest(path: str | Path) -> dict:
         raise ManifestError(f"{path}: field 'format_version' is {version!r}; this kit reads "
                             f"format {FORMAT_VERSION} (re-run `bedside convert`)")
     for field in ("model", "preprocessing", "window", "alarm", "signals"):
-        if field not in manifest:
-            raise ManifestError(f"{path}: missing field '{field}'")
+        if not isinstance(manifest.get(field), dict if field != "signals" else list):
+            raise ManifestError(f"{path}: field '{field}' is missing or of the wrong type")
     expected = constants_sha256(manifest["preprocessing"], manifest["alarm"], manifest["window"])
     if manifest["preprocessing"].get("sha256") != expected:
         raise ManifestError(f"{path}: field 'preprocessing.sha256' does not match the constants "
                             "(the manifest was edited by hand?)")
+    try:
+        constants(manifest)
+    except ManifestError as e:
+        raise ManifestError(f"{path}: {e}") from None
     return manifest
 
 
@@ -99,8 +102,8 @@ def build_manifest(*, window: dict, alarm: dict, horizon_min: float, model: dict
         "protocol_version": PROTOCOL_VERSION,
         "gen_format": GEN_FORMAT,
         "sample_period_s": sig.SAMPLE_PERIOD_S,
-        "signals": [{"name": s.name, "unit": s.unit, "raw_scale": s.raw_scale}
-                    for s in sig.SIGNALS],
+        "signals": [{"name": r["name"], "unit": r["unit"], "raw_scale": r["raw_scale"]}
+                    for r in preprocessing["signals"]],
         "window": window,
         "preprocessing": preprocessing,
         "model": model,

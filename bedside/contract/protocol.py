@@ -1,7 +1,9 @@
-"""The serial protocol codec (docs/protocol.md, version 1): COBS framing, CRC-32, messages.
+"""The serial protocol (docs/protocol.md, version 1): spec and codec, COBS, CRC-32, messages.
 
-Byte for byte the same as the firmware's C codec (`firmware/core/protocol.{h,cc}`); both
-are tested against `tests/data/protocol_vectors.json`. Pure Python + numpy.
+The message types, NAK codes, sizes and record layouts are defined here once;
+`bedside.contract.protocol_header` generates them into `firmware/core/protocol_spec.h`, which
+the firmware's C codec (`firmware/core/protocol.{h,cc}`) and `app.cc` use. The codecs are
+tested against each other with `tests/data/protocol_vectors.json`. Pure Python + numpy.
 
 COBS detail the C codec must match: the canonical encoding (Cheshire & Baker) emits no
 trailing 0x01 code when the body ends with a full 254-byte block; decoders accept both.
@@ -16,14 +18,29 @@ from enum import IntEnum
 import numpy as np
 
 VERSION = 1
-HEADER_BYTES = 6
+HEADER = struct.Struct("<BBHH")         # version, type, seq, payload length
+HEADER_BYTES = HEADER.size              # 6
 CRC_BYTES = 4
 MAX_PAYLOAD = 1024
 MIN_BODY = HEADER_BYTES + CRC_BYTES                      # 10
 MAX_BODY = MIN_BODY + MAX_PAYLOAD                        # 1034
 MAX_ENCODED = 2 + MAX_BODY + MAX_BODY // 254             # receive buffer, delimiter included
 UNTRUSTED_SEQ = 0xFFFF
-RESULT_HEADER_BYTES = 14
+
+# Payload layouts (little-endian). A RESULT record is RESULT followed by the output tensor.
+RESULT = struct.Struct("<IIIBB")        # window_index, sample_index, cycles, alarm, flags
+RESULT_HEADER_BYTES = RESULT.size       # 14
+RESULT_FLAG_CALIBRATED = 1 << 0         # personalization calibrated
+RESULT_FLAG_MODEL_ERROR = 1 << 1        # the backend reported an error
+RESULTS_HEAD = struct.Struct("<IB")     # SAMPLES_ACK / SIMULATE_RESULT: samples_total, count
+SIMULATE_REQUEST = struct.Struct("<IIB")   # n_samples, seed, deteriorate
+CALIB_HEAD = struct.Struct("<BII")      # calibrated, samples, calib_samples; then 2 x C x i16
+NAK = struct.Struct("<BH")              # code, detail
+INFER_HEAD = struct.Struct("<I")        # INFER_RESULT: cycles; then the output tensor
+STATS_FIELDS = ("frames_ok", "frames_bad_crc", "frames_bad_length", "frames_unknown_type",
+                "frames_bad_version", "frames_too_long", "samples_total", "windows_total",
+                "cycles_max", "cycles_last")
+STATS = struct.Struct(f"<{len(STATS_FIELDS)}I")
 
 
 class MsgType(IntEnum):
@@ -127,7 +144,7 @@ def encode_body(frame: Frame) -> bytes:
     payload = bytes(frame.payload)
     if len(payload) > MAX_PAYLOAD:
         raise ProtocolError(f"payload of {len(payload)} bytes exceeds MAX_PAYLOAD {MAX_PAYLOAD}")
-    head = struct.pack("<BBHH", frame.version, frame.type, frame.seq & 0xFFFF, len(payload))
+    head = HEADER.pack(frame.version, frame.type, frame.seq & 0xFFFF, len(payload))
     body = head + payload
     return body + struct.pack("<I", zlib.crc32(body) & 0xFFFFFFFF)
 
@@ -142,7 +159,7 @@ def decode_body(body: bytes) -> Frame | FrameError:
     n = len(body)
     if n < MIN_BODY or n > MAX_BODY:
         return FrameError(NakCode.BAD_LENGTH, min(n, 0xFFFF))
-    version, mtype, seq, length = struct.unpack_from("<BBHH", body)
+    version, mtype, seq, length = HEADER.unpack_from(body)
     if HEADER_BYTES + length + CRC_BYTES != n:
         return FrameError(NakCode.BAD_LENGTH, n)
     (crc,) = struct.unpack_from("<I", body, n - CRC_BYTES)
@@ -225,7 +242,7 @@ def samples_payload(samples: np.ndarray) -> bytes:
 
 
 def simulate_payload(n_samples: int, seed: int, deteriorate: bool) -> bytes:
-    return struct.pack("<IIB", n_samples, seed, 1 if deteriorate else 0)
+    return SIMULATE_REQUEST.pack(n_samples, seed, 1 if deteriorate else 0)
 
 
 def infer_payload(window: np.ndarray) -> bytes:
@@ -306,60 +323,54 @@ class Result:
         return np.frombuffer(self.output, dtype=np.int8)
 
 
-_RESULT = struct.Struct("<IIIBB")
-
-
 def parse_results(payload: bytes, output_bytes: int) -> tuple[int, list[Result]]:
     """SAMPLES_ACK / SIMULATE_RESULT payload -> (samples_total, results)."""
-    if len(payload) < 5:
+    head = RESULTS_HEAD.size
+    if len(payload) < head:
         raise ProtocolError(f"SAMPLES_ACK payload of {len(payload)} bytes is too short")
-    samples_total, n = struct.unpack_from("<IB", payload)
+    samples_total, n = RESULTS_HEAD.unpack_from(payload)
     rec = RESULT_HEADER_BYTES + output_bytes
-    if len(payload) != 5 + n * rec:
+    if len(payload) != head + n * rec:
         raise ProtocolError(f"SAMPLES_ACK with {n} results of {rec} bytes should be "
-                            f"{5 + n * rec} bytes, got {len(payload)}")
+                            f"{head + n * rec} bytes, got {len(payload)}")
     results = []
     for i in range(n):
-        off = 5 + i * rec
-        w, s, c, a, f = _RESULT.unpack_from(payload, off)
-        results.append(Result(w, s, c, a, f, bytes(payload[off + 14:off + rec])))
+        off = head + i * rec
+        w, s, c, a, f = RESULT.unpack_from(payload, off)
+        results.append(Result(w, s, c, a, f,
+                              bytes(payload[off + RESULT_HEADER_BYTES:off + rec])))
     return samples_total, results
 
 
 def results_payload(samples_total: int, results: list[Result]) -> bytes:
-    out = bytearray(struct.pack("<IB", samples_total, len(results)))
+    out = bytearray(RESULTS_HEAD.pack(samples_total, len(results)))
     for r in results:
-        out += _RESULT.pack(r.window_index, r.sample_index, r.cycles, r.alarm, r.flags)
+        out += RESULT.pack(r.window_index, r.sample_index, r.cycles, r.alarm, r.flags)
         out += r.output
     return bytes(out)
 
 
 def parse_infer_result(payload: bytes, output_bytes: int) -> tuple[int, bytes]:
-    if len(payload) != 4 + output_bytes:
+    if len(payload) != INFER_HEAD.size + output_bytes:
         raise ProtocolError(f"INFER_RESULT payload is {len(payload)} bytes, "
-                            f"expected {4 + output_bytes}")
-    return struct.unpack_from("<I", payload)[0], bytes(payload[4:])
-
-
-STATS_FIELDS = ("frames_ok", "frames_bad_crc", "frames_bad_length", "frames_unknown_type",
-                "frames_bad_version", "frames_too_long", "samples_total", "windows_total",
-                "cycles_max", "cycles_last")
+                            f"expected {INFER_HEAD.size + output_bytes}")
+    return INFER_HEAD.unpack_from(payload)[0], bytes(payload[INFER_HEAD.size:])
 
 
 def parse_stats(payload: bytes) -> dict[str, int]:
-    if len(payload) != 4 * len(STATS_FIELDS):
-        raise ProtocolError(f"STATS_RESULT payload is {len(payload)} bytes, expected 40")
-    return dict(zip(STATS_FIELDS, struct.unpack("<10I", payload)))
+    if len(payload) != STATS.size:
+        raise ProtocolError(f"STATS_RESULT payload is {len(payload)} bytes, expected {STATS.size}")
+    return dict(zip(STATS_FIELDS, STATS.unpack(payload)))
 
 
 def parse_calib(payload: bytes, n_signals: int) -> dict:
     """CALIB_RESULT -> {calibrated, samples, calib_samples, baseline[C], center[C]}
     (baseline MISSING = none settled for that signal; calib_samples 0 = feature off)."""
-    if len(payload) != 9 + 4 * n_signals:
+    if len(payload) != CALIB_HEAD.size + 4 * n_signals:
         raise ProtocolError(f"CALIB_RESULT payload is {len(payload)} bytes, expected "
-                            f"{9 + 4 * n_signals}")
-    calibrated, samples, calib = struct.unpack_from("<BII", payload)
-    vals = struct.unpack_from(f"<{2 * n_signals}h", payload, 9)
+                            f"{CALIB_HEAD.size + 4 * n_signals}")
+    calibrated, samples, calib = CALIB_HEAD.unpack_from(payload)
+    vals = struct.unpack_from(f"<{2 * n_signals}h", payload, CALIB_HEAD.size)
     return {"calibrated": bool(calibrated), "samples": samples, "calib_samples": calib,
             "baseline": list(vals[:n_signals]), "center": list(vals[n_signals:])}
 
@@ -370,25 +381,25 @@ def parse_event(payload: bytes, output_bytes: int, n_signals: int) -> tuple[Resu
     if len(payload) != rec + 2 * n_signals:
         raise ProtocolError(f"EVENT payload is {len(payload)} bytes, expected {rec + 2 * n_signals} "
                             f"(record of {rec} + {n_signals} x i16 raw sample)")
-    w, s, c, a, f = _RESULT.unpack_from(payload)
+    w, s, c, a, f = RESULT.unpack_from(payload)
     raw = np.frombuffer(payload, dtype="<i2", count=n_signals, offset=rec).astype(np.int16)
     return Result(w, s, c, a, f, bytes(payload[RESULT_HEADER_BYTES:rec])), raw
 
 
 def event_payload(result: Result, raw: np.ndarray) -> bytes:
-    return (_RESULT.pack(result.window_index, result.sample_index, result.cycles, result.alarm,
+    return (RESULT.pack(result.window_index, result.sample_index, result.cycles, result.alarm,
                          result.flags) + result.output
             + np.asarray(raw).astype("<i2").tobytes())
 
 
 def stats_payload(stats: dict[str, int]) -> bytes:
-    return struct.pack("<10I", *(stats[k] for k in STATS_FIELDS))
+    return STATS.pack(*(stats[k] for k in STATS_FIELDS))
 
 
 def parse_nak(payload: bytes) -> tuple[NakCode | int, int]:
-    if len(payload) != 3:
-        raise ProtocolError(f"NAK payload is {len(payload)} bytes, expected 3")
-    code, detail = struct.unpack("<BH", payload)
+    if len(payload) != NAK.size:
+        raise ProtocolError(f"NAK payload is {len(payload)} bytes, expected {NAK.size}")
+    code, detail = NAK.unpack(payload)
     try:
         return NakCode(code), detail
     except ValueError:
@@ -396,4 +407,4 @@ def parse_nak(payload: bytes) -> tuple[NakCode | int, int]:
 
 
 def nak_payload(code: int, detail: int) -> bytes:
-    return struct.pack("<BH", code, detail)
+    return NAK.pack(code, detail)

@@ -1,4 +1,4 @@
-// Integer alarm on the int8 model output; mirrors training/alarm.py (class Alarm).
+// Integer alarm on the int8 model output; mirrors bedside/contract/alarm.py (class Alarm).
 //
 // On after `min_duration` consecutive windows with output >= on_q; off at the first
 // window with output < off_q (hysteresis, off_q <= on_q).

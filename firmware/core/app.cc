@@ -28,18 +28,13 @@ static_assert(g::kOutputBytes >= 1, "model without output");
 
 namespace {
 
-constexpr size_t kRecordBytes = 14 + (size_t)g::kOutputBytes;
-constexpr size_t kResultsHeader = 5;  // samples_total u32, n_results u8
+constexpr size_t kRecordBytes = kResultHeaderBytes + (size_t)g::kOutputBytes;
+constexpr size_t kResultsHeader = kResultsHeadBytes;
 constexpr size_t kMaxRecords = (kMaxPayload - kResultsHeader) / kRecordBytes;
 constexpr size_t kEventBytes = kRecordBytes + 2 * (size_t)g::kNumSignals;  // record + raw sample
 static_assert(kEventBytes <= kMaxPayload, "EVENT payload too large");
 constexpr size_t kSimKeep = kMaxRecords < 64 ? kMaxRecords : 64;  // SIMULATE keeps the last 64
 static_assert(kMaxRecords >= 1, "output tensor too large for one RESULT record");
-
-// Flags of a RESULT record.
-constexpr uint8_t kFlagCalibrated = 1u << 0;  // personalization calibrated
-constexpr uint8_t kFlagModelError = 1u << 1;  // the backend reported an error
-static_assert(kFlagCalibrated != kFlagModelError, "flags");
 
 const PreprocConfig kPreproc = {g::kNumSignals, g::kMissingValue, g::kFixedPointShift,
                                 g::kCenter, g::kMultiplier, g::kValidMin, g::kValidMax,
@@ -102,7 +97,7 @@ void send(uint8_t type, uint16_t seq, const uint8_t *payload, size_t len) {
 }
 
 void send_nak(const Nak &nak) {
-  uint8_t p[3] = {nak.code, 0, 0};
+  uint8_t p[kNakBytes] = {nak.code, 0, 0};
   put_u16(p + 1, nak.detail);
   send(kNak, nak.seq, p, sizeof(p));
 }
@@ -172,8 +167,9 @@ bool process_sample(const int16_t *raw, uint8_t *rec) {
     put_u32(rec + 4, sample_index);
     put_u32(rec + 8, cycles);
     rec[12] = alarm ? 1 : 0;
-    rec[13] = (uint8_t)((ok ? 0 : kFlagModelError) | (g_pers.calibrated ? kFlagCalibrated : 0));
-    memcpy(rec + 14, g_output, (size_t)g::kOutputBytes);
+    rec[13] = (uint8_t)((ok ? 0 : kResultFlagModelError) |
+                        (g_pers.calibrated ? kResultFlagCalibrated : 0));
+    memcpy(rec + kResultHeaderBytes, g_output, (size_t)g::kOutputBytes);
   }
   return true;
 }
@@ -241,19 +237,19 @@ size_t handle_calib() {
   g_reply[0] = g_pers.calibrated ? 1 : 0;
   put_u32(g_reply + 1, g_pers.n);
   put_u32(g_reply + 5, kCalibSamples);
-  uint8_t *p = g_reply + 9;
+  uint8_t *p = g_reply + kCalibHeadBytes;
   for (int i = 0; i < g::kNumSignals; ++i, p += 2) put_u16(p, (uint16_t)(int16_t)g_pers.baseline[i]);
   for (int i = 0; i < g::kNumSignals; ++i, p += 2) put_u16(p, (uint16_t)(int16_t)g_pers.center[i]);
   return (size_t)(p - g_reply);
 }
 
 size_t handle_stats() {
-  const uint32_t v[10] = {g_stats.frames_ok, g_stats.bad_crc, g_stats.bad_length,
+  const uint32_t v[kStatsFields] = {g_stats.frames_ok, g_stats.bad_crc, g_stats.bad_length,
                           g_stats.unknown_type, g_stats.bad_version, g_stats.too_long,
                           g_stats.samples_total, g_stats.windows_total, g_stats.cycles_max,
                           g_stats.cycles_last};
-  for (int i = 0; i < 10; ++i) put_u32(g_reply + 4 * i, v[i]);
-  return 40;
+  for (size_t i = 0; i < kStatsFields; ++i) put_u32(g_reply + 4 * i, v[i]);
+  return 4 * kStatsFields;
 }
 
 void count_nak(const Nak &nak) {
@@ -315,8 +311,8 @@ void handle_frame(const Frame &f) {
       }
       type = kInferResult;
       put_u32(g_reply, cycles);
-      memcpy(g_reply + 4, g_output, (size_t)g::kOutputBytes);
-      len = 4 + (size_t)g::kOutputBytes;
+      memcpy(g_reply + kInferHeadBytes, g_output, (size_t)g::kOutputBytes);
+      len = kInferHeadBytes + (size_t)g::kOutputBytes;
       break;
     }
     case kStats:

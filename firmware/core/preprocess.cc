@@ -1,4 +1,4 @@
-// Streaming integer preprocessing (see preprocess.h and training/preprocess.py).
+// Streaming integer preprocessing (see preprocess.h and bedside/contract/preprocess.py).
 #include "preprocess.h"
 
 namespace bedside {

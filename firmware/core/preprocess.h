@@ -1,13 +1,13 @@
-// Integer preprocessing, raw int16 sample -> int8 model input; mirrors training/preprocess.py.
+// Integer preprocessing, raw int16 sample -> int8 model input; mirrors bedside/contract/preprocess.py.
 //
-// Per signal (see the docstring of training/preprocess.py, the single definition):
+// Per signal (see the docstring of bedside/contract/preprocess.py, the single definition):
 //  1. validity: raw == missing or outside [valid_min, valid_max] -> missing;
 //  2. imputation: a missing sample takes the last valid value if it is at most carry_limit
 //     samples old, else the centre (a new patient starts empty);
 //  3. scaling: q = clamp(((x - center) * multiplier + 2^(shift-1)) >> shift, -128, 127),
 //     in int32 (signals.check_ranges proves no overflow) with an arithmetic shift (floor).
 // The constants are passed in (PreprocConfig) so unit tests need no generated header.
-// Personalization (training/personalize.py, docs/personalization.md): a Personalizer
+// Personalization (bedside/contract/personalize.py, docs/personalization.md): a Personalizer
 // turns the first calib_samples after a reset into per-signal centres, which
 // preprocess_push_centered uses in place of the population centres.
 #ifndef BEDSIDE_CORE_PREPROCESS_H_
@@ -30,7 +30,7 @@ struct PreprocConfig {
   const int32_t *carry_limit;
 };
 
-// StreamingPreprocessor of training/preprocess.py: per-signal last valid value and its age.
+// StreamingPreprocessor of bedside/contract/preprocess.py: per-signal last valid value and its age.
 struct Preprocessor {
   const PreprocConfig *cfg;
   int32_t last_value[kMaxSignals];
@@ -65,7 +65,7 @@ void preprocess_push(Preprocessor *p, const int16_t *raw, int8_t *q_out);
 void preprocess_push_centered(Preprocessor *p, const int16_t *raw, const int32_t *center,
                               int8_t *q_out);
 
-// --- personalization (mirrors training/personalize.py) -----------------------------------
+// --- personalization (mirrors bedside/contract/personalize.py) -----------------------------------
 constexpr int kMaxBlocks = 16;
 
 struct PersonalConfig {

@@ -147,7 +147,7 @@ bool request_check(const Frame &f, int n_signals, int input_bytes, Nak *nak) {
   switch (f.type) {
     case kHello: case kReset: case kStats: case kCalib: expected = 0; break;
     case kInfer: expected = input_bytes; break;
-    case kSimulate: expected = 9; break;
+    case kSimulate: expected = (long)kSimulateRequestBytes; break;
     case kSamples:
       expected = f.length >= 1 ? 1 + (long)f.payload[0] * 2 * n_signals : 1;
       break;

@@ -1,6 +1,6 @@
 // Serial protocol, device side: COBS framing, CRC-32, frame decoder, request checks.
 //
-// docs/protocol.md is the specification. Buffers are fixed-size (no heap); a malformed
+// docs/protocol.md is the specification; protocol_spec.h (generated) holds its constants. Buffers are fixed-size (no heap); a malformed
 // frame produces a NAK event and the decoder resynchronises at the next 0x00.
 #ifndef BEDSIDE_CORE_PROTOCOL_H_
 #define BEDSIDE_CORE_PROTOCOL_H_
@@ -8,39 +8,19 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "protocol_spec.h"  // message types, NAK codes, sizes: generated from the Python spec
+
 namespace bedside {
 
-constexpr uint8_t kProtocolVersion = 1;
-constexpr size_t kMaxPayload = 1024;
-constexpr size_t kHeaderBytes = 6;                       // version, type, seq, length
-constexpr size_t kCrcBytes = 4;
 constexpr size_t kMinBody = kHeaderBytes + kCrcBytes;    // 10
 constexpr size_t kMaxBody = kMinBody + kMaxPayload;      // 1034
 // Receive buffer: COBS bytes plus the 0x00 delimiter; a longer frame is TOO_LONG.
 constexpr size_t kMaxEncoded = 2 + kMaxBody + kMaxBody / 254;  // 1040
 constexpr size_t kMaxFrame = kMaxEncoded;                // largest frame we send, with 0x00
-constexpr uint16_t kSeqUntrusted = 0xFFFF;
-
-enum MsgType : uint8_t {
-  kHello = 0x01, kInfo = 0x81,
-  kReset = 0x02, kAck = 0x82,
-  kSamples = 0x03, kSamplesAck = 0x83,
-  kInfer = 0x04, kInferResult = 0x84,
-  kStats = 0x05, kStatsResult = 0x85,
-  kSimulate = 0x06, kSimulateResult = 0x86,
-  kCalib = 0x07, kCalibResult = 0x87,  // personalization state (docs/personalization.md)
-  kEvent = 0x88,                       // unsolicited, stand-alone mode only (seq 0xFFFF)
-  kNak = 0x7F,
-};
-
-enum NakCode : uint8_t {
-  kNakBadCrc = 1, kNakBadLength = 2, kNakUnknownType = 3, kNakBadVersion = 4,
-  kNakTooLong = 5, kNakBadPayload = 6, kNakBusy = 7,
-};
 
 uint32_t crc32(const uint8_t *data, size_t len, uint32_t crc = 0);  // == zlib.crc32
 // COBS (canonical: no trailing 0x01 code after a final full 254-byte block, like
-// host_tools/protocol.py). encode: out needs len + len/254 + 1 bytes; returns bytes
+// bedside/contract/protocol.py). encode: out needs len + len/254 + 1 bytes; returns bytes
 // written (no delimiter).
 size_t cobs_encode(const uint8_t *in, size_t len, uint8_t *out);
 // decode: returns bytes written, or -1 if the input is not valid COBS (or out is too small).

@@ -1,7 +1,7 @@
 // Window ring buffer: the last `length` int8 feature vectors, and when the model runs.
 //
 // Window k covers samples [k*stride, k*stride + length) and runs when its last sample
-// arrives (training/preprocess.py window_ends). Storage is passed in: no heap.
+// arrives (bedside/contract/preprocess.py window_ends). Storage is passed in: no heap.
 #ifndef BEDSIDE_CORE_WINDOW_H_
 #define BEDSIDE_CORE_WINDOW_H_
 

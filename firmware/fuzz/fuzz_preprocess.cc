@@ -2,9 +2,9 @@
 //
 // Input: n_signals, shift, per-signal constants (centre, multiplier, valid range, carry
 // limit), window length/stride, then raw int16 samples. Configurations outside the
-// documented contract (training/signals.py check_ranges: the fixed-point product fits
+// documented contract (bedside/contract/signals.py Constants.checked: the fixed-point product fits
 // int32) are skipped. Every int8 feature must equal a straightforward int64 computation of
-// the rule in training/preprocess.py, and every window the ring buffer reports must end
+// the rule in bedside/contract/preprocess.py, and every window the ring buffer reports must end
 // where window_ends says and hold the last `length` feature rows, oldest first.
 #include <stddef.h>
 #include <stdint.h>

@@ -4,7 +4,7 @@
 
 frame_decoder/: one valid frame of each request type, a few bad ones (CRC, version,
 length, too long) and a stream of two frames with junk between. preprocess/: the kit's
-real signal table (training/signals.py) with a short stream including missing and
+real signal table (bedside/contract/signals.py) with a short stream including missing and
 out-of-range values, and a one-signal edge case.
 """
 from __future__ import annotations

@@ -1,0 +1,124 @@
+"""The contract lives in one TensorFlow-free package, and a run's manifest is its only source
+once converted: editing the signal table later changes neither what the run is verified
+against nor the C sources generated for it."""
+from __future__ import annotations
+
+import ast
+import dataclasses
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from bedside.contract import manifest as mf
+from bedside.contract import preprocess, protocol_header
+from bedside.cli import main
+from bedside.contract.signals import SIGNALS, TABLE, Constants
+from host_tools import verify as v
+from host_tools.qemu import HostFirmware
+
+ROOT = Path(__file__).resolve().parents[1]
+CONTRACT = ROOT / "bedside" / "contract"
+
+
+def test_contract_imports_no_tensorflow_tflm_or_kit_stages():
+    code = ("import sys, pkgutil, importlib, bedside.contract as c\n"
+            "for m in pkgutil.iter_modules(c.__path__): importlib.import_module('bedside.contract.' + m.name)\n"
+            "bad = [m for m in sys.modules if m.split('.')[0] in "
+            "('tensorflow', 'keras', 'tflite_micro', 'training', 'converter', 'host_tools')]\n"
+            "print(','.join(bad))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=ROOT, check=True).stdout.strip()
+    assert out == ""
+    for path in CONTRACT.glob("*.py"):          # not even lazily, inside a function
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                names = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
+                for name in names:
+                    assert name.split(".")[0] not in ("training", "converter", "host_tools"), \
+                        f"{path.name} imports {name}"
+
+
+def test_console_script_entry_point_is_bedside_cli():
+    text = (ROOT / "pyproject.toml").read_text()
+    assert 'bedside = "bedside.cli:main"' in text
+
+
+def test_protocol_header_is_generated_from_the_python_spec():
+    assert protocol_header.main(["--check"]) == 0
+    text = protocol_header.render()
+    assert f"kResultHeaderBytes = {protocol_header.p.RESULT_HEADER_BYTES};" in text
+    for m in protocol_header.p.MsgType:
+        assert f"= 0x{m.value:02X}," in text
+
+
+def _edited_table_verify(run_dir: Path, url: str, out: Path) -> subprocess.CompletedProcess:
+    """`bedside verify` in a process whose signal table was edited after conversion
+    (every centre moved), as if someone changed bedside/contract/signals.py."""
+    code = ("import dataclasses, sys\n"
+            "import bedside.contract.signals as s\n"
+            "s.SIGNALS = tuple(dataclasses.replace(x, center=x.center + 7) for x in s.SIGNALS)\n"
+            "s.TABLE = s.Constants.from_signals(s.SIGNALS)\n"
+            "from bedside.cli import main\n"
+            f"sys.exit(main(['verify', '--port', {url!r}, {str(run_dir)!r}, '--out', "
+            f"{str(out)!r}, '--float', 'none', '--simulate', '2', '--no-plots']))\n")
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+
+
+def test_verify_uses_the_runs_manifest_not_the_signal_table(host_firmware, converted_run_dir,
+                                                            tmp_path):
+    m = mf.load_manifest(converted_run_dir)
+    k = mf.constants(m)
+    edited = Constants.from_signals(tuple(dataclasses.replace(s, center=s.center + 7)
+                                          for s in SIGNALS))
+    raw = np.tile(TABLE.center.astype(np.int16), (80, 1))
+    # the edit matters: the table's preprocessing would differ from the run's
+    assert not np.array_equal(preprocess.preprocess_stream(raw, k=edited),
+                              preprocess.preprocess_stream(raw, k=k))
+    with HostFirmware(host_firmware.binary) as dev:
+        r = _edited_table_verify(converted_run_dir, dev.url, tmp_path / "o")
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert json.loads((tmp_path / "o" / "verify.json").read_text())["counts"]["mismatched"] == 0
+
+
+def test_device_disagreeing_with_the_manifest_is_refused(host_firmware, converted_run_dir,
+                                                         tmp_path):
+    run = tmp_path / "run"
+    shutil.copytree(converted_run_dir / "int8", run / "int8", ignore=shutil.ignore_patterns("gen"))
+    path = run / "int8" / "manifest.json"
+    m = json.loads(path.read_text())
+    m["preprocessing"]["signals"][0]["center"] += 7
+    m["preprocessing"]["sha256"] = mf.constants_sha256(m["preprocessing"], m["alarm"], m["window"])
+    path.write_text(json.dumps(m))
+    assert mf.constants(mf.load_manifest(run)).center[0] == TABLE.center[0] + 7
+    with HostFirmware(host_firmware.binary) as dev:
+        rc = main(["verify", "--port", dev.url, str(run), "--out", str(tmp_path / "o"),
+                   "--float", "none", "--simulate", "1", "--no-plots"])
+    assert rc == v.EXIT_PREPROC_HASH
+
+
+def test_generated_header_follows_the_manifest(converted_run_dir):
+    from converter import gen_sources
+    m = mf.load_manifest(converted_run_dir)
+    m["preprocessing"]["signals"][0]["center"] = 99
+    text = gen_sources.model_config_h(m, "// test\n")
+    centers = [99] + [int(c) for c in TABLE.center[1:]]
+    assert "kCenter[kNumSignals] = {" + ", ".join(map(str, centers)) + "}" in text
+
+
+def test_bad_preprocessing_fields_are_named(converted_run_dir, tmp_path):
+    m = mf.load_manifest(converted_run_dir)
+    for field, value, needle in [("multiplier", "x", "signals[2].multiplier"),
+                                 ("center", 1.5, "signals[2].center"),
+                                 ("valid_min", 10**6, "signals[2].valid_min")]:
+        bad = json.loads(json.dumps(m))
+        bad["preprocessing"]["signals"][2][field] = value
+        try:
+            mf.constants(bad)
+        except mf.ManifestError as e:
+            assert needle in str(e)
+        else:
+            raise AssertionError(f"{field}={value!r} accepted")
