@@ -42,6 +42,7 @@ def _stages(args: argparse.Namespace, run_dir: Path) -> list[tuple[str, list[str
         ("int8 conversion", ["convert", str(run_dir)]),
         ("firmware", ["build", "--target", args.target, str(run_dir)]),
         ("emulated verification", verify),
+        ("safety floor", ["bench", "safety", str(run_dir)]),
     ]
 
 

@@ -101,7 +101,8 @@ def read_run_config(run_dir: Path) -> dict:
     return {"window": window, "alarm": alarm,
             "horizon_min": need(cfg, "horizon_min", "", float),
             "seed": int(seed) if isinstance(seed, int) else 0,
-            "personalization": cfg.get("personalization")}
+            "personalization": cfg.get("personalization"),
+            "safety": cfg.get("safety", "default")}
 
 
 def _personalization(cfg: dict) -> dict | None:
@@ -110,6 +111,16 @@ def _personalization(cfg: dict) -> dict | None:
     try:
         return normalize(cfg.get("personalization"))
     except PersonalizationError as e:
+        raise ConvertError(f"run.json config: {e}")
+
+
+def _safety(cfg: dict) -> dict | None:
+    """The run's safety floor for the manifest: run.json config `safety`, the defaults of
+    bedside/contract/safety.py when absent, off when null."""
+    from bedside.contract.safety import DEFAULT, SafetyError, normalize
+    try:
+        return normalize(DEFAULT if cfg["safety"] == "default" else cfg["safety"])
+    except SafetyError as e:
         raise ConvertError(f"run.json config: {e}")
 
 
@@ -370,6 +381,7 @@ def _write_artifacts(run_dir, cfg, tflite, info, alarm, arena_tflm, metrics, not
                              "qat" if conv_path.endswith("+qat") else "ptq"),
         }
         generator = {"command": command, "kit_version": kit_version()}
+        alarm["safety"] = _safety(cfg)
         manifest = mf.build_manifest(window=cfg["window"], alarm=alarm,
                                      horizon_min=cfg["horizon_min"], model=model_block,
                                      versions=tool_versions(), generator=generator,

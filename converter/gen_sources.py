@@ -74,6 +74,28 @@ def _personalization_lines(manifest: dict) -> list[str]:
         f"{_ints(lim[n][1] for n in constants(manifest).names)};", ""]
 
 
+def _safety_lines(manifest: dict) -> list[str]:
+    """Rule table of bedside/contract/safety.py; absent (off) when the manifest has none."""
+    from bedside.contract.safety import rules
+    cfg = manifest["alarm"].get("safety")
+    if not cfg:
+        return ["// safety floor: off (manifest alarm.safety absent)", ""]
+    k = constants(manifest)
+    r = rules(cfg, k) or [(0, False, 0)]       # C has no empty arrays; kSafetyRules says 0
+    n = len(rules(cfg, k))
+    return [
+        "// safety floor (docs/safety.md): rule r+1 is signal kSafetySignal[r] below",
+        "// (kSafetyHigh 0) or above (1) kSafetyBound[r] raw units for kSafetySustain samples",
+        "#define BEDSIDE_GEN_SAFETY 1",
+        f"constexpr int kSafetyRules = {n};",
+        f"constexpr uint16_t kSafetySustain = {cfg['sustain_samples']};",
+        f"constexpr uint8_t kSafetySignal[] = {_ints(x[0] for x in r)};",
+        f"constexpr uint8_t kSafetyHigh[] = {_ints(int(x[1]) for x in r)};",
+        f"constexpr int32_t kSafetyBound[] = {_ints(x[2] for x in r)};",
+        f"constexpr uint8_t kSafetyQuality[kNumSignals] = "
+        f"{_ints(int(n in cfg['quality_signals']) for n in k.names)};", ""]
+
+
 def model_config_h(manifest: dict, hdr: str) -> str:
     m, a, w = manifest["model"], manifest["alarm"], manifest["window"]
     k = constants(manifest)      # the manifest, never the signal table
@@ -94,6 +116,7 @@ def model_config_h(manifest: dict, hdr: str) -> str:
         f"constexpr int32_t kValidMax[kNumSignals] = {_ints(k.valid_max)};",
         f"constexpr int32_t kCarryLimit[kNumSignals] = {_ints(k.carry_limit)};", "",
         *_personalization_lines(manifest),
+        *_safety_lines(manifest),
         f"constexpr int kInputBytes = {m['input']['bytes']};",
         f"constexpr int kOutputBytes = {m['output']['bytes']};",
         f"constexpr float kInputScale = {_float(m['input']['scale'])};",

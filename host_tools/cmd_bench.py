@@ -1,4 +1,4 @@
-"""`bedside bench {engine,link,personalization,reliability}`: the kit's benchmarks.
+"""`bedside bench {engine,link,personalization,reliability,safety}`: the kit's benchmarks.
 
 Each benchmark lives in its own module exposing `add_arguments(parser)` and `run(args)`,
 imported only when it runs, so one whose dependencies are not installed (TensorFlow for
@@ -18,6 +18,8 @@ BENCHES: dict[str, tuple[str, str]] = {
     "personalization": ("host_tools.bench_personalization",
                         "on-device personalization benchmark"),
     "reliability": ("host_tools.bench_reliability", "link/device reliability under faults"),
+    "safety": ("host_tools.bench_safety",
+               "safety floor on the device: extreme and missing inputs, case by case"),
 }
 
 

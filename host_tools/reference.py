@@ -50,6 +50,7 @@ class Contract:
     sample_period_s: float
     constants: Constants                  # the manifest's preprocessing constants
     personalization: dict | None = None   # manifest preprocessing.personalization (None: off)
+    safety: dict | None = None            # manifest alarm.safety (None: off)
 
     @classmethod
     def from_run(cls, run_dir: str | Path) -> "Contract":
@@ -71,7 +72,7 @@ class Contract:
                    int(mi["bytes"]), int(mo["bytes"]), float(mi["scale"]), int(mi["zero_point"]),
                    float(mo["scale"]), int(mo["zero_point"]), int(a["on_q"]), int(a["off_q"]),
                    int(a["min_duration"]), float(m.get("sample_period_s", 60)), k,
-                   _personalization(m, run_dir, k))
+                   _personalization(m, run_dir, k), _safety(m, run_dir, k))
 
     def dequantize(self, q: np.ndarray) -> np.ndarray:
         return (np.asarray(q, np.float32) - self.output_zero_point) * self.output_scale
@@ -91,6 +92,19 @@ def _personalization(manifest: dict, run_dir: Path, k: Constants) -> dict | None
     return checked
 
 
+def _safety(manifest: dict, run_dir: Path, k: Constants) -> dict | None:
+    from bedside.contract.safety import SafetyError, normalize
+    cfg = manifest["alarm"].get("safety")
+    try:
+        checked = normalize(cfg, k)
+    except SafetyError as e:
+        raise RunDirError(f"{run_dir / 'int8' / 'manifest.json'}: field alarm.{e}") from None
+    if checked != cfg:
+        raise RunDirError(f"{run_dir / 'int8' / 'manifest.json'}: field alarm.safety is "
+                          "incomplete (re-run `bedside convert`)")
+    return checked
+
+
 @dataclass
 class PatientReference:
     """Reference for one patient stream starting at a RESET."""
@@ -99,6 +113,7 @@ class PatientReference:
     output: np.ndarray      # int8 [N, output_bytes]
     alarm: np.ndarray       # uint8 [N]
     calibrated: np.ndarray | None = None   # bool [N]: RESULT flag bit 0 expected
+    safety: np.ndarray | None = None       # uint8 [N]: RESULT safety bits (quality, reason)
 
 
 class Reference:
@@ -134,8 +149,10 @@ class Reference:
         ends = preprocess.window_ends(len(q), c.window_length, c.stride)
         wins = preprocess.windows(q, c.window_length, c.stride)
         out = self.infer(wins)
+        from bedside.contract.safety import stream_flags
+        flags = stream_flags(raw, c.safety, c.constants)
         return PatientReference(ends, wins, out, self.alarms(out),
-                                preprocess.calibrated_at(ends, c.personalization))
+                                preprocess.calibrated_at(ends, c.personalization), flags[ends])
 
 
 class FloatModel:

@@ -34,6 +34,8 @@ EXIT_PROTOCOL = 7
 EXIT_NO_ANSWER = 8      # the device stopped answering (link.DeviceSilent), not a mismatch
 
 MAX_REPORTED_MISMATCHES = 20
+# RESULT flag bits of the safety floor (bedside/contract/safety.py), compared per window
+SAFETY_BITS = p.RESULT_FLAG_QUALITY | (0xF << p.RESULT_REASON_SHIFT)
 
 
 class Refusal(Exception):
@@ -167,12 +169,15 @@ class Verifier:
                     problems.append("alarm")
                 if ref.calibrated is not None and bool(r.flags & 1) != bool(ref.calibrated[k]):
                     problems.append("calibrated")
+                if ref.safety is not None and r.flags & SAFETY_BITS != ref.safety[k]:
+                    problems.append("safety")
                 ref_d = {"sample_index": int(ref.ends[k]), "output": ref.output[k].tolist(),
                          "alarm": int(ref.alarm[k])}
             if problems:
                 self._mismatch(pid, k, r.sample_index, "+".join(problems),
                                {"sample_index": r.sample_index, "output": r.output_q.tolist(),
-                                "alarm": r.alarm, "cycles": r.cycles}, ref_d, ref, k)
+                                "alarm": r.alarm, "flags": r.flags, "cycles": r.cycles},
+                               ref_d, ref, k)
             else:
                 self.verified += 1
         for k in sorted(set(range(n_ref)) - seen):
@@ -287,17 +292,19 @@ class Verifier:
         if limit is not None:
             ref = PatientReference(ref.ends[:limit], ref.windows[:limit], ref.output[:limit],
                                    ref.alarm[:limit], None if ref.calibrated is None
-                                   else ref.calibrated[:limit])
+                                   else ref.calibrated[:limit], None if ref.safety is None
+                                   else ref.safety[:limit])
         t0 = time.perf_counter()
         for _ in range(warmup if len(ref.windows) else 0):
             self.dev.infer(ref.windows[0])
         results = []
         for k, w in enumerate(ref.windows):
             cycles, out = self.dev.infer(w)
-            # window mode has no alarm or calibration state on the device: carry the
-            # reference's
-            calibrated = 0 if ref.calibrated is None else int(ref.calibrated[k])
-            results.append(p.Result(k, int(ref.ends[k]), cycles, int(ref.alarm[k]), calibrated,
+            # window mode has no alarm, calibration or safety state on the device: carry
+            # the reference's
+            flags = (0 if ref.calibrated is None else int(ref.calibrated[k])) | \
+                (0 if ref.safety is None else int(ref.safety[k]))
+            results.append(p.Result(k, int(ref.ends[k]), cycles, int(ref.alarm[k]), flags,
                                     out.tobytes()))
             self.on_samples(1)
         self.link_time += time.perf_counter() - t0

@@ -83,8 +83,9 @@ def check_results(results, ref, contract) -> None:
         assert r.output == ref.output[k].tobytes(), \
             f"window {k}: device {list(r.output)} vs reference {list(ref.output[k])}"
         assert r.alarm == ref.alarm[k], f"window {k}: alarm"
-        # bit 0: personalization calibrated (docs/personalization.md); no other flag
-        assert r.flags == int(ref.calibrated[k]), f"window {k}: flags"
+        # bit 0: personalization calibrated (docs/personalization.md); bits 2, 4-7: the
+        # safety floor (docs/safety.md); no model error
+        assert r.flags == int(ref.calibrated[k]) | int(ref.safety[k]), f"window {k}: flags"
 
 
 @pytest.fixture(scope="module")

@@ -88,7 +88,8 @@ def test_standalone_events_match_reference(host_firmware, contract, firmware_cor
             assert sample.tolist() == raw[r.sample_index].tolist(), f"window {k}: raw sample"
             assert r.output == ref.output[k].tobytes(), f"window {k}: output"
             assert r.alarm == ref.alarm[k], f"window {k}: alarm"
-            expect_flags = int(ref.calibrated[k]) if ref.calibrated is not None else 0
+            expect_flags = (int(ref.calibrated[k]) if ref.calibrated is not None else 0) \
+                | int(ref.safety[k])
             assert r.flags == expect_flags, f"window {k}: flags"
         if calib:
             assert parsed[-1][0].flags & 1, "calibration never completed"

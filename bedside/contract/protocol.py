@@ -32,6 +32,8 @@ RESULT = struct.Struct("<IIIBB")        # window_index, sample_index, cycles, al
 RESULT_HEADER_BYTES = RESULT.size       # 14
 RESULT_FLAG_CALIBRATED = 1 << 0         # personalization calibrated
 RESULT_FLAG_MODEL_ERROR = 1 << 1        # the backend reported an error
+RESULT_FLAG_QUALITY = 1 << 2            # a required signal is stale (contract/safety.py)
+RESULT_REASON_SHIFT = 4                 # bits 4-7: safety-floor rule number, 0 = none
 RESULTS_HEAD = struct.Struct("<IB")     # SAMPLES_ACK / SIMULATE_RESULT: samples_total, count
 SIMULATE_REQUEST = struct.Struct("<IIB")   # n_samples, seed, deteriorate
 CALIB_HEAD = struct.Struct("<BII")      # calibrated, samples, calib_samples; then 2 x C x i16

@@ -13,6 +13,7 @@
 #include "port.h"
 #include "preprocess.h"
 #include "protocol.h"
+#include "safety.h"
 #include "simulator.h"
 #include "window.h"
 
@@ -55,6 +56,15 @@ const PersonalConfig *const kPersonal = nullptr;
 constexpr uint32_t kCalibSamples = 0;  // reported as "personalization off"
 #endif
 
+// Safety floor from the generated header (absent: off).
+#if defined(BEDSIDE_GEN_SAFETY) && BEDSIDE_GEN_SAFETY
+static_assert(g::kSafetyRules <= kMaxSafetyRules, "too many safety rules");
+const SafetyConfig kSafety = {g::kSafetyRules, g::kSafetySustain, g::kSafetySignal,
+                              g::kSafetyHigh, g::kSafetyBound, g::kSafetyQuality};
+#else
+const SafetyConfig kSafety = {0, 1, nullptr, nullptr, nullptr, nullptr};
+#endif
+
 struct Stats {
   uint32_t frames_ok, bad_crc, bad_length, unknown_type, bad_version, too_long;
   uint32_t samples_total, windows_total, cycles_max, cycles_last;
@@ -75,6 +85,8 @@ Personalizer g_pers;
 int8_t g_window_storage[g::kWindowLength * g::kNumSignals];
 Window g_window;
 Alarm g_alarm;
+Safety g_safety;
+bool g_led;  // model alarm or safety floor
 Simulator g_sim;
 bool g_sim_started;
 bool g_host_driven;  // a RESET/SAMPLES/SIMULATE arrived: stand-alone feeding stops for good
@@ -134,11 +146,13 @@ void build_info() {
 void new_patient() {
   preprocess_reset(&g_pre);
   personal_reset(&g_pers);  // a new patient calibrates anew
+  safety_reset(&g_safety);
   window_reset(&g_window);
   alarm_reset(&g_alarm);
   g_stats.samples_total = 0;
   g_sim_started = false;
   g_sim_ring_count = 0;
+  g_led = false;
   port_alarm_led(false);
 }
 
@@ -148,16 +162,18 @@ bool process_sample(const int16_t *raw, uint8_t *rec) {
   int8_t q[g::kNumSignals];
   personal_push(&g_pers, raw);
   preprocess_push_centered(&g_pre, raw, g_pers.center, q);
+  const uint8_t safety = safety_push(&g_safety, kPreproc, raw);
   const uint32_t sample_index = g_stats.samples_total++;
   if (!window_push(&g_window, q)) return false;
   window_copy(&g_window, g_input);
   uint32_t cycles = 0;
   const bool ok = g_model_ok && model_run(g_input, g_output, &cycles);
   if (!ok) memset(g_output, 0, sizeof(g_output));
-  const bool was = g_alarm.active;
-  // The alarm reads output element 0: the Student's single risk output.
+  // The alarm reads output element 0: the Student's single risk output. The LED also
+  // shows the safety floor, which does not depend on the model.
   const bool alarm = alarm_step(&g_alarm, g_output[0]);
-  if (alarm != was) port_alarm_led(alarm);
+  const bool led = alarm || (safety >> kResultReasonShift) != 0;
+  if (led != g_led) port_alarm_led(g_led = led);
   const uint32_t window_index = (sample_index + 1 - (uint32_t)g::kWindowLength) / (uint32_t)g::kStride;
   g_stats.windows_total += 1;
   g_stats.cycles_last = cycles;
@@ -168,7 +184,7 @@ bool process_sample(const int16_t *raw, uint8_t *rec) {
     put_u32(rec + 8, cycles);
     rec[12] = alarm ? 1 : 0;
     rec[13] = (uint8_t)((ok ? 0 : kResultFlagModelError) |
-                        (g_pers.calibrated ? kResultFlagCalibrated : 0));
+                        (g_pers.calibrated ? kResultFlagCalibrated : 0) | safety);
     memcpy(rec + kResultHeaderBytes, g_output, (size_t)g::kOutputBytes);
   }
   return true;
@@ -368,6 +384,7 @@ bool app_setup(const AppOptions &options) {
   decoder_reset(&g_rx);
   preprocess_init(&g_pre, &kPreproc);
   personal_init(&g_pers, &kPreproc, kPersonal);
+  safety_init(&g_safety, &kSafety);
   window_init(&g_window, g_window_storage, g::kWindowLength, g::kNumSignals, g::kStride);
   alarm_init(&g_alarm, g::kAlarmOnQ, g::kAlarmOffQ, g::kAlarmMinDuration);
   g_model_ok = model_init();

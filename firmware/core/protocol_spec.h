@@ -18,6 +18,8 @@ constexpr uint16_t kSeqUntrusted = 65535;  // seq of unsolicited frames and NAKs
 constexpr size_t kResultHeaderBytes = 14;  // window u32, sample u32, cycles u32, alarm u8, flags u8; then the output tensor
 constexpr uint8_t kResultFlagCalibrated = 1;
 constexpr uint8_t kResultFlagModelError = 2;
+constexpr uint8_t kResultFlagQuality = 4;  // data quality (safety.h)
+constexpr int kResultReasonShift = 4;  // flags >> this: safety-floor rule number, 0 = none
 constexpr size_t kResultsHeadBytes = 5;  // samples_total u32, count u8
 constexpr size_t kSimulateRequestBytes = 9;  // n_samples u32, seed u32, deteriorate u8
 constexpr size_t kCalibHeadBytes = 9;  // calibrated u8, samples u32, calib_samples u32; then baseline and centre, C x i16 each
