@@ -3,9 +3,11 @@
 1. Correctness: generate C++ for the model, compile it for the host (g++, ASan/UBSan),
    run N random inputs through it and through the `tflite_micro` interpreter, compare
    every output byte (exit 1 on any difference; exit 2 with the op's name if unsupported).
-2. Figures: arena bytes vs TFLM's recorded arena, weight bytes, Cortex-M4 code size
-   (arm-none-eabi-size of a minimal firmware), instructions per inference on QEMU
-   mps2-an386 (-icount shift=0, counted with SysTick) and instructions per MAC.
+2. Figures: arena bytes vs TFLM's recorded arena, weight bytes, Cortex-M code size
+   (arm-none-eabi-size), instructions per inference and per MAC on QEMU (-icount shift=0,
+   counted with SysTick) for the Cortex-M4 DSP kernels and the portable kernels (on the
+   M4, and on a Cortex-M3 built without DSP and FPU); `--per-op` adds a table of
+   instructions and instructions per MAC for every op of every target.
 
 The host harness here (`build_host`, `run_host`, `tflm_outputs`) is also what the tests use.
 """
@@ -159,7 +161,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("model", type=Path, help="an int8 .tflite model")
     parser.add_argument("-n", "--inputs", type=int, default=300, help="random inputs to compare (300)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the random inputs (0)")
-    parser.add_argument("--no-cortex-m", action="store_true", help="skip the Cortex-M4 figures")
+    parser.add_argument("--no-cortex-m", action="store_true", help="skip the Cortex-M figures")
+    parser.add_argument("--per-op", action="store_true",
+                        help="also count instructions per op (one more build per target)")
     parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
     parser.add_argument("--keep", type=Path, help="keep generated sources and builds here")
 
@@ -169,7 +173,7 @@ def run(args) -> int:
     from rich.progress import Progress
 
     from .engine import EngineError, TFLiteFormatError, generate
-    console = Console()
+    console = Console(width=max(Console().width, 120))
     try:
         data = args.model.read_bytes()
     except OSError as e:
@@ -205,10 +209,16 @@ def run(args) -> int:
         figures["tflm_arena_bytes"] = tflm_arena_bytes(data)
         if not args.no_cortex_m:
             from .engine import bench_m4
-            figures.update(bench_m4.measure(work / "gen", work / "m4", x[:4], ref[:4], console))
+            figures.update(bench_m4.measure(work / "gen", work / "m4", x[:4], ref[:4], console,
+                                            per_op=args.per_op, info=info))
         _print_figures(console, figures)
+        if args.per_op:
+            _print_per_op(console, figures)
         _write_json(args.json, figures)
-        return 0 if figures.get("m4_outputs_equal", True) else 1
+        if not figures.get("outputs_equal", True):
+            console.print("[red]MISMATCH on Cortex-M: an emulated build's outputs differ from tflite_micro")
+            return 1
+        return 0
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
@@ -230,12 +240,41 @@ def _print_figures(console, f: dict) -> None:
     t.add_row("weight + constant bytes", str(f["weight_bytes"]))
     t.add_row("MACs per inference", str(f["macs"]))
     for key, label in (("m4_text_bytes", "Cortex-M4 .text bytes (whole firmware)"),
-                       ("m4_engine_text_bytes", "Cortex-M4 engine code+weights bytes"),
-                       ("m4_instructions", "instructions per inference (QEMU M4)"),
-                       ("m4_instructions_per_mac", "instructions per MAC (DSP path)"),
-                       ("m4_portable_instructions", "instructions per inference, portable C++"),
-                       ("m4_portable_instructions_per_mac", "instructions per MAC, portable C++")):
+                       ("m4_engine_bytes", "Cortex-M4 DSP engine code+weights bytes"),
+                       ("m4_portable_engine_bytes", "Cortex-M4 portable engine code+weights bytes"),
+                       ("m3_engine_bytes", "Cortex-M3 engine code+weights bytes"),
+                       ("m4_instructions", "instructions per inference, M4 DSP"),
+                       ("m4_instructions_per_mac", "instructions per MAC, M4 DSP"),
+                       ("m4_portable_instructions", "instructions per inference, M4 portable"),
+                       ("m4_portable_instructions_per_mac", "instructions per MAC, M4 portable"),
+                       ("m3_instructions", "instructions per inference, M3 (no DSP, soft float)"),
+                       ("m3_instructions_per_mac", "instructions per MAC, M3")):
         if key in f and f[key] is not None:
             v = f[key]
             t.add_row(label, f"{v:.2f}" if isinstance(v, float) else str(v))
+    console.print(t)
+
+
+def _print_per_op(console, f: dict) -> None:
+    """One row per op: MACs, then instructions (and per MAC) for each target; slowest first."""
+    from rich.table import Table
+    from .engine.bench_m4 import TARGETS
+    targets = [k for k in TARGETS if f"{k}_ops" in f]
+    if not targets:
+        return
+    t = Table(title="instructions per op (QEMU -icount; hook overhead excluded)")
+    t.add_column("#", justify="right")
+    t.add_column("op", no_wrap=True)
+    t.add_column("MACs", justify="right")
+    for k in targets:
+        t.add_column(k, justify="right")
+        t.add_column("/MAC", justify="right")
+    rows = zip(*(f[f"{k}_ops"] for k in targets))
+    for per_target in sorted(rows, key=lambda r: -r[0]["instructions"]):
+        first = per_target[0]
+        cells = [str(first["index"]), first["op"], str(first["macs"])]
+        for r in per_target:
+            ipm = r["instructions_per_mac"]
+            cells += [str(r["instructions"]), f"{ipm:.2f}" if ipm is not None else "-"]
+        t.add_row(*cells)
     console.print(t)

@@ -1,9 +1,16 @@
-"""Cortex-M4 figures for a generated engine: code size and instructions per inference.
+"""Cortex-M figures for a generated engine: code size and instructions per inference (and per op).
 
 Builds firmware/engine/bench/bench_main.cc + the generated model + the Cortex-M port's
 start-up, linker script and UART/SysTick driver (firmware/ports/cortex_m/) with
-arm-none-eabi-g++, runs it on QEMU mps2-an386 with `-icount shift=0`, and converts SysTick
-ticks to instructions with a calibration loop of known length run in the same firmware.
+arm-none-eabi-g++ for three targets, runs each on QEMU with `-icount shift=0`, and
+converts SysTick ticks to instructions with a calibration loop of known length run in the
+same firmware:
+- `m4`: Cortex-M4F on mps2-an386, the DSP kernels (SMLAD);
+- `m4_portable`: the same core and board, portable kernels (`-DBEDSIDE_ENGINE_NO_DSP`);
+- `m3`: Cortex-M3 on mps2-an385, soft float, no DSP extension (what an M0/M3 or a RISC-V
+  core without packed SIMD runs).
+With `per_op`, a fourth build of each target carries the per-op hook (BEDSIDE_ENGINE_PROFILE)
+and reports instructions and instructions per MAC for every op.
 """
 from __future__ import annotations
 
@@ -18,9 +25,16 @@ KIT_ROOT = Path(__file__).resolve().parents[2]
 ENGINE_DIR = KIT_ROOT / "firmware" / "engine"
 PORT_DIR = KIT_ROOT / "firmware" / "ports" / "cortex_m"
 CORE_DIR = KIT_ROOT / "firmware" / "core"
-CPU = ["-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16"]
 CXXFLAGS = ["-std=c++17", "-O2", "-Wall", "-Wextra", "-Werror", "-ffunction-sections",
             "-fdata-sections", "-fno-exceptions", "-fno-rtti", "-fno-threadsafe-statics"]
+M4 = ["-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16"]
+M3 = ["-mcpu=cortex-m3", "-mthumb", "-mfloat-abi=soft"]
+# name -> (compiler flags, extra defines, QEMU machine)
+TARGETS = {
+    "m4": (M4, [], "mps2-an386"),
+    "m4_portable": (M4, ["-DBEDSIDE_ENGINE_NO_DSP"], "mps2-an386"),
+    "m3": (M3, [], "mps2-an385"),
+}
 
 
 def tools_available() -> bool:
@@ -34,7 +48,7 @@ def _c_bytes(a: np.ndarray) -> str:
 
 def write_bench_data(path: Path, inputs: np.ndarray, expected: np.ndarray) -> None:
     path.write_text(
-        "// Inputs and TFLM's outputs for the engine benchmark (bench_engine_m4.py).\n"
+        "// Inputs and TFLM's outputs for the engine benchmark (converter/engine/bench_m4.py).\n"
         "#include <stdint.h>\n"
         f"static const uint32_t kBenchRuns = {len(inputs)}u;\n"
         f"alignas(16) static const uint8_t kBenchInputs[] = {{{_c_bytes(inputs)}}};\n"
@@ -42,18 +56,19 @@ def write_bench_data(path: Path, inputs: np.ndarray, expected: np.ndarray) -> No
 
 
 def build(gen_dir: Path, work: Path, inputs: np.ndarray, expected: np.ndarray,
-          dsp: bool = True) -> Path:
-    """Cross-compile the benchmark firmware; returns the ELF."""
+          target: str = "m4", profile: bool = False) -> Path:
+    """Cross-compile the benchmark firmware for `target` (see TARGETS); returns the ELF."""
+    cpu, defines, _ = TARGETS[target]
     work.mkdir(parents=True, exist_ok=True)
     write_bench_data(work / "bench_data.h", inputs, expected)
-    flags = CPU + CXXFLAGS + ([] if dsp else ["-DBEDSIDE_ENGINE_NO_DSP"])
+    flags = cpu + CXXFLAGS + defines + (["-DBEDSIDE_ENGINE_PROFILE"] if profile else [])
     inc = [f"-I{gen_dir}", f"-I{ENGINE_DIR}", f"-I{work}", f"-I{CORE_DIR}"]
     objs = []
-    for src, lang in ((Path(gen_dir) / "model_engine.cc", "c++"), (ENGINE_DIR / "bench" / "bench_main.cc", "c++"),
-                      (PORT_DIR / "startup.c", "c"), (PORT_DIR / "port_cortex_m.c", "c")):
+    for src in (Path(gen_dir) / "model_engine.cc", ENGINE_DIR / "bench" / "bench_main.cc",
+                PORT_DIR / "startup.c", PORT_DIR / "port_cortex_m.c"):
         obj = work / (src.stem + ".o")
-        if lang == "c":
-            cmd = ["arm-none-eabi-gcc", *CPU, "-std=c11", "-O2", "-ffunction-sections", "-fdata-sections",
+        if src.suffix == ".c":
+            cmd = ["arm-none-eabi-gcc", *cpu, "-std=c11", "-O2", "-ffunction-sections", "-fdata-sections",
                    *inc, "-c", str(src), "-o", str(obj)]
         else:
             cmd = ["arm-none-eabi-g++", *flags, *inc, "-c", str(src), "-o", str(obj)]
@@ -62,7 +77,7 @@ def build(gen_dir: Path, work: Path, inputs: np.ndarray, expected: np.ndarray,
             raise RuntimeError(f"cross-compile failed: {' '.join(cmd)}\n{r.stderr}")
         objs.append(str(obj))
     elf = work / "bench.elf"
-    cmd = ["arm-none-eabi-g++", *CPU, "-nostartfiles", "--specs=nano.specs", "-Wl,--gc-sections",
+    cmd = ["arm-none-eabi-g++", *cpu, "-nostartfiles", "--specs=nano.specs", "-Wl,--gc-sections",
            f"-T{PORT_DIR / 'mps2.ld'}", *objs, "-lm", "-o", str(elf)]
     r = subprocess.run(cmd, capture_output=True, text=True)
     if r.returncode:
@@ -80,9 +95,9 @@ def size_of(path: Path) -> dict:
     return {"text": text, "data": data, "bss": bss}
 
 
-def run_qemu(elf: Path, timeout: float = 120.0) -> dict:
-    """Run the benchmark ELF; returns instructions/inference and whether outputs matched."""
-    cmd = ["qemu-system-arm", "-M", "mps2-an386", "-nographic", "-icount", "shift=0",
+def run_qemu(elf: Path, machine: str = "mps2-an386", timeout: float = 300.0) -> dict:
+    """Run the benchmark ELF; returns instructions/inference (and per op) and whether outputs matched."""
+    cmd = ["qemu-system-arm", "-M", machine, "-nographic", "-icount", "shift=0",
            "-semihosting-config", "enable=on,target=native", "-monitor", "none",
            "-serial", "stdio", "-kernel", str(elf)]
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
@@ -93,28 +108,45 @@ def run_qemu(elf: Path, timeout: float = 120.0) -> dict:
         raise RuntimeError(f"benchmark firmware did not finish (rc {r.returncode}):\n{out[-2000:]}{r.stderr[-2000:]}")
     per_tick = int(cal.group(1)) / max(int(cal.group(2)), 1)
     ticks = min(t for t, _ in runs)          # all runs do the same work; the first may differ by a tick
+    op_ticks = [int(t) for t in re.findall(r"OP \d+ ticks=(\d+)", out)]
     return {"instructions": int(round(ticks * per_tick)), "instructions_per_tick": per_tick,
             "ticks": ticks, "outputs_equal": all(e for _, e in runs) and "DONE OK" in out,
+            "op_instructions": [int(round(t * per_tick / len(runs))) for t in op_ticks],
             "exit_code": r.returncode}
 
 
-def measure(gen_dir: Path, work: Path, inputs: np.ndarray, expected: np.ndarray, console=None) -> dict:
-    """All Cortex-M4 figures (empty dict with a note when the tools are missing)."""
+def _per_mac(instructions: int, macs: int):
+    return round(instructions / macs, 2) if macs else None
+
+
+def measure(gen_dir: Path, work: Path, inputs: np.ndarray, expected: np.ndarray, console=None,
+            targets=tuple(TARGETS), per_op: bool = False, info: dict | None = None) -> dict:
+    """Figures for every target: `{target}_instructions`, `_instructions_per_mac`,
+    `_outputs_equal`, `_engine_bytes` (model_engine.o code + weights), and with `per_op`
+    (needs `info` from `generate`, for op names and MACs) `{target}_ops`: one row per op.
+    An empty dict with a note when the tools are missing."""
     if not tools_available():
-        return {"m4_note": "arm-none-eabi-g++ / qemu-system-arm not found: Cortex-M4 figures skipped"}
+        return {"m4_note": "arm-none-eabi-g++ / qemu-system-arm not found: Cortex-M figures skipped"}
     macs = int(re.search(r"MODEL_ENGINE_MACS (\d+)", (Path(gen_dir) / "model_engine.h").read_text()).group(1))
     figures = {}
-    for dsp in (True, False):
-        tag = "" if dsp else "_portable"
-        elf = build(gen_dir, Path(work) / ("dsp" if dsp else "portable"), inputs, expected, dsp)
-        q = run_qemu(elf)
-        figures[f"m4{tag}_instructions"] = q["instructions"]
-        figures[f"m4{tag}_instructions_per_mac"] = round(q["instructions"] / macs, 2) if macs else None
-        figures[f"m4{tag}_outputs_equal"] = q["outputs_equal"]
-        if dsp:
+    for target in targets:
+        machine = TARGETS[target][2]
+        elf = build(gen_dir, Path(work) / target, inputs, expected, target)
+        q = run_qemu(elf, machine)
+        figures[f"{target}_instructions"] = q["instructions"]
+        figures[f"{target}_instructions_per_mac"] = _per_mac(q["instructions"], macs)
+        figures[f"{target}_outputs_equal"] = q["outputs_equal"]
+        eng = size_of(Path(work) / target / "model_engine.o")
+        figures[f"{target}_engine_bytes"] = eng["text"] + eng["data"]
+        if target == "m4":
             figures["m4_text_bytes"] = size_of(elf)["text"]
-            eng = size_of(Path(work) / "dsp" / "model_engine.o")
-            figures["m4_engine_text_bytes"] = eng["text"] + eng["data"]
             figures["m4_instructions_per_tick"] = q["instructions_per_tick"]
-    figures["m4_outputs_equal"] = figures["m4_outputs_equal"] and figures["m4_portable_outputs_equal"]
+        if per_op and info is not None:
+            elf = build(gen_dir, Path(work) / f"{target}_per_op", inputs, expected, target, profile=True)
+            p = run_qemu(elf, machine)
+            figures[f"{target}_outputs_equal"] &= p["outputs_equal"]
+            figures[f"{target}_ops"] = [
+                {"index": i, "op": name, "macs": m, "instructions": n, "instructions_per_mac": _per_mac(n, m)}
+                for i, (name, m, n) in enumerate(zip(info["ops"], info["op_macs"], p["op_instructions"]))]
+    figures["outputs_equal"] = all(figures[f"{t}_outputs_equal"] for t in targets)
     return figures

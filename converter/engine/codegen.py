@@ -62,6 +62,7 @@ class Gen:
         self.weight_bytes = 0
         self.dsp_weight_bytes = 0
         self.macs = 0
+        self.op_macs: list[int] = []      # MACs of each operator, in order (bench --per-op)
         self._consts: dict[tuple, str] = {}
         self._n = 0
         self.op: Operator | None = None
@@ -161,12 +162,15 @@ def lower(model: Model) -> tuple[Gen, object]:
     for op in model.operators:
         g.op = op
         g.emit(f"// {op.index}: {op.op}")
+        macs0 = g.macs
         try:
             op_registry.REGISTRY[op.op].lower(op, g)
         except EngineError:
             raise
         except (IndexError, KeyError, ValueError, TypeError, ZeroDivisionError) as e:
             raise EngineError(f"operator {op.index} ({op.op}) is malformed: {e!r}") from e
+        g.emit(f"BEDSIDE_ENGINE_OP_DONE({op.index});")
+        g.op_macs.append(g.macs - macs0)
     return g, p
 
 
@@ -238,7 +242,7 @@ extern "C" int model_engine_invoke(const void *input, void *output) {{
 """
     info = {"arena_bytes": p.arena_bytes, "weight_bytes": g.weight_bytes,
             "dsp_extra_weight_bytes": g.dsp_weight_bytes,
-            "ops": [op.op for op in model.operators], "macs": g.macs,
+            "ops": [op.op for op in model.operators], "macs": g.macs, "op_macs": g.op_macs,
             "input_bytes": tin.nbytes, "output_bytes": tout.nbytes,
             "input_type": tin.type, "output_type": tout.type, "model_sha256": sha}
     return {"model_engine.h": header, "model_engine.cc": source}, info

@@ -7,6 +7,16 @@
 // BEDSIDE_GEN_FORMAT and model_engine.cc refuses to build when they differ.
 #define BEDSIDE_ENGINE_FORMAT 1
 
+// Per-op profiling hook, called after each op of model_engine_invoke: the engine
+// benchmark (`bedside bench engine --per-op`) builds with BEDSIDE_ENGINE_PROFILE and
+// defines bedside_engine_op_done; everywhere else it compiles to nothing.
+#ifdef BEDSIDE_ENGINE_PROFILE
+extern "C" void bedside_engine_op_done(int op_index);
+#define BEDSIDE_ENGINE_OP_DONE(i) bedside_engine_op_done(i)
+#else
+#define BEDSIDE_ENGINE_OP_DONE(i) ((void)0)
+#endif
+
 #include "kernels/common.h"
 #include "kernels/conv.h"
 #include "kernels/depthwise_conv.h"

@@ -1,6 +1,8 @@
-// Engine benchmark firmware for QEMU mps2-an386 (Cortex-M4): runs the generated model on
-// the inputs in bench_data.h, checks the outputs against TFLM's, counts SysTick ticks per
-// inference, prints one line per run on UART0 and exits QEMU through semihosting.
+// Engine benchmark firmware for QEMU mps2-an386 (Cortex-M4) and mps2-an385 (Cortex-M3):
+// runs the generated model on the inputs in bench_data.h, checks the outputs against
+// TFLM's, counts SysTick ticks per inference, prints one line per run on UART0 and exits
+// QEMU through semihosting. Built with BEDSIDE_ENGINE_PROFILE, it also sums the ticks of
+// each op over all runs and prints one `OP` line per op.
 #include <stdint.h>
 #include <string.h>
 
@@ -41,7 +43,20 @@ void SemihostingExit(bool ok) {
 
 alignas(16) uint8_t g_out[MODEL_ENGINE_OUTPUT_BYTES];
 
+#ifdef BEDSIDE_ENGINE_PROFILE
+uint32_t g_op_ticks[MODEL_ENGINE_OPS];
+uint32_t g_op_last;
+#endif
+
 }  // namespace
+
+#ifdef BEDSIDE_ENGINE_PROFILE
+extern "C" void bedside_engine_op_done(int op_index) {
+  const uint32_t t = port_cycles();
+  g_op_ticks[op_index] += t - g_op_last;
+  g_op_last = port_cycles();   // the hook's own cost is not charged to the next op
+}
+#endif
 
 int main() {
   port_init();
@@ -59,6 +74,9 @@ int main() {
   uint32_t failures = 0;
   for (uint32_t r = 0; r < kBenchRuns; ++r) {
     t0 = port_cycles();
+#ifdef BEDSIDE_ENGINE_PROFILE
+    g_op_last = t0;
+#endif
     const int rc = model_engine_invoke(kBenchInputs + r * MODEL_ENGINE_INPUT_BYTES, g_out);
     t1 = port_cycles();
     const bool ok = rc == 0 && memcmp(g_out, kBenchExpected + r * MODEL_ENGINE_OUTPUT_BYTES,
@@ -70,6 +88,15 @@ int main() {
     PrintU32(t1 - t0);
     Print(ok ? " equal=1\n" : " equal=0\n");
   }
+#ifdef BEDSIDE_ENGINE_PROFILE
+  for (uint32_t i = 0; i < MODEL_ENGINE_OPS; ++i) {
+    Print("OP ");
+    PrintU32(i);
+    Print(" ticks=");
+    PrintU32(g_op_ticks[i]);
+    Print("\n");
+  }
+#endif
   Print(failures ? "DONE FAIL\n" : "DONE OK\n");
   SemihostingExit(failures == 0);
   for (;;) {
