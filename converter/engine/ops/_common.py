@@ -72,8 +72,53 @@ def bias_input(g, op) -> int:
     return bias
 
 
-def acc_init(g, op, filt, bias: int, input_offset: int) -> np.ndarray:
-    """bias + input_offset * sum(w) per output channel (int32 wrap, as the C sum would)."""
-    w = filt.data.reshape(filt.shape[0], -1).astype(np.int64)
-    b = g.t(bias).data.astype(np.int64) if bias >= 0 else np.zeros(filt.shape[0], np.int64)
-    return np.array([wrap32(int(v)) for v in b + input_offset * w.sum(axis=1)], dtype=np.int32)
+# --- the four-channel dot-product kernels (firmware/engine/kernels/dot.h: DotRows) -------
+
+def pad4(a: np.ndarray, fill: int = 0) -> np.ndarray:
+    """Per-channel array padded to a multiple of 4 channels (the kernels work 4 at a time)."""
+    return np.concatenate([a, np.full((-len(a)) % 4, fill, a.dtype)])
+
+
+def dot_weights_dsp(w: np.ndarray) -> np.ndarray:
+    """int16 copy for Dot4x16: [ceil4(oc)/4][ceil4(n)/4][4 channels][w0 w2 w1 w3], zero padded."""
+    oc, n = w.shape
+    n4, oc4 = (n + 3) // 4 * 4, (oc + 3) // 4 * 4
+    out = np.zeros((oc4, n4), np.int16)
+    out[:oc, :n] = w
+    out = out.reshape(oc4 // 4, 4, n4 // 4, 4)[:, :, :, [0, 2, 1, 3]]
+    return out.transpose(0, 2, 1, 3).reshape(-1)
+
+
+def dot_weights_portable(w: np.ndarray) -> np.ndarray:
+    """int8 copy for Dot4x8: [ceil4(oc)/4][n][4 channels], zero padded."""
+    oc, n = w.shape
+    oc4 = (oc + 3) // 4 * 4
+    out = np.zeros((oc4, n), np.int8)
+    out[:oc] = w
+    return out.reshape(oc4 // 4, 4, n).transpose(0, 2, 1).reshape(-1)
+
+
+def fast_requant(w: np.ndarray, bias: np.ndarray, input_offset: int, shift: np.ndarray) -> bool:
+    """Whether MultiplyByQuantizedMultiplierFast is exact for this layer: every shift in
+    [-31, -1] and every accumulator provably below 2^30 in magnitude
+    (|bias| + max|x + input_offset| * sum|w|, x over int8; padding taps add 0)."""
+    x_max = max(abs(-128 + input_offset), abs(127 + input_offset))
+    bound = np.abs(bias.astype(np.int64)) + x_max * np.abs(w.astype(np.int64)).sum(axis=1)
+    return bool((shift <= -1).all() and (shift >= -31).all() and (bound < (1 << 30)).all())
+
+
+def dot_rows(g, op, w: np.ndarray, bias: int, input_offset: int, mult, shift) -> tuple[dict, bool]:
+    """Struct fields shared by the DotRows-based kernels for weights w [oc][n] (constant):
+    padded per-channel arrays, both weight copies (each build reads only its own), and
+    whether the layer takes the fast requantization."""
+    oc = w.shape[0]
+    b = g.t(bias).data.astype(np.int64) if bias >= 0 else np.zeros(oc, np.int64)
+    fast = fast_requant(w, b, input_offset, shift)
+    init = np.array([wrap32(int(v)) for v in b + input_offset * w.astype(np.int64).sum(axis=1)], np.int32)
+    i = op.index
+    fields = {"multiplier": g.const(pad4(mult), f"mult{i}"),
+              "shift": g.const(pad4(shift, -1), f"shift{i}"),
+              "acc_init": g.const(pad4(init), f"acc{i}"),
+              "filter16": g.const_dsp(dot_weights_dsp(w), f"w16_{i}", "int16_t"),
+              "filter8": f"BEDSIDE_ENGINE_PORTABLE_ONLY({g.const(dot_weights_portable(w), f'w8_{i}')})"}
+    return fields, fast

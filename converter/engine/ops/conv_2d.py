@@ -1,8 +1,5 @@
 """CONV_2D (int8, per-channel) -> bedside_engine::Conv (kernels/conv.h)."""
-import numpy as np
-
-from ._common import (acc_init, act_range, bias_input, check_int8, opt, out_size, pad_amount,
-                      per_channel)
+from ._common import act_range, bias_input, check_int8, dot_rows, opt, out_size, pad_amount, per_channel
 
 
 def scratch_bytes(op, model):
@@ -13,18 +10,24 @@ def scratch_bytes(op, model):
     return (filt.shape[1] * filt.shape[2] * filt.shape[3] + 3) // 4 * 4
 
 
-def _pad4(arrays):
-    """Per-channel arrays zero-padded to a multiple of 4 channels (the DSP path reads 4 at a time)."""
-    return tuple(np.concatenate([a, np.zeros((-len(a)) % 4, a.dtype)]) for a in arrays)
-
-
-def dsp_weights(w: np.ndarray) -> np.ndarray:
-    """int16 copy for Dot4x16: rows padded to 4 (channels too), groups of 4 as w0 w2 w1 w3."""
-    oc, n = w.shape
-    n4, oc4 = (n + 3) // 4 * 4, (oc + 3) // 4 * 4
-    out = np.zeros((oc4, n4), np.int16)
-    out[:oc, :n] = w
-    return out.reshape(oc4, n4 // 4, 4)[:, :, [0, 2, 1, 3]].reshape(-1)
+def emit_conv(g, op, geometry: dict, w2d, bias: int, input_offset: int, mult, shift,
+              out_zp: int, lo: int, hi: int, filter_ptr: str = "nullptr") -> None:
+    """One Conv call. geometry: batches..pad_w; w2d: constant weights [out_c][k_h*k_w*in_c]
+    for the fast path (None: the reference loop over `filter_ptr`, grouped convolutions)."""
+    fields = dict(geometry, input_offset=input_offset, output_offset=out_zp, act_min=lo, act_max=hi)
+    fast = False
+    if w2d is not None:
+        rows, fast = dot_rows(g, op, w2d, bias, input_offset, mult, shift)
+        fields.update(filter="nullptr", bias="nullptr", multiplier=rows["multiplier"], shift=rows["shift"],
+                      acc_init=rows["acc_init"], filter16=rows["filter16"], filter8=rows["filter8"])
+    else:
+        fields.update(filter=filter_ptr, bias=g.ptr(bias) if bias >= 0 else "nullptr",
+                      multiplier=g.const(mult, f"mult{op.index}"), shift=g.const(shift, f"shift{op.index}"),
+                      acc_init="nullptr", filter16="nullptr", filter8="nullptr")
+    p = g.param("ConvParams", fields)
+    col = g.scratch("int8_t") if w2d is not None else "nullptr"
+    g.emit(f"bedside_engine::Conv<{'true' if fast else 'false'}>({p}, {g.ptr(op.inputs[0], True)}, "
+           f"{g.ptr(op.outputs[0])}, {col});")
 
 
 def lower(op, g):
@@ -40,23 +43,13 @@ def lower(op, g):
         g.fail(f"output shape {out.shape} != computed {(n, oh, ow, oc)}")
     if c % fc or oc % (c // fc):
         g.fail(f"input depth {c} is not a multiple of filter depth {fc}")
-    mult, shift = _pad4(per_channel(g, inp, filt, out, oc))
+    mult, shift = per_channel(g, inp, filt, out, oc)
     lo, hi = act_range(g, act, out)
-    fields = [n, h, w, c, oh, ow, oc, kh, kw, fc, sh, sw, dh, dw,
-              pad_amount(sh, dh, h, kh, oh), pad_amount(sw, dw, w, kw, ow),
-              -inp.zero_point, out.zero_point, lo, hi,
-              None, g.ptr(bias) if bias >= 0 else "nullptr",
-              g.const(mult, f"mult{op.index}"), g.const(shift, f"shift{op.index}")]
+    geometry = dict(batches=n, in_h=h, in_w=w, in_c=c, out_h=oh, out_w=ow, out_c=oc, k_h=kh, k_w=kw,
+                    filter_in_c=fc, stride_h=sh, stride_w=sw, dil_h=dh, dil_w=dw,
+                    pad_h=pad_amount(sh, dh, h, kh, oh), pad_w=pad_amount(sw, dw, w, kw, ow))
     fast = fc == c and filt.data is not None
-    # A DSP build of the fast path reads only the int16 copy of the weights.
-    fields[20] = f"BEDSIDE_ENGINE_PORTABLE_ONLY({g.ptr(op.inputs[1])})" if fast else g.ptr(op.inputs[1])
-    fields.append(g.const(_pad4((acc_init(g, op, filt, bias, -inp.zero_point),))[0], f"acc{op.index}")
-                  if fast else "nullptr")
-    fields.append(g.const_dsp(dsp_weights(filt.data.reshape(oc, -1)), f"w16_{op.index}", "int16_t")
-                  if fast else "nullptr")
-    fields.append(int(bool((shift <= 0).all())))
-    p = g.param("ConvParams", fields)
+    w2d = filt.data.reshape(oc, -1) if fast else None
+    emit_conv(g, op, geometry, w2d, bias, -inp.zero_point, mult, shift, out.zero_point, lo, hi,
+              "nullptr" if fast else g.ptr(op.inputs[1]))
     g.macs += n * oh * ow * oc * kh * kw * fc
-    col = g.scratch("int8_t") if fast else "nullptr"
-    n4 = (kh * kw * fc + 3) // 4 * 4 if fast else 0
-    g.emit(f"bedside_engine::Conv<{n4}>({p}, {g.ptr(op.inputs[0], True)}, {g.ptr(op.outputs[0])}, {col});")

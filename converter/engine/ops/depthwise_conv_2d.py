@@ -1,8 +1,22 @@
-"""DEPTHWISE_CONV_2D (int8, per-channel) -> bedside_engine::DepthwiseConv."""
+"""DEPTHWISE_CONV_2D (int8, per-channel) -> bedside_engine::DepthwiseConv, or, for a
+one-channel input (any depth multiplier), the same computation as a CONV_2D with in_c 1
+-> bedside_engine::Conv (im2col over the kh*kw field, four output channels per pass)."""
 import numpy as np
 
 from ..quant import wrap32
-from ._common import act_range, bias_input, check_int8, opt, out_size, pad_amount, per_channel
+from ._common import (act_range, bias_input, check_int8, fast_requant, opt, out_size, pad4, pad_amount,
+                      per_channel)
+from .conv_2d import emit_conv
+
+
+def scratch_bytes(op, model):
+    """Border-pixel receptive field (kh*kw*channels), or the im2col field of the 1-channel case."""
+    inp, filt = model.tensors[op.inputs[0]], model.tensors[op.inputs[1]]
+    if len(filt.shape) != 4 or len(inp.shape) != 4 or filt.data is None:
+        return 0
+    if inp.shape[3] != 1 and filt.shape[3] != inp.shape[3]:
+        return 0                                   # depth multiplier > 1: reference loop
+    return (filt.shape[1] * filt.shape[2] * inp.shape[3] + 3) // 4 * 4
 
 
 def lower(op, g):
@@ -20,23 +34,42 @@ def lower(op, g):
         g.fail(f"output shape {out.shape} != computed {(n, oh, ow, oc)}")
     mult, shift = per_channel(g, inp, filt, out, oc)
     lo, hi = act_range(g, act, out)
-    fields = [n, h, w, c, oh, ow, oc, oc // c, kh, kw, sh, sw, dh, dw,
-              pad_amount(sh, dh, h, kh, oh), pad_amount(sw, dw, w, kw, ow),
-              -inp.zero_point, out.zero_point, lo, hi,
-              g.ptr(op.inputs[1]), g.ptr(bias) if bias >= 0 else "nullptr",
-              g.const(mult, f"mult{op.index}"), g.const(shift, f"shift{op.index}")]
-    # DSP path: multiplier 1, channels in groups of 4, constant weights.
-    dsp = oc == c and oc % 4 == 0 and filt.data is not None
-    if dsp:
-        w = filt.data.reshape(kh * kw, oc).astype(np.int64)
-        b = g.t(bias).data.astype(np.int64) if bias >= 0 else np.zeros(oc, np.int64)
-        init = np.array([wrap32(int(v)) for v in b - inp.zero_point * w.sum(axis=0)], np.int32)
-        # [group][tap][w0 w2 w1 w3]
-        w16 = w.reshape(kh * kw, oc // 4, 4)[:, :, [0, 2, 1, 3]].transpose(1, 0, 2).astype(np.int16)
-        fields += [g.const(init, f"acc{op.index}"), g.const_dsp(w16.reshape(-1), f"w16_{op.index}", "int16_t")]
-    else:
-        fields += ["nullptr", "nullptr"]
-    fields.append(int(bool((shift <= 0).all())))
-    p = g.param("DepthwiseParams", fields)
+    pad_h, pad_w = pad_amount(sh, dh, h, kh, oh), pad_amount(sw, dw, w, kw, ow)
     g.macs += n * oh * ow * oc * kh * kw
-    g.emit(f"bedside_engine::DepthwiseConv({p}, {g.ptr(op.inputs[0], True)}, {g.ptr(op.outputs[0])});")
+    geometry = dict(batches=n, in_h=h, in_w=w, in_c=c, out_h=oh, out_w=ow, out_c=oc)
+    strides = dict(stride_h=sh, stride_w=sw, dil_h=dh, dil_w=dw, pad_h=pad_h, pad_w=pad_w)
+    const = filt.data is not None
+    if c == 1 and const:
+        emit_conv(g, op, dict(geometry, k_h=kh, k_w=kw, filter_in_c=1, **strides),
+                  filt.data.reshape(kh * kw, oc).T, bias, -inp.zero_point, mult, shift, out.zero_point, lo, hi)
+        return
+    fields = dict(geometry, depth_multiplier=oc // c, k_h=kh, k_w=kw, **strides,
+                  input_offset=-inp.zero_point, output_offset=out.zero_point, act_min=lo, act_max=hi)
+    fast = False
+    if oc == c and const:
+        wt = filt.data.reshape(kh * kw, oc).astype(np.int64)          # [tap][channel]
+        b = g.t(bias).data.astype(np.int64) if bias >= 0 else np.zeros(oc, np.int64)
+        fast = fast_requant(wt.T, b, -inp.zero_point, shift)
+        init = np.array([wrap32(int(v)) for v in b - inp.zero_point * wt.sum(axis=0)], np.int32)
+        c4 = (oc + 3) // 4 * 4
+        w4 = np.zeros((kh * kw, c4), np.int64)
+        w4[:, :oc] = wt
+        w8 = w4.reshape(kh * kw, c4 // 4, 4).transpose(1, 0, 2).astype(np.int8).reshape(-1)
+        fields.update(filter="nullptr", bias="nullptr", multiplier=g.const(pad4(mult), f"mult{op.index}"),
+                      shift=g.const(pad4(shift, -1), f"shift{op.index}"),
+                      acc_init=g.const(pad4(init), f"acc{op.index}"))
+        if oc % 4 == 0:   # DSP: [group][tap][w0 w2 w1 w3] int16; portable builds read w8
+            w16 = w4.reshape(kh * kw, c4 // 4, 4)[:, :, [0, 2, 1, 3]].transpose(1, 0, 2).astype(np.int16)
+            fields.update(filter16=g.const_dsp(w16.reshape(-1), f"w16_{op.index}", "int16_t"),
+                          filter8=f"BEDSIDE_ENGINE_PORTABLE_ONLY({g.const(w8, f'w8_{op.index}')})")
+        else:
+            fields.update(filter16="nullptr", filter8=g.const(w8, f"w8_{op.index}"))
+        col = g.scratch("int8_t")
+    else:
+        fields.update(filter=g.ptr(op.inputs[1]), bias=g.ptr(bias) if bias >= 0 else "nullptr",
+                      multiplier=g.const(mult, f"mult{op.index}"), shift=g.const(shift, f"shift{op.index}"),
+                      acc_init="nullptr", filter16="nullptr", filter8="nullptr")
+        col = "nullptr"
+    p = g.param("DepthwiseParams", fields)
+    g.emit(f"bedside_engine::DepthwiseConv<{'true' if fast else 'false'}>({p}, {g.ptr(op.inputs[0], True)}, "
+           f"{g.ptr(op.outputs[0])}, {col});")

@@ -2,7 +2,14 @@
 import numpy as np
 
 from ..quant import quantize_multiplier
-from ._common import acc_init, act_range, bias_input, check_int8, opt, per_channel
+from ._common import act_range, bias_input, check_int8, dot_rows, opt, per_channel
+
+
+def scratch_bytes(op, model):
+    """A zero-padded copy of one input row when its length is not a multiple of 4 (DSP path)."""
+    filt = model.tensors[op.inputs[1]]
+    depth = filt.shape[-1] if len(filt.shape) == 2 else 0
+    return (depth + 3) // 4 * 4 if depth % 4 else 0
 
 
 def lower(op, g):
@@ -29,9 +36,12 @@ def lower(op, g):
     if any(z != 0 for z in filt.zero_points):
         g.fail("weights zero point must be 0 (symmetric int8 weights)")
     lo, hi = act_range(g, act, out)
-    fields = [batches, depth, oc, out.zero_point, lo, hi, g.ptr(op.inputs[1]),
-              g.const(acc_init(g, op, filt, bias, -inp.zero_point), f"acc{op.index}"),
-              g.const(mult, f"mult{op.index}"), g.const(shift, f"shift{op.index}")]
-    p = g.param("FullyConnectedParams", fields)
+    rows, fast = dot_rows(g, op, filt.data.reshape(oc, depth), bias, -inp.zero_point, mult, shift)
+    p = g.param("FullyConnectedParams", dict(
+        batches=batches, depth=depth, out_c=oc, output_offset=out.zero_point, act_min=lo, act_max=hi,
+        acc_init=rows["acc_init"], multiplier=rows["multiplier"], shift=rows["shift"],
+        filter16=rows["filter16"], filter8=rows["filter8"]))
     g.macs += batches * oc * depth
-    g.emit(f"bedside_engine::FullyConnected({p}, {g.ptr(op.inputs[0], True)}, {g.ptr(op.outputs[0])});")
+    col = g.scratch("int8_t") if depth % 4 else "nullptr"
+    g.emit(f"bedside_engine::FullyConnected<{'true' if fast else 'false'}>({p}, {g.ptr(op.inputs[0], True)}, "
+           f"{g.ptr(op.outputs[0])}, {col});")

@@ -66,18 +66,34 @@ inline int32_t MultiplyByQuantizedMultiplierReference(int32_t x, int32_t multipl
   return RoundingDivideByPOT(SaturatingRoundingDoublingHighMul(shifted, multiplier), right_shift);
 }
 
-// The same function for a non-positive shift (multiplier < 1, the usual case), which the
-// generator detects per layer: no left shift, and right_shift = -shift >= 0 is precomputed.
-inline int32_t MultiplyByQuantizedMultiplierRightShift(int32_t x, int32_t multiplier, int right_shift) {
-  const int64_t ab = static_cast<int64_t>(x) * multiplier;
-  const int32_t high = static_cast<int32_t>((ab + (INT64_C(1) << 30)) >> 31);
-  const int32_t mask = static_cast<int32_t>((1u << right_shift) - 1u);
-  const int32_t threshold = (mask >> 1) + static_cast<int32_t>(static_cast<uint32_t>(high) >> 31);
-  return (high >> right_shift) + ((high & mask) > threshold ? 1 : 0);
+// The same function in a cheaper form, valid when |x| < 2^30 and right_shift >= 1 (the
+// generator proves both per layer: |bias| + max|input + input_offset| * sum|w| < 2^30,
+// every shift <= -1): SaturatingRoundingDoublingHighMul(x, m) is then
+// (2x * m + 2^31) >> 32 (one SMMULR on DSP cores, one SMLAL elsewhere), and
+// RoundingDivideByPOT(h, rs) is (h + 2^(rs-1) + (h >> 31)) >> rs (|h| < 2^30: no overflow).
+inline int32_t MultiplyByQuantizedMultiplierFast(int32_t x, int32_t multiplier, int32_t right_shift) {
+  const int32_t x2 = static_cast<int32_t>(static_cast<uint32_t>(x) << 1);
+#if BEDSIDE_ENGINE_DSP
+  int32_t h;
+  __asm__("smmulr %0, %1, %2" : "=r"(h) : "r"(x2), "r"(multiplier));
+#else
+  const int32_t h = static_cast<int32_t>((static_cast<int64_t>(x2) * multiplier + (INT64_C(1) << 31)) >> 32);
+#endif
+  return (h + (1 << (right_shift - 1)) + (h >> 31)) >> right_shift;
 }
 
 inline int32_t Clamp(int32_t v, int32_t lo, int32_t hi) {
   return v < lo ? lo : (v > hi ? hi : v);
+}
+
+// One int8 output from an accumulator: the layer's requantization form (kFast: see
+// MultiplyByQuantizedMultiplierFast), output zero point and fused activation clamp.
+template <bool kFast>
+inline int8_t RequantizeToInt8(int32_t acc, int32_t multiplier, int32_t shift, int32_t output_offset,
+                               int32_t act_min, int32_t act_max) {
+  const int32_t v = kFast ? MultiplyByQuantizedMultiplierFast(acc, multiplier, -shift)
+                          : MultiplyByQuantizedMultiplier(acc, multiplier, shift);
+  return static_cast<int8_t>(Clamp(v + output_offset, act_min, act_max));
 }
 
 }  // namespace bedside_engine

@@ -1,6 +1,7 @@
-// Inner products of int8 vectors in int32, the MAC loops of CONV_2D and FULLY_CONNECTED.
-// The input offset is folded into a per-channel constant by the generator
-// (acc_init = bias + input_offset * sum(w)), so these loops are pure int8 dot products.
+// Inner products of int8 vectors in int32: the MAC loops of CONV_2D, FULLY_CONNECTED and
+// one-channel DEPTHWISE_CONV_2D. The input offset is folded into a per-channel constant by
+// the generator (acc_init = bias + input_offset * sum(w)), so these loops are pure int8 dot
+// products, four output channels at a time: each input load feeds four channels.
 // Integer sums are exact, so the DSP path (__SMLAD: two 16-bit MACs per instruction,
 // selected when the compiler defines __ARM_FEATURE_DSP) equals the portable loop bit for bit.
 #ifndef BEDSIDE_ENGINE_KERNELS_DOT_H_
@@ -10,12 +11,31 @@
 
 namespace bedside_engine {
 
-#if BEDSIDE_ENGINE_DSP
-inline uint32_t Load32(const int8_t *p) {
+// Four bytes from any address: one LDR on cores with unaligned access (M3/M4/M7),
+// byte loads where the compiler must (M0).
+inline uint32_t Load32(const void *p) {
   uint32_t v;
-  memcpy(&v, p, 4);   // one LDR: Cortex-M4/M7 allow unaligned word loads
+  memcpy(&v, p, 4);
   return v;
 }
+
+// Small copies (im2col rows): word moves, then the tail; `n` is a handful of bytes, where
+// a library memcpy call costs more than the copy.
+inline void CopySmall(int8_t *dst, const int8_t *src, int32_t n) {
+  int32_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const uint32_t v = Load32(src + i);
+    memcpy(dst + i, &v, 4);
+  }
+  for (; i < n; ++i) dst[i] = src[i];
+}
+
+// Fills small runs (padding taps) without a library call.
+inline void FillSmall(int8_t *dst, int8_t v, int32_t n) {
+  for (int32_t i = 0; i < n; ++i) dst[i] = v;
+}
+
+#if BEDSIDE_ENGINE_DSP
 // Bytes 1 and 3 sign-extended to two halfwords: one SXTB16 with its ROR operand (GCC does
 // not fold a separate rotate into it).
 inline uint32_t Sxtb16Odd(uint32_t v) {
@@ -24,119 +44,99 @@ inline uint32_t Sxtb16Odd(uint32_t v) {
   return r;
 }
 
-// Four output channels share each input load. w16 holds the generator's int16 copy of the
-// weights, rows of n4 (n rounded up to 4, zero-padded) halfwords, each group of four in
-// the order w0 w2 w1 w3 so that one word pairs with SXTB16's even (x0, x2) or odd (x1, x3)
-// input bytes: two SMLADs per channel per four MACs, no unpacking of weights.
-inline uint32_t LoadW(const int16_t *p) {
-  uint32_t v;
-  memcpy(&v, p, 4);
-  return v;
-}
-
-// kN4 > 0: the generator knows n4, so row offsets become immediates (one weight pointer).
-template <int32_t kN4>
-inline void Dot4x16(const int8_t *x, const int16_t *w16, int32_t n4_runtime, int32_t *acc) {
-  const int32_t n4 = kN4 > 0 ? kN4 : n4_runtime;
-  int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
-  const int16_t *w1 = w16 + n4, *w2 = w16 + 2 * n4, *w3 = w16 + 3 * n4;
-  for (int32_t i = 0; i < n4; i += 4) {
-    const uint32_t xv = Load32(x + i);
-    const uint32_t xe = __sxtb16(xv), xo = Sxtb16Odd(xv);
-    a0 = __smlad(LoadW(w16 + i), xe, a0);
-    a0 = __smlad(LoadW(w16 + i + 2), xo, a0);
-    a1 = __smlad(LoadW(w1 + i), xe, a1);
-    a1 = __smlad(LoadW(w1 + i + 2), xo, a1);
-    a2 = __smlad(LoadW(w2 + i), xe, a2);
-    a2 = __smlad(LoadW(w2 + i + 2), xo, a2);
-    a3 = __smlad(LoadW(w3 + i), xe, a3);
-    a3 = __smlad(LoadW(w3 + i + 2), xo, a3);
-  }
-  acc[0] += a0;
-  acc[1] += a1;
-  acc[2] += a2;
-  acc[3] += a3;
-}
-
-// Four output channels share each input load (weights rows w, w + n, w + 2n, w + 3n).
-inline void Dot4(const int8_t *x, const int8_t *w, int32_t n, int32_t *acc) {
-  int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0, i = 0;
-  const int8_t *w1 = w + n, *w2 = w + 2 * n, *w3 = w + 3 * n;
-  for (; i + 4 <= n; i += 4) {
-    const uint32_t xv = Load32(x + i);
-    const uint32_t xe = __sxtb16(xv), xo = Sxtb16Odd(xv);
-    uint32_t v = Load32(w + i);
-    a0 = __smlad(__sxtb16(v), xe, a0);
-    a0 = __smlad(Sxtb16Odd(v), xo, a0);
-    v = Load32(w1 + i);
-    a1 = __smlad(__sxtb16(v), xe, a1);
-    a1 = __smlad(Sxtb16Odd(v), xo, a1);
-    v = Load32(w2 + i);
-    a2 = __smlad(__sxtb16(v), xe, a2);
-    a2 = __smlad(Sxtb16Odd(v), xo, a2);
-    v = Load32(w3 + i);
-    a3 = __smlad(__sxtb16(v), xe, a3);
-    a3 = __smlad(Sxtb16Odd(v), xo, a3);
-  }
-  for (; i < n; ++i) {
-    const int32_t xi = x[i];
-    a0 += xi * w[i];
-    a1 += xi * w1[i];
-    a2 += xi * w2[i];
-    a3 += xi * w3[i];
-  }
-  acc[0] += a0;
-  acc[1] += a1;
-  acc[2] += a2;
-  acc[3] += a3;
-}
-
-// Two output channels share each input load: acc0 += x.w0, acc1 += x.w1.
-inline void Dot2(const int8_t *x, const int8_t *w0, const int8_t *w1, int32_t n, int32_t *acc0, int32_t *acc1) {
-  int32_t a0 = 0, a1 = 0, i = 0;
-  for (; i + 4 <= n; i += 4) {
-    const uint32_t xv = Load32(x + i);
-    const uint32_t xe = __sxtb16(xv), xo = Sxtb16Odd(xv);
-    const uint32_t v0 = Load32(w0 + i), v1 = Load32(w1 + i);
-    a0 = __smlad(__sxtb16(v0), xe, a0);
-    a0 = __smlad(Sxtb16Odd(v0), xo, a0);
-    a1 = __smlad(__sxtb16(v1), xe, a1);
-    a1 = __smlad(Sxtb16Odd(v1), xo, a1);
-  }
-  for (; i < n; ++i) {
-    a0 += static_cast<int32_t>(x[i]) * w0[i];
-    a1 += static_cast<int32_t>(x[i]) * w1[i];
-  }
-  *acc0 += a0;
-  *acc1 += a1;
-}
-
-inline int32_t Dot(const int8_t *x, const int8_t *w, int32_t n) {
-  int32_t a = 0, i = 0;
-  for (; i + 4 <= n; i += 4) {
-    const uint32_t xv = Load32(x + i), v = Load32(w + i);
-    a = __smlad(__sxtb16(v), __sxtb16(xv), a);
-    a = __smlad(Sxtb16Odd(v), Sxtb16Odd(xv), a);
-  }
-  for (; i < n; ++i) a += static_cast<int32_t>(x[i]) * w[i];
-  return a;
-}
-#else
-inline int32_t Dot(const int8_t *x, const int8_t *w, int32_t n) {
-  int32_t a = 0;
-  for (int32_t i = 0; i < n; ++i) a += static_cast<int32_t>(x[i]) * w[i];
-  return a;
-}
-
-inline void Dot4(const int8_t *x, const int8_t *w, int32_t n, int32_t *acc) {
-  for (int32_t k = 0; k < 4; ++k) acc[k] += Dot(x, w + k * n, n);
-}
-
-inline void Dot2(const int8_t *x, const int8_t *w0, const int8_t *w1, int32_t n, int32_t *acc0, int32_t *acc1) {
-  *acc0 += Dot(x, w0, n);
-  *acc1 += Dot(x, w1, n);
+// acc[0..3] += x . w[k] for four output channels over n4 (a multiple of 4) int8 inputs.
+// w16 is the generator's int16 copy (`dot_weights_dsp`): per group of four inputs, per
+// channel, the halfwords w0 w2 w1 w3, so one LDRD gives the words that pair with SXTB16's
+// even (x0, x2) and odd (x1, x3) lanes: per four inputs, one LDR, two SXTB16, four LDRD and
+// eight SMLAD for 16 MACs. Written in assembly because the compiler neither keeps the
+// weight pointer post-incremented nor pairs the loads.
+inline void Dot4x16(const int8_t *x, const int16_t *w16, int32_t n4, int32_t *acc) {
+  int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
+  const int8_t *const end = x + n4;
+  uint32_t xv, xo, w0, w1;
+  __asm__ volatile(
+      "1:\n"
+      "ldr %[xv], [%[x]], #4\n"
+      "sxtb16 %[xo], %[xv], ror #8\n"
+      "sxtb16 %[xv], %[xv]\n"
+      "ldrd %[w0], %[w1], [%[w]], #8\n"
+      "smlad %[a0], %[w0], %[xv], %[a0]\n"
+      "smlad %[a0], %[w1], %[xo], %[a0]\n"
+      "ldrd %[w0], %[w1], [%[w]], #8\n"
+      "smlad %[a1], %[w0], %[xv], %[a1]\n"
+      "smlad %[a1], %[w1], %[xo], %[a1]\n"
+      "ldrd %[w0], %[w1], [%[w]], #8\n"
+      "smlad %[a2], %[w0], %[xv], %[a2]\n"
+      "smlad %[a2], %[w1], %[xo], %[a2]\n"
+      "ldrd %[w0], %[w1], [%[w]], #8\n"
+      "smlad %[a3], %[w0], %[xv], %[a3]\n"
+      "smlad %[a3], %[w1], %[xo], %[a3]\n"
+      "cmp %[x], %[end]\n"
+      "bne 1b\n"
+      : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [x] "+r"(x), [w] "+r"(w16),
+        [xv] "=&r"(xv), [xo] "=&r"(xo), [w0] "=&r"(w0), [w1] "=&r"(w1)
+      : [end] "r"(end)
+      : "cc", "memory");
+  acc[0] = a0;
+  acc[1] = a1;
+  acc[2] = a2;
+  acc[3] = a3;
 }
 #endif
+
+// The portable form: acc[0..3] += x . w[k] over n inputs, w8 interleaved by the generator
+// (`dot_weights_portable`): per input, the four channels' weights side by side, so one
+// input byte load feeds four MACs and every weight load is an immediate offset.
+inline void Dot4x8(const int8_t *x, const int8_t *w8, int32_t n, int32_t *acc) {
+  int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
+  const int8_t *const end = x + n;
+  while (x != end) {
+    const int32_t xi = *x++;
+    a0 += xi * w8[0];
+    a1 += xi * w8[1];
+    a2 += xi * w8[2];
+    a3 += xi * w8[3];
+    w8 += 4;
+  }
+  acc[0] = a0;
+  acc[1] = a1;
+  acc[2] = a2;
+  acc[3] = a3;
+}
+
+// What DotRows needs besides the vectors: per-channel arrays padded to a multiple of 4
+// channels (acc_init = bias + input_offset * sum(w)), output zero point and clamp.
+struct RowsQuant {
+  const int32_t *acc_init, *multiplier, *shift;
+  int32_t output_offset, act_min, act_max;
+};
+
+// out[oc] = requantized (acc_init[oc] + x . w[oc]) for oc < out_c, four channels per pass.
+// x must be readable for n4 = ceil4(n) bytes on the DSP path (the padding meets zero
+// weights). w16 / w8: the DSP / portable weight copies (only the build's own one is read).
+template <bool kFast>
+inline void DotRows(const int8_t *x, const int16_t *w16, const int8_t *w8, int32_t n, int32_t out_c,
+                    const RowsQuant &q, int8_t *out) {
+  const RowsQuant r = q;   // locals: int8 stores may alias anything, fields would be reloaded
+#if BEDSIDE_ENGINE_DSP
+  const int32_t n4 = (n + 3) & ~3;
+  (void)w8;
+#else
+  (void)w16;
+#endif
+  for (int32_t oc = 0; oc < out_c; oc += 4) {
+    int32_t a[4] = {r.acc_init[oc], r.acc_init[oc + 1], r.acc_init[oc + 2], r.acc_init[oc + 3]};
+#if BEDSIDE_ENGINE_DSP
+    Dot4x16(x, w16 + oc * n4, n4, a);
+#else
+    Dot4x8(x, w8 + oc * n, n, a);
+#endif
+    const int32_t m = out_c - oc < 4 ? out_c - oc : 4;
+    for (int32_t k = 0; k < m; ++k)
+      out[oc + k] = RequantizeToInt8<kFast>(a[k], r.multiplier[oc + k], r.shift[oc + k], r.output_offset,
+                                            r.act_min, r.act_max);
+  }
+}
 
 }  // namespace bedside_engine
 

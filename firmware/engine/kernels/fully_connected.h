@@ -1,6 +1,7 @@
 // FULLY_CONNECTED, int8 (per-tensor or per-channel): TFLM reference_integer_ops::FullyConnected.
 // acc_init = bias + input_offset * sum(w[oc]) is precomputed by the generator (weights
-// zero point 0), leaving a pure int8 dot product per output.
+// zero point 0), leaving a pure int8 dot product per output: dot.h's DotRows, four output
+// rows sharing each input word (int16 weight copy and SMLAD on DSP cores).
 #ifndef BEDSIDE_ENGINE_KERNELS_FULLY_CONNECTED_H_
 #define BEDSIDE_ENGINE_KERNELS_FULLY_CONNECTED_H_
 
@@ -12,20 +13,31 @@ namespace bedside_engine {
 struct FullyConnectedParams {
   int32_t batches, depth, out_c;
   int32_t output_offset, act_min, act_max;
-  const int8_t *filter;       // [out_c][depth]
-  const int32_t *acc_init;    // [out_c]: bias + input_offset * sum(filter[oc])
-  const int32_t *multiplier;  // [out_c] (per-tensor models repeat one value)
-  const int32_t *shift;       // [out_c]
+  const int32_t *acc_init;    // [ceil4(out_c)]: bias + input_offset * sum(filter[oc])
+  const int32_t *multiplier;  // [ceil4(out_c)] (per-tensor models repeat one value)
+  const int32_t *shift;       // [ceil4(out_c)]
+  const int16_t *filter16;    // DSP builds: see Dot4x16
+  const int8_t *filter8;      // portable builds: see Dot4x8
 };
 
-inline void FullyConnected(const FullyConnectedParams &p, const int8_t *input, int8_t *output) {
+// col: ceil4(depth) bytes of scratch where a DSP build must pad the input row to a
+// multiple of 4 (nullptr when depth is one already; portable builds ignore it).
+template <bool kFast = false>
+inline void FullyConnected(const FullyConnectedParams &p, const int8_t *input, int8_t *output, int8_t *col) {
+  const RowsQuant q = {p.acc_init, p.multiplier, p.shift, p.output_offset, p.act_min, p.act_max};
+  const int32_t depth = p.depth, out_c = p.out_c;
   for (int32_t b = 0; b < p.batches; ++b) {
-    const int8_t *in = input + b * p.depth;
-    for (int32_t oc = 0; oc < p.out_c; ++oc) {
-      int32_t acc = p.acc_init[oc] + Dot(in, p.filter + oc * p.depth, p.depth);
-      acc = MultiplyByQuantizedMultiplier(acc, p.multiplier[oc], p.shift[oc]) + p.output_offset;
-      output[b * p.out_c + oc] = static_cast<int8_t>(Clamp(acc, p.act_min, p.act_max));
+    const int8_t *x = input + b * depth;
+#if BEDSIDE_ENGINE_DSP
+    if (col != nullptr) {   // the row is read four bytes at a time: copy it, zero padded
+      CopySmall(col, x, depth);
+      FillSmall(col + depth, 0, ((depth + 3) & ~3) - depth);
+      x = col;
     }
+#else
+    (void)col;
+#endif
+    DotRows<kFast>(x, p.filter16, p.filter8, depth, out_c, q, output + b * out_c);
   }
 }
 
