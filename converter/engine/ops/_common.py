@@ -107,6 +107,19 @@ def fast_requant(w: np.ndarray, bias: np.ndarray, input_offset: int, shift: np.n
     return bool((shift <= -1).all() and (shift >= -31).all() and (bound < (1 << 30)).all())
 
 
+def kernel_form(fast: bool, lo: int, hi: int) -> str:
+    """Template arguments <kFast, kFullRange> of the requantizing kernels."""
+    return f"<{'true' if fast else 'false'}, {'true' if (lo, hi) == (-128, 127) else 'false'}>"
+
+
+def channel_quant(mult: np.ndarray, shift: np.ndarray, fast: bool) -> np.ndarray:
+    """[ceil4(oc)][3] int32: multiplier, shift, and the fast form's rounding term 2^(-shift-1)
+    (kernels/common.h, kQuantStride); padding channels get (0, -1, 1)."""
+    m, s = pad4(mult), pad4(shift, -1)
+    r = (np.left_shift(1, -s.astype(np.int64) - 1) if fast else np.zeros(len(s), np.int64)).astype(np.int32)
+    return np.stack([m, s, r], axis=1).astype(np.int32).reshape(-1)
+
+
 def dot_rows(g, op, w: np.ndarray, bias: int, input_offset: int, mult, shift) -> tuple[dict, bool]:
     """Struct fields shared by the DotRows-based kernels for weights w [oc][n] (constant):
     padded per-channel arrays, both weight copies (each build reads only its own), and
@@ -116,9 +129,8 @@ def dot_rows(g, op, w: np.ndarray, bias: int, input_offset: int, mult, shift) ->
     fast = fast_requant(w, b, input_offset, shift)
     init = np.array([wrap32(int(v)) for v in b + input_offset * w.astype(np.int64).sum(axis=1)], np.int32)
     i = op.index
-    fields = {"multiplier": g.const(pad4(mult), f"mult{i}"),
-              "shift": g.const(pad4(shift, -1), f"shift{i}"),
-              "acc_init": g.const(pad4(init), f"acc{i}"),
+    fields = {"acc_init": g.const(pad4(init), f"acc{i}"),
+              "quant": g.const(channel_quant(mult, shift, fast), f"quant{i}"),
               "filter16": g.const_dsp(dot_weights_dsp(w), f"w16_{i}", "int16_t"),
               "filter8": f"BEDSIDE_ENGINE_PORTABLE_ONLY({g.const(dot_weights_portable(w), f'w8_{i}')})"}
     return fields, fast

@@ -1,5 +1,6 @@
 """CONV_2D (int8, per-channel) -> bedside_engine::Conv (kernels/conv.h)."""
-from ._common import act_range, bias_input, check_int8, dot_rows, opt, out_size, pad_amount, per_channel
+from ._common import (act_range, bias_input, check_int8, dot_rows, kernel_form, opt, out_size, pad_amount,
+                      per_channel)
 
 
 def scratch_bytes(op, model):
@@ -18,15 +19,16 @@ def emit_conv(g, op, geometry: dict, w2d, bias: int, input_offset: int, mult, sh
     fast = False
     if w2d is not None:
         rows, fast = dot_rows(g, op, w2d, bias, input_offset, mult, shift)
-        fields.update(filter="nullptr", bias="nullptr", multiplier=rows["multiplier"], shift=rows["shift"],
-                      acc_init=rows["acc_init"], filter16=rows["filter16"], filter8=rows["filter8"])
+        fields.update(filter="nullptr", bias="nullptr", multiplier="nullptr", shift="nullptr",
+                      acc_init=rows["acc_init"], quant=rows["quant"], filter16=rows["filter16"],
+                      filter8=rows["filter8"])
     else:
         fields.update(filter=filter_ptr, bias=g.ptr(bias) if bias >= 0 else "nullptr",
                       multiplier=g.const(mult, f"mult{op.index}"), shift=g.const(shift, f"shift{op.index}"),
-                      acc_init="nullptr", filter16="nullptr", filter8="nullptr")
+                      acc_init="nullptr", quant="nullptr", filter16="nullptr", filter8="nullptr")
     p = g.param("ConvParams", fields)
     col = g.scratch("int8_t") if w2d is not None else "nullptr"
-    g.emit(f"bedside_engine::Conv<{'true' if fast else 'false'}>({p}, {g.ptr(op.inputs[0], True)}, "
+    g.emit(f"bedside_engine::Conv{kernel_form(fast, lo, hi)}({p}, {g.ptr(op.inputs[0], True)}, "
            f"{g.ptr(op.outputs[0])}, {col});")
 
 

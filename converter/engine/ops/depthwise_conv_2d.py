@@ -4,8 +4,8 @@ one-channel input (any depth multiplier), the same computation as a CONV_2D with
 import numpy as np
 
 from ..quant import wrap32
-from ._common import (act_range, bias_input, check_int8, fast_requant, opt, out_size, pad4, pad_amount,
-                      per_channel)
+from ._common import (act_range, bias_input, channel_quant, check_int8, fast_requant, kernel_form, opt,
+                      out_size, pad4, pad_amount, per_channel)
 from .conv_2d import emit_conv
 
 
@@ -55,9 +55,9 @@ def lower(op, g):
         w4 = np.zeros((kh * kw, c4), np.int64)
         w4[:, :oc] = wt
         w8 = w4.reshape(kh * kw, c4 // 4, 4).transpose(1, 0, 2).astype(np.int8).reshape(-1)
-        fields.update(filter="nullptr", bias="nullptr", multiplier=g.const(pad4(mult), f"mult{op.index}"),
-                      shift=g.const(pad4(shift, -1), f"shift{op.index}"),
-                      acc_init=g.const(pad4(init), f"acc{op.index}"))
+        fields.update(filter="nullptr", bias="nullptr", multiplier="nullptr", shift="nullptr",
+                      acc_init=g.const(pad4(init), f"acc{op.index}"),
+                      quant=g.const(channel_quant(mult, shift, fast), f"quant{op.index}"))
         if oc % 4 == 0:   # DSP: [group][tap][w0 w2 w1 w3] int16; portable builds read w8
             w16 = w4.reshape(kh * kw, c4 // 4, 4)[:, :, [0, 2, 1, 3]].transpose(1, 0, 2).astype(np.int16)
             fields.update(filter16=g.const_dsp(w16.reshape(-1), f"w16_{op.index}", "int16_t"),
@@ -68,8 +68,8 @@ def lower(op, g):
     else:
         fields.update(filter=g.ptr(op.inputs[1]), bias=g.ptr(bias) if bias >= 0 else "nullptr",
                       multiplier=g.const(mult, f"mult{op.index}"), shift=g.const(shift, f"shift{op.index}"),
-                      acc_init="nullptr", filter16="nullptr", filter8="nullptr")
+                      acc_init="nullptr", quant="nullptr", filter16="nullptr", filter8="nullptr")
         col = "nullptr"
     p = g.param("DepthwiseParams", fields)
-    g.emit(f"bedside_engine::DepthwiseConv<{'true' if fast else 'false'}>({p}, {g.ptr(op.inputs[0], True)}, "
+    g.emit(f"bedside_engine::DepthwiseConv{kernel_form(fast, lo, hi)}({p}, {g.ptr(op.inputs[0], True)}, "
            f"{g.ptr(op.outputs[0])}, {col});")

@@ -2,7 +2,7 @@
 import numpy as np
 
 from ..quant import quantize_multiplier
-from ._common import act_range, bias_input, check_int8, dot_rows, opt, per_channel
+from ._common import act_range, bias_input, check_int8, dot_rows, kernel_form, opt, per_channel
 
 
 def scratch_bytes(op, model):
@@ -39,9 +39,9 @@ def lower(op, g):
     rows, fast = dot_rows(g, op, filt.data.reshape(oc, depth), bias, -inp.zero_point, mult, shift)
     p = g.param("FullyConnectedParams", dict(
         batches=batches, depth=depth, out_c=oc, output_offset=out.zero_point, act_min=lo, act_max=hi,
-        acc_init=rows["acc_init"], multiplier=rows["multiplier"], shift=rows["shift"],
+        acc_init=rows["acc_init"], quant=rows["quant"],
         filter16=rows["filter16"], filter8=rows["filter8"]))
     g.macs += batches * oc * depth
     col = g.scratch("int8_t") if depth % 4 else "nullptr"
-    g.emit(f"bedside_engine::FullyConnected<{'true' if fast else 'false'}>({p}, {g.ptr(op.inputs[0], True)}, "
+    g.emit(f"bedside_engine::FullyConnected{kernel_form(fast, lo, hi)}({p}, {g.ptr(op.inputs[0], True)}, "
            f"{g.ptr(op.outputs[0])}, {col});")

@@ -66,34 +66,49 @@ inline int32_t MultiplyByQuantizedMultiplierReference(int32_t x, int32_t multipl
   return RoundingDivideByPOT(SaturatingRoundingDoublingHighMul(shifted, multiplier), right_shift);
 }
 
-// The same function in a cheaper form, valid when |x| < 2^30 and right_shift >= 1 (the
-// generator proves both per layer: |bias| + max|input + input_offset| * sum|w| < 2^30,
-// every shift <= -1): SaturatingRoundingDoublingHighMul(x, m) is then
-// (2x * m + 2^31) >> 32 (one SMMULR on DSP cores, one SMLAL elsewhere), and
-// RoundingDivideByPOT(h, rs) is (h + 2^(rs-1) + (h >> 31)) >> rs (|h| < 2^30: no overflow).
-inline int32_t MultiplyByQuantizedMultiplierFast(int32_t x, int32_t multiplier, int32_t right_shift) {
+// The same function in a cheaper form, valid when |x| < 2^30 and 1 <= right_shift <= 31
+// (the generator proves both per layer: |bias| + max|input + input_offset| * sum|w| < 2^30,
+// every shift in [-31, -1]). Then SaturatingRoundingDoublingHighMul(x, m) is
+// h = (2x * m + 2^31) >> 32, and RoundingDivideByPOT(h, rs) is
+// (h + 2^(rs-1) + (h < 0 ? -1 : 0)) >> rs without overflow (|h| < 2^30). Adding 2^(rs-1)
+// inside the product's high word is exact, so h + 2^(rs-1) is one SMMLAR on DSP cores
+// (one SMLAL elsewhere); and h < 0 may be replaced by x < 0: they differ only when h == 0
+// and x < 0, where (2^(rs-1) - 1) >> rs and 2^(rs-1) >> rs are both 0.
+inline int32_t MultiplyByQuantizedMultiplierFast(int32_t x, int32_t multiplier, int32_t right_shift,
+                                                 int32_t round) {   // round = 2^(right_shift - 1)
   const int32_t x2 = static_cast<int32_t>(static_cast<uint32_t>(x) << 1);
 #if BEDSIDE_ENGINE_DSP
-  int32_t h;
-  __asm__("smmulr %0, %1, %2" : "=r"(h) : "r"(x2), "r"(multiplier));
+  int32_t h_round;
+  __asm__("smmlar %0, %1, %2, %3" : "=r"(h_round) : "r"(x2), "r"(multiplier), "r"(round));
 #else
-  const int32_t h = static_cast<int32_t>((static_cast<int64_t>(x2) * multiplier + (INT64_C(1) << 31)) >> 32);
+  const int32_t h_round = static_cast<int32_t>(
+      (static_cast<int64_t>(x2) * multiplier + (static_cast<int64_t>(round) << 32) + (INT64_C(1) << 31)) >> 32);
 #endif
-  return (h + (1 << (right_shift - 1)) + (h >> 31)) >> right_shift;
+  return (h_round + (x >> 31)) >> right_shift;
+}
+
+inline int32_t MultiplyByQuantizedMultiplierFast(int32_t x, int32_t multiplier, int32_t right_shift) {
+  return MultiplyByQuantizedMultiplierFast(x, multiplier, right_shift, 1 << (right_shift - 1));
 }
 
 inline int32_t Clamp(int32_t v, int32_t lo, int32_t hi) {
   return v < lo ? lo : (v > hi ? hi : v);
 }
 
+// Per-channel requantization constants of the fast kernels, interleaved so one pointer
+// walks them: quant[3 * oc + 0..2] = multiplier, shift (TFLM convention), and for the fast
+// form 2^(-shift - 1), the rounding term (0 otherwise).
+constexpr int32_t kQuantStride = 3;
+
 // One int8 output from an accumulator: the layer's requantization form (kFast: see
-// MultiplyByQuantizedMultiplierFast), output zero point and fused activation clamp.
-template <bool kFast>
-inline int8_t RequantizeToInt8(int32_t acc, int32_t multiplier, int32_t shift, int32_t output_offset,
-                               int32_t act_min, int32_t act_max) {
-  const int32_t v = kFast ? MultiplyByQuantizedMultiplierFast(acc, multiplier, -shift)
-                          : MultiplyByQuantizedMultiplier(acc, multiplier, shift);
-  return static_cast<int8_t>(Clamp(v + output_offset, act_min, act_max));
+// MultiplyByQuantizedMultiplierFast), output zero point and fused activation clamp
+// (kFullRange: the clamp is [-128, 127], one SSAT on Arm).
+template <bool kFast, bool kFullRange>
+inline int8_t RequantizeToInt8(int32_t acc, const int32_t *quant, int32_t output_offset, int32_t act_min,
+                               int32_t act_max) {
+  const int32_t v = (kFast ? MultiplyByQuantizedMultiplierFast(acc, quant[0], -quant[1], quant[2])
+                           : MultiplyByQuantizedMultiplier(acc, quant[0], quant[1])) + output_offset;
+  return static_cast<int8_t>(kFullRange ? Clamp(v, -128, 127) : Clamp(v, act_min, act_max));
 }
 
 }  // namespace bedside_engine

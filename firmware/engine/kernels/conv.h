@@ -23,9 +23,10 @@ struct ConvParams {
   int32_t input_offset, output_offset, act_min, act_max;
   const int8_t *filter;       // reference loop: [out_c][k_h][k_w][filter_in_c]
   const int32_t *bias;        // reference loop: [out_c] or nullptr
-  const int32_t *multiplier;  // [ceil4(out_c)]
-  const int32_t *shift;       // [ceil4(out_c)]
+  const int32_t *multiplier;  // reference loop: [out_c]
+  const int32_t *shift;       // reference loop: [out_c]
   const int32_t *acc_init;    // fast path: [ceil4(out_c)], bias + input_offset * sum(filter[oc])
+  const int32_t *quant;       // fast path: [ceil4(out_c)][kQuantStride]
   const int16_t *filter16;    // fast path, DSP builds: see Dot4x16
   const int8_t *filter8;      // fast path, portable builds: see Dot4x8
 };
@@ -94,7 +95,7 @@ inline const int8_t *Im2Col(const ConvParams &p, const int8_t *image, int32_t y0
 
 // col: scratch of ceil4(k_h * k_w * in_c) bytes (nullptr: reference loop). kFast: the
 // layer's requantization form (MultiplyByQuantizedMultiplierFast), chosen by the generator.
-template <bool kFast = false>
+template <bool kFast = false, bool kFullRange = false>
 inline void Conv(const ConvParams &p, const int8_t *input, int8_t *output, int8_t *col) {
   if (p.filter_in_c != p.in_c || col == nullptr || p.acc_init == nullptr) {
     ConvReference(p, input, output);
@@ -107,7 +108,7 @@ inline void Conv(const ConvParams &p, const int8_t *input, int8_t *output, int8_
 #else
   const int32_t readable = n;
 #endif
-  const RowsQuant q = {p.acc_init, p.multiplier, p.shift, p.output_offset, p.act_min, p.act_max};
+  const RowsQuant q = {p.acc_init, p.quant, p.output_offset, p.act_min, p.act_max};
   const int32_t out_c = p.out_c, image_bytes = p.in_h * p.in_w * p.in_c;
   int8_t *out = output;
   for (int32_t b = 0; b < p.batches; ++b) {
@@ -115,7 +116,7 @@ inline void Conv(const ConvParams &p, const int8_t *input, int8_t *output, int8_
     for (int32_t oy = 0; oy < p.out_h; ++oy) {
       for (int32_t ox = 0; ox < p.out_w; ++ox, out += out_c) {
         const int8_t *x = Im2Col(p, image, oy * p.stride_h - p.pad_h, ox * p.stride_w - p.pad_w, col, readable);
-        DotRows<kFast>(x, p.filter16, p.filter8, n, out_c, q, out);
+        DotRows<kFast, kFullRange>(x, p.filter16, p.filter8, n, out_c, q, out);
       }
     }
   }

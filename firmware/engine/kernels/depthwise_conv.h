@@ -21,9 +21,10 @@ struct DepthwiseParams {
   int32_t input_offset, output_offset, act_min, act_max;
   const int8_t *filter;       // reference loop: [1][k_h][k_w][out_c]
   const int32_t *bias;        // reference loop: [out_c] or nullptr
-  const int32_t *multiplier;  // [ceil4(out_c)]
-  const int32_t *shift;       // [ceil4(out_c)]
+  const int32_t *multiplier;  // reference loop: [out_c]
+  const int32_t *shift;       // reference loop: [out_c]
   const int32_t *acc_init;    // fast path: [ceil4(out_c)], bias + input_offset * sum over taps of w
+  const int32_t *quant;       // fast path: [ceil4(out_c)][kQuantStride]
   const int16_t *filter16;    // fast path, DSP builds, channels % 4 == 0: per 4 channels, per tap,
                               // int16 w0 w2 w1 w3 (pairs SXTB16's lanes)
   const int8_t *filter8;      // fast path otherwise: per 4 channels, per tap, w0 w1 w2 w3
@@ -78,11 +79,11 @@ inline void DepthwiseGather(const DepthwiseParams &p, const int8_t *image, int32
 
 // One output pixel, all channels. src: the first tap of channel 0; taps at
 // src + ky * row_step + kx * tap_step.
-template <bool kFast>
+template <bool kFast, bool kFullRange>
 inline void DepthwisePixel(const DepthwiseParams &p, const int8_t *src, int32_t row_step, int32_t tap_step,
                            int8_t *out) {
   const int32_t c_n = p.in_c, k_h = p.k_h, k_w = p.k_w, taps = k_h * k_w;
-  const int32_t *const init = p.acc_init, *const mult = p.multiplier, *const shift = p.shift;
+  const int32_t *const init = p.acc_init, *const quant = p.quant;
   const int32_t out_off = p.output_offset, lo = p.act_min, hi = p.act_max;
 #if BEDSIDE_ENGINE_DSP
   if (p.filter16 != nullptr) {
@@ -102,10 +103,10 @@ inline void DepthwisePixel(const DepthwiseParams &p, const int8_t *src, int32_t 
           a3 = __smlatt(xo, wo, a3);
         }
       }
-      out[c] = RequantizeToInt8<kFast>(a0, mult[c], shift[c], out_off, lo, hi);
-      out[c + 1] = RequantizeToInt8<kFast>(a1, mult[c + 1], shift[c + 1], out_off, lo, hi);
-      out[c + 2] = RequantizeToInt8<kFast>(a2, mult[c + 2], shift[c + 2], out_off, lo, hi);
-      out[c + 3] = RequantizeToInt8<kFast>(a3, mult[c + 3], shift[c + 3], out_off, lo, hi);
+      out[c] = RequantizeToInt8<kFast, kFullRange>(a0, quant + c * kQuantStride, out_off, lo, hi);
+      out[c + 1] = RequantizeToInt8<kFast, kFullRange>(a1, quant + (c + 1) * kQuantStride, out_off, lo, hi);
+      out[c + 2] = RequantizeToInt8<kFast, kFullRange>(a2, quant + (c + 2) * kQuantStride, out_off, lo, hi);
+      out[c + 3] = RequantizeToInt8<kFast, kFullRange>(a3, quant + (c + 3) * kQuantStride, out_off, lo, hi);
     }
     return;
   }
@@ -134,13 +135,13 @@ inline void DepthwisePixel(const DepthwiseParams &p, const int8_t *src, int32_t 
       }
     }
     for (int32_t k = 0; k < m; ++k)
-      out[c + k] = RequantizeToInt8<kFast>(a[k], mult[c + k], shift[c + k], out_off, lo, hi);
+      out[c + k] = RequantizeToInt8<kFast, kFullRange>(a[k], quant + (c + k) * kQuantStride, out_off, lo, hi);
   }
 }
 
 // col: scratch of ceil4(k_h * k_w * in_c) bytes for border pixels (nullptr with acc_init:
 // reference loop). kFast: the layer's requantization form.
-template <bool kFast = false>
+template <bool kFast = false, bool kFullRange = false>
 inline void DepthwiseConv(const DepthwiseParams &p, const int8_t *input, int8_t *output, int8_t *col) {
   if (p.acc_init == nullptr || col == nullptr || p.depth_multiplier != 1) {
     DepthwiseConvReference(p, input, output);
@@ -157,10 +158,10 @@ inline void DepthwiseConv(const DepthwiseParams &p, const int8_t *input, int8_t 
       for (int32_t ox = 0; ox < p.out_w; ++ox, out += c_n) {
         const int32_t x0 = ox * p.stride_w - p.pad_w;
         if (rows_inside && x0 >= 0 && x0 + span_w < in_w) {
-          DepthwisePixel<kFast>(p, image + (y0 * in_w + x0) * c_n, p.dil_h * in_w * c_n, p.dil_w * c_n, out);
+          DepthwisePixel<kFast, kFullRange>(p, image + (y0 * in_w + x0) * c_n, p.dil_h * in_w * c_n, p.dil_w * c_n, out);
         } else {
           DepthwiseGather(p, image, y0, x0, col);
-          DepthwisePixel<kFast>(p, col, p.k_w * c_n, c_n, out);
+          DepthwisePixel<kFast, kFullRange>(p, col, p.k_w * c_n, c_n, out);
         }
       }
     }

@@ -44,18 +44,44 @@ inline uint32_t Sxtb16Odd(uint32_t v) {
   return r;
 }
 
+// acc's halfword lanes += bytes 1 and 3 of v, sign-extended (SXTAB16 with ROR #8).
+inline uint32_t Sxtab16Odd(uint32_t acc, uint32_t v) {
+  uint32_t r;
+  __asm__("sxtab16 %0, %1, %2, ror #8" : "=r"(r) : "r"(acc), "r"(v));
+  return r;
+}
+
 // acc[0..3] += x . w[k] for four output channels over n4 (a multiple of 4) int8 inputs.
 // w16 is the generator's int16 copy (`dot_weights_dsp`): per group of four inputs, per
 // channel, the halfwords w0 w2 w1 w3, so one LDRD gives the words that pair with SXTB16's
 // even (x0, x2) and odd (x1, x3) lanes: per four inputs, one LDR, two SXTB16, four LDRD and
-// eight SMLAD for 16 MACs. Written in assembly because the compiler neither keeps the
+// eight SMLAD for 16 MACs, unrolled twice. Written in assembly because the compiler neither keeps the
 // weight pointer post-incremented nor pairs the loads.
 inline void Dot4x16(const int8_t *x, const int16_t *w16, int32_t n4, int32_t *acc) {
   int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
   const int8_t *const end = x + n4;
   uint32_t xv, xo, w0, w1;
+  // Two groups of four inputs per iteration; an odd count of groups enters at the second.
   __asm__ volatile(
+      "tst %[n4], #4\n"
+      "bne 2f\n"
       "1:\n"
+      "ldr %[xv], [%[x]], #4\n"
+      "sxtb16 %[xo], %[xv], ror #8\n"
+      "sxtb16 %[xv], %[xv]\n"
+      "ldrd %[w0], %[w1], [%[w]], #8\n"
+      "smlad %[a0], %[w0], %[xv], %[a0]\n"
+      "smlad %[a0], %[w1], %[xo], %[a0]\n"
+      "ldrd %[w0], %[w1], [%[w]], #8\n"
+      "smlad %[a1], %[w0], %[xv], %[a1]\n"
+      "smlad %[a1], %[w1], %[xo], %[a1]\n"
+      "ldrd %[w0], %[w1], [%[w]], #8\n"
+      "smlad %[a2], %[w0], %[xv], %[a2]\n"
+      "smlad %[a2], %[w1], %[xo], %[a2]\n"
+      "ldrd %[w0], %[w1], [%[w]], #8\n"
+      "smlad %[a3], %[w0], %[xv], %[a3]\n"
+      "smlad %[a3], %[w1], %[xo], %[a3]\n"
+      "2:\n"
       "ldr %[xv], [%[x]], #4\n"
       "sxtb16 %[xo], %[xv], ror #8\n"
       "sxtb16 %[xv], %[xv]\n"
@@ -75,7 +101,7 @@ inline void Dot4x16(const int8_t *x, const int16_t *w16, int32_t n4, int32_t *ac
       "bne 1b\n"
       : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [x] "+r"(x), [w] "+r"(w16),
         [xv] "=&r"(xv), [xo] "=&r"(xo), [w0] "=&r"(w0), [w1] "=&r"(w1)
-      : [end] "r"(end)
+      : [end] "r"(end), [n4] "r"(n4)
       : "cc", "memory");
   acc[0] = a0;
   acc[1] = a1;
@@ -105,16 +131,17 @@ inline void Dot4x8(const int8_t *x, const int8_t *w8, int32_t n, int32_t *acc) {
 }
 
 // What DotRows needs besides the vectors: per-channel arrays padded to a multiple of 4
-// channels (acc_init = bias + input_offset * sum(w)), output zero point and clamp.
+// channels (acc_init = bias + input_offset * sum(w); quant: see kQuantStride), output
+// zero point and clamp.
 struct RowsQuant {
-  const int32_t *acc_init, *multiplier, *shift;
+  const int32_t *acc_init, *quant;
   int32_t output_offset, act_min, act_max;
 };
 
 // out[oc] = requantized (acc_init[oc] + x . w[oc]) for oc < out_c, four channels per pass.
 // x must be readable for n4 = ceil4(n) bytes on the DSP path (the padding meets zero
 // weights). w16 / w8: the DSP / portable weight copies (only the build's own one is read).
-template <bool kFast>
+template <bool kFast, bool kFullRange>
 inline void DotRows(const int8_t *x, const int16_t *w16, const int8_t *w8, int32_t n, int32_t out_c,
                     const RowsQuant &q, int8_t *out) {
   const RowsQuant r = q;   // locals: int8 stores may alias anything, fields would be reloaded
@@ -124,17 +151,24 @@ inline void DotRows(const int8_t *x, const int16_t *w16, const int8_t *w8, int32
 #else
   (void)w16;
 #endif
-  for (int32_t oc = 0; oc < out_c; oc += 4) {
+  const int32_t *quant = r.quant;
+  const int32_t off = r.output_offset, lo = r.act_min, hi = r.act_max;
+  for (int32_t oc = 0; oc < out_c; oc += 4, quant += 4 * kQuantStride) {
     int32_t a[4] = {r.acc_init[oc], r.acc_init[oc + 1], r.acc_init[oc + 2], r.acc_init[oc + 3]};
 #if BEDSIDE_ENGINE_DSP
     Dot4x16(x, w16 + oc * n4, n4, a);
 #else
     Dot4x8(x, w8 + oc * n, n, a);
 #endif
-    const int32_t m = out_c - oc < 4 ? out_c - oc : 4;
-    for (int32_t k = 0; k < m; ++k)
-      out[oc + k] = RequantizeToInt8<kFast>(a[k], r.multiplier[oc + k], r.shift[oc + k], r.output_offset,
-                                            r.act_min, r.act_max);
+    if (oc + 4 <= out_c) {   // written out so the accumulators stay in registers
+      out[oc] = RequantizeToInt8<kFast, kFullRange>(a[0], quant, off, lo, hi);
+      out[oc + 1] = RequantizeToInt8<kFast, kFullRange>(a[1], quant + kQuantStride, off, lo, hi);
+      out[oc + 2] = RequantizeToInt8<kFast, kFullRange>(a[2], quant + 2 * kQuantStride, off, lo, hi);
+      out[oc + 3] = RequantizeToInt8<kFast, kFullRange>(a[3], quant + 3 * kQuantStride, off, lo, hi);
+    } else {
+      for (int32_t k = 0; oc + k < out_c; ++k)
+        out[oc + k] = RequantizeToInt8<kFast, kFullRange>(a[k], quant + k * kQuantStride, off, lo, hi);
+    }
   }
 }
 

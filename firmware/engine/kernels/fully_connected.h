@@ -14,17 +14,16 @@ struct FullyConnectedParams {
   int32_t batches, depth, out_c;
   int32_t output_offset, act_min, act_max;
   const int32_t *acc_init;    // [ceil4(out_c)]: bias + input_offset * sum(filter[oc])
-  const int32_t *multiplier;  // [ceil4(out_c)] (per-tensor models repeat one value)
-  const int32_t *shift;       // [ceil4(out_c)]
+  const int32_t *quant;       // [ceil4(out_c)][kQuantStride] (per-tensor models repeat one value)
   const int16_t *filter16;    // DSP builds: see Dot4x16
   const int8_t *filter8;      // portable builds: see Dot4x8
 };
 
 // col: ceil4(depth) bytes of scratch where a DSP build must pad the input row to a
 // multiple of 4 (nullptr when depth is one already; portable builds ignore it).
-template <bool kFast = false>
+template <bool kFast = false, bool kFullRange = false>
 inline void FullyConnected(const FullyConnectedParams &p, const int8_t *input, int8_t *output, int8_t *col) {
-  const RowsQuant q = {p.acc_init, p.multiplier, p.shift, p.output_offset, p.act_min, p.act_max};
+  const RowsQuant q = {p.acc_init, p.quant, p.output_offset, p.act_min, p.act_max};
   const int32_t depth = p.depth, out_c = p.out_c;
   for (int32_t b = 0; b < p.batches; ++b) {
     const int8_t *x = input + b * depth;
@@ -37,7 +36,7 @@ inline void FullyConnected(const FullyConnectedParams &p, const int8_t *input, i
 #else
     (void)col;
 #endif
-    DotRows<kFast>(x, p.filter16, p.filter8, depth, out_c, q, output + b * out_c);
+    DotRows<kFast, kFullRange>(x, p.filter16, p.filter8, depth, out_c, q, output + b * out_c);
   }
 }
 

@@ -1,8 +1,12 @@
 // AVERAGE_POOL_2D / MAX_POOL_2D, int8: TFLM reference_integer_ops::AveragePool / MaxPool.
+// Per output pixel the window is clipped to the image once (TFLM counts only the taps
+// inside), then four channels go through the window together: on DSP cores one word load
+// feeds SXTAB16 (two 16-bit lane sums per instruction) or SSUB8/SEL (four byte maxima).
 #ifndef BEDSIDE_ENGINE_KERNELS_POOLING_H_
 #define BEDSIDE_ENGINE_KERNELS_POOLING_H_
 
 #include "common.h"
+#include "dot.h"
 
 namespace bedside_engine {
 
@@ -11,32 +15,116 @@ struct PoolParams {
   int32_t f_h, f_w, stride_h, stride_w, pad_h, pad_w, act_min, act_max;
 };
 
+// TFLM's rounding division of a window sum by the number of taps inside the image.
+inline int32_t AverageOf(int32_t sum, int32_t count) {
+  return sum > 0 ? (sum + count / 2) / count : (sum - count / 2) / count;
+}
+
+// Four channels (c .. c+3) over the window rows [0, rows) x columns [0, cols) from `at`.
+template <bool kMax>
+inline void PoolFourPortable(const int8_t *at, int32_t rows, int32_t cols, int32_t row_step, int32_t c_n,
+                             int32_t count, int32_t lo, int32_t hi, int8_t *out) {
+  int32_t a0 = kMax ? -128 : 0, a1 = a0, a2 = a0, a3 = a0;
+  for (int32_t fy = 0; fy < rows; ++fy, at += row_step) {
+    const int8_t *tap = at;
+    for (int32_t fx = 0; fx < cols; ++fx, tap += c_n) {
+      if (kMax) {
+        a0 = tap[0] > a0 ? tap[0] : a0;
+        a1 = tap[1] > a1 ? tap[1] : a1;
+        a2 = tap[2] > a2 ? tap[2] : a2;
+        a3 = tap[3] > a3 ? tap[3] : a3;
+      } else {
+        a0 += tap[0];
+        a1 += tap[1];
+        a2 += tap[2];
+        a3 += tap[3];
+      }
+    }
+  }
+  if (!kMax) {
+    a0 = AverageOf(a0, count);
+    a1 = AverageOf(a1, count);
+    a2 = AverageOf(a2, count);
+    a3 = AverageOf(a3, count);
+  }
+  out[0] = static_cast<int8_t>(Clamp(a0, lo, hi));
+  out[1] = static_cast<int8_t>(Clamp(a1, lo, hi));
+  out[2] = static_cast<int8_t>(Clamp(a2, lo, hi));
+  out[3] = static_cast<int8_t>(Clamp(a3, lo, hi));
+}
+
+template <bool kMax>
+inline void PoolFour(const int8_t *at, int32_t rows, int32_t cols, int32_t row_step, int32_t c_n, int32_t count,
+                     int32_t lo, int32_t hi, int8_t *out) {
+#if BEDSIDE_ENGINE_DSP
+  if (kMax) {
+    // The activation's lower bound starts every byte (max(lo, taps) is the clamped max).
+    uint32_t m = static_cast<uint8_t>(lo) * 0x01010101u, t;
+    for (int32_t fy = 0; fy < rows; ++fy, at += row_step) {
+      const int8_t *tap = at;
+      for (int32_t fx = 0; fx < cols; ++fx, tap += c_n) {
+        const uint32_t v = Load32(tap);
+        // SSUB8 sets GE[i] where v[i] >= m[i]; SEL takes those bytes from v.
+        __asm__("ssub8 %[t], %[v], %[m]\n\tsel %[m], %[v], %[m]" : [t] "=&r"(t), [m] "+r"(m) : [v] "r"(v) : "cc");
+      }
+    }
+    const uint32_t h = static_cast<uint8_t>(hi) * 0x01010101u;   // then min(m, hi) bytewise
+    __asm__("ssub8 %[t], %[m], %[h]\n\tsel %[m], %[h], %[m]" : [t] "=&r"(t), [m] "+r"(m) : [h] "r"(h) : "cc");
+    memcpy(out, &m, 4);
+    return;
+  }
+  if (count <= 256) {   // |sum| <= 128 * count fits the 16-bit lanes
+    uint32_t even = 0, odd = 0;                               // halfword lanes: channels (0, 2), (1, 3)
+    for (int32_t fy = 0; fy < rows; ++fy, at += row_step) {
+      const int8_t *tap = at;
+      for (int32_t fx = 0; fx < cols; ++fx, tap += c_n) {
+        const uint32_t v = Load32(tap);
+        even = __sxtab16(even, v);
+        odd = Sxtab16Odd(odd, v);
+      }
+    }
+    const int32_t sums[4] = {static_cast<int16_t>(even), static_cast<int16_t>(odd),
+                             static_cast<int16_t>(even >> 16), static_cast<int16_t>(odd >> 16)};
+    out[0] = static_cast<int8_t>(Clamp(AverageOf(sums[0], count), lo, hi));
+    out[1] = static_cast<int8_t>(Clamp(AverageOf(sums[1], count), lo, hi));
+    out[2] = static_cast<int8_t>(Clamp(AverageOf(sums[2], count), lo, hi));
+    out[3] = static_cast<int8_t>(Clamp(AverageOf(sums[3], count), lo, hi));
+    return;
+  }
+#endif
+  PoolFourPortable<kMax>(at, rows, cols, row_step, c_n, count, lo, hi, out);
+}
+
 template <bool kMax>
 inline void Pool(const PoolParams &p, const int8_t *input, int8_t *output) {
+  const int32_t c_n = p.channels, in_w = p.in_w, in_h = p.in_h, lo = p.act_min, hi = p.act_max;
+  const int32_t row_step = in_w * c_n;
+  int8_t *out = output;
   for (int32_t b = 0; b < p.batches; ++b) {
+    const int8_t *image = input + b * in_h * row_step;
     for (int32_t oy = 0; oy < p.out_h; ++oy) {
       const int32_t y0 = oy * p.stride_h - p.pad_h;
       const int32_t fy0 = y0 < 0 ? -y0 : 0;
-      const int32_t fy1 = p.f_h < p.in_h - y0 ? p.f_h : p.in_h - y0;
-      for (int32_t ox = 0; ox < p.out_w; ++ox) {
+      const int32_t fy1 = p.f_h < in_h - y0 ? p.f_h : in_h - y0;
+      for (int32_t ox = 0; ox < p.out_w; ++ox, out += c_n) {
         const int32_t x0 = ox * p.stride_w - p.pad_w;
         const int32_t fx0 = x0 < 0 ? -x0 : 0;
-        const int32_t fx1 = p.f_w < p.in_w - x0 ? p.f_w : p.in_w - x0;
-        for (int32_t c = 0; c < p.channels; ++c) {
-          int32_t acc = kMax ? -128 : 0, count = 0;
-          for (int32_t fy = fy0; fy < fy1; ++fy) {
-            for (int32_t fx = fx0; fx < fx1; ++fx) {
-              const int32_t v = input[((b * p.in_h + y0 + fy) * p.in_w + x0 + fx) * p.channels + c];
-              if (kMax) { if (v > acc) acc = v; } else { acc += v; }
-              ++count;
+        const int32_t fx1 = p.f_w < in_w - x0 ? p.f_w : in_w - x0;
+        const int32_t rows = fy1 - fy0, cols = fx1 - fx0;
+        const int32_t count = rows * cols > 0 ? rows * cols : 1;   // SAME/VALID windows always hold a tap
+        const int8_t *at = image + ((y0 + fy0) * in_w + x0 + fx0) * c_n;
+        int32_t c = 0;
+        // Portable max pooling is cheaper one channel at a time (no four-way compare chain).
+        const int32_t grouped = (BEDSIDE_ENGINE_DSP || !kMax) ? c_n : 0;
+        for (; c + 4 <= grouped; c += 4) PoolFour<kMax>(at + c, rows, cols, row_step, c_n, count, lo, hi, out + c);
+        for (; c < c_n; ++c) {                                    // channels beyond the last group of four
+          int32_t acc = kMax ? -128 : 0;
+          for (int32_t fy = 0; fy < rows; ++fy)
+            for (int32_t fx = 0; fx < cols; ++fx) {
+              const int32_t v = at[fy * row_step + fx * c_n + c];
+              acc = kMax ? (v > acc ? v : acc) : acc + v;
             }
-          }
-          if (!kMax) {
-            if (count == 0) count = 1;  // TFLM fails the op here; the generator rejects such shapes
-            acc = acc > 0 ? (acc + count / 2) / count : (acc - count / 2) / count;
-          }
-          output[((b * p.out_h + oy) * p.out_w + ox) * p.channels + c] =
-              static_cast<int8_t>(Clamp(acc, p.act_min, p.act_max));
+          out[c] = static_cast<int8_t>(Clamp(kMax ? acc : AverageOf(acc, count), lo, hi));
         }
       }
     }
