@@ -71,5 +71,6 @@ def lower(op, g):
                       acc_init="nullptr", quant="nullptr", filter16="nullptr", filter8="nullptr")
         col = "nullptr"
     p = g.param("DepthwiseParams", fields)
-    g.emit(f"bedside_engine::DepthwiseConv{kernel_form(fast, lo, hi)}({p}, {g.ptr(op.inputs[0], True)}, "
+    form = kernel_form(fast, lo, hi)[:-1] + f", {kw if kw <= 5 else 0}>"   # small widths: unrolled taps
+    g.emit(f"bedside_engine::DepthwiseConv{form}({p}, {g.ptr(op.inputs[0], True)}, "
            f"{g.ptr(op.outputs[0])}, {col});")

@@ -7,8 +7,11 @@
 #include <stdint.h>
 #include <string.h>
 
+#if defined(__ARM_FEATURE_SAT) || defined(__ARM_FEATURE_DSP)
+#include <arm_acle.h>   // __ssat (Cortex-M3 and up), the DSP intrinsics
+#endif
+
 #if defined(__ARM_FEATURE_DSP) && !defined(BEDSIDE_ENGINE_NO_DSP)
-#include <arm_acle.h>
 #define BEDSIDE_ENGINE_DSP 1
 #else
 #define BEDSIDE_ENGINE_DSP 0
@@ -95,6 +98,15 @@ inline int32_t Clamp(int32_t v, int32_t lo, int32_t hi) {
   return v < lo ? lo : (v > hi ? hi : v);
 }
 
+// Clamp to [-128, 127]: one SSAT where the core has it (the compiler does not find it).
+inline int32_t SaturateInt8(int32_t v) {
+#if defined(__ARM_FEATURE_SAT)
+  return __ssat(v, 8);
+#else
+  return Clamp(v, -128, 127);
+#endif
+}
+
 // Per-channel requantization constants of the fast kernels, interleaved so one pointer
 // walks them: quant[3 * oc + 0..2] = multiplier, shift (TFLM convention), and for the fast
 // form 2^(-shift - 1), the rounding term (0 otherwise).
@@ -108,7 +120,7 @@ inline int8_t RequantizeToInt8(int32_t acc, const int32_t *quant, int32_t output
                                int32_t act_max) {
   const int32_t v = (kFast ? MultiplyByQuantizedMultiplierFast(acc, quant[0], -quant[1], quant[2])
                            : MultiplyByQuantizedMultiplier(acc, quant[0], quant[1])) + output_offset;
-  return static_cast<int8_t>(kFullRange ? Clamp(v, -128, 127) : Clamp(v, act_min, act_max));
+  return static_cast<int8_t>(kFullRange ? SaturateInt8(v) : Clamp(v, act_min, act_max));
 }
 
 }  // namespace bedside_engine

@@ -78,11 +78,12 @@ inline void DepthwiseGather(const DepthwiseParams &p, const int8_t *image, int32
 }
 
 // One output pixel, all channels. src: the first tap of channel 0; taps at
-// src + ky * row_step + kx * tap_step.
-template <bool kFast, bool kFullRange>
+// src + ky * row_step + kx * tap_step. kKw: the kernel width when the generator fixed it
+// (the tap loop is then unrolled), else 0.
+template <bool kFast, bool kFullRange, int32_t kKw>
 inline void DepthwisePixel(const DepthwiseParams &p, const int8_t *src, int32_t row_step, int32_t tap_step,
                            int8_t *out) {
-  const int32_t c_n = p.in_c, k_h = p.k_h, k_w = p.k_w, taps = k_h * k_w;
+  const int32_t c_n = p.in_c, k_h = p.k_h, k_w = kKw > 0 ? kKw : p.k_w, taps = k_h * k_w;
   const int32_t *const init = p.acc_init, *const quant = p.quant;
   const int32_t out_off = p.output_offset, lo = p.act_min, hi = p.act_max;
 #if BEDSIDE_ENGINE_DSP
@@ -96,7 +97,8 @@ inline void DepthwisePixel(const DepthwiseParams &p, const int8_t *src, int32_t 
         for (int32_t kx = 0; kx < k_w; ++kx, tap += tap_step, w += 4) {
           const uint32_t xv = Load32(tap);
           const uint32_t xe = __sxtb16(xv), xo = Sxtb16Odd(xv);
-          const uint32_t we = Load32(w), wo = Load32(w + 2);
+          uint32_t we, wo;   // one LDRD: the tap's four int16 weights (8-byte aligned)
+          __asm__("ldrd %0, %1, [%2]" : "=r"(we), "=r"(wo) : "r"(w), "m"(*reinterpret_cast<const int16_t(*)[4]>(w)));
           a0 = __smlabb(xe, we, a0);
           a2 = __smlatt(xe, we, a2);
           a1 = __smlabb(xo, wo, a1);
@@ -140,8 +142,8 @@ inline void DepthwisePixel(const DepthwiseParams &p, const int8_t *src, int32_t 
 }
 
 // col: scratch of ceil4(k_h * k_w * in_c) bytes for border pixels (nullptr with acc_init:
-// reference loop). kFast: the layer's requantization form.
-template <bool kFast = false, bool kFullRange = false>
+// reference loop). kFast, kFullRange: the layer's requantization form; kKw: k_w or 0.
+template <bool kFast = false, bool kFullRange = false, int32_t kKw = 0>
 inline void DepthwiseConv(const DepthwiseParams &p, const int8_t *input, int8_t *output, int8_t *col) {
   if (p.acc_init == nullptr || col == nullptr || p.depth_multiplier != 1) {
     DepthwiseConvReference(p, input, output);
@@ -158,10 +160,10 @@ inline void DepthwiseConv(const DepthwiseParams &p, const int8_t *input, int8_t 
       for (int32_t ox = 0; ox < p.out_w; ++ox, out += c_n) {
         const int32_t x0 = ox * p.stride_w - p.pad_w;
         if (rows_inside && x0 >= 0 && x0 + span_w < in_w) {
-          DepthwisePixel<kFast, kFullRange>(p, image + (y0 * in_w + x0) * c_n, p.dil_h * in_w * c_n, p.dil_w * c_n, out);
+          DepthwisePixel<kFast, kFullRange, kKw>(p, image + (y0 * in_w + x0) * c_n, p.dil_h * in_w * c_n, p.dil_w * c_n, out);
         } else {
           DepthwiseGather(p, image, y0, x0, col);
-          DepthwisePixel<kFast, kFullRange>(p, col, p.k_w * c_n, c_n, out);
+          DepthwisePixel<kFast, kFullRange, kKw>(p, col, p.k_w * c_n, c_n, out);
         }
       }
     }

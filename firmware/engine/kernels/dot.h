@@ -30,9 +30,12 @@ inline void CopySmall(int8_t *dst, const int8_t *src, int32_t n) {
   for (; i < n; ++i) dst[i] = src[i];
 }
 
-// Fills small runs (padding taps) without a library call.
+// Fills small runs (padding taps) without a library call: words, then the tail.
 inline void FillSmall(int8_t *dst, int8_t v, int32_t n) {
-  for (int32_t i = 0; i < n; ++i) dst[i] = v;
+  const uint32_t word = static_cast<uint8_t>(v) * 0x01010101u;
+  int32_t i = 0;
+  for (; i + 4 <= n; i += 4) memcpy(dst + i, &word, 4);
+  for (; i < n; ++i) dst[i] = v;
 }
 
 #if BEDSIDE_ENGINE_DSP
