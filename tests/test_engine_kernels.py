@@ -12,6 +12,7 @@ PROGRAM = r"""
 #include <cstdio>
 #include <cstdlib>
 #include "kernels/common.h"
+#include "kernels/elementwise.h"
 using namespace bedside_engine;
 static uint64_t s = 88172645463325252ull;
 static uint32_t rnd() { s ^= s << 13; s ^= s >> 7; s ^= s << 17; return (uint32_t)s; }
@@ -25,6 +26,8 @@ int main(int argc, char **argv) {
     bad += MultiplyByQuantizedMultiplier(x, m, sh) != MultiplyByQuantizedMultiplierReference(x, m, sh);
     if (sh <= -1 && x < (1 << 30) && x > -(1 << 30))
       bad += MultiplyByQuantizedMultiplierFast(x, m, -sh) != MultiplyByQuantizedMultiplierReference(x, m, sh);
+    if (sh <= 0 && x < (1 << 30) && x > -(1 << 30))
+      bad += FastMultiplier(m, sh).Apply(x) != MultiplyByQuantizedMultiplierReference(x, m, sh);
   }
   const long n = atol(argv[1]);
   for (long i = 0; i < n; ++i) {
@@ -35,6 +38,8 @@ int main(int argc, char **argv) {
     bad += MultiplyByQuantizedMultiplier(x, m, sh) != MultiplyByQuantizedMultiplierReference(x, m, sh);
     if (sh <= -1 && x < (1 << 30) && x > -(1 << 30))
       bad += MultiplyByQuantizedMultiplierFast(x, m, -sh) != MultiplyByQuantizedMultiplierReference(x, m, sh);
+    if (sh <= 0 && x < (1 << 30) && x > -(1 << 30))
+      bad += FastMultiplier(m, sh).Apply(x) != MultiplyByQuantizedMultiplierReference(x, m, sh);
   }
   // A few values for the Python cross-check.
   printf("%ld\n", bad);

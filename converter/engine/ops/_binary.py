@@ -33,10 +33,17 @@ def lower_binary(op, g, kind: str):
         m1, s1 = quantize_multiplier(float(a.scale) / twice_max)
         m2, s2 = quantize_multiplier(float(b.scale) / twice_max)
         m, s = quantize_multiplier(twice_max / ((1 << left) * float(out.scale)))
-    fields = ["{" + ", ".join(map(str, out_dims)) + "}",
-              "{" + ", ".join(map(str, _strides(a.shape, out_dims, g))) + "}",
-              "{" + ", ".join(map(str, _strides(b.shape, out_dims, g))) + "}",
-              -a.zero_point, -b.zero_point, out.zero_point, left, m1, s1, m2, s2, m, s, lo, hi]
-    p = g.param("BinaryParams", fields)
-    g.emit(f"bedside_engine::{kind}({p}, {g.ptr(op.inputs[0], True)}, {g.ptr(op.inputs[1], True)}, "
-           f"{g.ptr(op.outputs[0])});")
+    def c_array(values):
+        return "{" + ", ".join(map(str, values)) + "}"
+
+    p = g.param("BinaryParams", dict(
+        out_dims=c_array(out_dims), stride1=c_array(_strides(a.shape, out_dims, g)),
+        stride2=c_array(_strides(b.shape, out_dims, g)), input1_offset=-a.zero_point,
+        input2_offset=-b.zero_point, output_offset=out.zero_point, left_shift=left,
+        input1_multiplier=m1, input1_shift=s1, input2_multiplier=m2, input2_shift=s2,
+        output_multiplier=m, output_shift=s, act_min=lo, act_max=hi))
+    # The fast multipliers (kernels/elementwise.h) need |x| < 2^30, which the int8 ranges
+    # give (255 << 20, 255 * 255), and shifts in [-31, 0].
+    fast = all(-31 <= v <= 0 for v in (s1, s2, s))
+    g.emit(f"bedside_engine::{kind}<{'true' if fast else 'false'}>({p}, {g.ptr(op.inputs[0], True)}, "
+           f"{g.ptr(op.inputs[1], True)}, {g.ptr(op.outputs[0])});")
