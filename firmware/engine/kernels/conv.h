@@ -82,6 +82,15 @@ inline const int8_t *Im2Col(const ConvParams &p, const int8_t *image, int32_t y0
       FillSmall(dst, pad, row_bytes);
     } else if (row_inside) {                                  // whole row inside: one copy
       CopySmall(dst, image + (y * in_w + x0) * in_c, row_bytes);
+    } else if (p.dil_w == 1) {                                // row clipped: pad, copy, pad
+      const int32_t kx0 = x0 < 0 ? -x0 : 0, kx1 = in_w - x0 < p.k_w ? in_w - x0 : p.k_w;
+      if (kx1 <= kx0) {
+        FillSmall(dst, pad, row_bytes);
+      } else {
+        FillSmall(dst, pad, kx0 * in_c);
+        CopySmall(dst + kx0 * in_c, image + (y * in_w + x0 + kx0) * in_c, (kx1 - kx0) * in_c);
+        FillSmall(dst + kx1 * in_c, pad, (p.k_w - kx1) * in_c);
+      }
     } else {
       for (int32_t kx = 0; kx < p.k_w; ++kx) {
         const int32_t x = x0 + p.dil_w * kx;

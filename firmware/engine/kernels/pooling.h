@@ -1,7 +1,7 @@
 // AVERAGE_POOL_2D / MAX_POOL_2D, int8: TFLM reference_integer_ops::AveragePool / MaxPool.
 // Per output pixel the window is clipped to the image once (TFLM counts only the taps
-// inside), then four channels go through the window together: on DSP cores one word load
-// feeds SXTAB16 (two 16-bit lane sums per instruction) or SSUB8/SEL (four byte maxima).
+// inside); average pooling then takes four channels through the window together (on DSP
+// cores one word load feeds two SXTAB16: four 16-bit lane sums), max pooling one channel.
 #ifndef BEDSIDE_ENGINE_KERNELS_POOLING_H_
 #define BEDSIDE_ENGINE_KERNELS_POOLING_H_
 
@@ -20,59 +20,28 @@ inline int32_t AverageOf(int32_t sum, int32_t count) {
   return sum > 0 ? (sum + count / 2) / count : (sum - count / 2) / count;
 }
 
-// Four channels (c .. c+3) over the window rows [0, rows) x columns [0, cols) from `at`.
-template <bool kMax>
-inline void PoolFourPortable(const int8_t *at, int32_t rows, int32_t cols, int32_t row_step, int32_t c_n,
-                             int32_t count, int32_t lo, int32_t hi, int8_t *out) {
-  int32_t a0 = kMax ? -128 : 0, a1 = a0, a2 = a0, a3 = a0;
+// Average of four channels (c .. c+3) over the window rows [0, rows) x columns [0, cols).
+inline void AverageFourPortable(const int8_t *at, int32_t rows, int32_t cols, int32_t row_step, int32_t c_n,
+                                int32_t count, int32_t lo, int32_t hi, int8_t *out) {
+  int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
   for (int32_t fy = 0; fy < rows; ++fy, at += row_step) {
     const int8_t *tap = at;
     for (int32_t fx = 0; fx < cols; ++fx, tap += c_n) {
-      if (kMax) {
-        a0 = tap[0] > a0 ? tap[0] : a0;
-        a1 = tap[1] > a1 ? tap[1] : a1;
-        a2 = tap[2] > a2 ? tap[2] : a2;
-        a3 = tap[3] > a3 ? tap[3] : a3;
-      } else {
-        a0 += tap[0];
-        a1 += tap[1];
-        a2 += tap[2];
-        a3 += tap[3];
-      }
+      a0 += tap[0];
+      a1 += tap[1];
+      a2 += tap[2];
+      a3 += tap[3];
     }
   }
-  if (!kMax) {
-    a0 = AverageOf(a0, count);
-    a1 = AverageOf(a1, count);
-    a2 = AverageOf(a2, count);
-    a3 = AverageOf(a3, count);
-  }
-  out[0] = static_cast<int8_t>(Clamp(a0, lo, hi));
-  out[1] = static_cast<int8_t>(Clamp(a1, lo, hi));
-  out[2] = static_cast<int8_t>(Clamp(a2, lo, hi));
-  out[3] = static_cast<int8_t>(Clamp(a3, lo, hi));
+  out[0] = static_cast<int8_t>(Clamp(AverageOf(a0, count), lo, hi));
+  out[1] = static_cast<int8_t>(Clamp(AverageOf(a1, count), lo, hi));
+  out[2] = static_cast<int8_t>(Clamp(AverageOf(a2, count), lo, hi));
+  out[3] = static_cast<int8_t>(Clamp(AverageOf(a3, count), lo, hi));
 }
 
-template <bool kMax>
-inline void PoolFour(const int8_t *at, int32_t rows, int32_t cols, int32_t row_step, int32_t c_n, int32_t count,
-                     int32_t lo, int32_t hi, int8_t *out) {
+inline void AverageFour(const int8_t *at, int32_t rows, int32_t cols, int32_t row_step, int32_t c_n, int32_t count,
+                        int32_t lo, int32_t hi, int8_t *out) {
 #if BEDSIDE_ENGINE_DSP
-  if (kMax) {
-    // The activation's lower bound starts every byte (max(lo, taps) is the clamped max).
-    uint32_t m = static_cast<uint8_t>(lo) * 0x01010101u, t;
-    for (int32_t fy = 0; fy < rows; ++fy, at += row_step) {
-      const int8_t *tap = at;
-      for (int32_t fx = 0; fx < cols; ++fx, tap += c_n) {
-        const uint32_t v = Load32(tap);
-        // SSUB8 sets GE[i] where v[i] >= m[i]; SEL takes those bytes from v.
-        __asm__("ssub8 %[t], %[v], %[m]\n\tsel %[m], %[v], %[m]" : [t] "=&r"(t), [m] "+r"(m) : [v] "r"(v) : "cc");
-      }
-    }
-    const uint32_t h = static_cast<uint8_t>(hi) * 0x01010101u;   // then min(m, hi) bytewise
-    __asm__("ssub8 %[t], %[m], %[h]\n\tsel %[m], %[h], %[m]" : [t] "=&r"(t), [m] "+r"(m) : [h] "r"(h) : "cc");
-    memcpy(out, &m, 4);
-    return;
-  }
   if (count <= 256) {   // |sum| <= 128 * count fits the 16-bit lanes
     uint32_t even = 0, odd = 0;                               // halfword lanes: channels (0, 2), (1, 3)
     for (int32_t fy = 0; fy < rows; ++fy, at += row_step) {
@@ -83,16 +52,14 @@ inline void PoolFour(const int8_t *at, int32_t rows, int32_t cols, int32_t row_s
         odd = Sxtab16Odd(odd, v);
       }
     }
-    const int32_t sums[4] = {static_cast<int16_t>(even), static_cast<int16_t>(odd),
-                             static_cast<int16_t>(even >> 16), static_cast<int16_t>(odd >> 16)};
-    out[0] = static_cast<int8_t>(Clamp(AverageOf(sums[0], count), lo, hi));
-    out[1] = static_cast<int8_t>(Clamp(AverageOf(sums[1], count), lo, hi));
-    out[2] = static_cast<int8_t>(Clamp(AverageOf(sums[2], count), lo, hi));
-    out[3] = static_cast<int8_t>(Clamp(AverageOf(sums[3], count), lo, hi));
+    out[0] = static_cast<int8_t>(Clamp(AverageOf(static_cast<int16_t>(even), count), lo, hi));
+    out[1] = static_cast<int8_t>(Clamp(AverageOf(static_cast<int16_t>(odd), count), lo, hi));
+    out[2] = static_cast<int8_t>(Clamp(AverageOf(static_cast<int16_t>(even >> 16), count), lo, hi));
+    out[3] = static_cast<int8_t>(Clamp(AverageOf(static_cast<int16_t>(odd >> 16), count), lo, hi));
     return;
   }
 #endif
-  PoolFourPortable<kMax>(at, rows, cols, row_step, c_n, count, lo, hi, out);
+  AverageFourPortable(at, rows, cols, row_step, c_n, count, lo, hi, out);
 }
 
 template <bool kMax>
@@ -114,9 +81,9 @@ inline void Pool(const PoolParams &p, const int8_t *input, int8_t *output) {
         const int32_t count = rows * cols > 0 ? rows * cols : 1;   // SAME/VALID windows always hold a tap
         const int8_t *at = image + ((y0 + fy0) * in_w + x0 + fx0) * c_n;
         int32_t c = 0;
-        // Portable max pooling is cheaper one channel at a time (no four-way compare chain).
-        const int32_t grouped = (BEDSIDE_ENGINE_DSP || !kMax) ? c_n : 0;
-        for (; c + 4 <= grouped; c += 4) PoolFour<kMax>(at + c, rows, cols, row_step, c_n, count, lo, hi, out + c);
+        // Max pooling is cheaper one channel at a time (measured: no four-way compare chain).
+        const int32_t grouped = kMax ? 0 : c_n;
+        for (; c + 4 <= grouped; c += 4) AverageFour(at + c, rows, cols, row_step, c_n, count, lo, hi, out + c);
         for (; c < c_n; ++c) {                                    // channels beyond the last group of four
           int32_t acc = kMax ? -128 : 0;
           for (int32_t fy = 0; fy < rows; ++fy)
