@@ -124,14 +124,14 @@ class Gen:
         self.dsp_weight_bytes += arr.nbytes
         return f"BEDSIDE_ENGINE_DSP_ONLY({name})"
 
-    def param(self, ctype: str, fields, comment: str = "") -> str:
-        """A `static const` parameter struct. `fields` is a dict (field name -> value, in
-        declaration order: designated initialisers, so the compiler checks every name) or,
-        for structs not yet converted, a list in declaration order."""
+    def param(self, ctype: str, fields: list | None = None, comment: str = "", **named) -> str:
+        """A `static const` parameter struct: filled by field name (`named`, in declaration
+        order: designated initialisers, so the compiler checks every name) or, for structs
+        not yet converted, from `fields` in declaration order."""
         self._n += 1
         name = f"p{self.op.index}_{self._n}"
-        if isinstance(fields, dict):
-            init = ", ".join(f".{k} = {v}" for k, v in fields.items())
+        if named:
+            init = ", ".join(f".{k} = {v}" for k, v in named.items())
         else:
             init = ", ".join(str(f) for f in fields)
         self.decls.append(f"const bedside_engine::{ctype} {name} = {{{init}}};"

@@ -36,12 +36,11 @@ def lower_binary(op, g, kind: str):
     def c_array(values):
         return "{" + ", ".join(map(str, values)) + "}"
 
-    p = g.param("BinaryParams", dict(
-        out_dims=c_array(out_dims), stride1=c_array(_strides(a.shape, out_dims, g)),
-        stride2=c_array(_strides(b.shape, out_dims, g)), input1_offset=-a.zero_point,
-        input2_offset=-b.zero_point, output_offset=out.zero_point, left_shift=left,
-        input1_multiplier=m1, input1_shift=s1, input2_multiplier=m2, input2_shift=s2,
-        output_multiplier=m, output_shift=s, act_min=lo, act_max=hi))
+    p = g.param("BinaryParams", out_dims=c_array(out_dims), stride1=c_array(_strides(a.shape, out_dims, g)),
+                stride2=c_array(_strides(b.shape, out_dims, g)), input1_offset=-a.zero_point,
+                input2_offset=-b.zero_point, output_offset=out.zero_point, left_shift=left,
+                input1_multiplier=m1, input1_shift=s1, input2_multiplier=m2, input2_shift=s2,
+                output_multiplier=m, output_shift=s, act_min=lo, act_max=hi)
     # The fast multipliers (kernels/elementwise.h) need |x| < 2^30, which the int8 ranges
     # give (255 << 20, 255 * 255), and shifts in [-31, 0].
     fast = all(-31 <= v <= 0 for v in (s1, s2, s))

@@ -14,7 +14,7 @@ def lower_pool(op, g, kernel: str):
     if (inp.scale, inp.zero_point) != (out.scale, out.zero_point):
         g.fail("input and output quantization differ")
     lo, hi = act_range(g, act, out)
-    p = g.param("PoolParams", dict(batches=n, in_h=h, in_w=w, channels=c, out_h=oh, out_w=ow, f_h=fh, f_w=fw,
-                                   stride_h=sh, stride_w=sw, pad_h=pad_amount(sh, 1, h, fh, oh),
-                                   pad_w=pad_amount(sw, 1, w, fw, ow), act_min=lo, act_max=hi))
+    p = g.param("PoolParams", batches=n, in_h=h, in_w=w, channels=c, out_h=oh, out_w=ow,
+                f_h=fh, f_w=fw, stride_h=sh, stride_w=sw, pad_h=pad_amount(sh, 1, h, fh, oh),
+                pad_w=pad_amount(sw, 1, w, fw, ow), act_min=lo, act_max=hi)
     g.emit(f"bedside_engine::{kernel}({p}, {g.ptr(op.inputs[0], True)}, {g.ptr(op.outputs[0])});")

@@ -26,7 +26,7 @@ def emit_conv(g, op, geometry: dict, w2d, bias: int, input_offset: int, mult, sh
         fields.update(filter=filter_ptr, bias=g.ptr(bias) if bias >= 0 else "nullptr",
                       multiplier=g.const(mult, f"mult{op.index}"), shift=g.const(shift, f"shift{op.index}"),
                       acc_init="nullptr", quant="nullptr", filter16="nullptr", filter8="nullptr")
-    p = g.param("ConvParams", fields)
+    p = g.param("ConvParams", **fields)
     col = g.scratch("int8_t") if w2d is not None else "nullptr"
     g.emit(f"bedside_engine::Conv{kernel_form(fast, lo, hi)}({p}, {g.ptr(op.inputs[0], True)}, "
            f"{g.ptr(op.outputs[0])}, {col});")

@@ -70,7 +70,7 @@ def lower(op, g):
                       multiplier=g.const(mult, f"mult{op.index}"), shift=g.const(shift, f"shift{op.index}"),
                       acc_init="nullptr", quant="nullptr", filter16="nullptr", filter8="nullptr")
         col = "nullptr"
-    p = g.param("DepthwiseParams", fields)
+    p = g.param("DepthwiseParams", **fields)
     form = kernel_form(fast, lo, hi)[:-1] + f", {kw if kw <= 5 else 0}>"   # small widths: unrolled taps
     g.emit(f"bedside_engine::DepthwiseConv{form}({p}, {g.ptr(op.inputs[0], True)}, "
            f"{g.ptr(op.outputs[0])}, {col});")
