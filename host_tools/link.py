@@ -17,6 +17,9 @@ import serial
 
 from bedside.contract import protocol as p
 
+# SIMULATE_RESULT holds the results of at most this many (the last) windows
+SIMULATE_KEEP = 64
+
 # NAKs that mean "your frame was damaged on the way": re-send the same request.
 RETRYABLE_NAKS = {p.NakCode.BAD_CRC, p.NakCode.BAD_LENGTH, p.NakCode.TOO_LONG, p.NakCode.BUSY}
 
@@ -28,6 +31,11 @@ class LinkError(RuntimeError):
 class DeviceSilent(LinkError):
     """The device sent not a single byte during every attempt of a request: it stopped
     answering (crashed, hung, unplugged), which is not the same as a noisy link."""
+
+
+class DeviceGone(DeviceSilent):
+    """The link itself failed mid-run (port closed, cable pulled, process killed): the
+    device cannot answer any more. Exit 8 like a silent device, with what it last said."""
 
 
 class NakError(LinkError):
@@ -111,6 +119,7 @@ class Device:
         self._seq = 0
         self._pending: list[p.Frame | p.FrameError] = []
         self.log: list[tuple[str, str]] = []      # recent (direction, frame summary)
+        self._rx_tail = b""                       # last raw bytes received (for messages)
 
     # -- plumbing
     def close(self) -> None:
@@ -129,8 +138,16 @@ class Device:
         self.log.append((direction, text))
         del self.log[:-50]
 
+    def _gone(self, e: Exception) -> DeviceGone:
+        text = self._rx_tail.split(b"\x00")[-1].decode("ascii", "replace").strip()
+        said = f"; its last words: {text!r}" if text.isprintable() and len(text) > 8 else ""
+        return DeviceGone(f"{self.url}: device disconnected mid-run ({e}){said}")
+
     def write_raw(self, data: bytes) -> None:
-        self.port.write(data)
+        try:
+            self.port.write(data)
+        except (serial.SerialException, OSError) as e:
+            raise self._gone(e) from None
         self.counters.bytes_tx += len(data)
 
     def read_events(self, deadline: float) -> list[p.Frame | p.FrameError]:
@@ -139,8 +156,12 @@ class Device:
             now = time.perf_counter()
             if now >= deadline:
                 return []
-            data = read_available(self.port, min(0.05, deadline - now))
+            try:
+                data = read_available(self.port, min(0.05, deadline - now))
+            except (serial.SerialException, OSError) as e:
+                raise self._gone(e) from None
             if data:
+                self._rx_tail = (self._rx_tail + data)[-160:]
                 self.counters.bytes_rx += len(data)
                 self._pending += self.decoder.feed(data)
         events, self._pending = self._pending, []
@@ -261,7 +282,25 @@ class Device:
                              n_signals)
 
     def simulate(self, n_samples: int, seed: int, deteriorate: bool,
-                 timeout: float = 30.0) -> tuple[int, list[p.Result]]:
-        reply = self.request(p.MsgType.SIMULATE, p.simulate_payload(n_samples, seed, deteriorate),
-                             expect=p.MsgType.SIMULATE_RESULT, timeout=timeout)
-        return p.parse_results(reply.payload, self._output_bytes())
+                 timeout: float | None = None) -> tuple[int, list[p.Result]]:
+        """Feed n_samples of the device's simulator through its loop. The device works at
+        most 100 ms per request (firmware/core/app.h kSimulateBudgetMs) and says how far
+        it got (samples_total), so this asks again for the rest; returns (samples_total, results of the last
+        requests, at most SIMULATE_KEEP windows)."""
+        if n_samples == 0:
+            reply = self.request(p.MsgType.SIMULATE, p.simulate_payload(0, seed, deteriorate),
+                                 expect=p.MsgType.SIMULATE_RESULT, timeout=timeout)
+            return p.parse_results(reply.payload, self._output_bytes())
+        total = self.stats()["samples_total"]
+        left, results = n_samples, []
+        while left > 0:
+            reply = self.request(p.MsgType.SIMULATE, p.simulate_payload(left, seed, deteriorate),
+                                 expect=p.MsgType.SIMULATE_RESULT, timeout=timeout)
+            now, got = p.parse_results(reply.payload, self._output_bytes())
+            done = (now - total) & 0xFFFFFFFF
+            if not 0 < done <= left:
+                raise p.ProtocolError(f"SIMULATE of {left} samples moved samples_total from "
+                                      f"{total} to {now}")
+            left, total = left - done, now
+            results = (results + got)[-SIMULATE_KEEP:]
+        return total, results

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from bedside.contract.manifest import constants_sha256
+from bedside.fileio import KIT_MARKER
 from host_tools import verify as v
 from bedside.cli import main
 from host_tools.firmware_build import build_firmware
@@ -56,7 +57,7 @@ def test_stream_verification_bit_exact_over_pty(fw, converted_run_dir, tmp_path)
     assert report["cycles"]["min"] > 0 and report["device"]["board"] == "host"
     assert report["throughput"]["windows_per_s"] > 100
     assert {"verify.json", "junit.xml", "report.md", "report.html", "risk_trace.png",
-            "latency_hist.png"} == {f.name for f in out.iterdir()}
+            "latency_hist.png", KIT_MARKER} == {f.name for f in out.iterdir()}
     assert '<img src="risk_trace.png"' in (out / "report.html").read_text()
     assert 'failures="0"' in (out / "junit.xml").read_text()
     assert "PASSED" in (out / "report.md").read_text()
