@@ -67,8 +67,8 @@ def check_replaceable(out_dir: str | Path) -> None:
     if not is_kit_dir(out_dir):
         what = "a folder with files" if Path(out_dir).is_dir() else "not a folder"
         raise ForeignDirError(errno.ENOTEMPTY, f"is {what} that bedside did not create (no "
-                              f"{KIT_MARKER} file): refusing to replace it; choose another "
-                              "output folder or empty this one", str(out_dir))
+                              f"{KIT_MARKER} file): refusing to replace it (write elsewhere, "
+                              "or move it away yourself)", str(out_dir))
 
 
 def replace_dir(tmp: Path, out_dir: Path) -> None:
