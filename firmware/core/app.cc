@@ -152,6 +152,20 @@ void host_drives() {
   g_host_last_ms = port_millis();
 }
 
+// INFO in parts of kInfoPartBytes, for links too noisy for the whole frame to survive.
+size_t info_parts() { return (g_info_len + kInfoPartBytes - 1) / kInfoPartBytes; }
+
+bool info_part(uint8_t part, size_t *len) {
+  if (part >= info_parts()) return false;
+  const size_t start = part * kInfoPartBytes;
+  const size_t n = g_info_len - start < kInfoPartBytes ? g_info_len - start : kInfoPartBytes;
+  g_reply[0] = part;
+  g_reply[1] = (uint8_t)info_parts();
+  memcpy(g_reply + kInfoPartHeadBytes, g_info + start, n);
+  *len = kInfoPartHeadBytes + n;
+  return true;
+}
+
 void new_patient() {
   preprocess_reset(&g_pre);
   personal_reset(&g_pers);  // a new patient calibrates anew
@@ -310,8 +324,13 @@ void handle_frame(const Frame &f) {
   switch (f.type) {
     case kHello:
       type = kInfo;
-      memcpy(g_reply, g_info, g_info_len);
-      len = g_info_len;
+      if (f.length == 0) {
+        memcpy(g_reply, g_info, g_info_len);
+        len = g_info_len;
+      } else if (!info_part(f.payload[0], &len)) {
+        send_nak(Nak{kNakBadPayload, (uint16_t)info_parts(), f.seq});
+        return;
+      }
       break;
     case kReset:
       host_drives();
