@@ -89,7 +89,7 @@ def save_model(model, path: Path) -> None:
     tmp.replace(path)
 
 
-def choose_alarm(y_val, p_val, acfg: dict) -> dict:
+def choose_alarm(y_val, p_val, acfg: dict, chosen_on: str = "val/student") -> dict:
     """Alarm thresholds from the validation split: `threshold` is the highest probability
     that still flags `target_sensitivity` of the positive validation windows,
     `off_threshold` the one at `off_sensitivity` (lower, so the alarm has hysteresis)."""
@@ -98,7 +98,7 @@ def choose_alarm(y_val, p_val, acfg: dict) -> dict:
     return {"threshold": float(on), "off_threshold": float(min(off, on)),
             "min_duration": int(acfg["min_duration"]),
             "target_sensitivity": acfg["target_sensitivity"],
-            "off_sensitivity": acfg["off_sensitivity"], "chosen_on": "val/student"}
+            "off_sensitivity": acfg["off_sensitivity"], "chosen_on": chosen_on}
 
 
 def distill(run_dir: Path, cfg: dict, seed: int, strategy_name: str = "default",
