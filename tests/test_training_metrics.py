@@ -59,10 +59,24 @@ def test_kd_loss_terms():
                                                    logits=z / 2)[:, 0]
     assert np.allclose(logit_loss(y, z), 4 * soft)        # T^2 scaling
     fmap = tf.ones((2, 12, 4))
-    uniform = tf.ones((2, 6)) / 6
+    uniform = tf.concat([tf.ones((2, 6)) / 6, tf.ones((2, 1))], 1)    # target, weight
     assert np.allclose(att_loss(uniform, fmap), 0, atol=1e-6)
-    peaked = tf.constant([[0, 0, 0, 0, 0, 1.0]] * 2)
-    assert np.all(att_loss(peaked, fmap).numpy() > 0.1)
+    peaked = tf.constant([[0, 0, 0, 0, 0, 1.0, 1.0], [0, 0, 0, 0, 0, 1.0, 0.0]])
+    loss = att_loss(peaked, fmap).numpy()
+    assert loss[0] > 0.1 and loss[1] == 0                 # weight 0: no attention term
+
+
+def test_map_drop_focus():
+    from training.distill import attention_targets, map_drop_saliency
+    x = np.zeros((2, 60, 7), np.int8)
+    x[0, 40:, 3] = -32                                     # MAP falls 1 spread in the last 20 min
+    s = map_drop_saliency(x, 6)
+    assert np.allclose(s[0], [0, 0, 0, 0, 1, 1]) and not s[1].any()
+    a_t = np.full((2, 6), 1 / 6, np.float32)
+    t = attention_targets(a_t, x, "map_drop")
+    assert np.allclose(t[:, :6].sum(1), 1) and t[0, 5] > t[0, 0] and np.allclose(t[1, :6], 1 / 6)
+    assert t[0, 6] == 1 and t[1, 6] == 0                   # hours without a MAP drop hardly count
+    assert np.array_equal(attention_targets(a_t, x, "uniform")[:, 6], [1, 1])
 
 
 def test_own_baseline_uses_past_data_only():

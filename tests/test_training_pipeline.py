@@ -116,6 +116,9 @@ def test_evaluate_writes_report(quick_run_dir, tmp_path):
     report = (run / "report.md").read_text()
     assert "## Targets" in report and "rapid_map_drop" in report
     assert "## Alarm burden" in report and "strongest baseline" in report
+    art = res["artifacts"]                 # simulated cohort: with vs without artifacts
+    assert art["with"]["events"] == art["without"]["events"] > 0
+    assert "Monitor artifacts" in report
     for png in ("roc.png", "pr.png", "calibration.png", "teacher_vs_student.png"):
         assert (run / "plots" / png).read_bytes()[:4] == b"\x89PNG"
     assert "evaluate" in json.loads((run / "run.json").read_text())["metrics"]

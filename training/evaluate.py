@@ -147,6 +147,49 @@ def versus_strongest_baseline(val_auroc: dict, y, test: dict, pidx, rows: dict, 
                                                fa["false_alarms_per_patient_day_difference"] < 0)}
 
 
+def artifact_free_test(cohort: Cohort, cfg: dict) -> Cohort | None:
+    """The simulated test patients again with `artifact_scale = 0` (same physiology,
+    noise and gaps: the simulator draws artifacts from their own generator), or None
+    when the cohort is not simulated or has no artifacts."""
+    import dataclasses
+    import re
+    from .simulator import SimConfig, simulate_patient
+    sim = (cfg.get("data") or {}).get("sim")
+    if cohort.source not in ("simulate", "simulated") or not sim or \
+            not float(sim.get("artifact_scale", 1.0)):
+        return None
+    scfg = SimConfig.from_dict({**sim, "artifact_scale": 0.0})
+    raw = cohort.raw.copy()
+    for i in cohort.indices("test"):
+        m = re.fullmatch(r"sim(-?\d+)-(\d+)", str(cohort.pid[i]))
+        if not m:
+            return None
+        p = simulate_patient(int(m.group(1)), int(m.group(2)), scfg)
+        if len(p.raw) != cohort.offsets[i + 1] - cohort.offsets[i]:
+            return None
+        raw[cohort.offsets[i]:cohort.offsets[i + 1]] = p.raw
+    return dataclasses.replace(cohort, raw=raw)
+
+
+def artifact_effect(run_dir: Path, cohort: Cohort, cfg: dict, test: dict, y, pidx, ends,
+                    n_boot: int, seed: int) -> dict | None:
+    """The Student's AUROC and alarm burden at the device's alarm on the test patients
+    with and without the simulated monitor artifacts."""
+    clean = artifact_free_test(cohort, cfg)
+    if clean is None:
+        return None
+    x0, y0, p0, e0 = _windows(clean, cfg, "test")
+    assert np.array_equal(y0, y) and np.array_equal(p0, pidx) and np.array_equal(e0, ends)
+    m = models.load(run_dir / "student" / "model.keras")
+    probs = {"with": test["student_kd"], "without": tfutil.predict_int8(m, x0)[:, 0]}
+    out = {"model": "student_kd", "operating_point": "device alarm (validation)"}
+    for k, p in probs.items():
+        b, _ = burden.burden(y, p, pidx, ends, cohort.onset[pidx], cfg["alarm"],
+                             int(cfg["window"]["stride"]), n_boot, seed)
+        out[k] = {"auroc": metrics.auroc(y, p), **b}
+    return out
+
+
 def targets(res: dict) -> list[dict]:
     """The issue's targets on the default simulated cohort, each with pass/fail."""
     a = {k: (res["models"][k]["auroc"] or float("nan")) for k in MODELS}
@@ -281,6 +324,9 @@ def evaluate(run_dir: Path, cfg: dict, seed: int) -> dict:
     res["versus_strongest_baseline"] = versus_strongest_baseline(
         val_auroc, y, test, pidx, rows, stride, n_boot, seed)
     res["targets"] = targets(res)
+    art = artifact_effect(run_dir, cohort, cfg, test, y, pidx, ends, n_boot, seed)
+    if art:
+        res["artifacts"] = art
     if cohort.source == "physionet":
         res["physionet_utility"] = physionet_utility(run_dir, cohort, cfg, val, yv)
     res["_arrays"] = {"y": y, "probs": probs, "pidx": pidx}

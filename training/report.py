@@ -147,6 +147,18 @@ def burden_markdown(res: dict) -> list[str]:
                          f"{_ci(m, 'false_alarms_per_patient_day')} | "
                          f"{m['events_alarmed']}/{m['events']} | {_ci(m, 'event_sensitivity')} | "
                          f"{_ci(m, 'median_lead_min', 0)} | {_ci(m, 'alarm_precision')} |")
+    art = res.get("artifacts")
+    if art:
+        lines += ["", "**Monitor artifacts** (docs/simulator.md): Student (KD) at the device's "
+                  "alarm on the same test patients with and without the simulated artifacts.",
+                  "", "| artifacts | AUROC | false alarms / patient-day | event sensitivity | "
+                  "median lead (min) | alarm precision |", "| --- | --- | --- | --- | --- | --- |"]
+        for k in ("with", "without"):
+            m = art[k]
+            lines.append(f"| {k} | {_fmt(m['auroc'])} | "
+                         f"{_ci(m, 'false_alarms_per_patient_day')} | "
+                         f"{_ci(m, 'event_sensitivity')} | {_ci(m, 'median_lead_min', 0)} | "
+                         f"{_ci(m, 'alarm_precision')} |")
     vs = res.get("versus_strongest_baseline")
     if vs:
         fa, d = vs["false_alarms_per_patient_day"], vs["false_alarms_per_patient_day_difference"]
