@@ -23,8 +23,23 @@ def test_auroc_matches_pair_counting_and_ties():
     # ties are one threshold (scikit-learn), not broken by window order
     assert metrics.auprc([1, 0], [0.5, 0.5]) == metrics.auprc([0, 1], [0.5, 0.5]) == 0.5
     assert np.isnan(metrics.auroc([1, 1], [0.1, 0.2]))
-    lo, hi = metrics.bootstrap_ci(metrics.auroc, y, s, np.arange(300) // 10, 50, 0)
+    lo, hi = metrics.bootstrap_ci("auroc", y, s, np.arange(300) // 10, 50, 0)
     assert lo <= metrics.auroc(y, s) <= hi
+
+
+def test_fast_bootstrap_metrics_equal_scikit_learn():
+    from sklearn.metrics import average_precision_score, roc_auc_score
+    rng = np.random.default_rng(4)
+    y = rng.random(500) < 0.1
+    s = np.round(rng.normal(y * 1.0, 1.0), 1)               # many ties
+    groups = np.arange(500) // 7
+    r = metrics.Ranked(y, s)
+    for w, idx in zip(metrics.patient_weights(groups, 5, 3),
+                      metrics.patient_resamples(groups, 5, 3)):
+        assert abs(r.auroc(w) - roc_auc_score(y, s, sample_weight=w)) < 1e-12
+        assert abs(r.auprc(w) - average_precision_score(y, s, sample_weight=w)) < 1e-12
+        assert abs(r.auroc(w) - metrics.auroc(y[idx], s[idx])) < 1e-12   # same resample
+        assert abs(r.auprc(w) - metrics.auprc(y[idx], s[idx])) < 1e-12
 
 
 def test_news2_bands_and_platt():

@@ -87,9 +87,9 @@ def _metrics(y, p, groups, alarm_rate: float, n_boot: int, seed: int) -> dict:
     return {
         "n_windows": int(len(y)), "n_positive": int(y.sum()),
         "auroc": metrics.auroc(y, p),
-        "auroc_ci": list(metrics.bootstrap_ci(metrics.auroc, y, p, groups, n_boot, seed)),
+        "auroc_ci": list(metrics.bootstrap_ci("auroc", y, p, groups, n_boot, seed)),
         "auprc": metrics.auprc(y, p),
-        "auprc_ci": list(metrics.bootstrap_ci(metrics.auprc, y, p, groups, n_boot, seed)),
+        "auprc_ci": list(metrics.bootstrap_ci("auprc", y, p, groups, n_boot, seed)),
         "brier": metrics.brier(y, p), "ece": metrics.ece(y, p),
         "sensitivity_at_alarm_rate": metrics.sensitivity_at_alarm_rate(y, p, alarm_rate),
     }
@@ -133,8 +133,8 @@ def versus_strongest_baseline(val_auroc: dict, y, test: dict, pidx, rows: dict, 
     best = max(BASELINES, key=lambda b: val_auroc[b])
     s, b = np.asarray(test["student_kd"]), np.asarray(test[best])
     d_auc = metrics.auroc(y, s) - metrics.auroc(y, b)
-    boots = [metrics.auroc(y[i], s[i]) - metrics.auroc(y[i], b[i])
-             for i in metrics.patient_resamples(pidx, n_boot, seed)]
+    rs, rb = metrics.Ranked(y, s), metrics.Ranked(y, b)
+    boots = [rs.auroc(w) - rb.auroc(w) for w in metrics.patient_weights(pidx, n_boot, seed)]
     fa = burden.compare(rows[("student_kd", "equal_event_sensitivity")],
                         rows[(best, "equal_event_sensitivity")], stride, n_boot, seed)
     return {"baseline": best, "chosen_on": "val/auroc",

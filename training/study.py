@@ -38,10 +38,12 @@ def variants(dcfg: dict) -> dict[str, dict]:
 def paired_difference(y, pidx, a: list, b: list, n_boot: int, seed: int) -> dict:
     """mean over seeds of metric(a_s) - metric(b_s), paired patient-bootstrap CI."""
     out = {}
+    ra, rb = [metrics.Ranked(y, p) for p in a], [metrics.Ranked(y, p) for p in b]
     for name, fn in (("auroc", metrics.auroc), ("auprc", metrics.auprc)):
         point = float(np.mean([fn(y, p) for p in a]) - np.mean([fn(y, p) for p in b]))
-        boots = [np.mean([fn(y[i], p[i]) for p in a]) - np.mean([fn(y[i], p[i]) for p in b])
-                 for i in metrics.patient_resamples(pidx, n_boot, seed)]
+        boots = [np.mean([getattr(r, name)(w) for r in ra]) -
+                 np.mean([getattr(r, name)(w) for r in rb])
+                 for w in metrics.patient_weights(pidx, n_boot, seed)]
         out[name] = point
         out[name + "_ci"] = list(metrics.percentile_ci(boots))
     return out
