@@ -126,6 +126,7 @@ def test_alarm_burden_counts_and_event_operating_point():
     assert res["false_alarms"] == 1 and res["alarm_episodes"] == 2
     assert res["false_alarms_per_patient_day"] == 1 / (24 * 5 / 1440)
     assert res["alarm_precision"] == 0.5
+    assert res["alarm_time_fraction"] == 3 / 24            # on at 2 + 1 windows
     op = burden.alarm_at_event_sensitivity(p, pidx, y, 2, 1.0)
     assert op["threshold"] == 0.9                          # min of the 2 windows ending at 70
     cmp = burden.compare(rows, rows, 5, 20, 0)

@@ -6,7 +6,9 @@ episode starts at the window where the state turns on; it is *false* when that w
 has no event within the horizon (label 0), *true* otherwise. An event is *alarmed* when
 the alarm is on at any window ending in the horizon before onset (label-1 windows);
 its lead time is onset minus the end of the first such window. Patient-days count the
-evaluated windows x stride. Confidence intervals resample patients.
+evaluated windows x stride; `alarm_time_fraction` is the share of windows with the alarm
+on (an alarm that stays on raises few episodes but is useless: read both). Confidence
+intervals resample patients.
 """
 from __future__ import annotations
 
@@ -26,7 +28,8 @@ def _patients(pidx):
 def per_patient(y, p, pidx, ends, onset, alarm: dict) -> dict:
     """Per-patient counts: false / all episodes, days, event, alarmed, lead (min)."""
     y, p, ends = np.asarray(y), np.asarray(p, np.float64), np.asarray(ends)
-    rows = {k: [] for k in ("false", "episodes", "windows", "event", "alarmed", "lead")}
+    rows = {k: [] for k in ("false", "episodes", "windows", "alarm_windows", "event",
+                            "alarmed", "lead")}
     for lo, hi in _patients(pidx):
         a = Alarm(float(alarm["threshold"]), float(alarm["off_threshold"]),
                   int(alarm["min_duration"]))
@@ -37,6 +40,7 @@ def per_patient(y, p, pidx, ends, onset, alarm: dict) -> dict:
         rows["false"].append(int((start & ~yy).sum()))
         rows["episodes"].append(int(start.sum()))
         rows["windows"].append(hi - lo)
+        rows["alarm_windows"].append(int(on.sum()))
         rows["event"].append(bool(yy.any()))
         rows["alarmed"].append(bool(len(hit)))
         rows["lead"].append(float(onset[lo] - ends[lo + hit[0]]) if len(hit) else np.nan)
@@ -52,6 +56,8 @@ def _summary(r: dict, stride: int) -> dict:
         "event_sensitivity": float(r["alarmed"][r["event"]].mean()) if events else None,
         "median_lead_min": float(np.median(lead)) if len(lead) else None,
         "alarm_precision": float(1 - r["false"].sum() / episodes) if episodes else None,
+        "alarm_time_fraction": float(r["alarm_windows"].sum() / r["windows"].sum())
+        if r["windows"].sum() else None,
     }
 
 

@@ -139,14 +139,15 @@ def burden_markdown(res: dict) -> list[str]:
              f"threshold per model alarming {b['event_sensitivity_target']:.0%} of the "
              "validation events. 95 % patient-bootstrap CIs.", "",
              "| model | operating point | false alarms / patient-day | events alarmed | "
-             "event sensitivity | median lead (min) | alarm precision |",
-             "| --- | --- | --- | --- | --- | --- | --- |"]
+             "event sensitivity | median lead (min) | alarm precision | time in alarm |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
     for k, ops in b["models"].items():
         for name, m in ops.items():
             lines.append(f"| {LABELS[k]} | {name.replace('_', ' ')} | "
                          f"{_ci(m, 'false_alarms_per_patient_day')} | "
                          f"{m['events_alarmed']}/{m['events']} | {_ci(m, 'event_sensitivity')} | "
-                         f"{_ci(m, 'median_lead_min', 0)} | {_ci(m, 'alarm_precision')} |")
+                         f"{_ci(m, 'median_lead_min', 0)} | {_ci(m, 'alarm_precision')} | "
+                         f"{_ci(m, 'alarm_time_fraction')} |")
     art = res.get("artifacts")
     if art:
         lines += ["", "**Monitor artifacts** (docs/simulator.md): Student (KD) at the device's "
