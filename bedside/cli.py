@@ -17,6 +17,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train": ("training.cmd_train", "train the Teacher (Transformer encoder)"),
     "distill": ("training.cmd_distill", "distill the tiny Student from the Teacher"),
     "evaluate": ("training.cmd_evaluate", "evaluate Teacher, Students and baselines; write the report"),
+    "study": ("training.cmd_study", "seed study: Student KD vs no attention transfer vs scratch"),
     "convert": ("converter.cmd_convert", "int8 .tflite + manifest + generated firmware sources"),
     "build": ("host_tools.cmd_build", "build the firmware for host or an emulated Cortex-M board"),
     "emulate": ("host_tools.cmd_emulate", "run the Cortex-M firmware in QEMU and expose its UART"),

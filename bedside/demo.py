@@ -1,6 +1,6 @@
 """`bedside demo`: the whole path in one command, as the README's first command runs it.
 
-data -> Teacher -> Student (KD) -> evaluation -> int8 + manifest + generated sources ->
+data -> Teacher -> Student (KD) -> evaluation -> seed study -> int8 + manifest + generated sources ->
 firmware for an emulated Cortex-M4 -> QEMU -> streamed verification -> report.
 Each stage is the same CLI command a user would run by hand, on one run directory.
 """
@@ -39,6 +39,7 @@ def _stages(args: argparse.Namespace, run_dir: Path) -> list[tuple[str, list[str
         ("teacher", ["train", "--out", str(run_dir), *common]),
         ("student (KD)", ["distill", "--out", str(run_dir), *common]),
         ("evaluation", ["evaluate", "--out", str(run_dir), *common]),
+        ("seed study", ["study", str(run_dir)] + (["--quick"] if args.quick else [])),
         ("int8 conversion", ["convert", str(run_dir)]),
         ("firmware", ["build", "--target", args.target, str(run_dir)]),
         ("emulated verification", verify),

@@ -4,6 +4,7 @@ One writer for every artifact the kit produces (JSON, text, bytes, .npz, whole f
 """
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
@@ -43,10 +44,40 @@ def write_json(path: str | Path, obj: Any) -> None:
     write_text(path, json.dumps(obj, indent=2, sort_keys=True) + "\n")
 
 
+# Every folder replace_dir writes holds this file: only such a folder (or an empty one)
+# is ever replaced, so an --out pointing at a user's folder cannot delete it.
+KIT_MARKER = ".bedside-made"
+
+
+class ForeignDirError(OSError):
+    """A folder that would be replaced holds content the kit did not create."""
+
+
+def is_kit_dir(path: str | Path) -> bool:
+    """True when replacing `path` deletes nothing the kit did not write: it does not
+    exist, is an empty folder, or carries KIT_MARKER."""
+    path = Path(path)
+    if not path.exists():
+        return True
+    return path.is_dir() and ((path / KIT_MARKER).is_file() or not any(path.iterdir()))
+
+
+def check_replaceable(out_dir: str | Path) -> None:
+    """Raise ForeignDirError (naming the folder) unless `is_kit_dir(out_dir)`."""
+    if not is_kit_dir(out_dir):
+        what = "a folder with files" if Path(out_dir).is_dir() else "not a folder"
+        raise ForeignDirError(errno.ENOTEMPTY, f"is {what} that bedside did not create (no "
+                              f"{KIT_MARKER} file): refusing to replace it (write elsewhere, "
+                              "or move it away yourself)", str(out_dir))
+
+
 def replace_dir(tmp: Path, out_dir: Path) -> None:
     """Move a fully written temporary folder into place, replacing out_dir: readers see the
-    old folder or the new one, never a half-written one. Callers must only replace a
-    folder the kit itself created (see `is_kit_dir`)."""
+    old folder or the new one, never a half-written one. Refuses (ForeignDirError) to
+    replace a folder the kit did not create; marks the new one as the kit's."""
+    check_replaceable(out_dir)
+    write_text(Path(tmp) / KIT_MARKER, "Written by bedside: the command that made this "
+               "folder replaces it as a whole.\n")
     os.chmod(tmp, 0o755)
     old = None
     if out_dir.exists():

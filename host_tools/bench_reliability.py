@@ -13,7 +13,6 @@ RUN_DIR/reliability.json (docs/reliability.md).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
 import shutil
@@ -23,10 +22,13 @@ import tempfile
 import time
 from pathlib import Path
 
+from bedside.fileio import write_json
+
 from .faultlink import FaultLink, Faults
 
 FUZZ_DIR = Path(__file__).resolve().parents[1] / "firmware" / "fuzz"
-FUZZERS = ("frame_decoder", "preprocess")
+FUZZERS = ("frame_decoder", "preprocess")     # need no model
+MODEL_FUZZERS = ("app",)                      # the whole request path of the run's firmware
 STACK_BUDGET = 4096
 
 # name -> (faults in each direction, stall after this many device->host bytes)
@@ -39,7 +41,40 @@ PROFILES: dict[str, tuple[Faults, int | None]] = {
     "delays < timeout": (Faults(delay=0.002, delay_s=0.03), None),
     "delays > timeout": (Faults(delay=0.0005, delay_s=0.3), None),
     "device stops answering": (Faults(), 300),
+    "corrupt 5% + drop 5%": (Faults(corrupt=0.05, drop=0.05), None),
+    "corrupt 10% + drop 10%": (Faults(corrupt=0.1, drop=0.1), None),
 }
+# Profiles whose target is weaker: a clean link error (verify's exit 3) is an accepted
+# outcome, a false mismatch never is.
+HARSH = {"corrupt 10% + drop 10%"}
+
+
+def parse_faults(spec: str) -> tuple[str, Faults]:
+    """"corrupt=0.05,drop=0.05" -> ("corrupt 5% + drop 5%", Faults(...)); ValueError names
+    the bad part."""
+    rates = {}
+    for part in spec.split(","):
+        key, _, value = part.strip().partition("=")
+        if key not in ("corrupt", "drop", "duplicate", "delay"):
+            raise ValueError(f"--faults {spec!r}: unknown fault {key!r} (corrupt, drop, "
+                             "duplicate, delay)")
+        try:
+            rate = float(value)
+        except ValueError:
+            raise ValueError(f"--faults {spec!r}: {key}={value!r} is not a number") from None
+        if not 0 <= rate < 1:
+            raise ValueError(f"--faults {spec!r}: {key}={value} must be a rate in [0, 1)")
+        rates[key] = rate
+    name = " + ".join(f"{k} {100 * v:g}%" for k, v in rates.items())
+    return name, Faults(**rates)
+
+
+def profile_passed(name: str, r: dict) -> bool:
+    if "detected" in r:                               # the device-stop profile
+        return bool(r["detected"])
+    if r["false_mismatches"]:
+        return False
+    return r["lost"] == 0 or (name in HARSH and r["outcome"].startswith("link error"))
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -53,6 +88,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=2026, help="simulator and fault seed")
     parser.add_argument("--timeout", type=float, default=0.2, help="reply timeout, s")
     parser.add_argument("--profiles", help="comma-separated subset of: " + ", ".join(PROFILES).replace("%", "%%"))
+    parser.add_argument("--faults", action="append", metavar="SPEC",
+                        help="a profile of per-byte rates in both directions, e.g. "
+                             "corrupt=0.05,drop=0.05 (repeatable; without --profiles only "
+                             "these run)")
+    parser.add_argument("--no-probes", action="store_true",
+                        help="skip the hostile probes (host_tools/probes.py)")
     parser.add_argument("--fuzz-seconds", type=float, default=60.0,
                         help="seconds per fuzz harness (0: skip fuzzing)")
     parser.add_argument("--stack-budget", type=int, default=STACK_BUDGET,
@@ -117,14 +158,19 @@ def run_profile(run_dir: Path, device_url: str, name: str, faults: Faults,
 
 # ----------------------------------------------------------------------------- fuzzing
 
-def build_fuzzers(build_dir: Path) -> dict[str, Path]:
-    """Configure and build firmware/fuzz with clang; returns name -> binary."""
-    from .firmware_build import configure_and_build
+def build_fuzzers(build_dir: Path, run_dir: Path | None = None) -> dict[str, Path]:
+    """Configure and build firmware/fuzz with clang; returns name -> binary. With a run,
+    also the harness of the whole request path on its generated model (fuzz_app)."""
+    from .firmware_build import configure_and_build, gen_dir_of
     if shutil.which("clang++") is None:
         raise RuntimeError("clang++ not found: libFuzzer needs clang (apt install clang)")
-    configure_and_build(FUZZ_DIR, Path(build_dir), {"CMAKE_CXX_COMPILER": "clang++",
-                                                    "CMAKE_BUILD_TYPE": "Debug"}, "host")
-    return {n: Path(build_dir) / f"fuzz_{n}" for n in FUZZERS}
+    options = {"CMAKE_CXX_COMPILER": "clang++", "CMAKE_BUILD_TYPE": "Debug"}
+    names = FUZZERS
+    if run_dir is not None:
+        options["BEDSIDE_GEN_DIR"] = str(gen_dir_of(Path(run_dir)).resolve())
+        names += MODEL_FUZZERS
+    configure_and_build(FUZZ_DIR, Path(build_dir), options, "host")
+    return {n: Path(build_dir) / f"fuzz_{n}" for n in names}
 
 
 def run_fuzzer(binary: Path, name: str, seconds: float | None = None, runs: int | None = None,
@@ -251,14 +297,26 @@ def run(args: argparse.Namespace) -> int:
     from .qemu import launch
     console = Console()
     run_dir = Path(args.run_dir)
+    profiles = dict(PROFILES)
+    custom = []
+    try:
+        for spec in args.faults or []:
+            name, faults = parse_faults(spec)
+            profiles[name] = (faults, None)
+            custom.append(name)
+    except ValueError as e:
+        console.print(f"[red]error:[/] {e}", soft_wrap=True)
+        return 2
+    names = custom if custom and not args.profiles else list(PROFILES)
+    if args.profiles:
+        names = [s.strip() for s in args.profiles.split(",")] + custom
+    unknown = [n for n in names if n not in profiles]
+    if unknown:
+        console.print(f"[red]error:[/] unknown profile(s) {unknown}; choose from {list(PROFILES)}")
+        return 2
     if not (run_dir / "int8" / "manifest.json").is_file():
         console.print(f"[red]error:[/] {run_dir / 'int8' / 'manifest.json'} not found "
                       "(bedside convert RUN_DIR first)", style=None)
-        return 2
-    names = list(PROFILES) if not args.profiles else [s.strip() for s in args.profiles.split(",")]
-    unknown = [n for n in names if n not in PROFILES]
-    if unknown:
-        console.print(f"[red]error:[/] unknown profile(s) {unknown}; choose from {list(PROFILES)}")
         return 2
     try:
         build_firmware(run_dir, args.target)     # incremental: matches the run's int8/ now
@@ -266,10 +324,11 @@ def run(args: argparse.Namespace) -> int:
         console.print(f"[red]error:[/] cannot build the {args.target} firmware: {e}")
         return 2
     streams = streams_for(args.simulate, args.seed, args.max_samples)
+    probes: dict[str, dict] = {}
     report: dict = {"run_dir": str(run_dir), "target": args.target, "seed": args.seed,
                     "timeout_s": args.timeout, "patients": len(streams), "profiles": {}}
     for name in names:
-        faults, stall = PROFILES[name]
+        faults, stall = profiles[name]
         with launch(run_dir, args.target, tcp_port=0) as dev:
             console.print(f"profile [bold]{name}[/] ...")
             r = run_profile(run_dir, dev.url, name, faults, stall, streams, args.seed,
@@ -277,7 +336,7 @@ def run(args: argparse.Namespace) -> int:
         report["profiles"][name] = r
     if args.fuzz_seconds > 0:
         build = run_dir / "firmware" / "fuzz"
-        bins = build_fuzzers(build)
+        bins = build_fuzzers(build, run_dir)
         report["fuzzing"] = {}
         for n, b in bins.items():
             console.print(f"fuzzing [bold]{n}[/] for {args.fuzz_seconds:g} s ...")
@@ -288,16 +347,27 @@ def run(args: argparse.Namespace) -> int:
             report["stack"] = stack_report(run_dir, args.stack_budget)
         except BuildError as e:
             report["stack"] = {"error": str(e).splitlines()[0], "within_budget": False}
-    ok = all(r["lost"] == 0 and r["false_mismatches"] == 0 for n, r in report["profiles"].items()
-             if PROFILES[n][1] is None)
-    ok &= all(r.get("detected", True) for r in report["profiles"].values())
-    ok &= all(f["crashes"] == 0 for f in report.get("fuzzing", {}).values())
+    if not args.no_probes:
+        from .probes import PROBES, run_probe
+        binary = build_firmware(run_dir, "host").binary     # probes drive the host port
+        for name in PROBES:
+            console.print(f"probe [bold]{name}[/] ...")
+            probes[name] = run_probe(name, run_dir, binary)
+    for name, r in report["profiles"].items():
+        probes[f"link: {name}"] = {"passed": profile_passed(name, r),
+                                   "detail": f"{r['verified']}/{r['sent']} verified, {r['lost']} "
+                                   f"lost, {r['false_mismatches']} false mismatches: "
+                                   f"{r['outcome'][:120]}"}
+    for name, f in report.get("fuzzing", {}).items():
+        probes[f"fuzz: {name}"] = {"passed": f["crashes"] == 0 and not f["sanitizer_findings"],
+                                   "detail": f"{f['executions']} executions, {f['crashes']} "
+                                   f"crashes, cov {f['cov']}"}
+    report["probes"] = probes
+    ok = all(pr["passed"] for pr in probes.values())
     ok &= report.get("stack", {}).get("within_budget", True)
     report["passed"] = bool(ok)
     out = run_dir / "reliability.json"
-    tmp = out.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(report, indent=2) + "\n")
-    os.replace(tmp, out)
+    write_json(out, report)
     print_report(console, report)
     console.print(f"wrote {out}")
     return 0 if ok else 1
@@ -332,6 +402,13 @@ def print_report(console, report: dict) -> None:
                       f"(thread {s['thread_bytes']} + interrupt {s['isr_bytes']}) vs budget "
                       f"{s['budget_bytes']} B: {'ok' if s['within_budget'] else 'OVER'}; path "
                       + " > ".join(s["path"][:8]))
+    if report.get("probes"):
+        t = Table(title="probes")
+        for col in ("probe", "passed", "detail"):
+            t.add_column(col)
+        for n, r in report["probes"].items():
+            t.add_row(n, "yes" if r["passed"] else "[red]NO[/]", r["detail"][:110])
+        console.print(t)
     console.print("[bold green]PASSED[/]" if report["passed"] else "[bold red]FAILED[/]")
 
 

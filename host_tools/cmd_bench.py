@@ -15,7 +15,7 @@ BENCHES: dict[str, tuple[str, str]] = {
                "compiled engine vs TFLM: correctness, arena, code size, instructions per MAC"),
     "link": ("host_tools.bench_link",
              "verification throughput: link utilisation at 115,200 baud, windows/s unthrottled"),
-    "personalization": ("host_tools.bench_personalization",
+    "personalization": ("training.bench_personalization",
                         "on-device personalization benchmark"),
     "reliability": ("host_tools.bench_reliability", "link/device reliability under faults"),
     "safety": ("host_tools.bench_safety",

@@ -19,25 +19,27 @@ from pathlib import Path
 
 import numpy as np
 
+from .argtypes import NONNEG_FLOAT, NONNEG_INT, POSITIVE_FLOAT, POSITIVE_INT
+
 SPARK = " ▁▂▃▄▅▆▇█"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", required=True, help="serial URL of the device")
-    parser.add_argument("--simulate", type=int, metavar="N_PATIENTS",
+    parser.add_argument("--simulate", type=POSITIVE_INT, metavar="N_PATIENTS",
                         help="stream N host-simulated patients (default: device simulator)")
     parser.add_argument("--data", metavar="FILE", help="stream patients from a cohort .npz")
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--speed", type=float, default=600.0,
+    parser.add_argument("--seed", type=NONNEG_INT, default=1)
+    parser.add_argument("--speed", type=POSITIVE_FLOAT, default=600.0,
                         help="times real time (default 600: ten minutes per second)")
-    parser.add_argument("--samples", type=int, default=0,
+    parser.add_argument("--samples", type=NONNEG_INT, default=0,
                         help="stop after this many samples (default: run until Ctrl-C)")
     parser.add_argument("--no-deteriorate", action="store_true",
                         help="device simulator: a stable patient")
-    parser.add_argument("--baud", type=int, default=115200)
+    parser.add_argument("--baud", type=POSITIVE_INT, default=115200)
     parser.add_argument("--listen", action="store_true",
                         help="passive: show the EVENT frames of a stand-alone device")
-    parser.add_argument("--duration", type=float, default=0.0, metavar="S",
+    parser.add_argument("--duration", type=NONNEG_FLOAT, default=0.0, metavar="S",
                         help="stop after S seconds (default: run until Ctrl-C)")
 
 
@@ -128,15 +130,17 @@ def run(args: argparse.Namespace) -> int:
     from rich.live import Live
 
     from bedside.contract import protocol as p
-    from .link import Device, LinkError
+    from . import sources
+    from .link import Device, DeviceSilent, LinkError
     console = Console()
+    err = Console(stderr=True, soft_wrap=True)
     if args.listen and (args.simulate is not None or args.data):
-        console.print("[red]error:[/] --listen feeds nothing: drop --simulate/--data")
+        err.print("[red]error:[/] --listen feeds nothing: drop --simulate/--data")
         return 2
     try:
         dev = Device(args.port, baudrate=args.baud, timeout=5.0)
     except LinkError as e:
-        console.print(f"[red]link error:[/] {e}")
+        err.print(f"[red]link error:[/] {e}")
         return 3
     view = None
     with dev:
@@ -156,9 +160,15 @@ def run(args: argparse.Namespace) -> int:
                     _device_mode(dev, view, live, args, period, end)
                 else:
                     _stream_mode(dev, view, live, args, period, p, end)
-        except LinkError as e:
-            console.print(f"[red]link error:[/] {e}")
+        except DeviceSilent as e:            # stopped answering or disconnected
+            err.print(f"[red]device not answering:[/] {e}")
+            return 8
+        except (LinkError, p.ProtocolError) as e:
+            err.print(f"[red]link error:[/] {e}")
             return 3
+        except sources.SourceError as e:
+            err.print(f"[red]error:[/] {e}")
+            return 2
         except KeyboardInterrupt:
             pass
     if view is None:

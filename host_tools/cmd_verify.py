@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 from . import verify as v
+from .argtypes import NONNEG_INT, POSITIVE_FLOAT, POSITIVE_INT
 
 
 DEFAULT_SPLIT_PATIENTS = 20     # keeps the default (test split) run to about a minute
@@ -32,27 +33,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                             "(host program or QEMU) and verify it")
     src = parser.add_mutually_exclusive_group()
     src.add_argument("--data", metavar="FILE", help="cohort .npz, PhysioNet .psv or CSV")
-    src.add_argument("--simulate", type=int, metavar="N_PATIENTS",
+    src.add_argument("--simulate", type=POSITIVE_INT, metavar="N_PATIENTS",
                      help="stream N simulated patients (training.simulator)")
-    parser.add_argument("--seed", type=int, default=2026, help="simulator seed (default 2026)")
-    parser.add_argument("--max-patients", type=int,
+    parser.add_argument("--seed", type=NONNEG_INT, default=2026,
+                        help="simulator seed (default 2026)")
+    parser.add_argument("--max-patients", type=POSITIVE_INT,
                         help="stop after this many patients (default: all of --data/--simulate, "
                              f"the first {DEFAULT_SPLIT_PATIENTS} of the run's test split)")
     pace = parser.add_mutually_exclusive_group()
     pace.add_argument("--realtime", action="store_true",
                       help="one sample per sample period (60 s), like real sensors")
-    pace.add_argument("--speed", type=float, metavar="X",
+    pace.add_argument("--speed", type=POSITIVE_FLOAT, metavar="X",
                       help="X times real time (default: as fast as the link allows)")
     parser.add_argument("--windows-mode", action="store_true",
                         help="send int8 windows directly (INFER, model only) instead of samples")
-    parser.add_argument("--max-windows", type=int, metavar="N",
+    parser.add_argument("--max-windows", type=POSITIVE_INT, metavar="N",
                         help="windows mode: stop after N windows in total")
-    parser.add_argument("--warmup", type=int, default=3,
+    parser.add_argument("--warmup", type=NONNEG_INT, default=3,
                         help="warm-up inferences per patient in windows mode (default 3)")
-    parser.add_argument("--baud", type=int, default=115200,
+    parser.add_argument("--baud", type=POSITIVE_INT, default=115200,
                         help="baud rate (real ports) and the capacity utilisation refers to")
-    parser.add_argument("--timeout", type=float, default=2.0, help="reply timeout, s")
-    parser.add_argument("--retries", type=int, default=5, help="re-sends per request")
+    parser.add_argument("--timeout", type=POSITIVE_FLOAT, default=2.0, help="reply timeout, s")
+    parser.add_argument("--retries", type=NONNEG_INT, default=5, help="re-sends per request")
     parser.add_argument("--float", dest="float_mode", default="auto",
                         choices=["auto", "keras", "tflite", "none"],
                         help="float Student to compare with (auto: float .tflite, else Keras "
@@ -75,21 +77,21 @@ def run(args: argparse.Namespace) -> int:
                     console.print(f"started {args.target} firmware: --port {dev.url}")
                     report, code = verify_run(args, console)
             except DeviceStartError as e:
-                err.print(f"[bold red]cannot start the device:[/] {e}")
+                err.print(f"[bold red]cannot start the device:[/] {e}", soft_wrap=True)
                 return v.EXIT_LINK
         else:
             report, code = verify_run(args, console)
     except v.Refusal as e:
-        err.print(f"[bold red]refused:[/] {e}")
+        err.print(f"[bold red]refused:[/] {e}", soft_wrap=True)
         return e.code
     except _InputError as e:
-        err.print(f"[bold red]error:[/] {e}")
+        err.print(f"[bold red]error:[/] {e}", soft_wrap=True)
         return v.EXIT_USAGE
     except _NoAnswer as e:
-        err.print(f"[bold red]device not answering:[/] {e}")
+        err.print(f"[bold red]device not answering:[/] {e}", soft_wrap=True)
         return v.EXIT_NO_ANSWER
     except _LinkFailure as e:
-        err.print(f"[bold red]link error:[/] {e}")
+        err.print(f"[bold red]link error:[/] {e}", soft_wrap=True)
         return v.EXIT_LINK
     return code
 
@@ -107,24 +109,28 @@ class _NoAnswer(Exception):
 
 
 def verify_run(args: argparse.Namespace, console) -> tuple[dict, int]:
+    from bedside import fileio
     from bedside.contract.manifest import ManifestError
     from bedside.contract import protocol as p
     from . import reports, sources
     from .link import Device, LinkError
-    from .reference import Contract, FloatModel, Reference, RunDirError
+    from .reference import FloatModel, Reference, RunDirError
 
     run_dir = args.run_dir
+    out_dir = args.out or run_dir / "verify"
     try:
-        contract = Contract.from_run(run_dir)
+        contract = v.load_contract(run_dir)
         limit = args.max_patients
         if limit is None and args.data is None and args.simulate is None:
             limit = DEFAULT_SPLIT_PATIENTS
         streams, desc = sources.select(run_dir, args.data, args.simulate, args.seed, limit)
+        v.check_comparable(streams, desc, contract)
+        fileio.check_replaceable(out_dir)      # before the run, not after it
     except (ManifestError, RunDirError, sources.SourceError) as e:
         raise _InputError(str(e)) from None
+    except fileio.ForeignDirError as e:
+        raise _InputError(f"--out {e.filename}: {e.strerror}") from None
     speed = 1.0 if args.realtime else args.speed
-    if speed is not None and speed <= 0:
-        raise _InputError(f"--speed must be positive, got {speed}")
     reference = Reference(contract)
     try:
         dev = Device(args.port, baudrate=args.baud, timeout=args.timeout, retries=args.retries,
@@ -177,8 +183,11 @@ def verify_run(args: argparse.Namespace, console) -> tuple[dict, int]:
                    "seed": args.seed, "speed": speed, "device": info.as_dict(),
                    "manifest_model_sha256": contract.model_sha256,
                    "manifest_preproc_sha256": contract.preproc_sha256})
-    out = reports.write(args.out or run_dir / "verify", report, verifier.traces,
-                        verifier.cycles, info.core_clock_hz, plots=not args.no_plots)
+    try:
+        out = reports.write(out_dir, report, verifier.traces, verifier.cycles,
+                            info.core_clock_hz, plots=not args.no_plots)
+    except fileio.ForeignDirError as e:         # appeared while the device was verified
+        raise _InputError(f"--out {e.filename}: {e.strerror}") from None
     print_summary(console, report, out)
     return report, (v.EXIT_OK if report["passed"] else v.EXIT_MISMATCH)
 

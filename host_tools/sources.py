@@ -5,6 +5,7 @@ device gets a RESET before each. numpy-only (training.simulator / training.cohor
 """
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 from typing import Iterator
 
@@ -27,8 +28,10 @@ def _cohort(path: Path, split: str) -> tuple[list[Stream], str]:
     from training.cohort import Cohort
     try:
         cohort = Cohort.load(path)
-    except (OSError, KeyError, ValueError) as e:
-        raise SourceError(f"{path}: not a cohort file: {e}") from None
+    except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile) as e:
+        # a truncated or damaged .npz (zip) fails in any of these ways
+        raise SourceError(f"{path}: not a readable cohort file ({type(e).__name__}: "
+                          f"{e})") from None
     idx = cohort.indices(split) if split != "all" else np.arange(cohort.n_patients)
     return ([(str(cohort.pid[i]), cohort.stream(int(i))) for i in idx],
             f"{path} ({split} split: {len(idx)} patients)")

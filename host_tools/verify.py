@@ -46,6 +46,70 @@ class Refusal(Exception):
         self.code = code
 
 
+# The manifest fields Contract.from_run reads, with their JSON types (bool is not a
+# number here): a wrong type is a named input error, not a traceback.
+_NUMBER = (int, float)
+MANIFEST_FIELDS: dict[str, tuple] = {
+    "model.sha256": (str,), "model.file": (str,),
+    "model.input.bytes": (int,), "model.input.scale": _NUMBER, "model.input.zero_point": (int,),
+    "model.output.bytes": (int,), "model.output.scale": _NUMBER,
+    "model.output.zero_point": (int,),
+    "window.length": (int,), "window.stride": (int,),
+    "alarm.on_q": (int,), "alarm.off_q": (int,), "alarm.min_duration": (int,),
+    "preprocessing.sha256": (str,), "protocol_version": (int,), "gen_format": (int,),
+    "sample_period_s": _NUMBER,
+}
+_OPTIONAL = {"model.file", "protocol_version", "gen_format", "sample_period_s"}
+
+
+def check_manifest_fields(manifest: dict, path) -> None:
+    """Raise RunDirError naming the first field of MANIFEST_FIELDS that is missing (and
+    required) or of the wrong type."""
+    from .reference import RunDirError
+    for name, types in MANIFEST_FIELDS.items():
+        node, parts = manifest, name.split(".")
+        for i, part in enumerate(parts):
+            if not isinstance(node, dict):
+                raise RunDirError(f"{path}: field '{'.'.join(parts[:i])}' must be an object, "
+                                  f"found {type(node).__name__}")
+            if part not in node:
+                if name in _OPTIONAL:
+                    break
+                raise RunDirError(f"{path}: field '{name}' is missing")
+            node = node[part]
+        else:
+            if isinstance(node, bool) or not isinstance(node, types):
+                want = {(str,): "a string", (int,): "an integer", _NUMBER: "a number"}[types]
+                raise RunDirError(f"{path}: field '{name}' must be {want}, found "
+                                  f"{type(node).__name__} {node!r:.40}")
+
+
+def load_contract(run_dir) -> Contract:
+    """Contract.from_run, with every field it reads type-checked (RunDirError names it)."""
+    from pathlib import Path
+    from bedside.contract.manifest import ManifestError, load_manifest
+    from .reference import RunDirError
+    path = Path(run_dir) / "int8" / "manifest.json"
+    try:
+        contract = Contract.from_run(run_dir)
+    except (ManifestError, RunDirError):
+        raise
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as e:
+        check_manifest_fields(load_manifest(run_dir), path)
+        raise RunDirError(f"{path}: unreadable field ({type(e).__name__}: {e})") from None
+    check_manifest_fields(contract.manifest, path)
+    return contract
+
+
+def check_comparable(streams, desc: str, c: Contract) -> None:
+    """Refuse (exit 2) test signals that give no window to compare: that is no test."""
+    L, S = c.window_length, c.stride
+    if not any(len(raw) >= L for _, raw in streams):
+        longest = max((len(raw) for _, raw in streams), default=0)
+        raise Refusal(EXIT_USAGE, f"no comparable windows: {desc}: the longest patient has "
+                      f"{longest} samples, a window needs {L} (stride {S}); nothing to verify")
+
+
 def check_info(info: p.Info, c: Contract) -> None:
     """Refuse a device whose INFO disagrees with the manifest (most fundamental first)."""
     if info.protocol_version != c.protocol_version or info.protocol_version != p.VERSION:

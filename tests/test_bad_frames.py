@@ -90,7 +90,8 @@ def cases(n_signals: int, input_bytes: int):
          (N.BAD_PAYLOAD, 1 + 4 * 2 * n_signals, 12)),
         ("INFER wrong size", wire(body(mtype=p.MsgType.INFER, seq=13, payload=b"\x01" * 5)),
          (N.BAD_PAYLOAD, input_bytes, 13)),
-        ("HELLO with payload", wire(body(seq=14, payload=b"x")), (N.BAD_PAYLOAD, 0, 14)),
+        # HELLO carries nothing, or one byte: the INFO part asked for
+        ("HELLO with 2 bytes", wire(body(seq=14, payload=b"xy")), (N.BAD_PAYLOAD, 0, 14)),
     ]
 
 
@@ -113,6 +114,23 @@ def test_bad_frame_gets_its_nak_and_device_keeps_running(name, host_dev):
                N.BAD_VERSION: "frames_bad_version", N.TOO_LONG: "frames_too_long"}[want[0]]
     assert after[counter] == before[counter] + 1
     assert dev.hello().board == "host" and proc.alive()
+
+
+def test_info_in_parts_equals_info(host_dev):
+    """HELLO with a part byte: INFO in INFO_PART_BYTES pieces (for very noisy links) that
+    join to the whole INFO; a part past the end is BAD_PAYLOAD with the number of parts."""
+    dev, _ = host_dev
+    whole = exchange(dev, p.encode_frame(p.Frame(p.MsgType.HELLO, 40))).payload
+    joined, part, parts = b"", 0, 1
+    while part < parts:
+        reply = exchange(dev, p.encode_frame(p.Frame(p.MsgType.HELLO, 41 + part, bytes([part]))))
+        got, parts, data = p.parse_info_part(reply.payload)
+        assert got == part and len(data) <= p.INFO_PART_BYTES
+        joined, part = joined + data, part + 1
+    assert joined == whole and parts == -(-len(whole) // p.INFO_PART_BYTES)
+    code, detail, seq = nak(exchange(dev, p.encode_frame(p.Frame(p.MsgType.HELLO, 90,
+                                                                 bytes([parts])))))
+    assert (code, detail, seq) == (N.BAD_PAYLOAD, parts, 90)
 
 
 def test_garbage_between_frames_resynchronises(host_dev):

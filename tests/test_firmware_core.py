@@ -178,7 +178,8 @@ def test_protocol_garbage_resync_too_long_and_corruption(firmware_core_tool):
 
 @pytest.mark.parametrize("frame,expected", [
     (p.Frame(p.MsgType.HELLO, 3), "OK 3"),
-    (p.Frame(p.MsgType.HELLO, 3, b"x"), "NAK 6 0 3"),
+    (p.Frame(p.MsgType.HELLO, 3, b"x"), "OK 3"),            # the INFO part asked for
+    (p.Frame(p.MsgType.HELLO, 3, b"xy"), "NAK 6 0 3"),
     (p.Frame(0x42, 4), "NAK 3 66 4"),
     (p.Frame(p.MsgType.INFO, 4), "NAK 3 129 4"),          # device->host type sent to a device
     (p.Frame(p.MsgType.HELLO, 5, version=9), "NAK 4 9 5"),

@@ -60,7 +60,8 @@ def test_timeout_retries_same_seq_then_fails():
             dev.reset()
         data = os.read(master, 4096)
         frames = p.FrameDecoder().feed(data)
-        assert [f.seq for f in frames] == [1, 1, 1]          # re-sent with the same seq
+        # re-sent with the same seq (silence: no bursts, see link.BURST_AFTER)
+        assert [f.seq for f in frames] == [1, 1, 1]
         assert dev.counters.retries == 2 and dev.counters.timeouts == 3
         dev.close()
     finally:

@@ -179,13 +179,21 @@ def test_bench_quick_writes_json(quick_run_dir, tmp_path):
     run_dir = copy_run(quick_run_dir, tmp_path / "run")
     assert main(["bench", "personalization", str(run_dir), "--quick"]) == 0
     r = json.loads((run_dir / "personalization.json").read_text())
+    assert r["threshold_source"] == "validation" and r["settings"] == CFG
+    (seed, s), = r["cohort_seeds"].items()
     for arm in ("with", "without"):
+        # one alarm per model, chosen on validation, the same for both groups
+        assert s[arm]["alarm"]["chosen_on"] == "val"
         for group in ("overall", "atypical_baseline"):
-            m = r[arm][group]
-            assert {"auroc", "auprc", "false_alarms_per_patient_day", "sensitivity"} <= set(m)
-    assert "false_alarm_reduction" in r      # None when the tiny cohort has no false alarm
-    assert r["false_alarm_reduction"] is None or r["false_alarm_reduction"] <= 1.0
-    assert "auroc_change_overall" in r and r["settings"] == CFG
+            m = s[arm][group]
+            assert m["threshold"] == s[arm]["alarm"]["threshold"]
+            for key in ("false_alarms_per_patient_day", "event_sensitivity"):
+                assert key in m and len(m[key + "_ci"]) == 2
+    for group in ("overall", "atypical_baseline"):
+        red = s[group]["false_alarm_reduction"]   # None when there is no false alarm
+        assert red is None or red <= 1.0
+        assert set(s[group]["event_sensitivity"]) == {"with", "without"}
+    assert isinstance(r["target_met"], bool)
 
 
 def test_bedside_verify_checks_calibration(converted_run_dir, host_firmware, tmp_path):

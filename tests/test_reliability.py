@@ -121,3 +121,33 @@ def test_hung_firmware_process_is_detected(host_firmware, converted_run_dir, dat
             finally:
                 os.kill(dev.proc.pid, signal.SIGCONT)
             assert link.hello().board == "host"      # it answers again once resumed
+
+
+def test_verify_survives_5_percent_corrupt_and_dropped_bytes(host_firmware, converted_run_dir,
+                                                             tmp_path, capsys):
+    """5 % corrupt + 5 % dropped bytes both ways: INFO comes in parts, requests go in bursts
+    of copies, waits adapt to the measured reply time; 0 lost, 0 false mismatches."""
+    data = small_cohort(tmp_path / "one.npz", n_patients=1, length=90)
+    faults = Faults(corrupt=0.05, drop=0.05)
+    with HostFirmware(host_firmware.binary, tcp=True) as dev, \
+            FaultLink(dev.url, faults, faults, seed=5) as link:
+        rc = run_verify(converted_run_dir, link.url, data, tmp_path / "v", "--retries", "10")
+        stats = link.stats()["counters"]
+    out = capsys.readouterr()
+    assert rc == 0, out.out[-2000:] + out.err[-2000:]
+    c = json.loads((tmp_path / "v" / "verify.json").read_text())["counts"]
+    assert c["windows_sent"] > 0 and c["verified"] == c["windows_sent"], c
+    assert c["mismatched"] == 0, c
+    assert stats["to_device"]["dropped"] > 0 and stats["to_host"]["corrupted"] > 0
+
+
+def test_verify_at_10_percent_is_a_clean_link_error(host_firmware, converted_run_dir, data_file,
+                                                    tmp_path, capsys):
+    faults = Faults(corrupt=0.1, drop=0.1)
+    with HostFirmware(host_firmware.binary, tcp=True) as dev, \
+            FaultLink(dev.url, faults, faults, seed=5) as link:
+        rc = run_verify(converted_run_dir, link.url, data_file, tmp_path / "v")
+    err = capsys.readouterr().err
+    assert rc == 3, err                       # a link error: never a result, never exit 1
+    assert "link error" in err and "Traceback" not in err
+    assert not (tmp_path / "v" / "verify.json").exists()

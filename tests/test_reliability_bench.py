@@ -16,7 +16,7 @@ def test_bench_reliability_writes_the_evidence(converted_run_dir, host_firmware,
     from bedside.cli import main
     rc = main(["bench", "reliability", str(converted_run_dir), "--profiles",
                "clean,corrupt 1% + drop 1%,device stops answering", "--simulate", "1",
-               "--max-samples", "200", "--fuzz-seconds", "0", "--no-stack"])
+               "--max-samples", "200", "--fuzz-seconds", "0", "--no-stack", "--no-probes"])
     out = capsys.readouterr().out
     assert rc == 0, out
     report = json.loads((converted_run_dir / "reliability.json").read_text())
@@ -31,6 +31,26 @@ def test_bench_reliability_writes_the_evidence(converted_run_dir, host_firmware,
     stop = p["device stops answering"]
     assert stop["detected"] and stop["detection_s"] <= stop["bound_s"], stop
     assert "lost" in out and "false" in out
+    assert set(report["probes"]) == {f"link: {n}" for n in p}
+    assert all(pr["passed"] and pr["detail"] for pr in report["probes"].values())
+
+
+def test_bench_faults_from_the_command_line(converted_run_dir, host_firmware, capsys):
+    """--faults selects the rates; at 10 % + 10 % the verdict is a clean link error or all
+    windows verified, never a false mismatch."""
+    from bedside.cli import main
+    rc = main(["bench", "reliability", str(converted_run_dir), "--faults",
+               "corrupt=0.1,drop=0.1", "--simulate", "1", "--max-samples", "80",
+               "--fuzz-seconds", "0", "--no-stack", "--no-probes", "--timeout", "0.05"])
+    out = capsys.readouterr().out
+    report = json.loads((converted_run_dir / "reliability.json").read_text())
+    assert list(report["profiles"]) == ["corrupt 10% + drop 10%"], out
+    r = report["profiles"]["corrupt 10% + drop 10%"]
+    assert r["faults"]["corrupt"] == 0.1 and r["faults"]["drop"] == 0.1
+    assert r["false_mismatches"] == 0, r
+    assert r["outcome"] == "passed" or r["outcome"].startswith("link error"), r
+    assert rc == (0 if report["passed"] else 1)
+    assert report["probes"]["link: corrupt 10% + drop 10%"]["passed"], report["probes"]
 
 
 def test_bench_rejects_bad_input(tmp_path, capsys):
@@ -40,6 +60,8 @@ def test_bench_rejects_bad_input(tmp_path, capsys):
     assert e.value.code == 0 and "device stops answering" in capsys.readouterr().out
     assert main(["bench", "reliability", str(tmp_path / "nope")]) == 2
     assert main(["bench", "reliability", str(tmp_path), "--profiles", "gremlins"]) == 2
+    assert main(["bench", "reliability", str(tmp_path), "--faults", "gremlins=0.1"]) == 2
+    assert main(["bench", "reliability", str(tmp_path), "--faults", "drop=2"]) == 2
     assert not (tmp_path / "reliability.json").exists()
 
 

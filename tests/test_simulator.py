@@ -102,3 +102,57 @@ def test_cohort_roundtrip_splits_and_labels(tmp_path, cohort_patients):
     assert list(y) == [0, 0, 1, 1, 0, 0] and list(keep) == [1, 1, 1, 1, 0, 0]
     y, keep = window_labels(-1, np.array([5, 10]), 60)
     assert not y.any() and keep.all()
+
+
+def test_lactate_schedule_follows_what_the_bedside_shows():
+    from training.simulator import HR, MAP, RR, TEMP, _lactate_draws
+    t_len = 1200
+    measured = np.full((t_len, 7), np.nan)
+    measured[:, HR], measured[:, MAP], measured[:, RR], measured[:, TEMP] = 80, 85, 16, 37.0
+    normal = np.full(t_len, 1.0)
+
+    def gaps(lactate, x):
+        draws = np.flatnonzero(_lactate_draws(np.random.default_rng(0), t_len, lactate, x)
+                               != MISSING)
+        return np.diff(draws)
+    assert (gaps(normal, measured) >= 180).all()           # routine: every 3-5 h
+    shock = measured.copy()
+    shock[:, MAP] = 60                                     # hypotension on the monitor
+    assert (gaps(normal, shock) < 90).all()
+    sirs = measured.copy()
+    sirs[:, HR], sirs[:, RR] = 110, 24                     # two SIRS criteria
+    assert (gaps(normal, sirs) < 90).all()
+    assert (gaps(np.full(t_len, 2.5), measured) < 90).all()   # re-measure a high lactate
+
+
+def test_artifacts_as_monitors_produce_them():
+    from training.simulator import MAP, SBP, SPO2, _artifacts, _measure
+    t_len = 6000
+    phys = np.tile([80.0, 120, 60, 80, 97, 16, 37.0], (t_len, 1))
+    clean = np.zeros_like(phys)
+    x = phys.copy()
+    counts = _artifacts(np.random.default_rng(3), x, 1.0, art_line=True)
+    assert min(counts.values()) > 0
+    bp = x[:, SBP]
+    assert ((bp > 150) & (bp <= 300)).any()               # flush ramps inside the valid range
+    assert (bp == 0).any()                                 # zeroing
+    levelled = np.abs(np.round(x[:, MAP] - 80, 6))
+    assert ((levelled > 3) & (levelled < 12)).any()        # levelling offset steps
+    pulse = x[:, SBP] - x[:, 2]
+    assert ((pulse > 5) & (pulse < 45) & (np.abs(x[:, MAP] - 80) < 1e-9)).any()   # damping
+    assert (x[:, SPO2] < 95).any()                         # motion / probe
+    none = _artifacts(np.random.default_rng(3), clean, 0.0, True)
+    assert not any(none.values()) and not clean.any()
+    # artifact_scale = 0: the same patient without the artifacts
+    a = simulate_patient(5, 3)
+    b = simulate_patient(5, 3, SimConfig(artifact_scale=0.0))
+    assert np.array_equal(a.raw == MISSING, b.raw == MISSING) and a.onset == b.onset
+    assert 0 < (a.raw != b.raw).mean() < 0.2
+    # SpO2 fails more often when the patient is poorly perfused (state-dependent gaps)
+    shocked = phys.copy()
+    shocked[:, SBP] = 80
+    m_ok, _ = _measure(np.random.default_rng(1), np.random.default_rng(2), phys,
+                       SimConfig(), True, True)
+    m_bad, _ = _measure(np.random.default_rng(1), np.random.default_rng(2), shocked,
+                        SimConfig(), True, True)
+    assert np.isnan(m_bad[:, SPO2]).mean() > np.isnan(m_ok[:, SPO2]).mean() + 0.03

@@ -56,12 +56,13 @@ def test_teacher_windows_contain_student_windows(small_run):
     cohort = Cohort.load(small_run)
     x, y, pidx, ends = window_dataset(small_run, "val")
     xt = teacher_windows(cohort, pidx, ends, 180)
-    assert xt.shape == (len(x), 180, 9) and xt.dtype == np.int8
+    assert xt.shape == (len(x), 180, 10) and xt.dtype == np.int8
     assert np.array_equal(xt[:, -60:, :7], x)
+    assert (xt[:, -60:, -1] == 127).all()                # "admitted"
     early = ends < 179
-    if early.any():          # before admission the context is zeros (centre)
-        k = np.flatnonzero(early)[0]
-        assert not xt[k, :179 - ends[k], :].any()
+    assert early.any()
+    k = np.flatnonzero(early)[0]     # before admission: zeros, flagged as padding
+    assert not xt[k, :179 - ends[k], :].any() and (xt[k, 179 - ends[k]:, -1] == 127).all()
 
 
 def test_teacher_sees_the_students_personalized_features(small_run):

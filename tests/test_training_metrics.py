@@ -20,8 +20,26 @@ def test_auroc_matches_pair_counting_and_ties():
     assert thr == 0.7
     assert metrics.sensitivity_at_alarm_rate([1, 0, 0, 0, 0, 0, 0, 0, 0, 0],
                                              np.arange(10)[::-1], 0.1) == 1.0
-    lo, hi = metrics.bootstrap_ci(metrics.auroc, y, s, np.arange(300) // 10, 50, 0)
+    # ties are one threshold (scikit-learn), not broken by window order
+    assert metrics.auprc([1, 0], [0.5, 0.5]) == metrics.auprc([0, 1], [0.5, 0.5]) == 0.5
+    assert np.isnan(metrics.auroc([1, 1], [0.1, 0.2]))
+    lo, hi = metrics.bootstrap_ci("auroc", y, s, np.arange(300) // 10, 50, 0)
     assert lo <= metrics.auroc(y, s) <= hi
+
+
+def test_fast_bootstrap_metrics_equal_scikit_learn():
+    from sklearn.metrics import average_precision_score, roc_auc_score
+    rng = np.random.default_rng(4)
+    y = rng.random(500) < 0.1
+    s = np.round(rng.normal(y * 1.0, 1.0), 1)               # many ties
+    groups = np.arange(500) // 7
+    r = metrics.Ranked(y, s)
+    for w, idx in zip(metrics.patient_weights(groups, 5, 3),
+                      metrics.patient_resamples(groups, 5, 3)):
+        assert abs(r.auroc(w) - roc_auc_score(y, s, sample_weight=w)) < 1e-12
+        assert abs(r.auprc(w) - average_precision_score(y, s, sample_weight=w)) < 1e-12
+        assert abs(r.auroc(w) - metrics.auroc(y[idx], s[idx])) < 1e-12   # same resample
+        assert abs(r.auprc(w) - metrics.auprc(y[idx], s[idx])) < 1e-12
 
 
 def test_news2_bands_and_platt():
@@ -31,6 +49,10 @@ def test_news2_bands_and_platt():
                   [45, 105, 60, 75, 94, 10, 355],       # 1 each
                   [40, 220, 90, 130, 91, 8, 350]])      # 3 each
     assert list(baselines.news2(v)) == [0, 14, 5, 15]
+    # SpO2 scale 2 (prescribed 88-92 %): 90 % on air scores 0 instead of 3
+    assert list(baselines.news2(v, np.array([0, 1, 0, 0], bool))) == [0, 11, 5, 15]
+    assert list(baselines.news2(v[:1] * [1, 1, 1, 1, 0, 1, 1] + [0, 0, 0, 0, 85, 0, 0],
+                                np.array([True]))) == [2]
     rng = np.random.default_rng(1)
     z = rng.normal(size=2000)
     y = rng.random(2000) < 1 / (1 + np.exp(-(2 * z - 1)))
@@ -52,7 +74,60 @@ def test_kd_loss_terms():
                                                    logits=z / 2)[:, 0]
     assert np.allclose(logit_loss(y, z), 4 * soft)        # T^2 scaling
     fmap = tf.ones((2, 12, 4))
-    uniform = tf.ones((2, 6)) / 6
+    uniform = tf.concat([tf.ones((2, 6)) / 6, tf.ones((2, 1))], 1)    # target, weight
     assert np.allclose(att_loss(uniform, fmap), 0, atol=1e-6)
-    peaked = tf.constant([[0, 0, 0, 0, 0, 1.0]] * 2)
-    assert np.all(att_loss(peaked, fmap).numpy() > 0.1)
+    peaked = tf.constant([[0, 0, 0, 0, 0, 1.0, 1.0], [0, 0, 0, 0, 0, 1.0, 0.0]])
+    loss = att_loss(peaked, fmap).numpy()
+    assert loss[0] > 0.1 and loss[1] == 0                 # weight 0: no attention term
+
+
+def test_map_drop_focus():
+    from training.distill import attention_targets, map_drop_saliency
+    x = np.zeros((2, 60, 7), np.int8)
+    x[0, 40:, 3] = -32                                     # MAP falls 1 spread in the last 20 min
+    s = map_drop_saliency(x, 6)
+    assert np.allclose(s[0], [0, 0, 0, 0, 1, 1]) and not s[1].any()
+    a_t = np.full((2, 6), 1 / 6, np.float32)
+    t = attention_targets(a_t, x, "map_drop")
+    assert np.allclose(t[:, :6].sum(1), 1) and t[0, 5] > t[0, 0] and np.allclose(t[1, :6], 1 / 6)
+    assert t[0, 6] == 1 and t[1, 6] == 0                   # hours without a MAP drop hardly count
+    assert np.array_equal(attention_targets(a_t, x, "uniform")[:, 6], [1, 1])
+
+
+def test_own_baseline_uses_past_data_only():
+    from bedside.contract.signals import MISSING
+    from training.simulator import HR, MAP, RR
+    raw = np.full((300, 7), MISSING, np.int16)
+    raw[:, HR], raw[:, MAP], raw[:, RR] = 80, 85, 16
+    raw[200:, HR] = 116                                    # +2 spreads (18 bpm)
+    ends = np.array([59, 150, 199, 214, 299])
+    s = baselines._own_baseline_patient(raw, ends)
+    assert np.allclose(s, [0, 0, 0, 2, 2])
+    later = raw.copy()
+    later[250:, MAP] = 40                                  # a future change changes nothing
+    assert np.allclose(baselines._own_baseline_patient(later, ends[:4]), s[:4])
+
+
+def test_alarm_burden_counts_and_event_operating_point():
+    from training import burden
+    # patient 0: event at minute 100, windows end 40..95 (y = 1 from end 40 on: H = 60);
+    # patient 1: no event, one false episode of 2 windows
+    ends = np.concatenate([np.arange(40, 100, 5), np.arange(40, 100, 5)])
+    pidx = np.repeat([0, 1], 12)
+    y = np.concatenate([np.ones(12), np.zeros(12)]).astype(np.int8)
+    onset = np.where(pidx == 0, 100, -1)
+    p = np.zeros(24)
+    p[5:8] = 0.9                                           # alarm on at end 70 -> lead 30
+    p[15:17] = 0.9
+    alarm = {"threshold": 0.5, "off_threshold": 0.5, "min_duration": 2}
+    res, rows = burden.burden(y, p, pidx, ends, onset, alarm, 5, 20, 0)
+    assert res["events"] == 1 and res["events_alarmed"] == 1
+    assert res["median_lead_min"] == 100 - 70
+    assert res["false_alarms"] == 1 and res["alarm_episodes"] == 2
+    assert res["false_alarms_per_patient_day"] == 1 / (24 * 5 / 1440)
+    assert res["alarm_precision"] == 0.5
+    assert res["alarm_time_fraction"] == 3 / 24            # on at 2 + 1 windows
+    op = burden.alarm_at_event_sensitivity(p, pidx, y, 2, 1.0)
+    assert op["threshold"] == 0.9                          # min of the 2 windows ending at 70
+    cmp = burden.compare(rows, rows, 5, 20, 0)
+    assert cmp["false_alarms_per_patient_day_difference"] == 0

@@ -84,18 +84,41 @@ def test_evaluate_writes_report(quick_run_dir, tmp_path):
     shutil.copytree(quick_run_dir, run)
     run_bedside("evaluate", "--out", str(run), "--quick")
     res = json.loads((run / "evaluation.json").read_text())
-    for name in ("teacher", "student_kd", "student_scratch", "news2", "current_map"):
+    models = ("teacher", "student_kd", "student_scratch", "news2", "current_map",
+              "own_baseline", "logistic")
+    for name in models:
         m = res["models"][name]
         for key in ("auroc", "auprc", "auroc_ci", "auprc_ci", "brier", "ece",
                     "sensitivity_at_alarm_rate", "params", "macs", "weight_bytes"):
             assert key in m, (name, key)
         assert 0 <= m["auroc"] <= 1 and m["auroc_ci"][0] <= m["auroc_ci"][1]
         assert name in res["subgroups"]["rapid_map_drop"]
+        assert name in res["subgroups"]["full_context"]
+        for op in ("policy", "equal_event_sensitivity"):
+            b = res["alarm_burden"]["models"][name][op]
+            assert b["events"] > 0 and 0 <= b["events_alarmed"] <= b["events"]
+            for key in ("false_alarms_per_patient_day", "event_sensitivity", "alarm_precision",
+                        "median_lead_min"):
+                assert key + "_ci" in b, (name, op, key)
+            assert b["false_alarms_per_patient_day"] >= 0
+    assert res["threshold_source"] == "validation"
+    # the device's alarm is the Student's policy operating point
+    run_cfg = json.loads((run / "run.json").read_text())["config"]
+    assert res["alarm_burden"]["models"]["student_kd"]["policy"]["threshold"] == \
+        run_cfg["alarm"]["threshold"]
+    vs = res["versus_strongest_baseline"]
+    assert vs["baseline"] == max(("news2", "current_map", "own_baseline", "logistic"),
+                                 key=lambda b: res["val_auroc"][b])
+    assert vs["auroc_difference_ci"][0] <= vs["auroc_difference"] <= vs["auroc_difference_ci"][1]
     assert res["models"]["student_kd"]["params"] < res["models"]["teacher"]["params"]
     assert len(res["targets"]) >= 4
     assert "physionet_utility" not in res      # only for --source physionet runs
     report = (run / "report.md").read_text()
     assert "## Targets" in report and "rapid_map_drop" in report
+    assert "## Alarm burden" in report and "strongest baseline" in report
+    art = res["artifacts"]                 # simulated cohort: with vs without artifacts
+    assert art["with"]["events"] == art["without"]["events"] > 0
+    assert "Monitor artifacts" in report
     for png in ("roc.png", "pr.png", "calibration.png", "teacher_vs_student.png"):
         assert (run / "plots" / png).read_bytes()[:4] == b"\x89PNG"
     assert "evaluate" in json.loads((run / "run.json").read_text())["metrics"]

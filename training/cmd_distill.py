@@ -1,7 +1,8 @@
 """`bedside distill`: distill the tiny Student from the Teacher; also train the no-KD Student.
 
     bedside distill --out RUN_DIR [--seed S] [--quick] [--alpha A] [--temperature T]
-                    [--beta B] [--no-kd] [--no-attention] [--epochs N] [--strategy ...]
+                    [--beta B] [--attention-focus uniform|map_drop] [--no-kd]
+                    [--no-attention] [--epochs N] [--strategy ...]
 
 Writes RUN_DIR/student/model.keras (input (60, 7) float, one sigmoid output),
 RUN_DIR/student_scratch/model.keras and the alarm thresholds into run.json's config.
@@ -20,6 +21,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--alpha", type=float, default=None, help="soft-target weight (default 0.5)")
     p.add_argument("--temperature", type=float, default=None, help="KD temperature T (default 1.0)")
     p.add_argument("--beta", type=float, default=None, help="attention-transfer weight (default 0.1)")
+    p.add_argument("--attention-focus", choices=("uniform", "map_drop"), default=None,
+                   help="attention transfer on the whole hour (uniform, default) or "
+                        "weighted toward MAP drops (docs/training.md)")
     p.add_argument("--no-kd", action="store_true", help="switch the soft-target term off")
     p.add_argument("--no-attention", action="store_true",
                    help="switch the attention-transfer term off")
@@ -37,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
     if rec:
         cfg["teacher"] = rec           # the Teacher as it was trained (its context)
     d = cfg["distill"]
-    for k in ("alpha", "temperature", "beta"):
+    for k in ("alpha", "temperature", "beta", "attention_focus"):
         if getattr(args, k) is not None:
             d[k] = getattr(args, k)
     if args.no_kd:

@@ -21,6 +21,20 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="patient bootstrap resamples for the CIs (200; --quick 50)")
 
 
+def _previous_study(run_dir) -> dict | None:
+    """The `bedside study` result of the earlier evaluation.json, kept while the cohort
+    and Teacher it was measured on are unchanged."""
+    import json
+    from .cmd_study import fingerprint
+    try:
+        old = json.loads((run_dir / "evaluation.json").read_text()).get("study")
+    except (OSError, ValueError):
+        return None
+    if old and old.get("generator", {}).get("inputs_sha256") == fingerprint(run_dir):
+        return old
+    return None
+
+
 def run(args: argparse.Namespace) -> int:
     t0 = time.monotonic()
     run_dir = runinfo.resolve_run_dir(args.out, "evaluate")
@@ -41,6 +55,9 @@ def run(args: argparse.Namespace) -> int:
         res = evaluate(run_dir, cfg, seed)
         files = report.plots(res, run_dir / "plots")
     res.pop("_arrays")
+    study = _previous_study(run_dir)
+    if study:
+        res["study"] = study
     import hashlib
     digest = hashlib.sha256((run_dir / "data" / "cohort.npz").read_bytes()).hexdigest()
     command = "bedside evaluate --out " + str(run_dir)
@@ -48,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
                         "version": runinfo.versions().get("bedside-kit"),
                         "command": command, "cohort_sha256": digest}
     runinfo.write_json(run_dir / "evaluation.json", res)
-    md = report.markdown(res, files, command)
+    md = report.markdown(res, files, command)   # includes the kept study, if any
     tmp = run_dir / "report.md.tmp"
     tmp.write_text(md)
     tmp.replace(run_dir / "report.md")

@@ -22,6 +22,7 @@ from . import runinfo
 from .cohort import Cohort, window_labels
 
 N_PRIVILEGED_FEATURES = 2      # lactate (carried forward), lactate-ever-measured flag
+ADMITTED = 127                 # last Teacher channel: sample after admission (else 0)
 LACTATE_CENTER_MMOL = 1.5      # privileged feature = (lactate - 1.5) / 2 mmol/L
 LACTATE_SPREAD_MMOL = 2.0
 
@@ -80,11 +81,13 @@ def privileged_features(priv: np.ndarray) -> np.ndarray:
 
 def teacher_windows(cohort: Cohort, patient_idx: np.ndarray, end_idx: np.ndarray,
                     context: int, personalization: dict | None = None) -> np.ndarray:
-    """int8 [N, context, 7 + 2]: the bedside features over the last `context` samples
-    (zeros = centre before admission; personalized like the Student's when the run has
-    personalization on, so the Teacher sees at least what the Student sees) and the
-    privileged features, for given windows."""
-    n_feat = TABLE.n + N_PRIVILEGED_FEATURES
+    """int8 [N, context, 7 + 2 + 1]: the bedside features over the last `context` samples
+    (personalized like the Student's when the run has personalization on, so the Teacher
+    sees at least what the Student sees), the privileged features and an "admitted"
+    channel (ADMITTED after admission, 0 for the zero padding before it). The Teacher
+    masks padded tokens with that channel (models.build_teacher), so it cannot read time
+    since admission from the padding."""
+    n_feat = TABLE.n + N_PRIVILEGED_FEATURES + 1
     out = np.zeros((len(end_idx), context, n_feat), dtype=np.int8)
     order = np.argsort(patient_idx, kind="stable")
     bounds = np.flatnonzero(np.diff(patient_idx[order])) + 1
@@ -92,8 +95,10 @@ def teacher_windows(cohort: Cohort, patient_idx: np.ndarray, end_idx: np.ndarray
         if len(group) == 0:
             continue
         i = int(patient_idx[group[0]])
-        feats = np.concatenate([preprocess.preprocess_stream(cohort.stream(i), personalization),
-                                privileged_features(cohort.privileged_stream(i))], 1)
+        raw = cohort.stream(i)
+        feats = np.concatenate([preprocess.preprocess_stream(raw, personalization),
+                                privileged_features(cohort.privileged_stream(i)),
+                                np.full((len(raw), 1), ADMITTED, np.int8)], 1)
         padded = np.concatenate([np.zeros((context - 1, n_feat), np.int8), feats])
         idx = end_idx[group][:, None] + np.arange(context)[None, :]   # in padded coords
         out[group] = padded[idx]

@@ -9,6 +9,13 @@ Komodakis 2017) over its 12 five-minute steps, averaged to the Teacher's token l
 (K = 60 min / patch), and a_t the Teacher's attention-pooling weights over its K most
 recent tokens, i.e. the same hour. alpha = 0 or beta = 0 switches a term off;
 `student_scratch` is alpha = beta = 0 with the same initialisation and epochs.
+
+`attention_focus = "map_drop"` puts the transfer on critical moments: the Teacher's
+attention is re-weighted by the MAP-drop saliency s_k of each 10-minute token of the
+Student's hour (s_k = how far the token's mean MAP lies below the highest earlier token
+mean of the hour, in population spreads) as a_t * (1 + s / 0.25), renormalised, and each
+window's attention term is weighted by min(max_k s_k / 0.25, 1) (hours without a MAP
+drop hardly count). `"uniform"` is the plain term.
 """
 from __future__ import annotations
 
@@ -20,6 +27,31 @@ import numpy as np
 from . import dataset, metrics, models, tfutil
 from .cohort import Cohort
 from .train import subsample
+
+FOCUS = ("uniform", "map_drop")
+SALIENCY_SPREAD = 0.25        # MAP drop (population spreads, 3.5 mmHg) of full weight
+MAP_CHANNEL = 3
+
+
+def map_drop_saliency(x_q: np.ndarray, steps: int) -> np.ndarray:
+    """[N, steps] MAP-drop saliency of int8 Student windows [N, L, C]: per token, the
+    drop of its mean MAP below the highest earlier token mean, in spreads."""
+    m = np.asarray(x_q[..., MAP_CHANNEL], np.float32) / 32.0
+    m = m.reshape(len(m), steps, -1).mean(-1)
+    return np.maximum(np.maximum.accumulate(m, axis=1) - m, 0.0).astype(np.float32)
+
+
+def attention_targets(a_t: np.ndarray, x_q: np.ndarray, focus: str) -> np.ndarray:
+    """[N, K + 1]: the attention target (sums to 1) and the window's weight."""
+    if focus not in FOCUS:
+        raise ValueError(f"distill.attention_focus {focus!r}: use one of {', '.join(FOCUS)}")
+    if focus == "uniform":
+        return np.concatenate([a_t, np.ones((len(a_t), 1), np.float32)], 1)
+    s = map_drop_saliency(x_q, a_t.shape[1])
+    a = a_t * (1.0 + s / SALIENCY_SPREAD)
+    a = a / np.maximum(a.sum(1, keepdims=True), 1e-12)
+    w = np.minimum(s.max(1, keepdims=True) / SALIENCY_SPREAD, 1.0)
+    return np.concatenate([a, w], 1).astype(np.float32)
 
 
 def teacher_targets(teacher, cohort: Cohort, pidx, ends, context: int, steps: int,
@@ -47,20 +79,22 @@ def _losses(tf, alpha: float, temperature: float, teacher_steps: int):
         soft = tf.nn.sigmoid_cross_entropy_with_logits(labels=soft_t, logits=z_s / temperature)
         return tf.reduce_mean((1.0 - alpha) * hard + alpha * temperature ** 2 * soft, axis=-1)
 
-    def attention_loss(a_t, fmap):
+    def attention_loss(target, fmap):
+        a_t, w = target[:, :teacher_steps], target[:, teacher_steps]       # attention_targets
         a_s = tf.reduce_mean(tf.square(fmap), axis=-1)                     # [B, 12]
         a_s = tf.reduce_mean(tf.reshape(a_s, (-1, teacher_steps, a_s.shape[1] // teacher_steps)),
                              axis=-1)                                         # [B, K]
         a_s = a_s / (tf.norm(a_s, axis=-1, keepdims=True) + 1e-6)
         a_t = a_t / (tf.norm(a_t, axis=-1, keepdims=True) + 1e-6)
-        return tf.reduce_mean(tf.square(a_s - a_t), axis=-1)
+        return w * tf.reduce_mean(tf.square(a_s - a_t), axis=-1)
 
     return logit_loss, attention_loss
 
 
 def train_student(x_q, y, z_t, a_t, scfg: dict, dcfg: dict, seed: int, title: str,
                   strategy_name: str = "default", verbose: bool = True, weights=None):
-    """Train one Student; returns the inference model (x -> prob)."""
+    """Train one Student; returns the inference model (x -> prob). `a_t` [N, K]: the
+    Teacher's attention over the Student's hour (focused by `dcfg["attention_focus"]`)."""
     import keras
     import tensorflow as tf
     keras.utils.set_random_seed(seed)            # same initialisation for KD and scratch
@@ -73,9 +107,10 @@ def train_student(x_q, y, z_t, a_t, scfg: dict, dcfg: dict, seed: int, title: st
         lr = keras.optimizers.schedules.CosineDecay(scfg["lr"], max(1, steps * scfg["epochs"]))
         logit_loss, attention_loss = _losses(tf, alpha, float(dcfg["temperature"]),
                                              a_t.shape[1])
+        a_target = attention_targets(a_t, x_q, dcfg.get("attention_focus", "uniform"))
         train_model.compile(optimizer=keras.optimizers.Adam(lr),
                             loss=[logit_loss, attention_loss], loss_weights=[1.0, beta])
-    targets = (np.stack([y.astype(np.float32), z_t], 1), a_t)
+    targets = (np.stack([y.astype(np.float32), z_t], 1), a_target)
     ds = tfutil.int8_dataset(tf, x_q, targets, scfg["batch"], shuffle_seed=seed, weights=weights)
     cb = [tfutil.progress_callback(title, scfg["epochs"], steps)] if verbose else []
     train_model.fit(ds, epochs=scfg["epochs"], verbose=0, callbacks=cb)
@@ -89,7 +124,7 @@ def save_model(model, path: Path) -> None:
     tmp.replace(path)
 
 
-def choose_alarm(y_val, p_val, acfg: dict) -> dict:
+def choose_alarm(y_val, p_val, acfg: dict, chosen_on: str = "val/student") -> dict:
     """Alarm thresholds from the validation split: `threshold` is the highest probability
     that still flags `target_sensitivity` of the positive validation windows,
     `off_threshold` the one at `off_sensitivity` (lower, so the alarm has hysteresis)."""
@@ -98,7 +133,7 @@ def choose_alarm(y_val, p_val, acfg: dict) -> dict:
     return {"threshold": float(on), "off_threshold": float(min(off, on)),
             "min_duration": int(acfg["min_duration"]),
             "target_sensitivity": acfg["target_sensitivity"],
-            "off_sensitivity": acfg["off_sensitivity"], "chosen_on": "val/student"}
+            "off_sensitivity": acfg["off_sensitivity"], "chosen_on": chosen_on}
 
 
 def distill(run_dir: Path, cfg: dict, seed: int, strategy_name: str = "default",

@@ -18,6 +18,7 @@ A malformed file raises DataError naming file, line and column.
 from __future__ import annotations
 
 import csv
+import io
 import math
 from pathlib import Path
 
@@ -50,9 +51,23 @@ def _number(text: str, path, line: int, column: str) -> float:
     if t == "" or t.lower() in ("nan", "na"):
         return math.nan
     try:
-        return float(t)
+        v = float(t)
     except ValueError:
         raise DataError(f"{path}:{line}: column '{column}': cannot read {text!r} as a number")
+    if math.isinf(v):
+        raise DataError(f"{path}:{line}: column '{column}': {text!r} is not a finite number")
+    return v
+
+
+def _read_text(path: Path) -> str:
+    """The file as UTF-8 text; DataError names the line of the first bad byte."""
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start) + 1
+        raise DataError(f"{path}:{line}: not UTF-8 text (byte 0x{data[e.start]:02x} at offset "
+                        f"{e.start})") from None
 
 
 def load_psv(path: str | Path, hourly: str = "hold") -> Patient:
@@ -60,7 +75,7 @@ def load_psv(path: str | Path, hourly: str = "hold") -> Patient:
     path = Path(path)
     if hourly not in ("hold", "sparse"):
         raise ValueError("hourly must be 'hold' or 'sparse'")
-    lines = path.read_text().splitlines()
+    lines = _read_text(path).splitlines()
     if not lines:
         raise DataError(f"{path}:1: empty file (expected a header line)")
     header = lines[0].strip().split("|")
@@ -113,7 +128,7 @@ def load_psv_dir(folder: str | Path, hourly: str = "hold") -> list[Patient]:
 def load_long_csv(path: str | Path) -> list[Patient]:
     """Patients from one long-format CSV (see module docstring)."""
     path = Path(path)
-    with path.open(newline="") as f:
+    with io.StringIO(_read_text(path), newline="") as f:
         reader = csv.reader(f)
         try:
             header = [h.strip() for h in next(reader)]

@@ -1,9 +1,11 @@
 """Keras models: the Teacher (Transformer encoder over time) and the tiny int8 Student.
 
 TensorFlow/Keras are imported inside functions so importing this module is cheap.
-Teacher: input [context, 7 + 2] (bedside features + privileged lactate features),
-10-minute patches -> tokens, learned positions, pre-norm Transformer blocks, attention
-pooling whose weights over time are the "attention" used for attention transfer.
+Teacher: input [context, 7 + 2 + 1] (bedside features, privileged lactate features and
+the "admitted" channel), 10-minute patches -> tokens, learned positions, pre-norm
+Transformer blocks, attention pooling whose weights over time are the "attention" used
+for attention transfer. Tokens before admission (zero padding) are masked out of every
+attention and of the pooling.
 Student: Conv1D/AveragePooling1D/GlobalAveragePooling1D/Dense only (converts to
 CONV_2D, AVERAGE_POOL_2D, MEAN, FULLY_CONNECTED, LOGISTIC and reshapes in TFLite int8).
 Its 12-step feature map (60 min / 5) lines up with the Teacher's last 6 tokens (pairs
@@ -40,44 +42,75 @@ def _custom_layers():
 
     @keras.saving.register_keras_serializable(package="bedside")
     class AttentionPool(keras.layers.Layer):
-        """softmax(w . h_t) over time; returns the pooled vector and the weights."""
+        """softmax(w . h_t) over the valid tokens; returns the pooled vector and the
+        weights (0 on masked tokens)."""
         def build(self, input_shape):
             self.score = keras.layers.Dense(1, name="score")
-            self.score.build(input_shape)
+            self.score.build(input_shape[0])
 
-        def call(self, x):
-            a = ops.softmax(ops.squeeze(self.score(x), -1), axis=-1)
+        def call(self, inputs):
+            x, valid = inputs
+            s = ops.squeeze(self.score(x), -1) + (1.0 - valid) * -1e9
+            a = ops.softmax(s, axis=-1)
             return ops.sum(x * a[..., None], axis=1), a
 
         def compute_output_shape(self, input_shape):
-            return (input_shape[0], input_shape[2]), (input_shape[0], input_shape[1])
+            x = input_shape[0]
+            return (x[0], x[2]), (x[0], x[1])
 
-    _LAYERS = {"PositionEmbedding": PositionEmbedding, "AttentionPool": AttentionPool}
+    @keras.saving.register_keras_serializable(package="bedside")
+    class PatchTokens(keras.layers.Layer):
+        """[B, context, F + 1] -> patches [B, T, patch * F] of the features and the
+        token mask [B, T] (1 when the patch's last sample is after admission), and the
+        key mask [B, T, T] for the self-attention."""
+        def __init__(self, patch: int, **kw):
+            super().__init__(**kw)
+            self.patch = patch
+
+        def get_config(self):
+            return {**super().get_config(), "patch": self.patch}
+
+        def call(self, x):
+            t, f = x.shape[1] // self.patch, x.shape[2] - 1
+            feats = ops.reshape(x[..., :f], (-1, t, self.patch * f))
+            valid = ops.cast(x[:, self.patch - 1::self.patch, f] > 0, "float32")
+            keys = ops.repeat(ops.expand_dims(valid, 1), t, axis=1) > 0.5
+            return feats, valid, keys
+
+        def compute_output_shape(self, input_shape):
+            t, f = input_shape[1] // self.patch, input_shape[2] - 1
+            b = input_shape[0]
+            return (b, t, self.patch * f), (b, t), (b, t, t)
+
+    _LAYERS = {"PositionEmbedding": PositionEmbedding, "AttentionPool": AttentionPool,
+               "PatchTokens": PatchTokens}
     return _LAYERS
 
 
 def build_teacher(n_features: int, context: int = 180, patch: int = 10, d_model: int = 64,
                   heads: int = 4, layers: int = 4, ff: int = 256, dropout: float = 0.1):
-    """Returns (train_model: x -> logit, full_model: x -> [prob, attention over tokens])."""
+    """Returns (train_model: x -> logit, full_model: x -> [prob, attention over tokens]).
+    `n_features` counts the input channels including the last, "admitted" one."""
     import keras
     from keras import layers as L
     cl = _custom_layers()
     if context % patch:
         raise ValueError(f"teacher context {context} must be a multiple of patch {patch}")
     inp = keras.Input((context, n_features), name="window")
-    x = L.Reshape((context // patch, patch * n_features))(inp)
+    x, valid, keys = cl["PatchTokens"](patch, name="tokens")(inp)
     x = L.Dense(d_model, name="embed")(x)
     x = cl["PositionEmbedding"](name="positions")(x)
     for i in range(layers):
         h = L.LayerNormalization(epsilon=1e-5, name=f"ln_a{i}")(x)
-        h = L.MultiHeadAttention(heads, d_model // heads, dropout=dropout, name=f"mha{i}")(h, h)
+        h = L.MultiHeadAttention(heads, d_model // heads, dropout=dropout,
+                                 name=f"mha{i}")(h, h, attention_mask=keys)
         x = L.Add()([x, L.Dropout(dropout)(h)])
         h = L.LayerNormalization(epsilon=1e-5, name=f"ln_f{i}")(x)
         h = L.Dense(ff, activation="gelu", name=f"ff_in{i}")(h)
         h = L.Dense(d_model, name=f"ff_out{i}")(L.Dropout(dropout)(h))
         x = L.Add()([x, h])
     x = L.LayerNormalization(epsilon=1e-5, name="ln_out")(x)
-    pooled, att = cl["AttentionPool"](name="attention_pool")(x)
+    pooled, att = cl["AttentionPool"](name="attention_pool")([x, valid])
     logit = L.Dense(1, name="logit")(pooled)
     prob = L.Activation("sigmoid", name="prob")(logit)
     return (keras.Model(inp, logit, name="teacher_train"),
@@ -132,7 +165,7 @@ def count_macs(model) -> int:
                 inner *= n
             macs += t * d * inner * 3 + t * inner * d + 2 * t * t * inner
         elif cls == "AttentionPool":
-            t, d = layer.input.shape[1], layer.input.shape[2]
+            t, d = layer.input[0].shape[1], layer.input[0].shape[2]
             macs += 2 * t * d
     return int(macs)
 

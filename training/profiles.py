@@ -18,10 +18,12 @@ DEFAULT = {
     "teacher": {**TEACHER_DEFAULT, "dropout": 0.2, "epochs": 10, "batch": 128, "lr": 1e-3,
                 "neg_keep": 0.06},
     "student": {**STUDENT_DEFAULT, "epochs": 10, "batch": 256, "lr": 3e-3, "neg_keep": 0.3},
-    "distill": {"alpha": 0.5, "temperature": 1.0, "beta": 0.1},
+    "distill": {"alpha": 0.5, "temperature": 1.0, "beta": 0.1, "attention_focus": "uniform"},
     # alarm thresholds are chosen on the validation split at these sensitivities
     "alarm_policy": {"target_sensitivity": 0.8, "off_sensitivity": 0.9, "min_duration": 2},
-    "evaluate": {"alarm_rate": 0.05, "bootstrap": 200},
+    "evaluate": {"alarm_rate": 0.05, "bootstrap": 200, "event_sensitivity": 0.9},
+    # `bedside study`: Student variants x seeds on one subsample of the train windows
+    "study": {"seeds": 5, "epochs": 4, "neg_keep": 0.1, "bootstrap": 100},
     # on-device re-centring on the patient's baseline (docs/personalization.md); recorded
     # by `bedside data`, applied by distill/evaluate/convert and the firmware
     "personalization": copy.deepcopy(PERSONALIZATION_DEFAULT),
@@ -33,6 +35,7 @@ QUICK["data"].update(patients=80, sim={"stay_hours": [8.0, 14.0], "onset_hours":
 QUICK["teacher"].update(d_model=32, heads=2, layers=1, ff=64, epochs=4, neg_keep=0.3)
 QUICK["student"].update(epochs=6, neg_keep=1.0)
 QUICK["evaluate"].update(bootstrap=50)
+QUICK["study"].update(seeds=2, epochs=2, neg_keep=1.0, bootstrap=20)
 
 
 def profile(quick: bool) -> dict:

@@ -8,7 +8,8 @@ import numpy as np
 from . import metrics
 
 LABELS = {"teacher": "Teacher", "student_kd": "Student (KD)",
-          "student_scratch": "Student (scratch)", "news2": "NEWS2", "current_map": "current MAP"}
+          "student_scratch": "Student (scratch)", "news2": "NEWS2", "current_map": "current MAP",
+          "own_baseline": "own-baseline deviation", "logistic": "logistic regression"}
 
 
 def plots(res: dict, out: Path) -> list[str]:
@@ -45,9 +46,7 @@ def plots(res: dict, out: Path) -> list[str]:
 
     fig, ax = plt.subplots(figsize=(5, 4.5))
     for k, p in probs.items():
-        idx = np.minimum((np.asarray(p) * 10).astype(int), 9)
-        xs = [p[idx == b].mean() for b in range(10) if (idx == b).any()]
-        ys = [y[idx == b].mean() for b in range(10) if (idx == b).any()]
+        xs, ys, _ = metrics.calibration(y, p)
         ax.plot(xs, ys, "o-", ms=3, label=LABELS[k])
     ax.plot([0, 1], [0, 1], "k:", lw=0.8)
     ax.set(xlabel="predicted probability", ylabel="observed frequency", title="Calibration")
@@ -100,6 +99,7 @@ def markdown(res: dict, plot_files: list[str], command: str) -> str:
                 f"{_fmt(m['auprc_ci'][1])}] | {_fmt(m['brier'], 4)} | {_fmt(m['ece'], 4)} | "
                 f"{_fmt(m['sensitivity_at_alarm_rate'])} | {cost['params']} | {cost['macs']} | "
                 f"{cost['weight_bytes']} |")
+    lines += burden_markdown(res)
     if res.get("physionet_utility"):
         u = res["physionet_utility"]
         lines += ["", "## PhysioNet/CinC 2019 utility", "",
@@ -111,8 +111,84 @@ def markdown(res: dict, plot_files: list[str], command: str) -> str:
         for k, m in u["models"].items():
             lines.append(f"| {LABELS[k]} | {_fmt(m['utility'])} | {m['alarm_threshold']:.3f} / "
                          f"{m['alarm_off_threshold']:.3f} | {m['alarm_hours']} |")
+    if res.get("study"):
+        lines += study_markdown(res["study"])
     lines += ["", "Teacher weight bytes are float32 (it is never quantized); Students' are "
-              "int8 kernels + int32 biases. NEWS2 and current MAP are scores; their Brier/ECE "
-              "use Platt scaling fit on the validation split.", "", "## Plots", ""]
+              "int8 kernels + int32 biases; the logistic baseline's float32. NEWS2, current "
+              "MAP and the own-baseline deviation are scores; their Brier/ECE use Platt "
+              "scaling fit on the validation split.", "", "## Plots", ""]
     lines += [f"![{f}](plots/{f})" for f in plot_files]
     return "\n".join(lines) + "\n"
+
+
+def _ci(m: dict, key: str, digits: int = 2) -> str:
+    v, ci = m.get(key), m.get(key + "_ci") or [None, None]
+    if v is None:
+        return "n/a"
+    lo, hi = ("?" if c is None or c != c else f"{c:.{digits}f}" for c in ci)
+    return f"{v:.{digits}f} [{lo}, {hi}]"
+
+
+def burden_markdown(res: dict) -> list[str]:
+    b = res.get("alarm_burden")
+    if not b:
+        return []
+    lines = ["", "## Alarm burden (test split, operating points chosen on validation)", "",
+             "`policy`: on / off thresholds at the alarm policy's window sensitivities "
+             "(student_kd: the device's alarm); `equal event sensitivity`: one on = off "
+             f"threshold per model alarming {b['event_sensitivity_target']:.0%} of the "
+             "validation events. 95 % patient-bootstrap CIs.", "",
+             "| model | operating point | false alarms / patient-day | events alarmed | "
+             "event sensitivity | median lead (min) | alarm precision | time in alarm |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for k, ops in b["models"].items():
+        for name, m in ops.items():
+            lines.append(f"| {LABELS[k]} | {name.replace('_', ' ')} | "
+                         f"{_ci(m, 'false_alarms_per_patient_day')} | "
+                         f"{m['events_alarmed']}/{m['events']} | {_ci(m, 'event_sensitivity')} | "
+                         f"{_ci(m, 'median_lead_min', 0)} | {_ci(m, 'alarm_precision')} | "
+                         f"{_ci(m, 'alarm_time_fraction')} |")
+    art = res.get("artifacts")
+    if art:
+        lines += ["", "**Monitor artifacts** (docs/simulator.md): Student (KD) at the device's "
+                  "alarm on the same test patients with and without the simulated artifacts.",
+                  "", "| artifacts | AUROC | false alarms / patient-day | event sensitivity | "
+                  "median lead (min) | alarm precision |", "| --- | --- | --- | --- | --- | --- |"]
+        for k in ("with", "without"):
+            m = art[k]
+            lines.append(f"| {k} | {_fmt(m['auroc'])} | "
+                         f"{_ci(m, 'false_alarms_per_patient_day')} | "
+                         f"{_ci(m, 'event_sensitivity')} | {_ci(m, 'median_lead_min', 0)} | "
+                         f"{_ci(m, 'alarm_precision')} |")
+    vs = res.get("versus_strongest_baseline")
+    if vs:
+        fa, d = vs["false_alarms_per_patient_day"], vs["false_alarms_per_patient_day_difference"]
+        ci = vs["false_alarms_per_patient_day_difference_ci"]
+        es = vs["event_sensitivity"]
+        lines += ["", f"**Student (KD) vs the strongest baseline** ({LABELS[vs['baseline']]}, "
+                  "highest validation AUROC): AUROC difference "
+                  f"{vs['auroc_difference']:+.3f} [{vs['auroc_difference_ci'][0]:+.3f}, "
+                  f"{vs['auroc_difference_ci'][1]:+.3f}]; at equal event sensitivity "
+                  f"(test: {_fmt(es['student_kd'], 2)} vs {_fmt(es['baseline'], 2)}) false "
+                  f"alarms per patient-day {_fmt(fa['student_kd'], 2)} vs "
+                  f"{_fmt(fa['baseline'], 2)}, difference "
+                  + ("n/a" if d is None else f"{d:+.2f} [{ci[0]:+.2f}, {ci[1]:+.2f}]") + ". "
+                  + ("The Student beats it on both." if vs["student_better_auroc"]
+                     and vs["student_fewer_false_alarms"] else
+                     "The Student does **not** beat it on both.")]
+    return lines
+
+
+def study_markdown(st: dict) -> list[str]:
+    lines = ["", f"## Seed study ({len(st['seeds'])} seeds, same split and Teacher)", "",
+             "| variant | AUROC per seed | mean AUROC | mean AUPRC |", "| --- | --- | --- | --- |"]
+    for k, v in st["variants"].items():
+        per = ", ".join(f"{a:.3f}" for a in v["auroc"])
+        lines.append(f"| {k} | {per} | {np.mean(v['auroc']):.3f} | {np.mean(v['auprc']):.3f} |")
+    lines += ["", "| paired difference (mean over seeds) | AUROC [95 % CI] | AUPRC [95 % CI] |",
+              "| --- | --- | --- |"]
+    for k, d in st["differences"].items():
+        lines.append(f"| {k} | {d['auroc']:+.4f} [{d['auroc_ci'][0]:+.4f}, "
+                     f"{d['auroc_ci'][1]:+.4f}] | {d['auprc']:+.4f} [{d['auprc_ci'][0]:+.4f}, "
+                     f"{d['auprc_ci'][1]:+.4f}] |")
+    return lines

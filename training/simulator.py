@@ -181,56 +181,94 @@ def _events_at(rng: np.random.Generator, t_len: int, per_hour: float) -> np.ndar
     return np.sort(rng.integers(0, t_len, n))
 
 
-def _measure(rng, phys: np.ndarray, cfg: SimConfig, art_line: bool, cont_temp: bool):
+BAG_MMHG = 300.0             # flush-bag pressure of an arterial line (AACN)
+MMHG_PER_CM = 0.74           # hydrostatic error per cm of transducer height (1 cmH2O)
+
+
+def _artifacts(arng, x: np.ndarray, a: float, art_line: bool) -> dict:
+    """Monitor artifacts in place on measured values [T, 7] (physical units), drawn from
+    their own generator `arng` so that `artifact_scale = 0` gives the same patient, noise
+    and gaps without them. Sources: docs/simulator.md, "Artifacts"."""
+    t_len = len(x)
+    bp = slice(SBP, MAP + 1)
+    counts = {}
+    # motion: pleth and ECG artifact together; SpO2 reads falsely low and HR jumps
+    ev = _events_at(arng, t_len, 0.3 * a)
+    for s in ev:
+        n = int(arng.integers(1, 6))
+        x[s:s + n, SPO2] -= arng.uniform(3, 15, min(n, t_len - s))
+        x[s:s + n, HR] += arng.uniform(-20, 50, min(n, t_len - s))
+        x[s:s + n, RR] += arng.uniform(3, 15)
+    counts["motion"] = len(ev)
+    # SpO2 probe artifact (probe slipping, ambient light): 70-88 % for 1-6 min
+    ev = _events_at(arng, t_len, 0.2 * a)
+    for s in ev:
+        x[s:s + int(arng.integers(1, 7)), SPO2] = arng.uniform(70, 88)
+    counts["spo2_probe"] = len(ev)
+    if not art_line:
+        return counts
+    # fast flush / blood sampling: the trace rises toward the bag pressure for 1-3 min;
+    # a one-minute trend sample catches part of it, so many samples stay under 300 mmHg
+    ev = _events_at(arng, t_len, 0.06 * a)
+    for s in ev:
+        n = int(arng.integers(1, 4))
+        frac = np.sort(arng.uniform(0.3, 1.0, min(n, t_len - s)))[::-1]
+        x[s:s + n, bp] += (BAG_MMHG - x[s:s + n, bp]) * frac[:, None]
+    counts["flushes"] = len(ev)
+    # zeroing (transducer open to air: 0 mmHg for 1-2 min), then a levelling error of
+    # +-5-15 cm with probability 0.5 until the next zeroing: a step on every BP channel
+    ev = _events_at(arng, t_len, 0.1 * a)
+    for k, s in enumerate(ev):
+        x[s:s + int(arng.integers(1, 3)), bp] = 0.0
+        if arng.random() < 0.5:
+            stop = ev[k + 1] if k + 1 < len(ev) else t_len
+            x[s + 2:stop, bp] += arng.choice([-1, 1]) * arng.uniform(5, 15) * MMHG_PER_CM
+    counts["zeroings"] = len(ev)
+    # overdamping (air bubble, clot, kink): pulse pressure narrows around the MAP for
+    # 10-60 min (SBP under-, DBP over-read; the MAP is nearly right)
+    ev = _events_at(arng, t_len, 0.08 * a)
+    for s in ev:
+        n, k = int(arng.integers(10, 61)), arng.uniform(0.3, 0.7)
+        m = x[s:s + n, MAP:MAP + 1]
+        x[s:s + n, SBP:DBP + 1] = m + (x[s:s + n, SBP:DBP + 1] - m) * k
+    counts["damping"] = len(ev)
+    return counts
+
+
+def _measure(rng, arng, phys: np.ndarray, cfg: SimConfig, art_line: bool, cont_temp: bool):
     """Noise, artifacts and missingness on physiological values [T, 7] (physical units).
     Returns float [T, 7] with NaN for missing and a dict of artifact counts."""
     t_len = len(phys)
     x = phys.copy()
     noise_sd = np.array([1.5, 3.0, 2.0, 2.0, 0.6, 1.2, 0.05])   # device resolution/jitter
     x += rng.normal(0, 1, x.shape) * noise_sd
-    a = cfg.artifact_scale
-    counts = {}
-    # SpO2 dropouts: poor perfusion / probe motion, sat reads 70-88 % for 1-6 min
-    ev = _events_at(rng, t_len, 0.35 * a)
-    for s in ev:
-        x[s:s + rng.integers(1, 7), SPO2] = rng.uniform(70, 88)
-    counts["spo2_dropouts"] = len(ev)
-    # motion spikes on HR (and RR from chest-impedance): +25..+60 for 1-2 min
-    ev = _events_at(rng, t_len, 0.25 * a)
-    for s in ev:
-        n = rng.integers(1, 3)
-        x[s:s + n, HR] += rng.uniform(25, 60)
-        x[s:s + n, RR] += rng.uniform(5, 15)
-    counts["motion_spikes"] = len(ev)
-    # flat lines: damped / clamped arterial line, BP frozen at one value 5-30 min
-    ev = _events_at(rng, t_len, (0.08 if art_line else 0.0) * a)
-    for s in ev:
-        n = rng.integers(5, 31)
-        x[s:s + n, SBP:MAP + 1] = x[s, SBP:MAP + 1]
-    counts["flat_lines"] = len(ev)
-    # line flush: implausible 300+ mmHg for 1-2 min (preprocess treats >300 as missing)
-    ev = _events_at(rng, t_len, (0.04 if art_line else 0.0) * a)
-    for s in ev:
-        x[s:s + rng.integers(1, 3), SBP:MAP + 1] = 320
-    counts["line_flushes"] = len(ev)
+    counts = _artifacts(arng, x, cfg.artifact_scale, art_line)
 
     m = cfg.missing_scale
     miss = np.zeros(x.shape, dtype=bool)
     # whole-monitor disconnections (transport, repositioning): all channels
     all_gap = _gaps(rng, t_len, 0.04 * m, 20)
     miss[:, HR] = all_gap | _gaps(rng, t_len, 0.05 * m, 6)
-    miss[:, SPO2] = all_gap | _gaps(rng, t_len, 0.08 * m, 8)
+    # SpO2 signal failure depends on the patient's state: poor perfusion (SBP < 90) or
+    # hypothermia (< 36 degC) make it several times likelier (Reich et al. 1996)
+    poor = (phys[:, SBP] < 90) | (phys[:, TEMP] < 36.0)
+    perfusion = np.zeros(t_len, dtype=bool)
+    for s in _events_at(rng, t_len, 1.0 * m):
+        if poor[s]:
+            perfusion[s:s + int(rng.integers(2, 11))] = True
+    miss[:, SPO2] = all_gap | _gaps(rng, t_len, 0.08 * m, 8) | perfusion
     miss[:, RR] = all_gap | _gaps(rng, t_len, 0.08 * m, 8)
     if art_line:
         bp = all_gap | _gaps(rng, t_len, 0.06 * m, 10)
         miss[:, SBP] = miss[:, MAP] = bp
         miss[:, DBP] = bp | _gaps(rng, t_len, 0.02 * m, 5)
-    else:  # oscillometric cuff every 15 min (an occasional cycle skipped)
+    else:  # oscillometric cuff every 15 min, every 5 min after a reading with MAP < 65
         cuff = np.ones(t_len, dtype=bool)
-        start = int(rng.integers(0, 15))
-        take = np.arange(start, t_len, 15)
-        take = take[rng.random(len(take)) > 0.1 * m]
-        cuff[take] = False
+        t = int(rng.integers(0, 15))
+        while t < t_len:
+            if rng.random() > 0.1 * m:             # an occasional cycle fails
+                cuff[t] = False
+            t += 5 if (not cuff[t] and x[t, MAP] < 65) else 15
         miss[:, SBP] = miss[:, DBP] = miss[:, MAP] = cuff | all_gap
     if cont_temp:
         miss[:, TEMP] = all_gap | _gaps(rng, t_len, 0.1 * m, 30)
@@ -253,13 +291,31 @@ def _to_raw(x: np.ndarray) -> np.ndarray:
     return raw.astype(np.int16)
 
 
-def _lactate_draws(rng, t_len: int, lactate: np.ndarray, sick: np.ndarray) -> np.ndarray:
-    """Blood gases every ~4 h, hourly once the patient is unwell; raw mmol/L*100."""
+def _suspicion(x: np.ndarray, t: int) -> bool:
+    """What a clinician sees at minute t (measured values of the last 15 min, artifacts
+    included): >= 2 SIRS vital-sign criteria (HR > 90, RR > 20, temperature > 38 or
+    < 36 degC) or hypotension (MAP < 65 mmHg), the usual prompts to suspect sepsis or
+    shock and draw a lactate (Surviving Sepsis Campaign 2021; Sepsis-3 / SIRS)."""
+    recent = x[max(0, t - 14):t + 1]
+    seen = ~np.isnan(recent)
+    v = np.where(seen, recent, 0.0).sum(0) / np.maximum(seen.sum(0), 1)
+    ok = seen.any(0)
+    sirs = int(ok[HR] and v[HR] > 90) + int(ok[RR] and v[RR] > 20) + \
+        int(ok[TEMP] and (v[TEMP] > 38.0 or v[TEMP] < 36.0))
+    return sirs >= 2 or bool(ok[MAP] and v[MAP] < 65)
+
+
+def _lactate_draws(rng, t_len: int, lactate: np.ndarray, measured: np.ndarray) -> np.ndarray:
+    """Blood gases every 3-5 h; every 45-90 min while the *observed* vitals prompt a
+    suspicion of sepsis or shock, or the last lactate was > 2 mmol/L (re-measure an
+    elevated lactate: Surviving Sepsis Campaign hour-1 bundle). The schedule follows
+    only what the bedside shows, never the simulator's hidden event state. Raw mmol/L*100."""
     out = np.full(t_len, MISSING, dtype=np.int16)
     t = int(rng.integers(0, 120))
     while t < t_len:
         out[t] = int(np.clip(round(lactate[t] * 100), 0, 3000))
-        t += int(rng.integers(45, 90) if sick[t] else rng.integers(180, 300))
+        concern = lactate[t] > 2.0 or _suspicion(measured, t)
+        t += int(rng.integers(45, 90) if concern else rng.integers(180, 300))
     return out
 
 
@@ -313,7 +369,8 @@ def simulate_patient(seed: int, index: int, cfg: SimConfig = SimConfig()) -> Pat
 
     art_line = rng.random() < cfg.art_line_rate
     cont_temp = rng.random() < cfg.continuous_temp_rate
-    x, counts = _measure(rng, phys, cfg, art_line, cont_temp)
+    arng = np.random.default_rng([int(seed), int(index), 0xA27F])
+    x, counts = _measure(rng, arng, phys, cfg, art_line, cont_temp)
     raw = _to_raw(x)
     raw[:, SPO2] = np.where(raw[:, SPO2] != MISSING, np.minimum(raw[:, SPO2], 100), MISSING)
 
@@ -322,8 +379,7 @@ def simulate_patient(seed: int, index: int, cfg: SimConfig = SimConfig()) -> Pat
         # rapid MAP drop: the noise-free MAP falls >= 15 mmHg in the hour before onset
         clean_map = (base[1] + eff[:, 1] + 2 * (base[2] + eff[:, 2])) / 3.0
         rapid = bool(clean_map[max(onset - 60, 0)] - clean_map[onset] >= 15.0)
-    sick = (t >= onset - lead) if event_type != NONE else np.zeros(t_len, dtype=bool)
-    priv = _lactate_draws(rng, t_len, lactate, sick)[:, None]
+    priv = _lactate_draws(rng, t_len, lactate, x)[:, None]
     info = {"art_line": art_line, "continuous_temp": cont_temp, "lead_min": float(lead),
             "admit_clock_min": float(clock), **counts}
     return Patient(pid=f"sim{seed}-{index:06d}", raw=raw, privileged=priv, onset=onset,

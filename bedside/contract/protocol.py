@@ -38,6 +38,8 @@ RESULTS_HEAD = struct.Struct("<IB")     # SAMPLES_ACK / SIMULATE_RESULT: samples
 SIMULATE_REQUEST = struct.Struct("<IIB")   # n_samples, seed, deteriorate
 CALIB_HEAD = struct.Struct("<BII")      # calibrated, samples, calib_samples; then 2 x C x i16
 NAK = struct.Struct("<BH")              # code, detail
+INFO_PART = struct.Struct("<BB")        # HELLO with a part byte -> INFO: part, parts; then
+INFO_PART_BYTES = 12                    # this many bytes of the INFO payload (noisy links)
 INFER_HEAD = struct.Struct("<I")        # INFER_RESULT: cycles; then the output tensor
 STATS_FIELDS = ("frames_ok", "frames_bad_crc", "frames_bad_length", "frames_unknown_type",
                 "frames_bad_version", "frames_too_long", "samples_total", "windows_total",
@@ -299,6 +301,17 @@ def parse_info(payload: bytes) -> Info:
                             f"bytes implies {off + _INFO_TAIL.size}")
     board = payload[_INFO_HEAD.size:off].decode("ascii", errors="replace")
     return Info(proto, gen, backend, board, *_INFO_TAIL.unpack_from(payload, off))
+
+
+def parse_info_part(payload: bytes) -> tuple[int, int, bytes]:
+    """INFO reply to a HELLO with a part byte -> (part, parts, bytes of the INFO payload)."""
+    if len(payload) < INFO_PART.size or len(payload) > INFO_PART.size + INFO_PART_BYTES:
+        raise ProtocolError(f"INFO part payload of {len(payload)} bytes (expected "
+                            f"{INFO_PART.size} + at most {INFO_PART_BYTES})")
+    part, parts = INFO_PART.unpack_from(payload)
+    if part >= parts:
+        raise ProtocolError(f"INFO part {part} of {parts}")
+    return part, parts, bytes(payload[INFO_PART.size:])
 
 
 def info_payload(info: Info) -> bytes:

@@ -47,6 +47,8 @@ def render() -> str:
         "kCalibHeadBytes": ("size_t", p.CALIB_HEAD.size, "calibrated u8, samples u32, "
                             "calib_samples u32; then baseline and centre, C x i16 each"),
         "kNakBytes": ("size_t", p.NAK.size, "code u8, detail u16"),
+        "kInfoPartHeadBytes": ("size_t", p.INFO_PART.size, "INFO part: part u8, parts u8"),
+        "kInfoPartBytes": ("size_t", p.INFO_PART_BYTES, "INFO payload bytes per part"),
         "kInferHeadBytes": ("size_t", p.INFER_HEAD.size, "cycles u32; then the output tensor"),
         "kStatsFields": ("size_t", len(p.STATS_FIELDS), ", ".join(p.STATS_FIELDS) + " (u32 each)"),
     }

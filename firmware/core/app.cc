@@ -89,7 +89,8 @@ Safety g_safety;
 bool g_led;  // model alarm or safety floor
 Simulator g_sim;
 bool g_sim_started;
-bool g_host_driven;  // a RESET/SAMPLES/SIMULATE arrived: stand-alone feeding stops for good
+bool g_host_driven;  // a host feeds the loop: stand-alone feeding pauses (see host_drives)
+uint32_t g_host_last_ms;
 uint32_t g_last_sample_ms;
 Stats g_stats;
 Cache g_cache;
@@ -141,6 +142,28 @@ void build_info() {
   put_u32(p, (uint32_t)g::kOutputZeroPoint); p += 4;
   put_u32(p, model_arena_bytes()); p += 4;
   g_info_len = (size_t)(p - g_info);
+}
+
+// A request that feeds the loop: stand-alone feeding pauses until the host has been quiet
+// for host_lease_ms. Requests that feed nothing (SAMPLES count 0, SIMULATE n 0, queries,
+// malformed frames) never take the loop over, so a stray frame cannot silence the device.
+void host_drives() {
+  g_host_driven = true;
+  g_host_last_ms = port_millis();
+}
+
+// INFO in parts of kInfoPartBytes, for links too noisy for the whole frame to survive.
+size_t info_parts() { return (g_info_len + kInfoPartBytes - 1) / kInfoPartBytes; }
+
+bool info_part(uint8_t part, size_t *len) {
+  if (part >= info_parts()) return false;
+  const size_t start = part * kInfoPartBytes;
+  const size_t n = g_info_len - start < kInfoPartBytes ? g_info_len - start : kInfoPartBytes;
+  g_reply[0] = part;
+  g_reply[1] = (uint8_t)info_parts();
+  memcpy(g_reply + kInfoPartHeadBytes, g_info + start, n);
+  *len = kInfoPartHeadBytes + n;
+  return true;
 }
 
 void new_patient() {
@@ -232,7 +255,10 @@ size_t handle_simulate(const uint8_t *payload) {
   g_sim_ring_count = 0;
   int16_t raw[g::kNumSignals];
   uint8_t rec[kRecordBytes];
+  const uint32_t t0 = port_millis();
   for (uint32_t s = 0; s < n; ++s) {
+    // Bounded: stop after the time budget; samples_total in the reply says how far it got.
+    if (port_millis() - t0 >= kSimulateBudgetMs) break;
     sim_sample(raw);
     if (process_sample(raw, rec)) memcpy(g_sim_ring[g_sim_ring_count++ % kSimKeep], rec, kRecordBytes);
   }
@@ -298,16 +324,21 @@ void handle_frame(const Frame &f) {
   switch (f.type) {
     case kHello:
       type = kInfo;
-      memcpy(g_reply, g_info, g_info_len);
-      len = g_info_len;
+      if (f.length == 0) {
+        memcpy(g_reply, g_info, g_info_len);
+        len = g_info_len;
+      } else if (!info_part(f.payload[0], &len)) {
+        send_nak(Nak{kNakBadPayload, (uint16_t)info_parts(), f.seq});
+        return;
+      }
       break;
     case kReset:
-      g_host_driven = true;
+      host_drives();
       new_patient();
       send(kAck, f.seq, nullptr, 0);  // not cached: a repeated RESET is harmless
       return;
     case kSamples: {
-      g_host_driven = true;
+      if (f.payload[0] != 0) host_drives();
       bool bad = false;
       uint16_t max_samples = 0;
       type = kSamplesAck;
@@ -340,7 +371,7 @@ void handle_frame(const Frame &f) {
       len = handle_calib();
       break;
     case kSimulate:
-      g_host_driven = true;
+      if (get_u32(f.payload) != 0) host_drives();
       type = kSimulateResult;
       len = handle_simulate(f.payload);
       break;
@@ -353,6 +384,11 @@ void handle_frame(const Frame &f) {
 
 void standalone_step() {
   const uint32_t now = port_millis();
+  if (g_host_driven) {
+    if (now - g_host_last_ms < g_opt.host_lease_ms) return;
+    g_host_driven = false;  // the host left: back to stand-alone, with a new patient
+    new_patient();
+  }
   if (now - g_last_sample_ms < g_opt.period_ms) return;
   g_last_sample_ms = now;
   int16_t raw[g::kNumSignals];
@@ -406,8 +442,13 @@ void app_poll() {
       case RxEvent::kNone: break;
     }
   }
-  if (g_opt.source != Source::kHost && !g_host_driven) standalone_step();
+  if (g_opt.source != Source::kHost) standalone_step();
   if (n == 0) port_idle();
+}
+
+void app_link_reset() {
+  decoder_reset(&g_rx);
+  g_cache.valid = false;
 }
 
 }  // namespace bedside

@@ -145,7 +145,8 @@ bool request_check(const Frame &f, int n_signals, int input_bytes, Nak *nak) {
   }
   long expected;
   switch (f.type) {
-    case kHello: case kReset: case kStats: case kCalib: expected = 0; break;
+    case kHello: expected = f.length == 1 ? 1 : 0; break;  // optional: the INFO part
+    case kReset: case kStats: case kCalib: expected = 0; break;
     case kInfer: expected = input_bytes; break;
     case kSimulate: expected = (long)kSimulateRequestBytes; break;
     case kSamples:

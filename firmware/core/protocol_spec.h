@@ -24,6 +24,8 @@ constexpr size_t kResultsHeadBytes = 5;  // samples_total u32, count u8
 constexpr size_t kSimulateRequestBytes = 9;  // n_samples u32, seed u32, deteriorate u8
 constexpr size_t kCalibHeadBytes = 9;  // calibrated u8, samples u32, calib_samples u32; then baseline and centre, C x i16 each
 constexpr size_t kNakBytes = 3;  // code u8, detail u16
+constexpr size_t kInfoPartHeadBytes = 2;  // INFO part: part u8, parts u8
+constexpr size_t kInfoPartBytes = 12;  // INFO payload bytes per part
 constexpr size_t kInferHeadBytes = 4;  // cycles u32; then the output tensor
 constexpr size_t kStatsFields = 10;  // frames_ok, frames_bad_crc, frames_bad_length, frames_unknown_type, frames_bad_version, frames_too_long, samples_total, windows_total, cycles_max, cycles_last (u32 each)
 

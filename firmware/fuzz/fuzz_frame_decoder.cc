@@ -27,7 +27,8 @@ void check_frame(const Decoder &d, const Frame &f) {
     CHECK(f.version == kProtocolVersion);
     long want = -1;
     switch (f.type) {
-      case kHello: case kReset: case kStats: want = 0; break;
+      case kHello: want = f.length == 1 ? 1 : 0; break;
+      case kReset: case kStats: want = 0; break;
       case kInfer: want = kInputBytes; break;
       case kSimulate: want = 9; break;
       case kSamples: want = 1 + (long)f.payload[0] * 2 * kSignals; break;

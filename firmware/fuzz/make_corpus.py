@@ -5,7 +5,9 @@
 frame_decoder/: one valid frame of each request type, a few bad ones (CRC, version,
 length, too long) and a stream of two frames with junk between. preprocess/: the kit's
 real signal table (bedside/contract/signals.py) with a short stream including missing and
-out-of-range values, and a one-signal edge case.
+out-of-range values, and a one-signal edge case. app/: a mode byte (0 host-driven, 1
+stand-alone) then a session of every request, SIMULATE of 2^32-1 samples and stray
+frames included.
 """
 from __future__ import annotations
 
@@ -40,6 +42,19 @@ def frames() -> dict[str, bytes]:
     return out
 
 
+def app_inputs() -> dict[str, bytes]:
+    f = frames()
+    enc = lambda t, s, pl=b"": p.encode_frame(p.Frame(t, s, pl))  # noqa: E731
+    session = (f["hello"] + f["reset"] + f["samples"] + f["samples"] + f["infer"]
+               + enc(p.MsgType.CALIB, 10) + f["stats"]
+               + enc(p.MsgType.SIMULATE, 11, p.simulate_payload(0xFFFFFFFF, 2, False))
+               + enc(p.MsgType.SIMULATE, 11, p.simulate_payload(0xFFFFFFFF, 2, False)))
+    strays = (enc(p.MsgType.SAMPLES, 12, b"\x00") + f["two_with_junk"] + f["bad_crc"]
+              + enc(p.MsgType.SIMULATE, 13, p.simulate_payload(0, 1, True)))
+    return {"host_session": b"\x00" + session, "standalone_strays": b"\x01" + strays,
+            "standalone_reset": b"\x31" + f["reset"] + f["hello"]}
+
+
 def preprocess_inputs() -> dict[str, bytes]:
     def header(n, shift, length, stride):
         return bytes([n - 1, shift - 1, length - 1, stride - 1])
@@ -63,7 +78,8 @@ def preprocess_inputs() -> dict[str, bytes]:
 
 
 def main() -> int:
-    for sub, items in (("frame_decoder", frames()), ("preprocess", preprocess_inputs())):
+    for sub, items in (("frame_decoder", frames()), ("preprocess", preprocess_inputs()),
+                       ("app", app_inputs())):
         d = HERE / "corpus" / sub
         d.mkdir(parents=True, exist_ok=True)
         for name, data in items.items():

@@ -1,8 +1,11 @@
 // Host firmware: the bedside loop as a POSIX process.
 //
-//   bedside-firmware [--pty | --tcp PORT | --stdio] [--simulate [--seed N]
-//                    [--no-deteriorate] [--sample-ms MS]] [--verbose]
+//   bedside-firmware [--pty | --tcp PORT | --stdio] [--idle-timeout-ms MS] [--simulate
+//                    [--seed N] [--no-deteriorate] [--sample-ms MS] [--host-lease-ms MS]]
+//                    [--verbose]
 // Prints one line "PORT <url>" on stdout (stderr with --stdio), then serves forever.
+// TCP serves one client at a time: a second one is told so and closed; a client silent
+// for --idle-timeout-ms (default 120000, 0: never) is disconnected.
 // Stand-alone (--simulate): one simulated sample every MS ms (default 20: a demo, not the
 // real 60 s trend period), an EVENT frame per window (docs/protocol.md).
 #include <signal.h>
@@ -16,8 +19,9 @@
 namespace {
 int usage() {
   fprintf(stderr,
-          "usage: bedside-firmware [--pty | --tcp PORT | --stdio] [--simulate [--seed N] "
-          "[--no-deteriorate] [--sample-ms MS]] [--verbose]\n");
+          "usage: bedside-firmware [--pty | --tcp PORT | --stdio] [--idle-timeout-ms MS] "
+          "[--simulate [--seed N] [--no-deteriorate] [--sample-ms MS] [--host-lease-ms MS]] "
+          "[--verbose]\n");
   return 2;
 }
 }  // namespace
@@ -36,6 +40,8 @@ int main(int argc, char **argv) {
     else if (!strcmp(a, "--seed") && has_value) opt.sim_seed = (uint32_t)strtoul(argv[++i], nullptr, 0);
     else if (!strcmp(a, "--no-deteriorate")) opt.sim_deteriorate = false;
     else if ((!strcmp(a, "--sample-ms") || !strcmp(a, "--period-ms")) && has_value) opt.period_ms = (uint32_t)strtoul(argv[++i], nullptr, 0);
+    else if (!strcmp(a, "--host-lease-ms") && has_value) opt.host_lease_ms = (uint32_t)strtoul(argv[++i], nullptr, 0);
+    else if (!strcmp(a, "--idle-timeout-ms") && has_value) link.idle_timeout_ms = (unsigned)strtoul(argv[++i], nullptr, 0);
     else if (!strcmp(a, "--verbose")) link.verbose = true;
     else return usage();
   }

@@ -3,6 +3,10 @@
 // Cycles: the host has no portable cycle counter, so port_cycles() counts nanoseconds of
 // CLOCK_MONOTONIC and INFO reports a 1 GHz "core clock"; timings are wall-clock, not
 // instructions (use QEMU's -icount for instruction counts).
+//
+// TCP serves one client at a time: a second client gets one text line saying so and is
+// closed; a client silent for idle_timeout_ms is disconnected; each new client starts
+// with a fresh frame decoder and no cached reply (app_link_reset).
 #include "port_host.h"
 
 #include <errno.h>
@@ -19,6 +23,7 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 
+#include "app.h"
 #include "port.h"
 
 namespace {
@@ -27,6 +32,9 @@ int g_listen = -1;              // TCP: listening socket (reconnects after a cli
 int g_pty_slave = -1;           // pty: kept open so the master survives client close
 bool g_alarm = false;
 bool g_verbose = false;
+unsigned g_idle_timeout_ms = 0;
+uint64_t g_last_rx_ns = 0;      // TCP: when the client last sent a byte
+uint64_t g_next_check_ns = 0;   // TCP: next look for a second client / idleness
 
 uint64_t now_ns() {
   struct timespec ts;
@@ -41,6 +49,37 @@ void drop_client() {
   g_in = g_out = -1;
 }
 
+void say_and_close(int fd, const char *text) {
+  // best effort: the socket is non-blocking and the line is short
+  if (write(fd, text, strlen(text)) < 0 && g_verbose) perror("bedside-firmware");
+  close(fd);
+}
+
+// While a client is connected: refuse any other, disconnect the client when idle.
+void check_clients() {
+  const uint64_t now = now_ns();
+  if (now < g_next_check_ns) return;
+  g_next_check_ns = now + 100000000ull;  // 10 times a second is plenty
+  struct pollfd p = {g_listen, POLLIN, 0};
+  if (poll(&p, 1, 0) > 0) {
+    const int fd = accept(g_listen, nullptr, nullptr);
+    if (fd >= 0) {
+      say_and_close(fd, "bedside-firmware: busy: another client is connected "
+                        "(one client at a time)\n");
+      if (g_verbose) fprintf(stderr, "bedside-firmware: second client refused\n");
+    }
+  }
+  if (g_idle_timeout_ms && now - g_last_rx_ns >= (uint64_t)g_idle_timeout_ms * 1000000ull) {
+    char text[96];
+    snprintf(text, sizeof(text), "bedside-firmware: idle for %u ms: disconnected\n",
+             g_idle_timeout_ms);
+    const int fd = g_in;
+    g_in = g_out = -1;
+    say_and_close(fd, text);
+    if (g_verbose) fprintf(stderr, "%s", text);
+  }
+}
+
 bool accept_client(int timeout_ms) {
   struct pollfd p = {g_listen, POLLIN, 0};
   if (poll(&p, 1, timeout_ms) <= 0) return false;
@@ -50,6 +89,8 @@ bool accept_client(int timeout_ms) {
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
   set_nonblocking(fd);
   g_in = g_out = fd;
+  g_last_rx_ns = now_ns();
+  bedside::app_link_reset();  // nothing of the previous client's partial frame or cache
   if (g_verbose) fprintf(stderr, "bedside-firmware: client connected\n");
   return true;
 }
@@ -57,6 +98,7 @@ bool accept_client(int timeout_ms) {
 
 bool host_link_open(const HostLink &link, char *url, size_t url_len) {
   g_verbose = link.verbose;
+  g_idle_timeout_ms = link.idle_timeout_ms;
   if (link.kind == HostLink::kStdio) {
     g_in = 0;
     g_out = 1;
@@ -112,9 +154,13 @@ bool host_link_open(const HostLink &link, char *url, size_t url_len) {
 extern "C" {
 
 int port_serial_read(uint8_t *buf, int max_len) {
+  if (g_in >= 0 && g_listen >= 0) check_clients();
   if (g_in < 0) return 0;
   const ssize_t n = read(g_in, buf, (size_t)max_len);
-  if (n > 0) return (int)n;
+  if (n > 0) {
+    g_last_rx_ns = now_ns();
+    return (int)n;
+  }
   if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
     if (g_listen >= 0) drop_client();   // TCP client left: wait for the next one
     else if (g_in == 0) exit(0);        // stdio closed: the host is done

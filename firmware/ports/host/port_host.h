@@ -8,6 +8,9 @@ struct HostLink {
   enum Kind { kPty, kTcp, kStdio } kind = kPty;
   int tcp_port = 0;   // 0: any free port
   bool verbose = false;
+  // TCP: a client that sends nothing for this long is disconnected, so a forgotten
+  // connection cannot hold the device (0: never). Longer than a real-time host's 60 s.
+  unsigned idle_timeout_ms = 120000;
 };
 
 // Opens the link; writes the pyserial URL to use (pty path, socket://..., "stdio").

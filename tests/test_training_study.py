@@ -1,0 +1,32 @@
+"""`bedside study`: Student variants x seeds on one split, paired CIs in evaluation.json."""
+import json
+import shutil
+import subprocess
+import sys
+
+from tests.fixtures.training import run_bedside
+
+
+def test_study_writes_per_seed_metrics_and_paired_cis(quick_run_dir, tmp_path):
+    run = tmp_path / "run"
+    shutil.copytree(quick_run_dir, run)
+    proc = subprocess.run([sys.executable, "-m", "bedside.cli", "study", str(run), "--quick"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2 and "bedside evaluate" in proc.stderr     # evaluate first
+    run_bedside("evaluate", "--out", str(run), "--quick")
+    run_bedside("study", str(run), "--quick", "--seeds", "2")
+    st = json.loads((run / "evaluation.json").read_text())["study"]
+    assert st["seeds"] == [0, 1]
+    assert set(st["variants"]) == {"kd", "kd_no_attention", "kd_map_drop", "scratch"}
+    for v in st["variants"].values():
+        assert len(v["auroc"]) == len(v["auprc"]) == 2
+    assert st["variants"]["kd_no_attention"]["distill"]["beta"] == 0
+    assert st["variants"]["kd_map_drop"]["distill"]["attention_focus"] == "map_drop"
+    for k in ("kd - scratch", "kd - kd_no_attention", "kd - kd_map_drop"):
+        d = st["differences"][k]
+        assert d["auroc_ci"][0] <= d["auroc_ci"][1] and d["auprc_ci"][0] <= d["auprc_ci"][1]
+    assert "## Seed study" in (run / "report.md").read_text()
+    # a later evaluate of the same cohort and Teacher keeps the study
+    run_bedside("evaluate", "--out", str(run), "--quick")
+    assert json.loads((run / "evaluation.json").read_text())["study"] == st
+    assert "study" in json.loads((run / "run.json").read_text())["metrics"]

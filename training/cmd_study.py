@@ -1,0 +1,94 @@
+"""`bedside study RUN_DIR`: seed study of the Student (KD, KD without attention transfer,
+KD with the other attention focus, scratch) on the run's split and Teacher.
+
+    bedside study RUN_DIR [--seeds 5] [--epochs N] [--bootstrap N] [--quick]
+
+Writes the result under "study" in RUN_DIR/evaluation.json (run `bedside evaluate`
+first; a later `bedside evaluate` keeps it while the cohort and Teacher are unchanged),
+RUN_DIR/study.json and the report's "Seed study" section, and merges a summary into
+run.json.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+import time
+from pathlib import Path
+
+from . import profiles, runinfo
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("run_dir", type=Path, help="run directory after `bedside evaluate`")
+    p.add_argument("--seeds", type=int, default=None,
+                   help="number of seeds, run seed, +1, ... (default 5; --quick 2)")
+    p.add_argument("--epochs", type=int, default=None,
+                   help="Student epochs per training (default: the profile's study epochs)")
+    p.add_argument("--bootstrap", type=int, default=None,
+                   help="patient bootstrap resamples for the paired CIs")
+    p.add_argument("--quick", action="store_true", help="tests/CI: 2 seeds, 2 epochs")
+
+
+def fingerprint(run_dir: Path) -> dict:
+    """What the study depends on: the cohort and the Teacher."""
+    return {rel: hashlib.sha256((run_dir / rel).read_bytes()).hexdigest()
+            for rel in ("data/cohort.npz", "teacher/model.keras")}
+
+
+def run(args: argparse.Namespace) -> int:
+    t0 = time.monotonic()
+    run_dir = Path(args.run_dir)
+    for rel, stage in (("teacher/model.keras", "train"), ("student/model.keras", "distill"),
+                       ("evaluation.json", "evaluate")):
+        if not (run_dir / rel).is_file():
+            print(f"error: {run_dir / rel} not found: run `bedside {stage} --out {run_dir}` "
+                  "first", file=sys.stderr)
+            return 2
+    try:
+        evaluation = json.loads((run_dir / "evaluation.json").read_text())
+        cfg = runinfo.config(run_dir)
+    except ValueError as e:
+        print(f"error: {run_dir}: {e}", file=sys.stderr)
+        return 2
+    prof = profiles.profile(args.quick)["study"]
+    n_seeds = args.seeds if args.seeds is not None else prof["seeds"]
+    if n_seeds < 2:
+        print("error: --seeds must be at least 2", file=sys.stderr)
+        return 2
+    seed0 = int(cfg.get("seed", 0))
+    scfg = {**cfg["student"], "epochs": args.epochs or prof["epochs"],
+            "neg_keep": prof["neg_keep"]}
+    n_boot = args.bootstrap or prof["bootstrap"]
+    from . import tfutil
+    from .study import study
+    tfutil.setup(seed0)
+    res = study(run_dir, cfg, list(range(seed0, seed0 + n_seeds)), scfg, n_boot)
+    command = f"bedside study {run_dir} --seeds {n_seeds}" + \
+        (f" --epochs {args.epochs}" if args.epochs else "") + (" --quick" if args.quick else "")
+    res["generator"] = {"tool": "bedside study", "command": command,
+                        "version": runinfo.versions().get("bedside-kit"),
+                        "inputs_sha256": fingerprint(run_dir)}
+    res["seconds"] = round(time.monotonic() - t0, 1)
+    runinfo.write_json(run_dir / "study.json", res)
+    evaluation["study"] = res
+    runinfo.write_json(run_dir / "evaluation.json", evaluation)
+    from bedside.fileio import write_text
+    from . import report
+    plots = sorted(p.name for p in (run_dir / "plots").glob("*.png"))
+    write_text(run_dir / "report.md", report.markdown(
+        evaluation, plots, evaluation.get("generator", {}).get("command", "bedside evaluate")))
+    summary = {k: {"auroc": d["auroc"], "auroc_ci": d["auroc_ci"]}
+               for k, d in res["differences"].items()}
+    runinfo.merge(run_dir, stage="study", config={"study": {**prof, "seeds": n_seeds,
+                                                            "epochs": scfg["epochs"]}},
+                  metrics=summary, stage_info={"command": command, "seconds": res["seconds"]})
+    for k, v in res["variants"].items():
+        print(f"  {k:<18} AUROC " + " ".join(f"{a:.3f}" for a in v["auroc"]))
+    for k, d in res["differences"].items():
+        print(f"  {k:<28} AUROC {d['auroc']:+.4f} [{d['auroc_ci'][0]:+.4f}, "
+              f"{d['auroc_ci'][1]:+.4f}]  AUPRC {d['auprc']:+.4f} [{d['auprc_ci'][0]:+.4f}, "
+              f"{d['auprc_ci'][1]:+.4f}]")
+    print(f"-> {run_dir / 'evaluation.json'} (study)")
+    return 0

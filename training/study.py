@@ -1,0 +1,86 @@
+"""Seed study: is the Student's gain from distillation larger than seed noise?
+
+Used by `bedside study RUN_DIR`. On the run's split and Teacher, for each seed it trains
+the Student variants below from the same initialisation and data order (the seed's),
+on one fixed subsample of the train windows, and scores them on the test split:
+
+  kd               the run's distillation settings (alpha, T, beta, attention focus)
+  kd_no_attention  the same with beta = 0
+  kd_map_drop      the same with the attention transfer focused on MAP drops
+                   (distill.attention_targets; kd_uniform instead when the run's focus
+                   already is map_drop)
+  scratch          alpha = beta = 0
+
+Differences are paired: per patient-bootstrap resample of the test split, the mean over
+seeds of AUROC(kd) - AUROC(other) (same for AUPRC); the CI is the 2.5-97.5 percentiles.
+Nothing is chosen here, so test labels only score.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from . import dataset, metrics, models, tfutil
+from .cohort import Cohort
+from .distill import teacher_targets, train_student
+from .train import subsample
+
+
+def variants(dcfg: dict) -> dict[str, dict]:
+    focus = dcfg.get("attention_focus", "uniform")
+    other = "uniform" if focus == "map_drop" else "map_drop"
+    return {"kd": dict(dcfg), "kd_no_attention": {**dcfg, "beta": 0.0},
+            f"kd_{other}": {**dcfg, "attention_focus": other},
+            "scratch": {**dcfg, "alpha": 0.0, "beta": 0.0}}
+
+
+def paired_difference(y, pidx, a: list, b: list, n_boot: int, seed: int) -> dict:
+    """mean over seeds of metric(a_s) - metric(b_s), paired patient-bootstrap CI."""
+    out = {}
+    ra, rb = [metrics.Ranked(y, p) for p in a], [metrics.Ranked(y, p) for p in b]
+    for name, fn in (("auroc", metrics.auroc), ("auprc", metrics.auprc)):
+        point = float(np.mean([fn(y, p) for p in a]) - np.mean([fn(y, p) for p in b]))
+        boots = [np.mean([getattr(r, name)(w) for r in ra]) -
+                 np.mean([getattr(r, name)(w) for r in rb])
+                 for w in metrics.patient_weights(pidx, n_boot, seed)]
+        out[name] = point
+        out[name + "_ci"] = list(metrics.percentile_ci(boots))
+    return out
+
+
+def study(run_dir: Path, cfg: dict, seeds: list[int], scfg: dict, n_boot: int,
+          verbose: bool = True) -> dict:
+    win, horizon, tcfg, dcfg = cfg["window"], int(cfg["horizon_min"]), cfg["teacher"], \
+        cfg["distill"]
+    pz = dataset.personalization(cfg)
+    cohort = Cohort.load(run_dir / "data" / "cohort.npz")
+    teacher = models.load(run_dir / "teacher" / "model.keras")
+    x, y, pidx, ends = dataset.split_windows(cohort, "train", win["length"], win["stride"],
+                                             horizon, pz)
+    sel = subsample(y, scfg["neg_keep"], int(cfg.get("seed", 0)))
+    x, y, pidx, ends = x[sel], y[sel], pidx[sel], ends[sel]
+    w = np.where(y > 0, 1.0, 1.0 / scfg["neg_keep"]).astype(np.float32)
+    steps = win["length"] // tcfg["patch"]
+    z_t, a_t = teacher_targets(teacher, cohort, pidx, ends, tcfg["context"], steps, pz)
+    xt, yt, pt, _ = dataset.split_windows(cohort, "test", win["length"], win["stride"],
+                                          horizon, pz)
+    var = variants(dcfg)
+    probs = {k: [] for k in var}
+    for s in seeds:
+        for k, d in var.items():
+            m = train_student(x, y, z_t, a_t, scfg, d, s, f"{k} (seed {s})", verbose=verbose,
+                              weights=w)
+            probs[k].append(tfutil.predict_int8(m, xt)[:, 0])
+    res = {"seeds": list(seeds), "split": "test", "bootstrap": n_boot,
+           "student": {k: scfg[k] for k in ("epochs", "neg_keep", "batch", "lr")},
+           "train_windows": int(len(y)),
+           "variants": {k: {"distill": var[k],
+                            "auroc": [metrics.auroc(yt, p) for p in probs[k]],
+                            "auprc": [metrics.auprc(yt, p) for p in probs[k]]} for k in var},
+           "differences": {}}
+    for k in var:
+        if k != "kd":
+            res["differences"][f"kd - {k}"] = paired_difference(
+                yt, pt, probs["kd"], probs[k], n_boot, seeds[0])
+    return res
