@@ -30,7 +30,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from host_tools.firmware_build import BuildError, build_firmware
+    from host_tools.firmware_build import BuildError, DoesNotFit, build_firmware
     if args.sanitize and args.target != "host":
         print("error: --sanitize is for --target host only", file=sys.stderr)
         return 2
@@ -41,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
                                     build_dir=args.build_dir, sanitize=args.sanitize)
     except BuildError as e:
         print(f"error: {e}", file=sys.stderr)
-        return 1
+        return 2 if isinstance(e, DoesNotFit) else 1
     for note in result.notes:
         print(f"note: {note}")
     print(result.summary())

@@ -46,6 +46,10 @@ TARGETS: dict[str, Target] = {t.name: t for t in (
            board="Arm MPS2 FPGA (AN385)", **_MPS2),
     Target("mps2-an500", "Cortex-M7", qemu=("qemu-system-arm", "-M", "mps2-an500"),
            board="Arm MPS2 FPGA (AN500)", **_MPS2),
+    # TIMER0 at 16 MHz: 62.5 instructions per tick under -icount shift=0
+    Target("microbit", "Cortex-M0", "arm-none-eabi-", qemu=("qemu-system-arm", "-M", "microbit"),
+           ram_limit=16 << 10, flash_limit=256 << 10, insn_per_tick=62.5, measured_stack=True,
+           board="BBC micro:bit v1 (nRF51822)"),
     # minstret counts instructions; the RAM budget is the ESP32-C3's application SRAM
     Target("riscv32", "RISC-V rv32imc", "riscv64-unknown-elf-",
            qemu=("qemu-system-riscv32", "-M", "virt", "-bios", "none"),
@@ -55,11 +59,20 @@ TARGETS: dict[str, Target] = {t.name: t for t in (
 # bytes added to the measured worst-case stack: exception entry frames and library calls
 # (memcpy, division helpers) that GCC's call graph does not see
 STACK_MARGIN = 512
+# What the kit needs besides the model, for the fit check before building (measured with
+# the demo model on the 32-bit targets, rounded up; the linker makes the exact check):
+KIT_STATIC_RAM = 7168   # protocol buffers, personalization, simulator ring (6927 B measured)
+KIT_STACK = 1024        # worst-case stack before the margin (624-672 B measured)
+KIT_CODE = 16384        # code and constants without the weights (13.5 KB measured on M0)
 BACKENDS = ("compiled", "tflm")
 
 
 class BuildError(RuntimeError):
     """Configuration or compilation failed; the message names the cause and the log."""
+
+
+class DoesNotFit(BuildError):
+    """The model does not fit the target's RAM or flash (bad input: exit 2)."""
 
 
 @dataclass
@@ -201,7 +214,19 @@ def build_firmware(run_dir: Path | None, target: str = "host", backend: str = "c
                "TFLM_DIR": str(Path(tflm_dir).resolve()) if tflm_dir else "",
                "BEDSIDE_SANITIZE": "ON" if sanitize else "OFF"}
     spec = TARGETS[target]
-    configure_and_build(FIRMWARE_DIR, build_dir, defines, target)
+    if backend == "compiled":
+        check_fit(gen_dir, spec)
+    if spec.measured_stack and _cached(build_dir, "BEDSIDE_STACK_BYTES") is None:
+        defines["BEDSIDE_STACK_BYTES"] = "0"    # first link: the stack is not measured yet
+    try:
+        configure_and_build(FIRMWARE_DIR, build_dir, defines, target)
+    except BuildError as e:
+        m = re.search(r"region `(\w+)' overflowed by (\d+) bytes", str(e))
+        if m:
+            limit = spec.ram_limit if m.group(1) == "RAM" else spec.flash_limit
+            raise DoesNotFit(f"the firmware does not fit {target}: {m.group(1)} overflowed by "
+                             f"{m.group(2)} B (budget {limit} B); see {build_dir / 'build.log'}") from None
+        raise
     worst = worst_case_stack(build_dir) if spec.tools else 0
     if spec.measured_stack:
         # the stack is the worst case plus a margin: relink when that differs from the last link
@@ -216,6 +241,35 @@ def build_firmware(run_dir: Path | None, target: str = "host", backend: str = "c
     return BuildResult(target, backend, build_dir, binary, text, data, bss, frame, func, stack,
                        notes, stack_worst_case=worst, ram_limit=spec.ram_limit,
                        flash_limit=spec.flash_limit)
+
+
+def model_needs(gen_dir: Path) -> dict[str, int]:
+    """The compiled model's own RAM and flash, from the generated model_engine.h."""
+    text = (Path(gen_dir) / "model_engine.h").read_text()
+    get = {k: int(m.group(1)) for k in ("ARENA", "INPUT", "OUTPUT", "WEIGHT")
+           if (m := re.search(rf"#define MODEL_ENGINE_{k}_BYTES (\d+)", text))}
+    if len(get) < 4:
+        raise BuildError(f"{Path(gen_dir) / 'model_engine.h'}: MODEL_ENGINE_*_BYTES missing: "
+                         "run `bedside convert RUN_DIR` again")
+    # the app keeps the input window and the model input next to the engine's arena
+    return {"arena": get["ARENA"], "window": 2 * get["INPUT"] + get["OUTPUT"],
+            "weights": get["WEIGHT"]}
+
+
+def check_fit(gen_dir: Path, spec: Target) -> None:
+    """Refuse, before building, a model that cannot fit the target (raises DoesNotFit)."""
+    if spec.ram_limit is None:
+        return
+    need = model_needs(gen_dir)
+    ram = need["arena"] + need["window"] + KIT_STATIC_RAM + KIT_STACK + STACK_MARGIN
+    flash = need["weights"] + KIT_CODE
+    if ram > spec.ram_limit or flash > (spec.flash_limit or flash):
+        raise DoesNotFit(
+            f"the model does not fit {spec.name} ({spec.core}): it needs about {ram} B of RAM "
+            f"(arena {need['arena']} + input window {need['window']} + kit {KIT_STATIC_RAM} "
+            f"+ stack {KIT_STACK + STACK_MARGIN}) and {flash} B of flash (weights "
+            f"{need['weights']} + kit code {KIT_CODE}); the budget is {spec.ram_limit} B of RAM "
+            f"and {spec.flash_limit} B of flash")
 
 
 def worst_case_stack(build_dir: Path) -> int:

@@ -42,3 +42,33 @@ def test_riscv32_verifies_bit_exact_and_counts_instructions(converted_run_dir, t
     assert r["device"]["board"] == "riscv32"
     # minstret under -icount shift=0 counts instructions: identical work, nearly equal counts
     assert 10_000 < r["cycles"]["min"] <= r["cycles"]["max"] < 1.05 * r["cycles"]["min"]
+
+
+def test_microbit_fits_16k_and_verifies_bit_exact(converted_run_dir, tmp_path):
+    _need("microbit")
+    built = build_firmware(converted_run_dir, "microbit")
+    # data + bss + arena + the measured stack (+ margin) in the nRF51822's 16 KB
+    assert built.ram_bytes <= 16 * 1024 and built.flash_bytes <= 256 * 1024
+    assert 0 < built.stack_worst_case < built.stack_reserved <= built.stack_worst_case + 528
+    r = verify_target(converted_run_dir, "microbit", tmp_path)
+    c = r["counts"]
+    assert c["verified"] == c["windows_sent"] >= 500 and c["mismatched"] == 0
+    assert r["device"]["board"] == "microbit" and r["device"]["core_clock_hz"] == 16_000_000
+
+
+def test_build_refuses_a_model_too_large_for_the_target(converted_run_dir, tmp_path, capsys):
+    # the same model with a 20 KB arena: more than the micro:bit's 16 KB of RAM
+    run = tmp_path / "big"
+    shutil.copytree(converted_run_dir / "int8", run / "int8")
+    header = run / "int8" / "gen" / "model_engine.h"
+    text = header.read_text()
+    import re
+    header.write_text(re.sub(r"MODEL_ENGINE_ARENA_BYTES \d+", "MODEL_ENGINE_ARENA_BYTES 20000", text))
+    assert main(["build", "--target", "microbit", str(run)]) == 2
+    err = capsys.readouterr().err
+    assert "does not fit microbit" in err and "16384 B of RAM" in err and "arena 20000" in err
+    assert not (run / "firmware").exists()          # refused before building
+    with pytest.raises(SystemExit) as exit_:
+        main(["build", "--target", "nonsense", str(run)])
+    assert exit_.value.code == 2
+    assert "microbit" in capsys.readouterr().err      # the targets are listed

@@ -27,6 +27,9 @@ bedside_target(mps2-an386 cortex_m "startup.c;systick.c;port_mps2.c" mps2.ld arm
 # QEMU clocks the AN500 SysTick at 25 MHz too (measured)
 bedside_target(mps2-an500 cortex_m "startup.c;systick.c;port_mps2.c" mps2.ld arm-none-eabi 25000000
                -mcpu=cortex-m7 -mthumb -mfloat-abi=hard -mfpu=fpv5-d16)
+# nRF51822: no SysTick (TIMER0 counts), no DSP (the engine's portable kernels)
+bedside_target(microbit   cortex_m "startup.c;port_nrf51.c" nrf51.ld arm-none-eabi 16000000
+               -mcpu=cortex-m0 -mthumb -mfloat-abi=soft)
 # rv32imc: the ESP32-C3 instruction set; minstret counts instructions under -icount shift=0
 bedside_target(riscv32    riscv    "start.S;port_virt.c" virt.ld riscv-none-elf 1000000000
                -march=rv32imc -mabi=ilp32)
