@@ -46,6 +46,11 @@ TARGETS: dict[str, Target] = {t.name: t for t in (
            board="Arm MPS2 FPGA (AN385)", **_MPS2),
     Target("mps2-an500", "Cortex-M7", qemu=("qemu-system-arm", "-M", "mps2-an500"),
            board="Arm MPS2 FPGA (AN500)", **_MPS2),
+    # SysTick at QEMU's 168 MHz STM32F405 clock: 1e9 / 168e6 instructions per tick
+    Target("netduinoplus2", "Cortex-M4F", "arm-none-eabi-",
+           qemu=("qemu-system-arm", "-M", "netduinoplus2"), ram_limit=128 << 10,
+           flash_limit=512 << 10, insn_per_tick=1e9 / 168e6, measured_stack=True,
+           board="ST Nucleo-F446RE (same port source; PlatformIO env nucleo_f446re)"),
     # TIMER0 at 16 MHz: 62.5 instructions per tick under -icount shift=0
     Target("microbit", "Cortex-M0", "arm-none-eabi-", qemu=("qemu-system-arm", "-M", "microbit"),
            ram_limit=16 << 10, flash_limit=256 << 10, insn_per_tick=62.5, measured_stack=True,

@@ -72,3 +72,15 @@ def test_build_refuses_a_model_too_large_for_the_target(converted_run_dir, tmp_p
         main(["build", "--target", "nonsense", str(run)])
     assert exit_.value.code == 2
     assert "microbit" in capsys.readouterr().err      # the targets are listed
+
+
+def test_netduinoplus2_verifies_bit_exact(converted_run_dir, tmp_path):
+    _need("netduinoplus2")
+    built = build_firmware(converted_run_dir, "netduinoplus2")
+    assert built.ram_bytes <= 128 * 1024
+    r = verify_target(converted_run_dir, "netduinoplus2", tmp_path)
+    c = r["counts"]
+    assert c["verified"] == c["windows_sent"] >= 500 and c["mismatched"] == 0
+    assert r["device"]["board"] == "netduinoplus2"
+    # SysTick at 168 MHz under -icount shift=0: the same M4 work as mps2-an386 (40 instr/tick)
+    assert r["cycles"]["min"] > 1000

@@ -27,6 +27,10 @@ bedside_target(mps2-an386 cortex_m "startup.c;systick.c;port_mps2.c" mps2.ld arm
 # QEMU clocks the AN500 SysTick at 25 MHz too (measured)
 bedside_target(mps2-an500 cortex_m "startup.c;systick.c;port_mps2.c" mps2.ld arm-none-eabi 25000000
                -mcpu=cortex-m7 -mthumb -mfloat-abi=hard -mfpu=fpv5-d16)
+# STM32F405 in QEMU: USART1, SysTick at the model's 168 MHz (the Nucleo-F446RE
+# PlatformIO env builds the same port with USART2 at 16 MHz)
+bedside_target(netduinoplus2 cortex_m "startup.c;systick.c;port_stm32f4.c" stm32f4.ld arm-none-eabi
+               168000000 ${_m4f} -DBEDSIDE_STM32_USART=1)
 # nRF51822: no SysTick (TIMER0 counts), no DSP (the engine's portable kernels)
 bedside_target(microbit   cortex_m "startup.c;port_nrf51.c" nrf51.ld arm-none-eabi 16000000
                -mcpu=cortex-m0 -mthumb -mfloat-abi=soft)
