@@ -10,11 +10,11 @@ cd "$(dirname "$0")"
 
 VENV=${BEDSIDE_VENV:-.venv}
 APT_PACKAGES="cmake g++ gcc-arm-none-eabi libnewlib-arm-none-eabi libstdc++-arm-none-eabi-newlib qemu-system-arm clang
-  gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf qemu-system-misc"
+  gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf qemu-system-misc gcc-xtensa-lx106 picolibc-xtensa-lx106-elf"
 
 setup_apt() {
   local missing=()
-  for tool in cmake g++ arm-none-eabi-g++ qemu-system-arm clang riscv64-unknown-elf-gcc qemu-system-riscv32; do
+  for tool in cmake g++ arm-none-eabi-g++ qemu-system-arm clang riscv64-unknown-elf-gcc qemu-system-riscv32 xtensa-lx106-elf-gcc; do
     command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
   done
   [ ${#missing[@]} -eq 0 ] && return 0

@@ -56,6 +56,10 @@ TARGETS: dict[str, Target] = {t.name: t for t in (
            ram_limit=16 << 10, flash_limit=256 << 10, insn_per_tick=62.5, measured_stack=True,
            board="BBC micro:bit v1 (nRF51822)"),
     # minstret counts instructions; the RAM budget is the ESP32-C3's application SRAM
+    # compiled and linked only: QEMU has no ESP8266 board
+    Target("xtensa-lx106", "Xtensa LX106", "xtensa-lx106-elf-", ram_limit=80 << 10,
+           flash_limit=1 << 20, measured_stack=True,
+           board="ESP8266 (NodeMCU, Wemos D1 mini); ESP32: PlatformIO env esp32dev"),
     Target("riscv32", "RISC-V rv32imc", "riscv64-unknown-elf-",
            qemu=("qemu-system-riscv32", "-M", "virt", "-bios", "none"),
            ram_limit=320 << 10, flash_limit=4 << 20, insn_per_tick=1.0, measured_stack=True,
@@ -280,7 +284,7 @@ def check_fit(gen_dir: Path, spec: Target) -> None:
 def worst_case_stack(build_dir: Path) -> int:
     """Deepest call path plus the deepest interrupt handler, from -fcallgraph-info=su."""
     from .bench_reliability import callgraph_stack
-    return callgraph_stack(build_dir, roots=("main", "Reset_Handler", "riscv_reset"))["worst_case_bytes"]
+    return callgraph_stack(build_dir, roots=("Reset_Handler", "riscv_reset", "call_user_start"))["worst_case_bytes"]
 
 
 def _cached(build_dir: Path, name: str) -> str | None:

@@ -84,3 +84,14 @@ def test_netduinoplus2_verifies_bit_exact(converted_run_dir, tmp_path):
     assert r["device"]["board"] == "netduinoplus2"
     # SysTick at 168 MHz under -icount shift=0: the same M4 work as mps2-an386 (40 instr/tick)
     assert r["cycles"]["min"] > 1000
+
+
+def test_xtensa_lx106_compiles_with_strict_warnings_and_reports_sizes(converted_run_dir):
+    if shutil.which("xtensa-lx106-elf-g++") is None:
+        pytest.skip("xtensa-lx106-elf-g++ not installed")
+    built = build_firmware(converted_run_dir, "xtensa-lx106")   # -Wall -Wextra -Werror, linked
+    assert built.text > 4096 and built.bss > 0 and built.ram_bytes <= built.ram_limit
+    # the ESP8266 reads constants byte by byte only from DRAM: the weights are in .data
+    from host_tools.firmware_build import model_needs
+    assert built.data >= model_needs(converted_run_dir / "int8" / "gen")["weights"]
+    assert 0 < built.stack_worst_case < built.stack_reserved

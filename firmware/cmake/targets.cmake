@@ -37,3 +37,6 @@ bedside_target(microbit   cortex_m "startup.c;port_nrf51.c" nrf51.ld arm-none-ea
 # rv32imc: the ESP32-C3 instruction set; minstret counts instructions under -icount shift=0
 bedside_target(riscv32    riscv    "start.S;port_virt.c" virt.ld riscv-none-elf 1000000000
                -march=rv32imc -mabi=ilp32)
+# Xtensa LX106 (ESP8266): compiled and linked for its sizes, not run (QEMU has no such board)
+bedside_target(xtensa-lx106 xtensa "port_esp8266.c" esp8266.ld xtensa-lx106-elf 80000000
+               -mlongcalls -mtext-section-literals)
