@@ -95,3 +95,18 @@ def test_xtensa_lx106_compiles_with_strict_warnings_and_reports_sizes(converted_
     from host_tools.firmware_build import model_needs
     assert built.data >= model_needs(converted_run_dir / "int8" / "gen")["weights"]
     assert 0 < built.stack_worst_case < built.stack_reserved
+
+
+def test_bench_boards_writes_boards_json(converted_run_dir):
+    _need("microbit")
+    rc = main(["bench", "boards", str(converted_run_dir), "--targets", "microbit,xtensa-lx106",
+               "--simulate", "1"])
+    assert rc == 0
+    rows = json.loads((converted_run_dir / "boards.json").read_text())["targets"]
+    keys = {"built", "verified_windows", "mismatches", "text", "data", "bss", "ram_bytes",
+            "ram_limit", "stack_worst_case", "instructions_per_inference"}
+    assert set(rows) == {"microbit", "xtensa-lx106"} and all(set(r) == keys for r in rows.values())
+    mb, xt = rows["microbit"], rows["xtensa-lx106"]
+    assert mb["built"] and mb["verified_windows"] > 100 and mb["mismatches"] == 0
+    assert mb["ram_bytes"] <= mb["ram_limit"] == 16384 and mb["instructions_per_inference"] > 0
+    assert xt["built"] and xt["verified_windows"] == 0 and xt["instructions_per_inference"] is None
