@@ -15,6 +15,7 @@ from pathlib import Path
 
 FIRMWARE_DIR = Path(__file__).resolve().parents[1] / "firmware"
 
+
 @dataclass(frozen=True)
 class Target:
     """What runs a firmware target (firmware/cmake/targets.cmake holds how it is compiled)."""
@@ -26,7 +27,6 @@ class Target:
     flash_limit: int | None = None
     insn_per_tick: float | None = None   # instructions per port_cycles() unit (-icount shift=0)
     measured_stack: bool = False     # stack = worst case (-fcallgraph-info) + STACK_MARGIN
-    board: str = ""                  # the real board this stands for
 
     @property
     def compiler(self) -> str:
@@ -40,30 +40,23 @@ class Target:
 _MPS2 = dict(tools="arm-none-eabi-", ram_limit=4 << 20, flash_limit=4 << 20, insn_per_tick=40.0)
 TARGETS: dict[str, Target] = {t.name: t for t in (
     Target("host", "host", ""),
-    Target("mps2-an386", "Cortex-M4F", qemu=("qemu-system-arm", "-M", "mps2-an386"),
-           board="Arm MPS2+ FPGA (AN386)", **_MPS2),
-    Target("mps2-an385", "Cortex-M3", qemu=("qemu-system-arm", "-M", "mps2-an385"),
-           board="Arm MPS2 FPGA (AN385)", **_MPS2),
-    Target("mps2-an500", "Cortex-M7", qemu=("qemu-system-arm", "-M", "mps2-an500"),
-           board="Arm MPS2 FPGA (AN500)", **_MPS2),
+    Target("mps2-an386", "Cortex-M4F", qemu=("qemu-system-arm", "-M", "mps2-an386"), **_MPS2),
+    Target("mps2-an385", "Cortex-M3", qemu=("qemu-system-arm", "-M", "mps2-an385"), **_MPS2),
+    Target("mps2-an500", "Cortex-M7", qemu=("qemu-system-arm", "-M", "mps2-an500"), **_MPS2),
     # SysTick at QEMU's 168 MHz STM32F405 clock: 1e9 / 168e6 instructions per tick
     Target("netduinoplus2", "Cortex-M4F", "arm-none-eabi-",
            qemu=("qemu-system-arm", "-M", "netduinoplus2"), ram_limit=128 << 10,
-           flash_limit=512 << 10, insn_per_tick=1e9 / 168e6, measured_stack=True,
-           board="ST Nucleo-F446RE (same port source; PlatformIO env nucleo_f446re)"),
+           flash_limit=512 << 10, insn_per_tick=1e9 / 168e6, measured_stack=True),
     # TIMER0 at 16 MHz: 62.5 instructions per tick under -icount shift=0
     Target("microbit", "Cortex-M0", "arm-none-eabi-", qemu=("qemu-system-arm", "-M", "microbit"),
-           ram_limit=16 << 10, flash_limit=256 << 10, insn_per_tick=62.5, measured_stack=True,
-           board="BBC micro:bit v1 (nRF51822)"),
-    # minstret counts instructions; the RAM budget is the ESP32-C3's application SRAM
+           ram_limit=16 << 10, flash_limit=256 << 10, insn_per_tick=62.5, measured_stack=True),
     # compiled and linked only: QEMU has no ESP8266 board
     Target("xtensa-lx106", "Xtensa LX106", "xtensa-lx106-elf-", ram_limit=80 << 10,
-           flash_limit=1 << 20, measured_stack=True,
-           board="ESP8266 (NodeMCU, Wemos D1 mini); ESP32: PlatformIO env esp32dev"),
+           flash_limit=1 << 20, measured_stack=True),
+    # minstret counts instructions; the RAM budget is the ESP32-C3's application SRAM
     Target("riscv32", "RISC-V rv32imc", "riscv64-unknown-elf-",
            qemu=("qemu-system-riscv32", "-M", "virt", "-bios", "none"),
-           ram_limit=320 << 10, flash_limit=4 << 20, insn_per_tick=1.0, measured_stack=True,
-           board="ESP32-C3 (same ISA; ESP-IDF or PlatformIO esp32-c3-devkitm-1)"),
+           ram_limit=320 << 10, flash_limit=4 << 20, insn_per_tick=1.0, measured_stack=True),
 )}
 # bytes added to the measured worst-case stack: exception entry frames and library calls
 # (memcpy, division helpers) that GCC's call graph does not see
@@ -227,22 +220,13 @@ def build_firmware(run_dir: Path | None, target: str = "host", backend: str = "c
         check_fit(gen_dir, spec)
     if spec.measured_stack and _cached(build_dir, "BEDSIDE_STACK_BYTES") is None:
         defines["BEDSIDE_STACK_BYTES"] = "0"    # first link: the stack is not measured yet
-    try:
-        configure_and_build(FIRMWARE_DIR, build_dir, defines, target)
-    except BuildError as e:
-        m = re.search(r"region `(\w+)' overflowed by (\d+) bytes", str(e))
-        if m:
-            limit = spec.ram_limit if m.group(1) == "RAM" else spec.flash_limit
-            raise DoesNotFit(f"the firmware does not fit {target}: {m.group(1)} overflowed by "
-                             f"{m.group(2)} B (budget {limit} B); see {build_dir / 'build.log'}") from None
-        raise
+    _build(build_dir, defines, spec)
     worst = worst_case_stack(build_dir) if spec.tools else 0
     if spec.measured_stack:
         # the stack is the worst case plus a margin: relink when that differs from the last link
         want = -(-(worst + STACK_MARGIN) // 16) * 16
         if _cached(build_dir, "BEDSIDE_STACK_BYTES") != str(want):
-            configure_and_build(FIRMWARE_DIR, build_dir, {**defines, "BEDSIDE_STACK_BYTES": str(want)},
-                                target)
+            _build(build_dir, {**defines, "BEDSIDE_STACK_BYTES": str(want)}, spec)
     binary = build_dir / binary_name(target)
     text, data, bss = parse_size(binary, spec.size_tool)
     frame, func = stack_usage(build_dir)
@@ -250,6 +234,19 @@ def build_firmware(run_dir: Path | None, target: str = "host", backend: str = "c
     return BuildResult(target, backend, build_dir, binary, text, data, bss, frame, func, stack,
                        notes, stack_worst_case=worst, ram_limit=spec.ram_limit,
                        flash_limit=spec.flash_limit)
+
+
+def _build(build_dir: Path, defines: dict[str, str], spec: Target) -> None:
+    """configure_and_build, with the linker's "region overflowed" as DoesNotFit."""
+    try:
+        configure_and_build(FIRMWARE_DIR, build_dir, defines, spec.name)
+    except BuildError as e:
+        m = re.search(r"region `(\w+)' overflowed by (\d+) bytes", str(e))
+        if m:
+            limit = spec.ram_limit if m.group(1) == "RAM" else spec.flash_limit
+            raise DoesNotFit(f"the firmware does not fit {spec.name}: {m.group(1)} overflowed by "
+                             f"{m.group(2)} B (budget {limit} B); see {build_dir / 'build.log'}") from None
+        raise
 
 
 def model_needs(gen_dir: Path) -> dict[str, int]:
@@ -284,7 +281,8 @@ def check_fit(gen_dir: Path, spec: Target) -> None:
 def worst_case_stack(build_dir: Path) -> int:
     """Deepest call path plus the deepest interrupt handler, from -fcallgraph-info=su."""
     from .bench_reliability import callgraph_stack
-    return callgraph_stack(build_dir, roots=("Reset_Handler", "riscv_reset", "call_user_start"))["worst_case_bytes"]
+    roots = ("Reset_Handler", "riscv_reset", "call_user_start")   # the ports' reset entries
+    return callgraph_stack(build_dir, roots=roots)["worst_case_bytes"]
 
 
 def _cached(build_dir: Path, name: str) -> str | None:
