@@ -4,6 +4,7 @@ streamed sample by sample, every window bit-exact with the reference)."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 
 import pytest
@@ -11,7 +12,6 @@ import pytest
 from bedside.cli import main
 from host_tools.firmware_build import TARGETS, build_firmware
 
-pytestmark = pytest.mark.qemu
 
 
 def _need(target: str) -> None:
@@ -30,6 +30,7 @@ def verify_target(run_dir, target: str, tmp_path, patients: int = 5) -> dict:
     return report
 
 
+@pytest.mark.qemu
 def test_riscv32_verifies_bit_exact_and_counts_instructions(converted_run_dir, tmp_path):
     _need("riscv32")
     built = build_firmware(converted_run_dir, "riscv32")
@@ -44,6 +45,7 @@ def test_riscv32_verifies_bit_exact_and_counts_instructions(converted_run_dir, t
     assert 10_000 < r["cycles"]["min"] <= r["cycles"]["max"] < 1.05 * r["cycles"]["min"]
 
 
+@pytest.mark.qemu
 def test_microbit_fits_16k_and_verifies_bit_exact(converted_run_dir, tmp_path):
     _need("microbit")
     built = build_firmware(converted_run_dir, "microbit")
@@ -62,7 +64,6 @@ def test_build_refuses_a_model_too_large_for_the_target(converted_run_dir, tmp_p
     shutil.copytree(converted_run_dir / "int8", run / "int8")
     header = run / "int8" / "gen" / "model_engine.h"
     text = header.read_text()
-    import re
     header.write_text(re.sub(r"MODEL_ENGINE_ARENA_BYTES \d+", "MODEL_ENGINE_ARENA_BYTES 20000", text))
     assert main(["build", "--target", "microbit", str(run)]) == 2
     err = capsys.readouterr().err
@@ -74,6 +75,7 @@ def test_build_refuses_a_model_too_large_for_the_target(converted_run_dir, tmp_p
     assert "microbit" in capsys.readouterr().err      # the targets are listed
 
 
+@pytest.mark.qemu
 def test_netduinoplus2_verifies_bit_exact(converted_run_dir, tmp_path):
     _need("netduinoplus2")
     built = build_firmware(converted_run_dir, "netduinoplus2")
@@ -97,6 +99,7 @@ def test_xtensa_lx106_compiles_with_strict_warnings_and_reports_sizes(converted_
     assert 0 < built.stack_worst_case < built.stack_reserved
 
 
+@pytest.mark.qemu
 def test_bench_boards_writes_boards_json(converted_run_dir):
     _need("microbit")
     rc = main(["bench", "boards", str(converted_run_dir), "--targets", "microbit,xtensa-lx106",
