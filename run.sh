@@ -9,11 +9,12 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 VENV=${BEDSIDE_VENV:-.venv}
-APT_PACKAGES="cmake g++ gcc-arm-none-eabi libnewlib-arm-none-eabi libstdc++-arm-none-eabi-newlib qemu-system-arm clang"
+APT_PACKAGES="cmake g++ gcc-arm-none-eabi libnewlib-arm-none-eabi libstdc++-arm-none-eabi-newlib qemu-system-arm clang
+  gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf qemu-system-misc gcc-xtensa-lx106 picolibc-xtensa-lx106-elf"
 
 setup_apt() {
   local missing=()
-  for tool in cmake g++ arm-none-eabi-g++ qemu-system-arm clang; do
+  for tool in cmake g++ arm-none-eabi-g++ qemu-system-arm clang riscv64-unknown-elf-gcc qemu-system-riscv32 xtensa-lx106-elf-gcc; do
     command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
   done
   [ ${#missing[@]} -eq 0 ] && return 0
@@ -24,7 +25,7 @@ setup_apt() {
   else
     echo "!!  missing tools: ${missing[*]}" >&2
     echo "!!  run as root, or: sudo apt-get install $APT_PACKAGES" >&2
-    echo "!!  (the host firmware needs cmake/g++; the emulated Cortex-M needs the arm toolchain and QEMU)" >&2
+    echo "!!  (the host firmware needs cmake/g++; the emulated boards need the cross toolchains and QEMU)" >&2
   fi
 }
 

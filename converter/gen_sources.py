@@ -101,7 +101,8 @@ def model_config_h(manifest: dict, hdr: str) -> str:
     k = constants(manifest)      # the manifest, never the signal table
     lines = [
         hdr, "#ifndef BEDSIDE_GEN_MODEL_CONFIG_H_", "#define BEDSIDE_GEN_MODEL_CONFIG_H_", "",
-        "#include <cstdint>", "", _format_guard(),
+        "#include <stdint.h>  // a C header: the RISC-V/Xtensa toolchains have no libstdc++",
+        "", _format_guard(),
         "namespace bedside_gen {", "",
         f"constexpr int kNumSignals = {k.n};",
         f"constexpr int kWindowLength = {w['length']};",

@@ -1,4 +1,4 @@
-"""`bedside bench {engine,link,personalization,reliability,safety}`: the kit's benchmarks.
+"""`bedside bench {boards,engine,link,personalization,reliability,safety}`: the kit's benchmarks.
 
 Each benchmark lives in its own module exposing `add_arguments(parser)` and `run(args)`,
 imported only when it runs, so one whose dependencies are not installed (TensorFlow for
@@ -13,6 +13,8 @@ import sys
 BENCHES: dict[str, tuple[str, str]] = {
     "engine": ("converter.bench_engine",
                "compiled engine vs TFLM: correctness, arena, code size, instructions per MAC"),
+    "boards": ("host_tools.bench_boards",
+               "build every board target, verify the emulated ones: boards.json"),
     "link": ("host_tools.bench_link",
              "verification throughput: link utilisation at 115,200 baud, windows/s unthrottled"),
     "personalization": ("training.bench_personalization",

@@ -1,6 +1,6 @@
-"""`bedside build`: compile the firmware for host or an (emulated) Cortex-M board.
+"""`bedside build`: compile the firmware for host or a board target.
 
-    bedside build --target mps2-an386 RUN_DIR
+    bedside build --target mps2-an386|netduinoplus2|microbit|riscv32|xtensa-lx106 RUN_DIR
     bedside build --target host [--backend tflm --tflm-dir TFLM_TREE] RUN_DIR
 
 Configures CMake (firmware/CMakeLists.txt) with the run's generated model
@@ -18,8 +18,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     from host_tools.firmware_build import BACKENDS, TARGETS
     p.add_argument("run_dir", type=Path, metavar="RUN_DIR", help="run directory (after bedside convert)")
     p.add_argument("--target", default="host", choices=list(TARGETS),
-                   help="host (POSIX program), mps2-an386 (QEMU Cortex-M4F), mps2-an385 (M3), "
-                        "mps2-an500 (M7); default host")
+                   help="host (POSIX program, default) or a board: "
+                        + ", ".join(f"{n} ({t.core})" for n, t in TARGETS.items() if n != "host"))
     p.add_argument("--backend", default="compiled", choices=list(BACKENDS),
                    help="model runner: compiled (generated engine, default) or tflm")
     p.add_argument("--tflm-dir", type=Path, default=None,
@@ -30,7 +30,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from host_tools.firmware_build import BuildError, build_firmware
+    from host_tools.firmware_build import BuildError, DoesNotFit, build_firmware
     if args.sanitize and args.target != "host":
         print("error: --sanitize is for --target host only", file=sys.stderr)
         return 2
@@ -41,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
                                     build_dir=args.build_dir, sanitize=args.sanitize)
     except BuildError as e:
         print(f"error: {e}", file=sys.stderr)
-        return 1
+        return 2 if isinstance(e, DoesNotFit) else 1
     for note in result.notes:
         print(f"note: {note}")
     print(result.summary())

@@ -1,8 +1,8 @@
-"""`bedside emulate`: run the run's Cortex-M firmware in QEMU and expose its UART.
+"""`bedside emulate`: run the run's firmware for an emulated board in QEMU, expose its UART.
 
     bedside emulate RUN_DIR [--target mps2-an386] [--tcp PORT | --pty]
 
-Starts `qemu-system-arm -M <board> -nographic -icount shift=0 -kernel <elf> -serial ...`
+Starts `qemu-system-<arch> -M <board> -nographic -icount shift=0 -kernel <elf> -serial ...`
 (building the firmware first if it is missing), prints the `--port` string for
 `bedside verify`/`monitor`, and runs until Ctrl-C. `--target host` runs the host firmware.
 """
@@ -16,9 +16,9 @@ from pathlib import Path
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    from host_tools.firmware_build import TARGETS
+    from host_tools.qemu import emulated_targets
     p.add_argument("run_dir", type=Path, metavar="RUN_DIR", help="run directory (after bedside convert)")
-    p.add_argument("--target", default="mps2-an386", choices=list(TARGETS),
+    p.add_argument("--target", default="mps2-an386", choices=["host", *emulated_targets()],
                    help="board to emulate (default mps2-an386, Cortex-M4F); host runs the host firmware")
     link = p.add_mutually_exclusive_group()
     link.add_argument("--tcp", type=int, metavar="PORT", default=None,

@@ -28,7 +28,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     where.add_argument("--port",
                        help="serial URL: /dev/ttyUSB0, a pty path, socket://host:port, "
                             "rfc2217://host:port, loop://")
-    where.add_argument("--target", choices=["host", "mps2-an386", "mps2-an385", "mps2-an500"],
+    from .qemu import emulated_targets
+    where.add_argument("--target", choices=["host", *emulated_targets()],
                        help="start the run's built firmware (bedside build) on this machine "
                             "(host program or QEMU) and verify it")
     src = parser.add_mutually_exclusive_group()

@@ -15,18 +15,66 @@ from pathlib import Path
 
 FIRMWARE_DIR = Path(__file__).resolve().parents[1] / "firmware"
 
-# target -> (QEMU machine or None, CPU, size tool)
-TARGETS: dict[str, tuple[str | None, str, str]] = {
-    "host": (None, "host", "size"),
-    "mps2-an386": ("mps2-an386", "Cortex-M4F", "arm-none-eabi-size"),
-    "mps2-an385": ("mps2-an385", "Cortex-M3", "arm-none-eabi-size"),
-    "mps2-an500": ("mps2-an500", "Cortex-M7", "arm-none-eabi-size"),
-}
+
+@dataclass(frozen=True)
+class Target:
+    """What runs a firmware target (firmware/cmake/targets.cmake holds how it is compiled)."""
+    name: str
+    core: str
+    tools: str                       # cross-compiler prefix ("" = the host's)
+    qemu: tuple[str, ...] = ()       # QEMU command before -kernel; () = not emulated here
+    ram_limit: int | None = None     # bytes of RAM the application may use
+    flash_limit: int | None = None
+    insn_per_tick: float | None = None   # instructions per port_cycles() unit (-icount shift=0)
+    measured_stack: bool = False     # stack = worst case (-fcallgraph-info) + STACK_MARGIN
+
+    @property
+    def compiler(self) -> str:
+        return f"{self.tools}g++" if self.tools else "g++"
+
+    @property
+    def size_tool(self) -> str:
+        return f"{self.tools}size" if self.tools else "size"
+
+
+_MPS2 = dict(tools="arm-none-eabi-", ram_limit=4 << 20, flash_limit=4 << 20, insn_per_tick=40.0)
+TARGETS: dict[str, Target] = {t.name: t for t in (
+    Target("host", "host", ""),
+    Target("mps2-an386", "Cortex-M4F", qemu=("qemu-system-arm", "-M", "mps2-an386"), **_MPS2),
+    Target("mps2-an385", "Cortex-M3", qemu=("qemu-system-arm", "-M", "mps2-an385"), **_MPS2),
+    Target("mps2-an500", "Cortex-M7", qemu=("qemu-system-arm", "-M", "mps2-an500"), **_MPS2),
+    # SysTick at QEMU's 168 MHz STM32F405 clock: 1e9 / 168e6 instructions per tick
+    Target("netduinoplus2", "Cortex-M4F", "arm-none-eabi-",
+           qemu=("qemu-system-arm", "-M", "netduinoplus2"), ram_limit=128 << 10,
+           flash_limit=512 << 10, insn_per_tick=1e9 / 168e6, measured_stack=True),
+    # TIMER0 at 16 MHz: 62.5 instructions per tick under -icount shift=0
+    Target("microbit", "Cortex-M0", "arm-none-eabi-", qemu=("qemu-system-arm", "-M", "microbit"),
+           ram_limit=16 << 10, flash_limit=256 << 10, insn_per_tick=62.5, measured_stack=True),
+    # compiled and linked only: QEMU has no ESP8266 board
+    Target("xtensa-lx106", "Xtensa LX106", "xtensa-lx106-elf-", ram_limit=80 << 10,
+           flash_limit=1 << 20, measured_stack=True),
+    # minstret counts instructions; the RAM budget is the ESP32-C3's application SRAM
+    Target("riscv32", "RISC-V rv32imc", "riscv64-unknown-elf-",
+           qemu=("qemu-system-riscv32", "-M", "virt", "-bios", "none"),
+           ram_limit=320 << 10, flash_limit=4 << 20, insn_per_tick=1.0, measured_stack=True),
+)}
+# bytes added to the measured worst-case stack: exception entry frames and library calls
+# (memcpy, division helpers) that GCC's call graph does not see
+STACK_MARGIN = 512
+# What the kit needs besides the model, for the fit check before building (measured with
+# the demo model on the 32-bit targets, rounded up; the linker makes the exact check):
+KIT_STATIC_RAM = 7168   # protocol buffers, personalization, simulator ring (6927 B measured)
+KIT_STACK = 1024        # worst-case stack before the margin (624-672 B measured)
+KIT_CODE = 16384        # code and constants without the weights (13.5 KB measured on M0)
 BACKENDS = ("compiled", "tflm")
 
 
 class BuildError(RuntimeError):
     """Configuration or compilation failed; the message names the cause and the log."""
+
+
+class DoesNotFit(BuildError):
+    """The model does not fit the target's RAM or flash (bad input: exit 2)."""
 
 
 @dataclass
@@ -40,8 +88,11 @@ class BuildResult:
     bss: int = 0            # zeroed RAM
     max_stack_frame: int = 0
     max_stack_function: str = ""
-    stack_reserved: int = 0   # Cortex-M: the .stack section (counted in bss)
+    stack_reserved: int = 0   # bare metal: the .stack section (counted in bss)
     notes: list[str] = field(default_factory=list)
+    stack_worst_case: int = 0  # bare metal: deepest call path + interrupt (-fcallgraph-info)
+    ram_limit: int | None = None
+    flash_limit: int | None = None
 
     @property
     def flash_bytes(self) -> int:
@@ -56,7 +107,10 @@ class BuildResult:
                 f"  flash {self.flash_bytes} B (text {self.text} + data {self.data}), "
                 f"static RAM {self.ram_bytes} B (data {self.data} + bss {self.bss}"
                 + (f", of which stack {self.stack_reserved}" if self.stack_reserved else "") + ")\n"
-                f"  largest stack frame {self.max_stack_frame} B ({self.max_stack_function})")
+                f"  largest stack frame {self.max_stack_frame} B ({self.max_stack_function})"
+                + (f", worst-case stack {self.stack_worst_case} B" if self.stack_worst_case else "")
+                + (f"\n  RAM budget {self.ram_limit} B, flash budget {self.flash_limit} B"
+                   if self.ram_limit else ""))
 
     def as_dict(self) -> dict:
         return {"target": self.target, "backend": self.backend, "binary": str(self.binary),
@@ -64,7 +118,8 @@ class BuildResult:
                 "flash_bytes": self.flash_bytes, "ram_bytes": self.ram_bytes,
                 "max_stack_frame": self.max_stack_frame,
                 "max_stack_function": self.max_stack_function,
-                "stack_reserved": self.stack_reserved}
+                "stack_reserved": self.stack_reserved, "stack_worst_case": self.stack_worst_case,
+                "ram_limit": self.ram_limit, "flash_limit": self.flash_limit}
 
 
 def gen_dir_of(run_dir: Path) -> Path:
@@ -81,7 +136,7 @@ def binary_name(target: str) -> str:
 
 
 def check_tools(target: str) -> None:
-    need = ["cmake"] + (["g++"] if target == "host" else ["arm-none-eabi-g++"])
+    need = ["cmake", TARGETS[target].compiler if target in TARGETS else "g++"]
     missing = [t for t in need if shutil.which(t) is None]
     if missing:
         raise BuildError(f"missing tools for target {target}: {', '.join(missing)} "
@@ -160,9 +215,77 @@ def build_firmware(run_dir: Path | None, target: str = "host", backend: str = "c
                "BEDSIDE_GEN_DIR": str(gen_dir.resolve()), "CMAKE_BUILD_TYPE": "Release",
                "TFLM_DIR": str(Path(tflm_dir).resolve()) if tflm_dir else "",
                "BEDSIDE_SANITIZE": "ON" if sanitize else "OFF"}
-    configure_and_build(FIRMWARE_DIR, build_dir, defines, target)
+    spec = TARGETS[target]
+    if backend == "compiled":
+        check_fit(gen_dir, spec)
+    if spec.measured_stack and _cached(build_dir, "BEDSIDE_STACK_BYTES") is None:
+        defines["BEDSIDE_STACK_BYTES"] = "0"    # first link: the stack is not measured yet
+    _build(build_dir, defines, spec)
+    worst = worst_case_stack(build_dir) if spec.tools else 0
+    if spec.measured_stack:
+        # the stack is the worst case plus a margin: relink when that differs from the last link
+        want = -(-(worst + STACK_MARGIN) // 16) * 16
+        if _cached(build_dir, "BEDSIDE_STACK_BYTES") != str(want):
+            _build(build_dir, {**defines, "BEDSIDE_STACK_BYTES": str(want)}, spec)
     binary = build_dir / binary_name(target)
-    text, data, bss = parse_size(binary, TARGETS[target][2])
+    text, data, bss = parse_size(binary, spec.size_tool)
     frame, func = stack_usage(build_dir)
-    stack = section_size(binary, TARGETS[target][2], ".stack") if target != "host" else 0
-    return BuildResult(target, backend, build_dir, binary, text, data, bss, frame, func, stack, notes)
+    stack = section_size(binary, spec.size_tool, ".stack") if spec.tools else 0
+    return BuildResult(target, backend, build_dir, binary, text, data, bss, frame, func, stack,
+                       notes, stack_worst_case=worst, ram_limit=spec.ram_limit,
+                       flash_limit=spec.flash_limit)
+
+
+def _build(build_dir: Path, defines: dict[str, str], spec: Target) -> None:
+    """configure_and_build, with the linker's "region overflowed" as DoesNotFit."""
+    try:
+        configure_and_build(FIRMWARE_DIR, build_dir, defines, spec.name)
+    except BuildError as e:
+        m = re.search(r"region `(\w+)' overflowed by (\d+) bytes", str(e))
+        if m:
+            limit = spec.ram_limit if m.group(1) == "RAM" else spec.flash_limit
+            raise DoesNotFit(f"the firmware does not fit {spec.name}: {m.group(1)} overflowed by "
+                             f"{m.group(2)} B (budget {limit} B); see {build_dir / 'build.log'}") from None
+        raise
+
+
+def model_needs(gen_dir: Path) -> dict[str, int]:
+    """The compiled model's own RAM and flash, from the generated model_engine.h."""
+    text = (Path(gen_dir) / "model_engine.h").read_text()
+    get = {k: int(m.group(1)) for k in ("ARENA", "INPUT", "OUTPUT", "WEIGHT")
+           if (m := re.search(rf"#define MODEL_ENGINE_{k}_BYTES (\d+)", text))}
+    if len(get) < 4:
+        raise BuildError(f"{Path(gen_dir) / 'model_engine.h'}: MODEL_ENGINE_*_BYTES missing: "
+                         "run `bedside convert RUN_DIR` again")
+    # the app keeps the input window and the model input next to the engine's arena
+    return {"arena": get["ARENA"], "window": 2 * get["INPUT"] + get["OUTPUT"],
+            "weights": get["WEIGHT"]}
+
+
+def check_fit(gen_dir: Path, spec: Target) -> None:
+    """Refuse, before building, a model that cannot fit the target (raises DoesNotFit)."""
+    if spec.ram_limit is None:
+        return
+    need = model_needs(gen_dir)
+    ram = need["arena"] + need["window"] + KIT_STATIC_RAM + KIT_STACK + STACK_MARGIN
+    flash = need["weights"] + KIT_CODE
+    if ram > spec.ram_limit or flash > (spec.flash_limit or flash):
+        raise DoesNotFit(
+            f"the model does not fit {spec.name} ({spec.core}): it needs about {ram} B of RAM "
+            f"(arena {need['arena']} + input window {need['window']} + kit {KIT_STATIC_RAM} "
+            f"+ stack {KIT_STACK + STACK_MARGIN}) and {flash} B of flash (weights "
+            f"{need['weights']} + kit code {KIT_CODE}); the budget is {spec.ram_limit} B of RAM "
+            f"and {spec.flash_limit} B of flash")
+
+
+def worst_case_stack(build_dir: Path) -> int:
+    """Deepest call path plus the deepest interrupt handler, from -fcallgraph-info=su."""
+    from .bench_reliability import callgraph_stack
+    roots = ("Reset_Handler", "riscv_reset", "call_user_start")   # the ports' reset entries
+    return callgraph_stack(build_dir, roots=roots)["worst_case_bytes"]
+
+
+def _cached(build_dir: Path, name: str) -> str | None:
+    cache = build_dir / "CMakeCache.txt"
+    m = re.search(rf"^{name}:\w+=(.*)$", cache.read_text(), re.M) if cache.is_file() else None
+    return m.group(1) if m else None

@@ -1,6 +1,6 @@
-"""Start firmware as a device on this machine: QEMU (Cortex-M) or the host program.
+"""Start firmware as a device on this machine: QEMU (an emulated target) or the host program.
 
-    with Emulator(elf, machine="mps2-an386") as dev:      # QEMU, UART0 on TCP (or pty=True)
+    with Emulator(elf, target="mps2-an386") as dev:       # QEMU, UART0 on TCP (or pty=True)
         Device(dev.url) ...
     with HostFirmware(binary) as dev:                     # host firmware, pty (or tcp=True)
         ...
@@ -8,8 +8,9 @@
 
 `dev.url` is the pyserial URL to pass as `--port` (socket://127.0.0.1:PORT or /dev/pts/N).
 QEMU runs with `-icount shift=0`: one instruction per nanosecond of virtual time, so
-SysTick counts are deterministic (the MPS2 SysTick runs at the 25 MHz board clock, i.e.
-one tick per 40 instructions on AN385/AN386).
+cycle counts are deterministic (the MPS2 SysTick runs at the 25 MHz board clock, i.e.
+one tick per 40 instructions on AN385/AN386; riscv32 counts instructions with minstret).
+The QEMU command of each target is in host_tools.firmware_build.TARGETS.
 """
 from __future__ import annotations
 
@@ -111,26 +112,30 @@ class _Process:
 
 
 class Emulator(_Process):
-    """QEMU running a Cortex-M firmware ELF, its UART0 on TCP (default) or a pty."""
+    """QEMU running a firmware ELF of an emulated target, its UART on TCP (default) or a pty."""
 
-    def __init__(self, elf: Path, machine: str = "mps2-an386", tcp_port: int | None = None,
+    def __init__(self, elf: Path, target: str = "mps2-an386", tcp_port: int | None = None,
                  pty: bool = False, log: Path | None = None, start_timeout: float = 10.0) -> None:
         super().__init__()
-        self.elf, self.machine, self.pty = Path(elf), machine, pty
+        if not TARGETS.get(target, TARGETS["host"]).qemu:
+            raise DeviceStartError(f"target '{target}' is not emulated here; emulated targets: "
+                                   f"{', '.join(emulated_targets())}")
+        self.elf, self.target, self.pty = Path(elf), target, pty
         self.tcp_port = tcp_port
         self.log_file, self.start_timeout = log, start_timeout
 
     def command(self) -> list[str]:
         serial = "pty" if self.pty else f"tcp:127.0.0.1:{self.tcp_port},server=on,wait=off,nodelay=on"
-        return ["qemu-system-arm", "-M", self.machine, "-nographic", "-monitor", "none",
+        return [*TARGETS[self.target].qemu, "-nographic", "-monitor", "none",
                 "-icount", "shift=0", "-kernel", str(self.elf), "-serial", serial]
 
     def start(self) -> str:
-        if shutil.which("qemu-system-arm") is None:
-            raise DeviceStartError("qemu-system-arm not found (./run.sh setup as root installs it)")
+        qemu = TARGETS[self.target].qemu[0]
+        if shutil.which(qemu) is None:
+            raise DeviceStartError(f"{qemu} not found (./run.sh setup as root installs it)")
         if not self.elf.is_file():
             raise DeviceStartError(f"{self.elf}: firmware not found (bedside build --target "
-                                   f"{self.machine} RUN_DIR)")
+                                   f"{self.target} RUN_DIR)")
         if not self.pty and not self.tcp_port:
             self.tcp_port = free_tcp_port()
         self._open_log(self.log_file, "bedside-qemu-")
@@ -195,9 +200,15 @@ class HostFirmware(_Process):
 def launch(run_dir: Path, target: str = "mps2-an386", backend: str = "compiled",
            pty: bool = False, tcp_port: int | None = None, log: Path | None = None) -> _Process:
     """The device for a run's built firmware (not started: use it in a `with`)."""
-    if target not in TARGETS:
-        raise DeviceStartError(f"unknown target '{target}': choose one of {', '.join(TARGETS)}")
+    if target not in ("host", *emulated_targets()):
+        raise DeviceStartError(f"target '{target}' cannot run here: choose one of host, "
+                               f"{', '.join(emulated_targets())}")
     binary = default_build_dir(Path(run_dir), target, backend) / binary_name(target)
     if target == "host":
         return HostFirmware(binary, tcp=not pty and tcp_port is not None, tcp_port=tcp_port or 0, log=log)
-    return Emulator(binary, TARGETS[target][0], tcp_port=tcp_port, pty=pty, log=log)
+    return Emulator(binary, target, tcp_port=tcp_port, pty=pty, log=log)
+
+
+def emulated_targets() -> list[str]:
+    """Targets QEMU runs here (their firmware is verified like a board)."""
+    return [name for name, t in TARGETS.items() if t.qemu]

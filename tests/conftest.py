@@ -15,7 +15,8 @@ pytest_plugins = [
 def pytest_sessionstart(session):
     """In CI every toolchain must be there: a missing one would only skip tests."""
     if os.environ.get("CI"):
-        tools = ("cmake", "g++", "clang++", "arm-none-eabi-g++", "qemu-system-arm")
+        tools = ("cmake", "g++", "clang++", "arm-none-eabi-g++", "qemu-system-arm",
+                 "riscv64-unknown-elf-gcc", "qemu-system-riscv32", "xtensa-lx106-elf-gcc")
         missing = [t for t in tools if shutil.which(t) is None]
         if missing:
             raise RuntimeError(f"CI needs {', '.join(missing)} (./run.sh installs them as root)")

@@ -64,12 +64,13 @@ def build(gen_dir: Path, work: Path, inputs: np.ndarray, expected: np.ndarray,
     flags = cpu + CXXFLAGS + defines + (["-DBEDSIDE_ENGINE_PROFILE"] if profile else [])
     inc = [f"-I{gen_dir}", f"-I{ENGINE_DIR}", f"-I{work}", f"-I{CORE_DIR}"]
     objs = []
-    for src in (Path(gen_dir) / "model_engine.cc", ENGINE_DIR / "bench" / "bench_main.cc",
-                PORT_DIR / "startup.c", PORT_DIR / "port_cortex_m.c"):
+    for src, lang in ((Path(gen_dir) / "model_engine.cc", "c++"), (ENGINE_DIR / "bench" / "bench_main.cc", "c++"),
+                      (PORT_DIR / "startup.c", "c"), (PORT_DIR / "systick.c", "c"),
+                      (PORT_DIR / "port_mps2.c", "c")):
         obj = work / (src.stem + ".o")
-        if src.suffix == ".c":
+        if lang == "c":
             cmd = ["arm-none-eabi-gcc", *cpu, "-std=c11", "-O2", "-ffunction-sections", "-fdata-sections",
-                   *inc, "-c", str(src), "-o", str(obj)]
+                   "-DBEDSIDE_CORE_CLOCK_HZ=25000000u", *inc, "-c", str(src), "-o", str(obj)]
         else:
             cmd = ["arm-none-eabi-g++", *flags, *inc, "-c", str(src), "-o", str(obj)]
         r = subprocess.run(cmd, capture_output=True, text=True)
@@ -78,7 +79,8 @@ def build(gen_dir: Path, work: Path, inputs: np.ndarray, expected: np.ndarray,
         objs.append(str(obj))
     elf = work / "bench.elf"
     cmd = ["arm-none-eabi-g++", *cpu, "-nostartfiles", "--specs=nano.specs", "-Wl,--gc-sections",
-           f"-T{PORT_DIR / 'mps2.ld'}", *objs, "-lm", "-o", str(elf)]
+           f"-T{PORT_DIR / 'mps2.ld'}", f"-L{PORT_DIR.parent / 'common'}",
+           "-Wl,--defsym=BEDSIDE_STACK_SIZE=8192", *objs, "-lm", "-o", str(elf)]
     r = subprocess.run(cmd, capture_output=True, text=True)
     if r.returncode:
         raise RuntimeError(f"link failed: {' '.join(cmd)}\n{r.stderr}")

@@ -1,4 +1,5 @@
-// Cortex-M firmware: the bedside loop on bare metal, serial on CMSDK UART0.
+// Bare-metal main() for every board port (Cortex-M, RISC-V, Xtensa): the port's
+// port_init() sets up the UART and the cycle counter, then the bedside loop runs forever.
 #include "app.h"
 
 extern "C" void port_init(void);

@@ -1,0 +1,115 @@
+"""Board targets beyond the MPS2 images: each emulated one is built with `bedside build
+--target T` and verified with `bedside verify --target T` (QEMU, the same protocol,
+streamed sample by sample, every window bit-exact with the reference)."""
+from __future__ import annotations
+
+import json
+import re
+import shutil
+
+import pytest
+
+from bedside.cli import main
+from host_tools.firmware_build import TARGETS, build_firmware
+
+
+
+def _need(target: str) -> None:
+    t = TARGETS[target]
+    missing = [x for x in (t.compiler, *t.qemu[:1]) if shutil.which(x) is None]
+    if missing:
+        pytest.skip(f"{', '.join(missing)} not installed")
+
+
+def verify_target(run_dir, target: str, tmp_path, patients: int = 5) -> dict:
+    out = tmp_path / f"verify-{target}"
+    rc = main(["verify", "--target", target, str(run_dir), "--simulate", str(patients),
+               "--seed", "5", "--out", str(out), "--float", "none", "--no-plots"])
+    report = json.loads((out / "verify.json").read_text())
+    assert rc == 0, report["first_mismatches"]
+    return report
+
+
+@pytest.mark.qemu
+def test_riscv32_verifies_bit_exact_and_counts_instructions(converted_run_dir, tmp_path):
+    _need("riscv32")
+    built = build_firmware(converted_run_dir, "riscv32")
+    # stack = worst case + margin, rounded to 16 B; everything fits the ESP32-C3's SRAM
+    assert 0 < built.stack_worst_case < built.stack_reserved <= built.stack_worst_case + 528
+    assert built.ram_bytes <= built.ram_limit
+    r = verify_target(converted_run_dir, "riscv32", tmp_path)
+    c = r["counts"]
+    assert c["verified"] == c["windows_sent"] >= 500 and c["mismatched"] == 0
+    assert r["device"]["board"] == "riscv32"
+    # minstret under -icount shift=0 counts instructions: identical work, nearly equal counts
+    assert 10_000 < r["cycles"]["min"] <= r["cycles"]["max"] < 1.05 * r["cycles"]["min"]
+
+
+@pytest.mark.qemu
+def test_microbit_fits_16k_and_verifies_bit_exact(converted_run_dir, tmp_path):
+    _need("microbit")
+    built = build_firmware(converted_run_dir, "microbit")
+    # data + bss + arena + the measured stack (+ margin) in the nRF51822's 16 KB
+    assert built.ram_bytes <= 16 * 1024 and built.flash_bytes <= 256 * 1024
+    assert 0 < built.stack_worst_case < built.stack_reserved <= built.stack_worst_case + 528
+    r = verify_target(converted_run_dir, "microbit", tmp_path)
+    c = r["counts"]
+    assert c["verified"] == c["windows_sent"] >= 500 and c["mismatched"] == 0
+    assert r["device"]["board"] == "microbit" and r["device"]["core_clock_hz"] == 16_000_000
+
+
+def test_build_refuses_a_model_too_large_for_the_target(converted_run_dir, tmp_path, capsys):
+    # the same model with a 20 KB arena: more than the micro:bit's 16 KB of RAM
+    run = tmp_path / "big"
+    shutil.copytree(converted_run_dir / "int8", run / "int8")
+    header = run / "int8" / "gen" / "model_engine.h"
+    text = header.read_text()
+    header.write_text(re.sub(r"MODEL_ENGINE_ARENA_BYTES \d+", "MODEL_ENGINE_ARENA_BYTES 20000", text))
+    assert main(["build", "--target", "microbit", str(run)]) == 2
+    err = capsys.readouterr().err
+    assert "does not fit microbit" in err and "16384 B of RAM" in err and "arena 20000" in err
+    assert not (run / "firmware").exists()          # refused before building
+    with pytest.raises(SystemExit) as exit_:
+        main(["build", "--target", "nonsense", str(run)])
+    assert exit_.value.code == 2
+    assert "microbit" in capsys.readouterr().err      # the targets are listed
+
+
+@pytest.mark.qemu
+def test_netduinoplus2_verifies_bit_exact(converted_run_dir, tmp_path):
+    _need("netduinoplus2")
+    built = build_firmware(converted_run_dir, "netduinoplus2")
+    assert built.ram_bytes <= 128 * 1024
+    r = verify_target(converted_run_dir, "netduinoplus2", tmp_path)
+    c = r["counts"]
+    assert c["verified"] == c["windows_sent"] >= 500 and c["mismatched"] == 0
+    assert r["device"]["board"] == "netduinoplus2"
+    # SysTick at 168 MHz under -icount shift=0: the same M4 work as mps2-an386 (40 instr/tick)
+    assert r["cycles"]["min"] > 1000
+
+
+def test_xtensa_lx106_compiles_with_strict_warnings_and_reports_sizes(converted_run_dir):
+    if shutil.which("xtensa-lx106-elf-g++") is None:
+        pytest.skip("xtensa-lx106-elf-g++ not installed")
+    built = build_firmware(converted_run_dir, "xtensa-lx106")   # -Wall -Wextra -Werror, linked
+    assert built.text > 4096 and built.bss > 0 and built.ram_bytes <= built.ram_limit
+    # the ESP8266 reads constants byte by byte only from DRAM: the weights are in .data
+    from host_tools.firmware_build import model_needs
+    assert built.data >= model_needs(converted_run_dir / "int8" / "gen")["weights"]
+    assert 0 < built.stack_worst_case < built.stack_reserved
+
+
+@pytest.mark.qemu
+def test_bench_boards_writes_boards_json(converted_run_dir):
+    _need("microbit")
+    rc = main(["bench", "boards", str(converted_run_dir), "--targets", "microbit,xtensa-lx106",
+               "--simulate", "1"])
+    assert rc == 0
+    rows = json.loads((converted_run_dir / "boards.json").read_text())["targets"]
+    keys = {"built", "verified_windows", "mismatches", "text", "data", "bss", "ram_bytes",
+            "ram_limit", "stack_worst_case", "instructions_per_inference"}
+    assert set(rows) == {"microbit", "xtensa-lx106"} and all(set(r) == keys for r in rows.values())
+    mb, xt = rows["microbit"], rows["xtensa-lx106"]
+    assert mb["built"] and mb["verified_windows"] > 100 and mb["mismatches"] == 0
+    assert mb["ram_bytes"] <= mb["ram_limit"] == 16384 and mb["instructions_per_inference"] > 0
+    assert xt["built"] and xt["verified_windows"] == 0 and xt["instructions_per_inference"] is None
