@@ -22,6 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .engine.quant import DERIVATIONS, FLOAT64
+
 KIT_ROOT = Path(__file__).resolve().parents[1]
 ENGINE_DIR = KIT_ROOT / "firmware" / "engine"
 STRICT = ["-std=c++17", "-O1", "-g", "-Wall", "-Wextra", "-Werror", "-Wshadow", "-Wconversion",
@@ -162,6 +164,10 @@ def add_arguments(parser) -> None:
     parser.add_argument("--no-cortex-m", action="store_true", help="skip the Cortex-M4 figures")
     parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
     parser.add_argument("--keep", type=Path, help="keep generated sources and builds here")
+    parser.add_argument("--multiplier-derivation", choices=DERIVATIONS, default=FLOAT64,
+                        help="which TFLM's FULLY_CONNECTED multipliers to generate: float64 "
+                             "(the tflite-micro wheel, default) or float32-product (TFLM C++ "
+                             "of 2026-08-20); the comparison is always with the wheel")
 
 
 def run(args) -> int:
@@ -178,11 +184,16 @@ def run(args) -> int:
     work = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="bench_engine_"))
     try:
         try:
-            info = generate(data, work / "gen", command=f"bedside bench engine {args.model}")
+            info = generate(data, work / "gen", command=f"bedside bench engine {args.model}",
+                            derivation=args.multiplier_derivation)
         except (EngineError, TFLiteFormatError) as e:
             console.print(f"[red]{args.model}: {e}")
             return 2
         figures = {"model": str(args.model), "seed": args.seed, "inputs": args.inputs, **info}
+        ref = info["reference"]
+        console.print(f"engine generated to match {ref['package']} {ref['version']} "
+                      f"(multipliers: {ref['multiplier_derivation']}, rounding: {ref['rounding']}); "
+                      f"compared with the tflite-micro wheel")
         with Progress(console=console, transient=True) as progress:
             task = progress.add_task("host build + TFLM comparison", total=3)
             exe = build_host([work / "gen"], work / "host")

@@ -37,6 +37,12 @@ def add_arguments(parser) -> None:
     parser.add_argument("--qat", action="store_true",
                         help="quantization-aware fine-tuning (weight fake-quant) before PTQ; "
                              "ships the QAT model and reports PTQ and QAT")
+    parser.add_argument("--multiplier-derivation", choices=("float64", "float32-product"),
+                        default="float64",
+                        help="FULLY_CONNECTED multipliers of the compiled engine: float64 (as "
+                             "the tflite-micro wheel that verify uses, default) or "
+                             "float32-product (as TFLM's C++ of 2026-08-20); recorded in the "
+                             "manifest's `reference`")
 
 
 def run(args) -> int:
@@ -48,7 +54,7 @@ def run(args) -> int:
     from bedside.tflm import TflmError
     try:
         convert(Path(args.run_dir), backend=args.backend, from_tflite=args.from_tflite,
-                qat=args.qat)
+                qat=args.qat, derivation=args.multiplier_derivation)
     except (ConvertError, QuantizeError, TfliteError, OpSetError, TflmError,
             mf.ManifestError) as e:
         print(f"bedside convert: error: {e}", file=sys.stderr)
@@ -174,7 +180,8 @@ def tool_versions() -> dict:
     return out
 
 
-def command_line(backend: str, from_tflite: str | None, qat: bool) -> str:
+def command_line(backend: str, from_tflite: str | None, qat: bool,
+                 derivation: str = "float64") -> str:
     """The command, with paths reduced to placeholders so output does not depend on them."""
     parts = ["bedside", "convert", "RUN_DIR"]
     if backend != "both":
@@ -183,13 +190,15 @@ def command_line(backend: str, from_tflite: str | None, qat: bool) -> str:
         parts += ["--from-tflite", Path(from_tflite).name]
     if qat:
         parts.append("--qat")
+    if derivation != "float64":
+        parts += ["--multiplier-derivation", derivation]
     return " ".join(parts)
 
 
 # --- the conversion ------------------------------------------------------------------------
 
 def _engine_generate(model: bytes, gen_dir: Path, backend: str, notes: list[str],
-                     command: str, compiled_unsupported: bool):
+                     command: str, compiled_unsupported: bool, derivation: str):
     """Call converter.engine.generate when the compiled engine generator is present."""
     try:
         from . import engine
@@ -205,7 +214,7 @@ def _engine_generate(model: bytes, gen_dir: Path, backend: str, notes: list[str]
                      "model_engine.* not generated")
         return None
     try:
-        info = gen(model, gen_dir, command=command)
+        info = gen(model, gen_dir, command=command, derivation=derivation)
     except Exception as e:  # noqa: BLE001 - reported with the engine's own message
         if backend == "both":
             raise ConvertError(f"compiled engine generator failed: {e} "
@@ -280,7 +289,7 @@ def _evaluate(tflite, info, alarm, test, p_float, console, label):
 
 
 def convert(run_dir: Path, backend: str = "both", from_tflite: str | None = None,
-            qat: bool = False, console=None) -> Path:
+            qat: bool = False, console=None, derivation: str = "float64") -> Path:
     """Convert RUN_DIR's Student; returns RUN_DIR/int8. Raises on bad input."""
     from rich.console import Console
 
@@ -351,13 +360,15 @@ def convert(run_dir: Path, backend: str = "both", from_tflite: str | None = None
     notes += _alarm_resolution_notes(alarm, info.outputs[0])
     arena_tflm = tflm_check.arena_used_bytes(tflite)
     return _write_artifacts(run_dir, cfg, tflite, info, alarm, arena_tflm, metrics, notes,
-                            backend, command_line(backend, from_tflite, qat), conv_path,
-                            console, qat_report, compiled_unsupported)
+                            backend, command_line(backend, from_tflite, qat, derivation),
+                            conv_path, console, qat_report, compiled_unsupported, derivation)
 
 
 def _write_artifacts(run_dir, cfg, tflite, info, alarm, arena_tflm, metrics, notes, backend,
-                     command, conv_path, console, qat_report, compiled_unsupported) -> Path:
+                     command, conv_path, console, qat_report, compiled_unsupported,
+                     derivation) -> Path:
     from . import gen_sources
+    from .engine.quant import reference
     sha = hashlib.sha256(tflite).hexdigest()
     out_dir = run_dir / "int8"
     tmp = Path(tempfile.mkdtemp(prefix=".int8.tmp-", dir=run_dir))
@@ -366,7 +377,7 @@ def _write_artifacts(run_dir, cfg, tflite, info, alarm, arena_tflm, metrics, not
         gen_dir = tmp / "gen"
         gen_dir.mkdir()
         engine = _engine_generate(tflite, gen_dir, backend, notes, command,
-                                  compiled_unsupported)
+                                  compiled_unsupported, derivation)
         arena_compiled = engine.get("arena_bytes") if engine else None
         backends = ["tflm"] + (["compiled"] if (gen_dir / "model_engine.cc").exists() else [])
         model_block = {
@@ -386,7 +397,8 @@ def _write_artifacts(run_dir, cfg, tflite, info, alarm, arena_tflm, metrics, not
                                      horizon_min=cfg["horizon_min"], model=model_block,
                                      versions=tool_versions(), generator=generator,
                                      seed=cfg["seed"],
-                                     personalization=_personalization(cfg))
+                                     personalization=_personalization(cfg),
+                                     reference=reference(derivation))
         gen_files = gen_sources.write_all(gen_dir, manifest, tflite, command)
         report = {
             "model": {"sha256": sha, "bytes": len(tflite), "ops": model_block["ops"],

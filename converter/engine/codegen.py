@@ -17,29 +17,17 @@ from bedside.banner import banner as make_banner
 
 from . import ops as op_registry
 from .fold import fold_constants
+from .errors import EngineError, InvalidModelError, UnsupportedOpError  # noqa: F401 - re-exported
 from .planner import plan as make_plan
+from .quant import FLOAT64, reference
 from .tflite_reader import Model, Operator, Tensor, read_model
+from .validate import check_model
 
 GEN_FORMAT = 1
 GENERATOR = "converter.engine"
 
 CTYPES = {"int8": "int8_t", "int32": "int32_t", "float32": "float", "int16": "int16_t",
           "uint8": "uint8_t", "int64": "int64_t", "bool": "bool"}
-
-
-class EngineError(ValueError):
-    """The model cannot be compiled (the message names the op and the reason)."""
-
-
-class UnsupportedOpError(EngineError):
-    """The model uses an op (or op variant) the compiled engine does not implement."""
-
-    def __init__(self, op: str, detail: str = "", index: int | None = None):
-        where = f" (operator {index})" if index is not None else ""
-        why = f": {detail}" if detail else ""
-        super().__init__(f"op {op}{where} is not supported by the compiled engine{why}; "
-                         f"use the `tflm` backend for this model")
-        self.op = op
 
 
 def _c_array(values: np.ndarray, per_line: int = 24) -> str:
@@ -54,9 +42,10 @@ def _c_array(values: np.ndarray, per_line: int = 24) -> str:
 class Gen:
     """What an op module sees: tensors, pointers, constants, and the code it emits."""
 
-    def __init__(self, model: Model, plan):
+    def __init__(self, model: Model, plan, derivation: str = FLOAT64):
         self.model = model
         self.plan = plan
+        self.derivation = derivation      # quant.DERIVATIONS: which TFLM's multipliers to match
         self.decls: list[str] = []
         self.body: list[str] = []
         self.weight_bytes = 0
@@ -138,8 +127,9 @@ class Gen:
 
 
 
-def lower(model: Model) -> tuple[Gen, object]:
+def lower(model: Model, derivation: str = FLOAT64) -> tuple[Gen, object]:
     """Plan memory and lower every op; raises UnsupportedOpError on the first unknown op."""
+    check_model(model)
     fold_constants(model)
     for op in model.operators:
         if op.op not in op_registry.REGISTRY:
@@ -157,7 +147,7 @@ def lower(model: Model) -> tuple[Gen, object]:
         if not op.outputs or any(t < 0 for t in op.outputs) or not op.inputs:
             raise EngineError(f"operator {op.index} ({op.op}) has no inputs or outputs")
     p = make_plan(model, scratch)
-    g = Gen(model, p)
+    g = Gen(model, p, derivation)
     for op in model.operators:
         g.op = op
         g.emit(f"// {op.index}: {op.op}")
@@ -170,12 +160,16 @@ def lower(model: Model) -> tuple[Gen, object]:
     return g, p
 
 
-def render(tflite_bytes: bytes, command: str = "") -> tuple[dict[str, str], dict]:
+def render(tflite_bytes: bytes, command: str = "",
+           derivation: str = FLOAT64) -> tuple[dict[str, str], dict]:
+    ref = reference(derivation)
     model = read_model(tflite_bytes)
-    g, p = lower(model)
+    g, p = lower(model, derivation)
     sha = hashlib.sha256(tflite_bytes).hexdigest()
     banner = make_banner(GENERATOR, "The compiled model (bedside engine).", command,
-                         {"Input model SHA-256": sha})
+                         {"Input model SHA-256": sha,
+                          "Matches": "{package} {version} (multipliers: {multiplier_derivation}, "
+                                     "rounding: {rounding})".format(**ref)})
     tin = model.tensors[model.inputs[0]]
     tout = model.tensors[model.outputs[0]]
     in_buf = p.tensor_buffer[model.inputs[0]]
@@ -240,13 +234,16 @@ extern "C" int model_engine_invoke(const void *input, void *output) {{
             "dsp_extra_weight_bytes": g.dsp_weight_bytes,
             "ops": [op.op for op in model.operators], "macs": g.macs,
             "input_bytes": tin.nbytes, "output_bytes": tout.nbytes,
-            "input_type": tin.type, "output_type": tout.type, "model_sha256": sha}
+            "input_type": tin.type, "output_type": tout.type, "model_sha256": sha,
+            "reference": ref}
     return {"model_engine.h": header, "model_engine.cc": source}, info
 
 
-def generate(tflite_bytes: bytes, out_dir: Path, command: str = "") -> dict:
-    """Generate model_engine.h/.cc into out_dir; returns arena/weight bytes, ops, MACs."""
-    files, info = render(tflite_bytes, command)    # everything is checked before writing
+def generate(tflite_bytes: bytes, out_dir: Path, command: str = "",
+             derivation: str = FLOAT64) -> dict:
+    """Generate model_engine.h/.cc into out_dir; returns arena/weight bytes, ops, MACs and
+    the reference the engine matches (`derivation`: see quant.DERIVATIONS)."""
+    files, info = render(tflite_bytes, command, derivation)    # everything is checked before writing
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     for name, text in files.items():

@@ -1,5 +1,5 @@
 """ADD / SUB / MUL lowering with 4-D broadcast (shared by the three op modules)."""
-from ..quant import quantize_multiplier
+from ..quant import quantize_multiplier, quantize_multiplier_smaller_than_one
 from ._common import act_range, check_int8, opt, shape4
 
 
@@ -30,9 +30,9 @@ def lower_binary(op, g, kind: str):
         # add_common.cc / sub_common.cc: both inputs rescaled to twice the larger scale.
         left = 20
         twice_max = 2 * float(max(a.scale, b.scale))
-        m1, s1 = quantize_multiplier(float(a.scale) / twice_max)
-        m2, s2 = quantize_multiplier(float(b.scale) / twice_max)
-        m, s = quantize_multiplier(twice_max / ((1 << left) * float(out.scale)))
+        m1, s1 = quantize_multiplier_smaller_than_one(float(a.scale) / twice_max)
+        m2, s2 = quantize_multiplier_smaller_than_one(float(b.scale) / twice_max)
+        m, s = quantize_multiplier_smaller_than_one(twice_max / ((1 << left) * float(out.scale)))
     fields = ["{" + ", ".join(map(str, out_dims)) + "}",
               "{" + ", ".join(map(str, _strides(a.shape, out_dims, g))) + "}",
               "{" + ", ".join(map(str, _strides(b.shape, out_dims, g))) + "}",

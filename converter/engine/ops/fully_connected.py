@@ -1,7 +1,7 @@
 """FULLY_CONNECTED (int8, per-tensor or per-channel) -> bedside_engine::FullyConnected."""
 import numpy as np
 
-from ..quant import quantize_multiplier
+from ..quant import fc_multiplier, quantize_multiplier
 from ._common import acc_init, act_range, bias_input, check_int8, opt, per_channel
 
 
@@ -22,9 +22,7 @@ def lower(op, g):
     if len(filt.scales) > 1:
         mult, shift = per_channel(g, inp, filt, out, oc)
     else:
-        # GetQuantizedConvolutionMultipler: the scale product is taken in float32 first.
-        prod = float(np.float32(inp.scale) * np.float32(filt.scale))
-        m, s = quantize_multiplier(prod / float(out.scale))
+        m, s = quantize_multiplier(fc_multiplier(inp.scale, filt.scale, out.scale, g.derivation))
         mult, shift = np.full(oc, m, np.int32), np.full(oc, s, np.int32)
     if any(z != 0 for z in filt.zero_points):
         g.fail("weights zero point must be 0 (symmetric int8 weights)")
