@@ -49,16 +49,16 @@ def run(args) -> int:
     # TensorFlow's C++ start-up chatter hides the converter's own output
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from .quantize import QuantizeError
-    from .tflite_info import TfliteError
+    from .engine import TFLiteFormatError
     from .opset import OpSetError
     from bedside.tflm import TflmError
     try:
         convert(Path(args.run_dir), backend=args.backend, from_tflite=args.from_tflite,
                 qat=args.qat, derivation=args.multiplier_derivation)
-    except (ConvertError, QuantizeError, TfliteError, OpSetError, TflmError,
+    except (ConvertError, QuantizeError, TFLiteFormatError, OpSetError, TflmError,
             mf.ManifestError) as e:
         print(f"bedside convert: error: {e}", file=sys.stderr)
-        return 1
+        return 2
     except OSError as e:       # e.g. RUN_DIR not writable, disk full
         print(f"bedside convert: error: {e.filename or ''}: {e.strerror or e}", file=sys.stderr)
         return 1
@@ -228,20 +228,29 @@ def _engine_generate(model: bytes, gen_dir: Path, backend: str, notes: list[str]
 
 
 def _check_model(tflite: bytes, source: str, window: dict):
-    """Parse and check an int8 candidate; returns its ModelInfo."""
+    """Parse and check an int8 candidate; returns its tflite_reader.Model."""
     from bedside.contract.signals import N_SIGNALS
 
     from .quantize import check_input_quantization
-    from .tflite_info import check_int8_io, read_model
-    info = read_model(tflite, source)
+    from .engine import EngineError, TFLiteFormatError, read_model
+    from .engine.validate import check_model
+    from .quantize import check_int8_io
+    try:
+        info = read_model(tflite)
+        check_model(info)       # before TFLM sees it: TFLM aborts on some malformed models
+    except TFLiteFormatError as e:
+        what = "" if str(e).startswith("not a TFLite flatbuffer") else "corrupt TFLite flatbuffer: "
+        raise ConvertError(f"{source}: {what}{e}") from None
+    except EngineError as e:
+        raise ConvertError(f"{source}: {e}") from None
     check_int8_io(info, source)
-    t_in, t_out = info.inputs[0], info.outputs[0]
-    if t_in.shape != [1, window["length"], N_SIGNALS]:
+    t_in, t_out = info.input_tensors[0], info.output_tensors[0]
+    if list(t_in.shape) != [1, window["length"], N_SIGNALS]:
         raise ConvertError(f"{source}: input tensor shape {t_in.shape} does not match the "
                            f"manifest window [1, {window['length']}, {N_SIGNALS}] "
                            "(run.json window.length)")
     check_input_quantization(t_in.scale, t_in.zero_point, source)
-    if t_out.bytes != 1:
+    if t_out.nbytes != 1:
         raise ConvertError(f"{source}: output tensor shape {t_out.shape}; the kit's alarm "
                            "needs one probability (shape [1, 1])")
     return info
@@ -283,7 +292,7 @@ def _evaluate(tflite, info, alarm, test, p_float, console, label):
         q_test = tflm_check.run_int8(tflite, x_test, lambda n: progress.advance(task, n))
     if p_float is None:
         return None
-    t_out = info.outputs[0]
+    t_out = info.output_tensors[0]
     return tflm_check.compare(p_float, q_test, y_test, p_test, t_out.scale, t_out.zero_point,
                               alarm)
 
@@ -332,7 +341,7 @@ def convert(run_dir: Path, backend: str = "both", from_tflite: str | None = None
     info = _check_model(tflite, source, cfg["window"])
     layer_names = [layer.name for layer in model.layers] if model is not None else []
     notes = opset.check(info, layer_names, need_compiled=(backend == "both"))
-    alarm = _alarm_q(cfg["alarm"], info.outputs[0])
+    alarm = _alarm_q(cfg["alarm"], info.output_tensors[0])
 
     test = load_split(run_dir, "test")
     p_float = None
@@ -349,7 +358,7 @@ def convert(run_dir: Path, backend: str = "both", from_tflite: str | None = None
         src_qat = f"{keras_path} (QAT fine-tuned, quantized)"
         info_qat = _check_model(tflite_qat, src_qat, cfg["window"])
         notes = opset.check(info_qat, layer_names, need_compiled=(backend == "both"))
-        alarm_qat = _alarm_q(cfg["alarm"], info_qat.outputs[0])
+        alarm_qat = _alarm_q(cfg["alarm"], info_qat.output_tensors[0])
         qat_report.update(method="weight fake-quant fine-tune (per-channel int8, STE)",
                           epochs=qat_mod.EPOCHS, learning_rate=qat_mod.LEARNING_RATE,
                           metrics=_evaluate(tflite_qat, info_qat, alarm_qat, test, p_float,
@@ -357,7 +366,7 @@ def convert(run_dir: Path, backend: str = "both", from_tflite: str | None = None
         # the user asked for QAT: ship it; PTQ stays in the report for comparison
         tflite, info, alarm, conv_path = tflite_qat, info_qat, alarm_qat, conv_path + "+qat"
     compiled_unsupported = bool(notes)       # opset.check's notes: ops only TFLM runs
-    notes += _alarm_resolution_notes(alarm, info.outputs[0])
+    notes += _alarm_resolution_notes(alarm, info.output_tensors[0])
     arena_tflm = tflm_check.arena_used_bytes(tflite)
     return _write_artifacts(run_dir, cfg, tflite, info, alarm, arena_tflm, metrics, notes,
                             backend, command_line(backend, from_tflite, qat, derivation),
@@ -383,7 +392,7 @@ def _write_artifacts(run_dir, cfg, tflite, info, alarm, arena_tflm, metrics, not
         model_block = {
             "file": "model.tflite", "sha256": sha, "bytes": len(tflite),
             "ops": info.op_versions(),
-            "input": info.inputs[0].as_dict(), "output": info.outputs[0].as_dict(),
+            "input": info.input_tensors[0].as_dict(), "output": info.output_tensors[0].as_dict(),
             "arena_bytes_tflm": arena_tflm,
             "arena_bytes_tflm_firmware": gen_sources.tflm_arena_bytes(arena_tflm),
             "arena_bytes_compiled": arena_compiled,

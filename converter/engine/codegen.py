@@ -7,7 +7,9 @@ malloc, and `int model_engine_invoke(const void *input, void *output)`.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
+import re
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +19,7 @@ from bedside.banner import banner as make_banner
 
 from . import ops as op_registry
 from .fold import fold_constants
-from .errors import EngineError, InvalidModelError, UnsupportedOpError  # noqa: F401 - re-exported
+from .errors import EngineError, UnsupportedOpError
 from .planner import plan as make_plan
 from .quant import FLOAT64, reference
 from .tflite_reader import Model, Operator, Tensor, read_model
@@ -25,9 +27,28 @@ from .validate import check_model
 
 GEN_FORMAT = 1
 GENERATOR = "converter.engine"
+KERNELS = Path(__file__).resolve().parents[2] / "firmware" / "engine" / "kernels"
 
 CTYPES = {"int8": "int8_t", "int32": "int32_t", "float32": "float", "int16": "int16_t",
           "uint8": "uint8_t", "int64": "int64_t", "bool": "bool"}
+
+
+@functools.lru_cache(maxsize=None)
+def struct_fields() -> dict[str, tuple[str, ...]]:
+    """Field names, in declaration order, of every `struct ...Params` in the kernel headers,
+    so op modules fill parameter structs by name and stay right when a struct changes."""
+    found = {}
+    for header in sorted(KERNELS.glob("*.h")):
+        text = re.sub(r"//[^\n]*|/\*.*?\*/", "", header.read_text(), flags=re.S)
+        for name, body in re.findall(r"struct\s+(\w+Params)\s*\{(.*?)\};", text, flags=re.S):
+            fields = []
+            for decl in body.split(";"):
+                decl = re.sub(r"\[[^\]]*\]|=[^,]*", "", decl).strip()
+                if decl:      # "const int8_t *filter", "int32_t a, b, c", "int32_t dims[4]"
+                    first, *more = decl.split(",")
+                    fields += [n.strip(" *&") for n in [first.split()[-1], *more]]
+            found[name] = tuple(fields)
+    return found
 
 
 def _c_array(values: np.ndarray, per_line: int = 24) -> str:
@@ -37,6 +58,13 @@ def _c_array(values: np.ndarray, per_line: int = 24) -> str:
         flat = [f"{v}" if int(v) != -(1 << 31) else "INT32_MIN" for v in values.reshape(-1)]
     lines = [", ".join(flat[i:i + per_line]) for i in range(0, len(flat), per_line)]
     return "{\n  " + ",\n  ".join(lines) + "\n}" if flat else "{0}"
+
+
+def _c_value(v) -> str:
+    """A struct field initializer: lists become braced arrays, the rest as written."""
+    if isinstance(v, (list, tuple)):
+        return "{" + ", ".join(str(x) for x in v) + "}"
+    return str(v)
 
 
 class Gen:
@@ -112,11 +140,19 @@ class Gen:
         self.dsp_weight_bytes += arr.nbytes
         return f"BEDSIDE_ENGINE_DSP_ONLY({name})"
 
-    def param(self, ctype: str, fields: list, comment: str = "") -> str:
-        """A `static const` parameter struct, initialised in declaration order."""
+    def param(self, ctype: str, comment: str = "", **fields) -> str:
+        """A `const` parameter struct `bedside_engine::<ctype>` filled by field name (every
+        field of the kernel header's struct, no other); emitted in declaration order with
+        each value labelled."""
+        order = struct_fields().get(ctype)
+        if order is None:
+            raise RuntimeError(f"no struct {ctype} in {KERNELS}")
+        if set(order) != set(fields):
+            raise RuntimeError(f"{ctype}: missing fields {sorted(set(order) - set(fields))}, "
+                               f"unknown fields {sorted(set(fields) - set(order))}")
         self._n += 1
         name = f"p{self.op.index}_{self._n}"
-        init = ", ".join(str(f) for f in fields)
+        init = ", ".join(f"/*{f}*/ {_c_value(fields[f])}" for f in order)
         self.decls.append(f"const bedside_engine::{ctype} {name} = {{{init}}};"
                           + (f"  // {comment}" if comment else ""))
         return name
@@ -178,7 +214,7 @@ def render(tflite_bytes: bytes, command: str = "",
 #ifndef MODEL_ENGINE_H_
 #define MODEL_ENGINE_H_
 
-#define BEDSIDE_GEN_FORMAT {GEN_FORMAT}
+#define BEDSIDE_ENGINE_GEN_FORMAT {GEN_FORMAT}
 #define MODEL_ENGINE_ARENA_BYTES {p.arena_bytes}
 #define MODEL_ENGINE_INPUT_BYTES {tin.nbytes}
 #define MODEL_ENGINE_OUTPUT_BYTES {tout.nbytes}
@@ -211,7 +247,7 @@ int model_engine_invoke(const void *input, void *output);
 
 #include "engine.h"
 
-#if BEDSIDE_GEN_FORMAT != BEDSIDE_ENGINE_FORMAT
+#if BEDSIDE_ENGINE_GEN_FORMAT != BEDSIDE_ENGINE_FORMAT
 #error Regenerate the model sources: generated format and firmware/engine format differ
 #endif
 

@@ -81,10 +81,6 @@ def quantize_multiplier_smaller_than_one(real: float) -> tuple[int, int]:
     return quantize_multiplier(real)
 
 
-def f32(x) -> np.float32:
-    return np.float32(x)
-
-
 def quantize_float(scale: float, zero_point: int, value: float) -> int:
     """kernel_util Quantize(): zero_point + round(f / scale), in float32 like TFLM."""
     tmp = np.float32(value) / np.float32(scale)

@@ -8,7 +8,12 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from .errors import InvalidModelError
+from .tflite_reader import TENSOR_TYPES
+
+TYPE_CODES = {name: code for code, (name, _) in TENSOR_TYPES.items()}
 
 # Representable zero points per tensor type.
 ZERO_POINT_RANGE = {"int8": (-128, 127), "uint8": (0, 255), "int16": (-32768, 32767),
@@ -42,6 +47,38 @@ def check_model(model) -> None:
     for op in model.operators:
         if op.op == "FULLY_CONNECTED":
             _check_fc_bias_scale(model, op)
+        if op.op in ("ADD", "SUB", "MUL"):
+            _check_broadcast(model, op)
+        _check_bias_type(model, op)
+
+
+def _check_broadcast(model, op) -> None:
+    """The output of an element-wise op has the broadcast shape of its inputs."""
+    if len(op.inputs) != 2 or min(op.inputs + op.outputs[:1]) < 0:
+        raise InvalidModelError(f"{op.op} operator {op.index}: needs two inputs and an output")
+    a, b = (model.tensors[i].shape for i in op.inputs)
+    out = model.tensors[op.outputs[0]].shape
+    try:
+        want = np.broadcast_shapes(a, b)
+    except ValueError:
+        raise InvalidModelError(f"{op.op} operator {op.index}: input shapes {list(a)} and "
+                                f"{list(b)} do not broadcast") from None
+    if tuple(out) != tuple(want):
+        raise InvalidModelError(f"{op.op} operator {op.index}: output shape {list(out)}, the "
+                                f"inputs broadcast to {list(want)}")
+
+
+def _check_bias_type(model, op) -> None:
+    """quantized_bias_type (CONV_2D, FULLY_CONNECTED): unset or the bias tensor's type."""
+    try:
+        code = op.options.quantized_bias_type
+    except AttributeError:          # the op's options have no such field
+        return
+    bias = op.inputs[2] if len(op.inputs) > 2 and op.inputs[2] >= 0 else None
+    allowed = {0} | ({TYPE_CODES[model.tensors[bias].type]} if bias is not None else set())
+    if code not in allowed:
+        raise InvalidModelError(f"{op.op} operator {op.index}: quantized_bias_type {code} is "
+                                "not the bias tensor's type (TFLM refuses it)")
 
 
 def _check_fc_bias_scale(model, op) -> None:

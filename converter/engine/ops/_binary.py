@@ -1,6 +1,6 @@
 """ADD / SUB / MUL lowering with 4-D broadcast (shared by the three op modules)."""
 from ..quant import quantize_multiplier, quantize_multiplier_smaller_than_one
-from ._common import act_range, check_int8, opt, shape4
+from ._common import act_range, check_int8, shape4
 
 
 def _strides(shape, out_dims, g):
@@ -21,7 +21,7 @@ def lower_binary(op, g, kind: str):
     if len(out.shape) > 4:
         g.fail("more than 4 dimensions")
     out_dims = shape4(out.shape)
-    act = opt(op, 0, "b", 0)
+    act = op.options.fused_activation_function
     lo, hi = act_range(g, act, out)
     if kind == "Mul":
         m, s = quantize_multiplier(float(a.scale) * float(b.scale) / float(out.scale))
@@ -33,10 +33,10 @@ def lower_binary(op, g, kind: str):
         m1, s1 = quantize_multiplier_smaller_than_one(float(a.scale) / twice_max)
         m2, s2 = quantize_multiplier_smaller_than_one(float(b.scale) / twice_max)
         m, s = quantize_multiplier_smaller_than_one(twice_max / ((1 << left) * float(out.scale)))
-    fields = ["{" + ", ".join(map(str, out_dims)) + "}",
-              "{" + ", ".join(map(str, _strides(a.shape, out_dims, g))) + "}",
-              "{" + ", ".join(map(str, _strides(b.shape, out_dims, g))) + "}",
-              -a.zero_point, -b.zero_point, out.zero_point, left, m1, s1, m2, s2, m, s, lo, hi]
-    p = g.param("BinaryParams", fields)
+    p = g.param("BinaryParams", out_dims=out_dims, stride1=_strides(a.shape, out_dims, g),
+                stride2=_strides(b.shape, out_dims, g), input1_offset=-a.zero_point,
+                input2_offset=-b.zero_point, output_offset=out.zero_point, left_shift=left,
+                input1_multiplier=m1, input1_shift=s1, input2_multiplier=m2, input2_shift=s2,
+                output_multiplier=m, output_shift=s, act_min=lo, act_max=hi)
     g.emit(f"bedside_engine::{kind}({p}, {g.ptr(op.inputs[0], True)}, {g.ptr(op.inputs[1], True)}, "
            f"{g.ptr(op.outputs[0])});")

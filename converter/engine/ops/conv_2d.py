@@ -1,7 +1,7 @@
 """CONV_2D (int8, per-channel) -> bedside_engine::Conv (kernels/conv.h)."""
 import numpy as np
 
-from ._common import (acc_init, act_range, bias_input, check_int8, opt, out_size, pad_amount,
+from ._common import (acc_init, act_range, bias_input, check_int8, out_size, pad_amount,
                       per_channel)
 
 
@@ -31,8 +31,9 @@ def lower(op, g):
     check_int8(g, op.inputs[0], op.inputs[1], op.outputs[0])
     inp, filt, out = g.t(op.inputs[0]), g.t(op.inputs[1]), g.t(op.outputs[0])
     bias = bias_input(g, op)
-    padding, sw, sh = opt(op, 0, "b", 0), opt(op, 1, "i", 1), opt(op, 2, "i", 1)
-    act, dw, dh = opt(op, 3, "b", 0), opt(op, 4, "i", 1), opt(op, 5, "i", 1)
+    o = op.options
+    padding, sw, sh = o.padding, o.stride_w, o.stride_h
+    act, dw, dh = o.fused_activation_function, o.dilation_w_factor, o.dilation_h_factor
     n, h, w, c = inp.shape
     oc, kh, kw, fc = filt.shape
     oh, ow = out_size(padding, h, kh, sh, dh), out_size(padding, w, kw, sw, dw)
@@ -42,20 +43,22 @@ def lower(op, g):
         g.fail(f"input depth {c} is not a multiple of filter depth {fc}")
     mult, shift = _pad4(per_channel(g, inp, filt, out, oc))
     lo, hi = act_range(g, act, out)
-    fields = [n, h, w, c, oh, ow, oc, kh, kw, fc, sh, sw, dh, dw,
-              pad_amount(sh, dh, h, kh, oh), pad_amount(sw, dw, w, kw, ow),
-              -inp.zero_point, out.zero_point, lo, hi,
-              None, g.ptr(bias) if bias >= 0 else "nullptr",
-              g.const(mult, f"mult{op.index}"), g.const(shift, f"shift{op.index}")]
     fast = fc == c and filt.data is not None
-    # A DSP build of the fast path reads only the int16 copy of the weights.
-    fields[20] = f"BEDSIDE_ENGINE_PORTABLE_ONLY({g.ptr(op.inputs[1])})" if fast else g.ptr(op.inputs[1])
-    fields.append(g.const(_pad4((acc_init(g, op, filt, bias, -inp.zero_point),))[0], f"acc{op.index}")
-                  if fast else "nullptr")
-    fields.append(g.const_dsp(dsp_weights(filt.data.reshape(oc, -1)), f"w16_{op.index}", "int16_t")
-                  if fast else "nullptr")
-    fields.append(int(bool((shift <= 0).all())))
-    p = g.param("ConvParams", fields)
+    p = g.param(
+        "ConvParams", batches=n, in_h=h, in_w=w, in_c=c, out_h=oh, out_w=ow, out_c=oc, k_h=kh,
+        k_w=kw, filter_in_c=fc, stride_h=sh, stride_w=sw, dil_h=dh, dil_w=dw,
+        pad_h=pad_amount(sh, dh, h, kh, oh), pad_w=pad_amount(sw, dw, w, kw, ow),
+        input_offset=-inp.zero_point, output_offset=out.zero_point, act_min=lo, act_max=hi,
+        # A DSP build of the fast path reads only the int16 copy of the weights.
+        filter=(f"BEDSIDE_ENGINE_PORTABLE_ONLY({g.ptr(op.inputs[1])})" if fast
+                else g.ptr(op.inputs[1])),
+        bias=g.ptr(bias) if bias >= 0 else "nullptr",
+        multiplier=g.const(mult, f"mult{op.index}"), shift=g.const(shift, f"shift{op.index}"),
+        acc_init=(g.const(_pad4((acc_init(g, op, filt, bias, -inp.zero_point),))[0],
+                          f"acc{op.index}") if fast else "nullptr"),
+        filter16=(g.const_dsp(dsp_weights(filt.data.reshape(oc, -1)), f"w16_{op.index}", "int16_t")
+                  if fast else "nullptr"),
+        right_shift_only=int(bool((shift <= 0).all())))
     g.macs += n * oh * ow * oc * kh * kw * fc
     col = g.scratch("int8_t") if fast else "nullptr"
     n4 = (kh * kw * fc + 3) // 4 * 4 if fast else 0

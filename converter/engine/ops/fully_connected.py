@@ -2,18 +2,18 @@
 import numpy as np
 
 from ..quant import fc_multiplier, quantize_multiplier
-from ._common import acc_init, act_range, bias_input, check_int8, opt, per_channel
+from ._common import acc_init, act_range, bias_input, check_int8, per_channel
 
 
 def lower(op, g):
     check_int8(g, op.inputs[0], op.inputs[1], op.outputs[0])
     inp, filt, out = g.t(op.inputs[0]), g.t(op.inputs[1]), g.t(op.outputs[0])
     bias = bias_input(g, op)
-    if opt(op, 1, "b", 0) != 0:
+    if op.options.weights_format != 0:
         g.fail("only the DEFAULT weights format is supported")
     if filt.data is None:
         g.fail("weights must be constant")
-    act = opt(op, 0, "b", 0)
+    act = op.options.fused_activation_function
     oc, depth = filt.shape
     total = int(np.prod(inp.shape))
     if total % depth:
@@ -27,9 +27,9 @@ def lower(op, g):
     if any(z != 0 for z in filt.zero_points):
         g.fail("weights zero point must be 0 (symmetric int8 weights)")
     lo, hi = act_range(g, act, out)
-    fields = [batches, depth, oc, out.zero_point, lo, hi, g.ptr(op.inputs[1]),
-              g.const(acc_init(g, op, filt, bias, -inp.zero_point), f"acc{op.index}"),
-              g.const(mult, f"mult{op.index}"), g.const(shift, f"shift{op.index}")]
-    p = g.param("FullyConnectedParams", fields)
+    p = g.param("FullyConnectedParams", batches=batches, depth=depth, out_c=oc,
+                output_offset=out.zero_point, act_min=lo, act_max=hi, filter=g.ptr(op.inputs[1]),
+                acc_init=g.const(acc_init(g, op, filt, bias, -inp.zero_point), f"acc{op.index}"),
+                multiplier=g.const(mult, f"mult{op.index}"), shift=g.const(shift, f"shift{op.index}"))
     g.macs += batches * oc * depth
     g.emit(f"bedside_engine::FullyConnected({p}, {g.ptr(op.inputs[0], True)}, {g.ptr(op.outputs[0])});")
