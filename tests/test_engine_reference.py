@@ -199,3 +199,42 @@ def test_simulation_agrees_with_wheel_on_conv_ties():
     ref = run_tflm(conv_model(si, sf, so, zp, accs, False), [np.zeros((1, 1, 1, 1), np.int8)])
     assert np.array_equal(ref.reshape(-1), np.clip(mbqm(accs, *m64) + zp, -128, 127))
     assert not np.array_equal(ref.reshape(-1), np.clip(mbqm(accs, *m32) + zp, -128, 127))
+
+
+def test_per_tensor_fc_autoencoder(tmp_path):
+    """A Keras FC autoencoder converted with per-tensor dense weights (as issue 13's public
+    model): every layer's multiplier differs between the two derivations. 3,000 random
+    inputs: the default engine equals the wheel on all 192,000 output bytes; the
+    float32-product engine does not (10 bytes for this seed)."""
+    pytest.importorskip("tensorflow")
+    import tensorflow as tf
+
+    from converter.bench_engine import build_host, random_inputs, run_host, tflm_outputs
+    from converter.engine import generate, read_model
+    from converter.engine.quant import fc_multiplier
+    from tests.test_engine_models import autoencoder
+    model = autoencoder(4)
+    rng = np.random.default_rng(4)
+    reps = [rng.uniform(-3, 3, size=(1, 64)).astype(np.float32) for _ in range(32)]
+    conv = tf.lite.TFLiteConverter.from_keras_model(model)
+    conv.optimizations = [tf.lite.Optimize.DEFAULT]
+    conv.representative_dataset = lambda: ([r] for r in reps)
+    conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    conv.inference_input_type = conv.inference_output_type = tf.int8
+    conv._experimental_disable_per_channel_quantization_for_dense_layers = True
+    data = conv.convert()
+    m = read_model(data)
+    fcs = [op for op in m.operators if op.op == "FULLY_CONNECTED"]
+    scales = [[m.tensors[op.inputs[0]].scale, m.tensors[op.inputs[1]].scale,
+               m.tensors[op.outputs[0]].scale] for op in fcs]
+    assert all(len(m.tensors[op.inputs[1]].scales) == 1 for op in fcs)
+    assert all(quantize_multiplier(fc_multiplier(*s)) !=
+               quantize_multiplier(fc_multiplier(*s, FLOAT32_PRODUCT)) for s in scales)
+    for derivation in (FLOAT64, FLOAT32_PRODUCT):
+        generate(data, tmp_path / derivation, derivation=derivation)
+    exe = build_host([tmp_path / FLOAT64, tmp_path / FLOAT32_PRODUCT], tmp_path / "build",
+                     sanitize=False)
+    x = random_inputs(data, 3000, 0)
+    ref = tflm_outputs(data, x)
+    assert np.array_equal(run_host(exe, 0, x, ref.dtype, ref.shape[1:]), ref)
+    assert not np.array_equal(run_host(exe, 1, x, ref.dtype, ref.shape[1:]), ref)
