@@ -57,7 +57,7 @@ def test_parameter_structs_are_filled_by_name():
     fields = {f: 0 for f in struct_fields()["SoftmaxParams"]}
     name = g.param("SoftmaxParams", outer=2, depth=3, table_size=4)
     assert g.decls[-1] == (f"const bedside_engine::SoftmaxParams {name} = "
-                           "{/*outer*/ 2, /*depth*/ 3, /*table_size*/ 4};")
+                           "{.outer = 2, .depth = 3, .table_size = 4};")
     with pytest.raises(RuntimeError, match=r"missing fields \['table_size'\]"):
         g.param("SoftmaxParams", outer=2, depth=3)
     with pytest.raises(RuntimeError, match=r"unknown fields \['beta'\]"):

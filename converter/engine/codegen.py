@@ -142,8 +142,8 @@ class Gen:
 
     def param(self, ctype: str, comment: str = "", **fields) -> str:
         """A `const` parameter struct `bedside_engine::<ctype>` filled by field name (every
-        field of the kernel header's struct, no other); emitted in declaration order with
-        each value labelled."""
+        field of the kernel header's struct, no other), emitted as designated initialisers
+        in declaration order, so the compiler checks the names too."""
         order = struct_fields().get(ctype)
         if order is None:
             raise RuntimeError(f"no struct {ctype} in {KERNELS}")
@@ -152,7 +152,7 @@ class Gen:
                                f"unknown fields {sorted(set(fields) - set(order))}")
         self._n += 1
         name = f"p{self.op.index}_{self._n}"
-        init = ", ".join(f"/*{f}*/ {_c_value(fields[f])}" for f in order)
+        init = ", ".join(f".{f} = {_c_value(fields[f])}" for f in order)
         self.decls.append(f"const bedside_engine::{ctype} {name} = {{{init}}};"
                           + (f"  // {comment}" if comment else ""))
         return name

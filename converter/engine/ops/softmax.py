@@ -55,6 +55,6 @@ def lower(op, g):
     except ValueError as e:
         g.fail(str(e))
     t = g.const(table, f"softmax{op.index}_exp")
-    p = g.param("SoftmaxParams", f"beta {beta}, input scale {inp.scale}, diff_min {diff_min}",
-                outer=outer, depth=depth, table_size=len(table))
+    p = g.param("SoftmaxParams", outer=outer, depth=depth, table_size=len(table),
+                comment=f"beta {beta}, input scale {inp.scale}, diff_min {diff_min}")
     g.emit(f"bedside_engine::Softmax({p}, {t}, {g.ptr(op.inputs[0], True)}, {g.ptr(op.outputs[0])});")
