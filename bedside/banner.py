@@ -1,7 +1,8 @@
 """The one header format of every generated file: what made it, from what, and a warning.
 
 Every value is escaped to one printable line, so a file name holding a newline or `*/`
-cannot end the comment and become code.
+cannot end the comment and become code; a backslash is written `\x5c`, so a value ending in
+one cannot splice the next line into the comment.
 """
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ def _one_line(value: object) -> str:
     out = []
     for ch in text:
         if ch == "\\":
-            out.append("\\\\")
+            out.append("\\x5c")
         elif ch.isprintable():
             out.append(ch)
         else:

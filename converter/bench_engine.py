@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -23,6 +22,8 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+
+from .engine.quant import DERIVATIONS, FLOAT64
 
 KIT_ROOT = Path(__file__).resolve().parents[1]
 ENGINE_DIR = KIT_ROOT / "firmware" / "engine"
@@ -140,21 +141,6 @@ def random_inputs(model_bytes: bytes, n: int, seed: int) -> np.ndarray:
     raise ValueError(f"model input type {t.type} is not supported (int8 or float32)")
 
 
-def tflm_arena_bytes(model_bytes: bytes) -> int | None:
-    """TFLM's recorded arena total for one inference (RecordingMicroAllocator)."""
-    code = ("import sys,numpy as np\nfrom tflite_micro import runtime\n"
-            "d=open(sys.argv[1],'rb').read()\n"
-            "it=runtime.Interpreter.from_bytes(d, arena_size=1<<22)\n"
-            "det=it.get_input_details(0)\n"
-            "it.set_input(np.zeros(det['shape'],det['dtype']),0); it.invoke(); it.print_allocations()\n")
-    with tempfile.NamedTemporaryFile(suffix=".tflite") as f:
-        f.write(model_bytes)
-        f.flush()
-        r = subprocess.run([sys.executable, "-c", code, f.name], capture_output=True, text=True)
-    m = re.search(r"Arena allocation total (\d+) bytes", r.stdout + r.stderr)
-    return int(m.group(1)) if m else None
-
-
 # --- command ---------------------------------------------------------------------------
 
 def add_arguments(parser) -> None:
@@ -166,33 +152,52 @@ def add_arguments(parser) -> None:
                         help="also count instructions per op (one more build per target)")
     parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
     parser.add_argument("--keep", type=Path, help="keep generated sources and builds here")
+    parser.add_argument("--multiplier-derivation", choices=DERIVATIONS, default=FLOAT64,
+                        help="which TFLM's FULLY_CONNECTED multipliers to generate: float64 "
+                             "(the tflite-micro wheel, default) or float32-product (TFLM C++ "
+                             "of 2026-08-20); the comparison is always with the wheel")
 
 
 def run(args) -> int:
     from rich.console import Console
     from rich.progress import Progress
 
+    from bedside.tflm import TflmError
+
     from .engine import EngineError, TFLiteFormatError, generate
+    from .tflm_check import arena_used_bytes, quietly
     console = Console(width=max(Console().width, 120))
+
+    def refuse(text: str) -> int:
+        """Bad input: one line on stderr naming the model, exit 2."""
+        print(f"bedside bench engine: error: {text}".replace("\n", "\\n"), file=sys.stderr)
+        return 2
+
     try:
         data = args.model.read_bytes()
     except OSError as e:
-        console.print(f"[red]cannot read {args.model}: {e}")
-        return 2
+        return refuse(f"cannot read {args.model}: {e.strerror or e}")
     work = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="bench_engine_"))
     try:
         try:
-            info = generate(data, work / "gen", command=f"bedside bench engine {args.model}")
+            info = generate(data, work / "gen", command=f"bedside bench engine {args.model}",
+                            derivation=args.multiplier_derivation)
         except (EngineError, TFLiteFormatError) as e:
-            console.print(f"[red]{args.model}: {e}")
-            return 2
+            return refuse(f"{args.model}: {e}")
         figures = {"model": str(args.model), "seed": args.seed, "inputs": args.inputs, **info}
+        reference = info["reference"]
+        console.print("engine generated to match {package} {version} (multipliers: "
+                      "{multiplier_derivation}, rounding: {rounding}); compared with the "
+                      "tflite-micro wheel".format(**reference), soft_wrap=True)
+        x = random_inputs(data, args.inputs, args.seed)
+        try:
+            ref = quietly(lambda: tflm_outputs(data, x))
+            figures["tflm_arena_bytes"] = arena_used_bytes(data)
+        except TflmError as e:
+            return refuse(f"{args.model}: the reference cannot run it: {e}")
         with Progress(console=console, transient=True) as progress:
-            task = progress.add_task("host build + TFLM comparison", total=3)
+            task = progress.add_task("host build + TFLM comparison", total=2)
             exe = build_host([work / "gen"], work / "host")
-            progress.advance(task)
-            x = random_inputs(data, args.inputs, args.seed)
-            ref = tflm_outputs(data, x)
             progress.advance(task)
             got = run_host(exe, 0, x, ref.dtype, ref.shape[1:])
             progress.advance(task)
@@ -206,7 +211,6 @@ def run(args) -> int:
             return 1
         console.print(f"[green]bit-exact[/]: {args.inputs} random inputs (seed {args.seed}), "
                       f"all {ref.nbytes} output bytes equal to tflite_micro")
-        figures["tflm_arena_bytes"] = tflm_arena_bytes(data)
         if not args.no_cortex_m:
             from .engine import bench_m4
             figures.update(bench_m4.measure(work / "gen", work / "m4", x[:4], ref[:4], console,

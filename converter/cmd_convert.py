@@ -37,22 +37,28 @@ def add_arguments(parser) -> None:
     parser.add_argument("--qat", action="store_true",
                         help="quantization-aware fine-tuning (weight fake-quant) before PTQ; "
                              "ships the QAT model and reports PTQ and QAT")
+    parser.add_argument("--multiplier-derivation", choices=("float64", "float32-product"),
+                        default="float64",
+                        help="FULLY_CONNECTED multipliers of the compiled engine: float64 (as "
+                             "the tflite-micro wheel that verify uses, default) or "
+                             "float32-product (as TFLM's C++ of 2026-08-20); recorded in the "
+                             "manifest's `reference`")
 
 
 def run(args) -> int:
     # TensorFlow's C++ start-up chatter hides the converter's own output
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from .quantize import QuantizeError
-    from .tflite_info import TfliteError
+    from .engine import TFLiteFormatError
     from .opset import OpSetError
     from bedside.tflm import TflmError
     try:
         convert(Path(args.run_dir), backend=args.backend, from_tflite=args.from_tflite,
-                qat=args.qat)
-    except (ConvertError, QuantizeError, TfliteError, OpSetError, TflmError,
+                qat=args.qat, derivation=args.multiplier_derivation)
+    except (ConvertError, QuantizeError, TFLiteFormatError, OpSetError, TflmError,
             mf.ManifestError) as e:
         print(f"bedside convert: error: {e}", file=sys.stderr)
-        return 1
+        return 2
     except OSError as e:       # e.g. RUN_DIR not writable, disk full
         print(f"bedside convert: error: {e.filename or ''}: {e.strerror or e}", file=sys.stderr)
         return 1
@@ -174,7 +180,8 @@ def tool_versions() -> dict:
     return out
 
 
-def command_line(backend: str, from_tflite: str | None, qat: bool) -> str:
+def command_line(backend: str, from_tflite: str | None, qat: bool,
+                 derivation: str = "float64") -> str:
     """The command, with paths reduced to placeholders so output does not depend on them."""
     parts = ["bedside", "convert", "RUN_DIR"]
     if backend != "both":
@@ -183,13 +190,15 @@ def command_line(backend: str, from_tflite: str | None, qat: bool) -> str:
         parts += ["--from-tflite", Path(from_tflite).name]
     if qat:
         parts.append("--qat")
+    if derivation != "float64":
+        parts += ["--multiplier-derivation", derivation]
     return " ".join(parts)
 
 
 # --- the conversion ------------------------------------------------------------------------
 
 def _engine_generate(model: bytes, gen_dir: Path, backend: str, notes: list[str],
-                     command: str, compiled_unsupported: bool):
+                     command: str, compiled_unsupported: bool, derivation: str):
     """Call converter.engine.generate when the compiled engine generator is present."""
     try:
         from . import engine
@@ -205,7 +214,7 @@ def _engine_generate(model: bytes, gen_dir: Path, backend: str, notes: list[str]
                      "model_engine.* not generated")
         return None
     try:
-        info = gen(model, gen_dir, command=command)
+        info = gen(model, gen_dir, command=command, derivation=derivation)
     except Exception as e:  # noqa: BLE001 - reported with the engine's own message
         if backend == "both":
             raise ConvertError(f"compiled engine generator failed: {e} "
@@ -219,20 +228,29 @@ def _engine_generate(model: bytes, gen_dir: Path, backend: str, notes: list[str]
 
 
 def _check_model(tflite: bytes, source: str, window: dict):
-    """Parse and check an int8 candidate; returns its ModelInfo."""
+    """Parse and check an int8 candidate; returns its tflite_reader.Model."""
     from bedside.contract.signals import N_SIGNALS
 
     from .quantize import check_input_quantization
-    from .tflite_info import check_int8_io, read_model
-    info = read_model(tflite, source)
+    from .engine import EngineError, TFLiteFormatError, read_model
+    from .engine.validate import check_model
+    from .quantize import check_int8_io
+    try:
+        info = read_model(tflite)
+        check_model(info)       # before TFLM sees it: TFLM aborts on some malformed models
+    except TFLiteFormatError as e:
+        what = "" if str(e).startswith("not a TFLite flatbuffer") else "corrupt TFLite flatbuffer: "
+        raise ConvertError(f"{source}: {what}{e}") from None
+    except EngineError as e:
+        raise ConvertError(f"{source}: {e}") from None
     check_int8_io(info, source)
-    t_in, t_out = info.inputs[0], info.outputs[0]
-    if t_in.shape != [1, window["length"], N_SIGNALS]:
+    t_in, t_out = info.input_tensors[0], info.output_tensors[0]
+    if list(t_in.shape) != [1, window["length"], N_SIGNALS]:
         raise ConvertError(f"{source}: input tensor shape {t_in.shape} does not match the "
                            f"manifest window [1, {window['length']}, {N_SIGNALS}] "
                            "(run.json window.length)")
     check_input_quantization(t_in.scale, t_in.zero_point, source)
-    if t_out.bytes != 1:
+    if t_out.nbytes != 1:
         raise ConvertError(f"{source}: output tensor shape {t_out.shape}; the kit's alarm "
                            "needs one probability (shape [1, 1])")
     return info
@@ -274,13 +292,13 @@ def _evaluate(tflite, info, alarm, test, p_float, console, label):
         q_test = tflm_check.run_int8(tflite, x_test, lambda n: progress.advance(task, n))
     if p_float is None:
         return None
-    t_out = info.outputs[0]
+    t_out = info.output_tensors[0]
     return tflm_check.compare(p_float, q_test, y_test, p_test, t_out.scale, t_out.zero_point,
                               alarm)
 
 
 def convert(run_dir: Path, backend: str = "both", from_tflite: str | None = None,
-            qat: bool = False, console=None) -> Path:
+            qat: bool = False, console=None, derivation: str = "float64") -> Path:
     """Convert RUN_DIR's Student; returns RUN_DIR/int8. Raises on bad input."""
     from rich.console import Console
 
@@ -323,7 +341,7 @@ def convert(run_dir: Path, backend: str = "both", from_tflite: str | None = None
     info = _check_model(tflite, source, cfg["window"])
     layer_names = [layer.name for layer in model.layers] if model is not None else []
     notes = opset.check(info, layer_names, need_compiled=(backend == "both"))
-    alarm = _alarm_q(cfg["alarm"], info.outputs[0])
+    alarm = _alarm_q(cfg["alarm"], info.output_tensors[0])
 
     test = load_split(run_dir, "test")
     p_float = None
@@ -340,7 +358,7 @@ def convert(run_dir: Path, backend: str = "both", from_tflite: str | None = None
         src_qat = f"{keras_path} (QAT fine-tuned, quantized)"
         info_qat = _check_model(tflite_qat, src_qat, cfg["window"])
         notes = opset.check(info_qat, layer_names, need_compiled=(backend == "both"))
-        alarm_qat = _alarm_q(cfg["alarm"], info_qat.outputs[0])
+        alarm_qat = _alarm_q(cfg["alarm"], info_qat.output_tensors[0])
         qat_report.update(method="weight fake-quant fine-tune (per-channel int8, STE)",
                           epochs=qat_mod.EPOCHS, learning_rate=qat_mod.LEARNING_RATE,
                           metrics=_evaluate(tflite_qat, info_qat, alarm_qat, test, p_float,
@@ -348,16 +366,18 @@ def convert(run_dir: Path, backend: str = "both", from_tflite: str | None = None
         # the user asked for QAT: ship it; PTQ stays in the report for comparison
         tflite, info, alarm, conv_path = tflite_qat, info_qat, alarm_qat, conv_path + "+qat"
     compiled_unsupported = bool(notes)       # opset.check's notes: ops only TFLM runs
-    notes += _alarm_resolution_notes(alarm, info.outputs[0])
+    notes += _alarm_resolution_notes(alarm, info.output_tensors[0])
     arena_tflm = tflm_check.arena_used_bytes(tflite)
     return _write_artifacts(run_dir, cfg, tflite, info, alarm, arena_tflm, metrics, notes,
-                            backend, command_line(backend, from_tflite, qat), conv_path,
-                            console, qat_report, compiled_unsupported)
+                            backend, command_line(backend, from_tflite, qat, derivation),
+                            conv_path, console, qat_report, compiled_unsupported, derivation)
 
 
 def _write_artifacts(run_dir, cfg, tflite, info, alarm, arena_tflm, metrics, notes, backend,
-                     command, conv_path, console, qat_report, compiled_unsupported) -> Path:
+                     command, conv_path, console, qat_report, compiled_unsupported,
+                     derivation) -> Path:
     from . import gen_sources
+    from .engine.quant import reference
     sha = hashlib.sha256(tflite).hexdigest()
     out_dir = run_dir / "int8"
     tmp = Path(tempfile.mkdtemp(prefix=".int8.tmp-", dir=run_dir))
@@ -366,13 +386,13 @@ def _write_artifacts(run_dir, cfg, tflite, info, alarm, arena_tflm, metrics, not
         gen_dir = tmp / "gen"
         gen_dir.mkdir()
         engine = _engine_generate(tflite, gen_dir, backend, notes, command,
-                                  compiled_unsupported)
+                                  compiled_unsupported, derivation)
         arena_compiled = engine.get("arena_bytes") if engine else None
         backends = ["tflm"] + (["compiled"] if (gen_dir / "model_engine.cc").exists() else [])
         model_block = {
             "file": "model.tflite", "sha256": sha, "bytes": len(tflite),
             "ops": info.op_versions(),
-            "input": info.inputs[0].as_dict(), "output": info.outputs[0].as_dict(),
+            "input": info.input_tensors[0].as_dict(), "output": info.output_tensors[0].as_dict(),
             "arena_bytes_tflm": arena_tflm,
             "arena_bytes_tflm_firmware": gen_sources.tflm_arena_bytes(arena_tflm),
             "arena_bytes_compiled": arena_compiled,
@@ -386,7 +406,8 @@ def _write_artifacts(run_dir, cfg, tflite, info, alarm, arena_tflm, metrics, not
                                      horizon_min=cfg["horizon_min"], model=model_block,
                                      versions=tool_versions(), generator=generator,
                                      seed=cfg["seed"],
-                                     personalization=_personalization(cfg))
+                                     personalization=_personalization(cfg),
+                                     reference=reference(derivation))
         gen_files = gen_sources.write_all(gen_dir, manifest, tflite, command)
         report = {
             "model": {"sha256": sha, "bytes": len(tflite), "ops": model_block["ops"],

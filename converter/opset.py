@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from .tflite_info import ModelInfo, OpInfo
+from .engine.tflite_reader import Model, Operator
 
 TFLM_OPS: dict[str, str] = {
     "ABS": "AddAbs", "ADD": "AddAdd", "ADD_N": "AddAddN", "ARG_MAX": "AddArgMax",
@@ -36,27 +36,8 @@ TFLM_OPS: dict[str, str] = {
     "UNPACK": "AddUnpack", "ZEROS_LIKE": "AddZerosLike",
 }
 
-# Used when converter.engine does not (yet) export SUPPORTED_OPS.
-_COMPILED_FALLBACK = frozenset({
-    "FULLY_CONNECTED", "CONV_2D", "DEPTHWISE_CONV_2D", "AVERAGE_POOL_2D", "MAX_POOL_2D",
-    "MEAN", "ADD", "SUB", "MUL", "RESHAPE", "SQUEEZE", "EXPAND_DIMS", "SOFTMAX", "LOGISTIC",
-    "TANH", "RELU", "RELU6", "LEAKY_RELU", "QUANTIZE", "DEQUANTIZE", "CONCATENATION", "PAD",
-    "STRIDED_SLICE",
-})
-
-
 class OpSetError(ValueError):
     """The model uses an op a backend cannot run."""
-
-
-def compiled_ops() -> frozenset[str]:
-    """The compiled backend's op set (from converter.engine when it declares one)."""
-    try:
-        from . import engine
-        ops = getattr(engine, "SUPPORTED_OPS", None)
-    except ImportError:
-        ops = None
-    return frozenset(ops) if ops else _COMPILED_FALLBACK
 
 
 def keras_layer_for(tensor_name: str, layer_names: list[str]) -> str | None:
@@ -81,32 +62,34 @@ def keras_layer_for(tensor_name: str, layer_names: list[str]) -> str | None:
     return None
 
 
-def describe(op: OpInfo, layer_names: list[str]) -> str:
-    tensor = op.output_names[0] if op.output_names else "?"
+def describe(op: Operator, model: Model, layer_names: list[str]) -> str:
+    names = lambda indices: [model.tensors[i].name for i in indices if i >= 0]   # noqa: E731
+    outputs = names(op.outputs)
+    tensor = outputs[0] if outputs else "?"
     layer = keras_layer_for(tensor, layer_names) if layer_names else None
     where = f"Keras layer '{layer}'" if layer else "Keras layer unknown"
     if layer is None and layer_names:
         # e.g. the final activation's output is named after the graph's return value;
         # the layer is then the one its input came from
-        for name in op.input_names:
+        for name in names(op.inputs):
             layer = keras_layer_for(name, layer_names)
             if layer:
                 where = f"Keras layer '{layer}' (from the op's input)"
                 break
-    return (f"op {op.name} (version {op.version}, operator #{op.index}, output tensor "
+    return (f"op {op.op} (version {op.version}, operator #{op.index}, output tensor "
             f"'{tensor.split(';')[0]}', {where})")
 
 
-def check(info: ModelInfo, layer_names: list[str], need_compiled: bool) -> list[str]:
+def check(model: Model, layer_names: list[str], need_compiled: bool) -> list[str]:
     """Raise OpSetError for ops TFLM cannot run (and, if need_compiled, the compiled
     backend). Return human-readable notes about ops only the compiled backend lacks."""
-    compiled = compiled_ops()
+    from .engine import SUPPORTED_OPS
     errors, notes = [], []
-    for op in info.ops:
-        if op.name not in TFLM_OPS:
-            errors.append(f"{describe(op, layer_names)} is not supported by TFLite Micro")
-        elif op.name not in compiled:
-            msg = f"{describe(op, layer_names)} is not supported by the compiled backend"
+    for op in model.operators:
+        if op.op not in TFLM_OPS:
+            errors.append(f"{describe(op, model, layer_names)} is not supported by TFLite Micro")
+        elif op.op not in SUPPORTED_OPS:
+            msg = f"{describe(op, model, layer_names)} is not supported by the compiled backend"
             (errors if need_compiled else notes).append(msg)
     if errors:
         hint = ("" if not need_compiled or all("TFLite Micro" in e for e in errors) else

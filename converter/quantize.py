@@ -117,3 +117,27 @@ def check_input_quantization(scale: float, zero_point: int, source: str) -> None
         raise QuantizeError(f"{source}: input quantization is scale {scale!r}, zero point "
                             f"{zero_point}; the kit's preprocessing needs scale "
                             f"1/{INPUT_SCALE_INV}, zero point 0")
+
+
+def check_int8_io(model, source: str) -> None:
+    """The kit's device path is full-integer: one subgraph, one int8 input and output."""
+    if model.subgraph_count > 1:
+        raise QuantizeError(f"{source}: {model.subgraph_count} subgraphs; the kit supports "
+                            "single-subgraph models (no control flow)")
+    if len(model.inputs) != 1 or len(model.outputs) != 1:
+        raise QuantizeError(f"{source}: {len(model.inputs)} inputs / {len(model.outputs)} "
+                            "outputs; the kit needs exactly one of each")
+    out_types = [[model.tensors[i].type for i in op.outputs if i >= 0] for op in model.operators]
+    int8_inside = any("int8" in types for types in out_types)
+    for kind, t in (("input", model.input_tensors[0]), ("output", model.output_tensors[0])):
+        if t.type != "int8" or not t.scales:
+            why = ("the model is quantized inside but has a float interface: convert with "
+                   "int8 inference input/output types" if int8_inside else
+                   "a float-only model: convert with full-integer quantization")
+            raise QuantizeError(f"{source}: {kind} tensor '{t.name}' is {t.type}, not quantized "
+                                f"int8 ({why})")
+    for op, types in zip(model.operators, out_types):
+        if "float32" in types and op.op != "DEQUANTIZE":
+            out = model.tensors[op.outputs[0]].name
+            raise QuantizeError(f"{source}: op {op.op} (#{op.index}) computes in float32 "
+                                f"(tensor '{out}'); the model is not fully int8")

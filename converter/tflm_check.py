@@ -32,6 +32,25 @@ def _capture_fd2(fn) -> str:
         return tmp.read().decode(errors="replace")
 
 
+def quietly(fn):
+    """fn() with TFLM's native diagnostics captured instead of printed; a TflmError it raises
+    gets TFLM's first diagnostic line added (the wheel's own message only says that
+    allocation failed)."""
+    box = {}
+
+    def run():
+        try:
+            box["value"] = fn()
+        except TflmError as e:
+            box["error"] = e
+
+    text = _capture_fd2(run)
+    if "error" in box:
+        detail = next((line.strip() for line in text.splitlines() if line.strip()), "")
+        raise TflmError(f"{box['error']}" + (f": {detail}" if detail else "")) from box["error"]
+    return box["value"]
+
+
 def arena_used_bytes(model: bytes) -> int:
     """Arena bytes TFLM allocated for this model (RecordingMicroAllocator total, host build).
 

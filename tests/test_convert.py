@@ -65,6 +65,9 @@ def test_manifest_is_complete_and_consistent(converted_run_dir):
     assert a["on_q"] == prob_to_q(a["threshold"], o["scale"], o["zero_point"])
     assert a["off_q"] == prob_to_q(a["off_threshold"], o["scale"], o["zero_point"])
     assert all({"name", "version"} <= set(op) for op in m["model"]["ops"])
+    from bedside.tflm import reference_version
+    assert m["reference"] == {"package": "tflite-micro", "version": reference_version(),
+                              "multiplier_derivation": "float64", "rounding": "double"}
     assert [s["name"] for s in m["signals"]] == ["hr", "sbp", "dbp", "map", "spo2", "rr",
                                                   "temp"]
     for name in ("model_config.h", "model_data.h", "model_data.cc", "model_ops.h"):
@@ -150,9 +153,12 @@ def test_from_tflite_packages_a_given_model(converted_run_dir, tmp_path):
 
     run = copy_run(converted_run_dir, tmp_path / "given")
     given = _int8(converted_run_dir) / "model.tflite"
-    assert main(["convert", str(run), "--from-tflite", str(given)]) == 0
+    assert main(["convert", str(run), "--from-tflite", str(given),
+                 "--multiplier-derivation", "float32-product"]) == 0
     m = load_manifest(run)
     assert m["model"]["quantization"] == "given"
+    assert m["reference"]["multiplier_derivation"] == "float32-product"
+    assert "multipliers: float32-product" in (_int8(run) / "gen" / "model_engine.cc").read_text()
     assert m["model"]["sha256"] == load_manifest(converted_run_dir)["model"]["sha256"]
     report = json.loads((_int8(run) / "conversion.json").read_text())
     assert report["ptq"] is None and report["checks"]["windows"] > 0

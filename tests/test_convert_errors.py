@@ -179,3 +179,26 @@ def test_op_outside_tflm(run_copy, capsys):
     assert "op TILE (version" in err and "Keras layer 'upsample'" in err
     assert "is not supported by TFLite Micro" in err
     assert _no_partial(run_copy)
+
+
+def test_malformed_quantization_refused_before_tflm(converted_run_dir, tmp_path, capsys):
+    """Issue 13: a mutated model put a zero point of -1090921693312 into an int32 field."""
+    import flatbuffers
+
+    from tests.fixtures.crafted import schema
+    s = schema()
+    data = (converted_run_dir / "int8" / "model.tflite").read_bytes()
+    m = s.ModelT.InitFromObj(s.Model.GetRootAsModel(data, 0))
+    bias = next(i for i, t in enumerate(m.subgraphs[0].tensors)
+                if t.type == 2 and t.quantization is not None and t.quantization.scale is not None)
+    m.subgraphs[0].tensors[bias].quantization.zeroPoint = [-1090921693312] * len(
+        m.subgraphs[0].tensors[bias].quantization.scale)
+    b = flatbuffers.Builder(4096)
+    b.Finish(m.Pack(b), file_identifier=b"TFL3")
+    path = tmp_path / "mutated.tflite"
+    path.write_bytes(bytes(b.Output()))
+    run = copy_run(converted_run_dir, tmp_path / "run")
+    rc, err = _convert(capsys, run, "--from-tflite", path)
+    assert rc == 2, err
+    assert "mutated.tflite" in err and "zero point -1090921693312 is outside int32" in err
+    assert _no_partial(run)

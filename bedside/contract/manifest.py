@@ -87,17 +87,18 @@ def load_manifest(path: str | Path) -> dict:
 
 def build_manifest(*, window: dict, alarm: dict, horizon_min: float, model: dict,
                    versions: dict, generator: dict, seed: int | None = None,
-                   personalization: dict | None = None) -> dict:
+                   personalization: dict | None = None, reference: dict | None = None) -> dict:
     """The full manifest (format FORMAT_VERSION); every field is in docs/manifest.md.
 
     `alarm` must already hold on_q/off_q (the int8 thresholds the device compares);
     `model` is the block written by the converter (file, sha256, bytes, ops, input,
-    output, arena bytes).
+    output, arena bytes); `reference` names the interpreter the outputs must equal
+    (package, version, multiplier_derivation, rounding).
     """
     preprocessing = preprocessing_block(personalization)
     window = {"length": int(window["length"]), "stride": int(window["stride"])}
     preprocessing["sha256"] = constants_sha256(preprocessing, alarm, window)
-    return {
+    out = {
         "format_version": FORMAT_VERSION,
         "protocol_version": PROTOCOL_VERSION,
         "gen_format": GEN_FORMAT,
@@ -113,3 +114,6 @@ def build_manifest(*, window: dict, alarm: dict, horizon_min: float, model: dict
         "versions": versions,
         "generator": generator,
     }
+    if reference is not None:
+        out["reference"] = reference
+    return out

@@ -5,7 +5,8 @@
 """
 from pathlib import Path
 
-from .codegen import EngineError, UnsupportedOpError, generate, render
+from .codegen import generate, render
+from .errors import EngineError, InvalidModelError, UnsupportedOpError
 from .ops import REGISTRY as _REGISTRY
 from .tflite_reader import TFLiteFormatError, read_model
 
@@ -14,4 +15,4 @@ SUPPORTED_OPS = frozenset(_REGISTRY)
 KERNEL_DIR = Path(__file__).resolve().parents[2] / "firmware" / "engine"
 
 __all__ = ["generate", "render", "read_model", "SUPPORTED_OPS", "KERNEL_DIR", "EngineError",
-           "UnsupportedOpError", "TFLiteFormatError"]
+           "InvalidModelError", "UnsupportedOpError", "TFLiteFormatError"]

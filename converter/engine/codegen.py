@@ -7,7 +7,9 @@ malloc, and `int model_engine_invoke(const void *input, void *output)`.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
+import re
 from pathlib import Path
 
 import numpy as np
@@ -17,29 +19,36 @@ from bedside.banner import banner as make_banner
 
 from . import ops as op_registry
 from .fold import fold_constants
+from .errors import EngineError, UnsupportedOpError
 from .planner import plan as make_plan
+from .quant import FLOAT64, reference
 from .tflite_reader import Model, Operator, Tensor, read_model
+from .validate import check_model
 
 GEN_FORMAT = 1
 GENERATOR = "converter.engine"
+KERNELS = Path(__file__).resolve().parents[2] / "firmware" / "engine" / "kernels"
 
 CTYPES = {"int8": "int8_t", "int32": "int32_t", "float32": "float", "int16": "int16_t",
           "uint8": "uint8_t", "int64": "int64_t", "bool": "bool"}
 
 
-class EngineError(ValueError):
-    """The model cannot be compiled (the message names the op and the reason)."""
-
-
-class UnsupportedOpError(EngineError):
-    """The model uses an op (or op variant) the compiled engine does not implement."""
-
-    def __init__(self, op: str, detail: str = "", index: int | None = None):
-        where = f" (operator {index})" if index is not None else ""
-        why = f": {detail}" if detail else ""
-        super().__init__(f"op {op}{where} is not supported by the compiled engine{why}; "
-                         f"use the `tflm` backend for this model")
-        self.op = op
+@functools.lru_cache(maxsize=None)
+def struct_fields() -> dict[str, tuple[str, ...]]:
+    """Field names, in declaration order, of every `struct ...Params` in the kernel headers,
+    so op modules fill parameter structs by name and stay right when a struct changes."""
+    found = {}
+    for header in sorted(KERNELS.glob("*.h")):
+        text = re.sub(r"//[^\n]*|/\*.*?\*/", "", header.read_text(), flags=re.S)
+        for name, body in re.findall(r"struct\s+(\w+Params)\s*\{(.*?)\};", text, flags=re.S):
+            fields = []
+            for decl in body.split(";"):
+                decl = re.sub(r"\[[^\]]*\]|=[^,]*", "", decl).strip()
+                if decl:      # "const int8_t *filter", "int32_t a, b, c", "int32_t dims[4]"
+                    first, *more = decl.split(",")
+                    fields += [n.strip(" *&") for n in [first.split()[-1], *more]]
+            found[name] = tuple(fields)
+    return found
 
 
 def _c_array(values: np.ndarray, per_line: int = 24) -> str:
@@ -51,18 +60,26 @@ def _c_array(values: np.ndarray, per_line: int = 24) -> str:
     return "{\n  " + ",\n  ".join(lines) + "\n}" if flat else "{0}"
 
 
+def _c_value(v) -> str:
+    """A struct field initializer: lists become braced arrays, the rest as written."""
+    if isinstance(v, (list, tuple)):
+        return "{" + ", ".join(str(x) for x in v) + "}"
+    return str(v)
+
+
 class Gen:
     """What an op module sees: tensors, pointers, constants, and the code it emits."""
 
-    def __init__(self, model: Model, plan):
+    def __init__(self, model: Model, plan, derivation: str = FLOAT64):
         self.model = model
         self.plan = plan
+        self.derivation = derivation      # quant.DERIVATIONS: which TFLM's multipliers to match
+        self.op_macs: list[int] = []      # MACs of each operator, in order (bench --per-op)
         self.decls: list[str] = []
         self.body: list[str] = []
         self.weight_bytes = 0
         self.dsp_weight_bytes = 0
         self.macs = 0
-        self.op_macs: list[int] = []      # MACs of each operator, in order (bench --per-op)
         self._consts: dict[tuple, str] = {}
         self._n = 0
         self.op: Operator | None = None
@@ -124,16 +141,19 @@ class Gen:
         self.dsp_weight_bytes += arr.nbytes
         return f"BEDSIDE_ENGINE_DSP_ONLY({name})"
 
-    def param(self, ctype: str, fields: list | None = None, comment: str = "", **named) -> str:
-        """A `static const` parameter struct: filled by field name (`named`, in declaration
-        order: designated initialisers, so the compiler checks every name) or, for structs
-        not yet converted, from `fields` in declaration order."""
+    def param(self, ctype: str, comment: str = "", **fields) -> str:
+        """A `const` parameter struct `bedside_engine::<ctype>` filled by field name (every
+        field of the kernel header's struct, no other), emitted as designated initialisers
+        in declaration order, so the compiler checks the names too."""
+        order = struct_fields().get(ctype)
+        if order is None:
+            raise RuntimeError(f"no struct {ctype} in {KERNELS}")
+        if set(order) != set(fields):
+            raise RuntimeError(f"{ctype}: missing fields {sorted(set(order) - set(fields))}, "
+                               f"unknown fields {sorted(set(fields) - set(order))}")
         self._n += 1
         name = f"p{self.op.index}_{self._n}"
-        if named:
-            init = ", ".join(f".{k} = {v}" for k, v in named.items())
-        else:
-            init = ", ".join(str(f) for f in fields)
+        init = ", ".join(f".{f} = {_c_value(fields[f])}" for f in order)
         self.decls.append(f"const bedside_engine::{ctype} {name} = {{{init}}};"
                           + (f"  // {comment}" if comment else ""))
         return name
@@ -144,8 +164,9 @@ class Gen:
 
 
 
-def lower(model: Model) -> tuple[Gen, object]:
+def lower(model: Model, derivation: str = FLOAT64) -> tuple[Gen, object]:
     """Plan memory and lower every op; raises UnsupportedOpError on the first unknown op."""
+    check_model(model)
     fold_constants(model)
     for op in model.operators:
         if op.op not in op_registry.REGISTRY:
@@ -163,7 +184,7 @@ def lower(model: Model) -> tuple[Gen, object]:
         if not op.outputs or any(t < 0 for t in op.outputs) or not op.inputs:
             raise EngineError(f"operator {op.index} ({op.op}) has no inputs or outputs")
     p = make_plan(model, scratch)
-    g = Gen(model, p)
+    g = Gen(model, p, derivation)
     for op in model.operators:
         g.op = op
         g.emit(f"// {op.index}: {op.op}")
@@ -179,12 +200,16 @@ def lower(model: Model) -> tuple[Gen, object]:
     return g, p
 
 
-def render(tflite_bytes: bytes, command: str = "") -> tuple[dict[str, str], dict]:
+def render(tflite_bytes: bytes, command: str = "",
+           derivation: str = FLOAT64) -> tuple[dict[str, str], dict]:
+    ref = reference(derivation)
     model = read_model(tflite_bytes)
-    g, p = lower(model)
+    g, p = lower(model, derivation)
     sha = hashlib.sha256(tflite_bytes).hexdigest()
     banner = make_banner(GENERATOR, "The compiled model (bedside engine).", command,
-                         {"Input model SHA-256": sha})
+                         {"Input model SHA-256": sha,
+                          "Matches": "{package} {version} (multipliers: {multiplier_derivation}, "
+                                     "rounding: {rounding})".format(**ref)})
     tin = model.tensors[model.inputs[0]]
     tout = model.tensors[model.outputs[0]]
     in_buf = p.tensor_buffer[model.inputs[0]]
@@ -193,7 +218,7 @@ def render(tflite_bytes: bytes, command: str = "") -> tuple[dict[str, str], dict
 #ifndef MODEL_ENGINE_H_
 #define MODEL_ENGINE_H_
 
-#define BEDSIDE_GEN_FORMAT {GEN_FORMAT}
+#define BEDSIDE_ENGINE_GEN_FORMAT {GEN_FORMAT}
 #define MODEL_ENGINE_ARENA_BYTES {p.arena_bytes}
 #define MODEL_ENGINE_INPUT_BYTES {tin.nbytes}
 #define MODEL_ENGINE_OUTPUT_BYTES {tout.nbytes}
@@ -226,7 +251,7 @@ int model_engine_invoke(const void *input, void *output);
 
 #include "engine.h"
 
-#if BEDSIDE_GEN_FORMAT != BEDSIDE_ENGINE_FORMAT
+#if BEDSIDE_ENGINE_GEN_FORMAT != BEDSIDE_ENGINE_FORMAT
 #error Regenerate the model sources: generated format and firmware/engine format differ
 #endif
 
@@ -249,13 +274,16 @@ extern "C" int model_engine_invoke(const void *input, void *output) {{
             "dsp_extra_weight_bytes": g.dsp_weight_bytes,
             "ops": [op.op for op in model.operators], "macs": g.macs, "op_macs": g.op_macs,
             "input_bytes": tin.nbytes, "output_bytes": tout.nbytes,
-            "input_type": tin.type, "output_type": tout.type, "model_sha256": sha}
+            "input_type": tin.type, "output_type": tout.type, "model_sha256": sha,
+            "reference": ref}
     return {"model_engine.h": header, "model_engine.cc": source}, info
 
 
-def generate(tflite_bytes: bytes, out_dir: Path, command: str = "") -> dict:
-    """Generate model_engine.h/.cc into out_dir; returns arena/weight bytes, ops, MACs."""
-    files, info = render(tflite_bytes, command)    # everything is checked before writing
+def generate(tflite_bytes: bytes, out_dir: Path, command: str = "",
+             derivation: str = FLOAT64) -> dict:
+    """Generate model_engine.h/.cc into out_dir; returns arena/weight bytes, ops, MACs and
+    the reference the engine matches (`derivation`: see quant.DERIVATIONS)."""
+    files, info = render(tflite_bytes, command, derivation)    # everything is checked before writing
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     for name, text in files.items():

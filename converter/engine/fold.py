@@ -10,14 +10,11 @@ import numpy as np
 FOLDABLE = {"SHAPE", "STRIDED_SLICE", "PACK", "CONCATENATION"}
 
 
-def _opt(op, index, fmt, default):
-    return default if op.options is None else op.options.scalar(index, fmt, default)
-
-
 def _strided_slice_1d(x: np.ndarray, op, begin, end, strides) -> np.ndarray:
     if x.ndim != 1 or len(begin) != 1:
         raise ValueError("only 1-D constant STRIDED_SLICE is folded")
-    bm, em, shrink = _opt(op, 0, "i", 0), _opt(op, 1, "i", 0), _opt(op, 4, "i", 0)
+    o = op.options
+    bm, em, shrink = o.begin_mask, o.end_mask, o.shrink_axis_mask
     n = len(x)
     b = 0 if bm & 1 else int(begin[0])
     e = n if em & 1 else int(end[0])
@@ -37,9 +34,9 @@ def _evaluate(op, model) -> np.ndarray | None:
     if op.op == "STRIDED_SLICE":
         return _strided_slice_1d(*args[:1], op, *args[1:4])
     if op.op == "PACK":
-        return np.stack(args, axis=_opt(op, 1, "i", 0)).astype(np.int32)
+        return np.stack(args, axis=op.options.axis).astype(np.int32)
     if op.op == "CONCATENATION":
-        return np.concatenate(args, axis=_opt(op, 0, "i", 0)).astype(np.int32)
+        return np.concatenate(args, axis=op.options.axis).astype(np.int32)
     return None
 
 

@@ -23,6 +23,42 @@ def tflite_round(x: float) -> int:
     return int(math.copysign(math.floor(abs(x) + 0.5), x))
 
 
+# How the real value of a FULLY_CONNECTED per-tensor multiplier is derived from the float32
+# scales (every other multiplier is derived in double by every TFLM version we know of):
+# "float64": input x filter / output, each scale widened to double first. The pinned
+#   `tflite-micro` wheel does this (established by tests/test_engine_reference.py).
+# "float32-product": the input x filter product is taken in float32, then divided in
+#   double, as TFLM's C++ GetQuantizedConvolutionMultipler does at its commit of 2026-08-20.
+FLOAT64, FLOAT32_PRODUCT = "float64", "float32-product"
+DERIVATIONS = (FLOAT64, FLOAT32_PRODUCT)
+# Requantization rounding of every kernel: gemmlowp's SaturatingRoundingDoublingHighMul then
+# RoundingDivideByPOT, each rounding half away from zero (TFLM without TFLITE_SINGLE_ROUNDING).
+ROUNDING = "double"
+
+
+def reference(derivation: str = FLOAT64) -> dict:
+    """The manifest's `reference` block: which interpreter the generated engine matches."""
+    if derivation == FLOAT64:
+        from bedside.tflm import reference_version
+        package, version = "tflite-micro", reference_version()
+    elif derivation == FLOAT32_PRODUCT:
+        package, version = "tflite-micro C++ sources", "2026-08-20"
+    else:
+        raise ValueError(f"multiplier derivation {derivation!r}: choose one of {', '.join(DERIVATIONS)}")
+    return {"package": package, "version": version, "multiplier_derivation": derivation,
+            "rounding": ROUNDING}
+
+
+def fc_multiplier(input_scale: float, filter_scale: float, output_scale: float,
+                  derivation: str = FLOAT64) -> float:
+    """GetQuantizedConvolutionMultipler's real multiplier under `derivation` (see above)."""
+    if derivation == FLOAT32_PRODUCT:
+        return float(np.float32(input_scale) * np.float32(filter_scale)) / float(output_scale)
+    if derivation != FLOAT64:
+        raise ValueError(f"multiplier derivation {derivation!r}: choose one of {', '.join(DERIVATIONS)}")
+    return float(input_scale) * float(filter_scale) / float(output_scale)
+
+
 def quantize_multiplier(real: float) -> tuple[int, int]:
     """TFLM QuantizeMultiplier (double-rounding build): (int32 multiplier, shift)."""
     if real == 0.0:
@@ -37,8 +73,12 @@ def quantize_multiplier(real: float) -> tuple[int, int]:
     return int(q_fixed), int(shift)
 
 
-def f32(x) -> np.float32:
-    return np.float32(x)
+def quantize_multiplier_smaller_than_one(real: float) -> tuple[int, int]:
+    """QuantizeMultiplierSmallerThanOneExp: TFLM aborts unless 0 < real < 1."""
+    if not 0.0 < real < 1.0:
+        raise ValueError(f"requantization multiplier {real!r} must be in (0, 1) "
+                         "(TFLM's QuantizeMultiplierSmallerThanOneExp)")
+    return quantize_multiplier(real)
 
 
 def quantize_float(scale: float, zero_point: int, value: float) -> int:

@@ -1,38 +1,42 @@
-"""A small, dependency-free reader of the TFLite flatbuffer (only what the engine needs).
+"""The kit's one .tflite reader: what the converter, the opset checks and the engine need.
 
 Reads subgraph 0: tensors (shape, type, buffer data, quantization), operators (opcode,
-inputs, outputs, builtin options as a raw table), model inputs/outputs. Everything is
-bounds-checked; a corrupt file raises `TFLiteFormatError` naming the field.
+version, inputs, outputs, builtin options by schema field name), model inputs/outputs.
+The structure is walked with bounds-checked `struct` reads; builtin options are read
+through the schema bindings of the `tflite-micro` wheel (`op.options.stride_w`) on a
+table whose position was checked first. A corrupt file raises `TFLiteFormatError` naming
+the field.
 """
 from __future__ import annotations
 
+import functools
 import struct
 from dataclasses import dataclass, field
 
 import numpy as np
 
-# BuiltinOperator codes (tensorflow/lite/schema/schema.fbs), the ones we name.
-BUILTIN_NAMES = {
-    0: "ADD", 1: "AVERAGE_POOL_2D", 2: "CONCATENATION", 3: "CONV_2D",
-    4: "DEPTHWISE_CONV_2D", 5: "DEPTH_TO_SPACE", 6: "DEQUANTIZE", 8: "FLOOR",
-    9: "FULLY_CONNECTED", 11: "L2_NORMALIZATION", 12: "L2_POOL_2D", 14: "LOGISTIC",
-    16: "LSTM", 17: "MAX_POOL_2D", 18: "MUL", 19: "RELU", 20: "RELU_N1_TO_1",
-    21: "RELU6", 22: "RESHAPE", 23: "RESIZE_BILINEAR", 25: "SOFTMAX", 27: "SVDF",
-    28: "TANH", 32: "CUSTOM", 34: "PAD", 36: "GATHER", 37: "BATCH_TO_SPACE_ND", 38: "SPACE_TO_BATCH_ND", 39: "TRANSPOSE", 40: "MEAN",
-    41: "SUB", 42: "DIV", 43: "SQUEEZE", 44: "UNIDIRECTIONAL_SEQUENCE_LSTM",
-    45: "STRIDED_SLICE", 47: "EXP", 49: "SPLIT", 50: "LOG_SOFTMAX", 53: "CAST",
-    54: "PRELU", 55: "MAXIMUM", 56: "ARG_MAX", 57: "MINIMUM", 60: "PADV2",
-    65: "SLICE", 67: "TRANSPOSE_CONV", 70: "EXPAND_DIMS", 74: "SUM", 77: "SHAPE", 82: "REDUCE_MAX",
-    83: "PACK", 88: "UNPACK", 97: "RESIZE_NEAREST_NEIGHBOR", 98: "LEAKY_RELU",
-    102: "SPLIT_V", 114: "QUANTIZE", 117: "HARD_SWISH", 126: "BATCH_MATMUL",
-}
-
 # TensorType -> (name, numpy dtype)
 TENSOR_TYPES = {
     0: ("float32", np.float32), 2: ("int32", np.int32), 3: ("uint8", np.uint8),
     4: ("int64", np.int64), 6: ("bool", np.bool_), 7: ("int16", np.int16),
-    9: ("int8", np.int8), 1: ("float16", np.float16),
+    9: ("int8", np.int8), 1: ("float16", np.float16), 10: ("float64", np.float64),
+    15: ("uint32", np.uint32), 16: ("uint16", np.uint16),
 }
+
+# The builtin options table each op the kit reads options of must carry (schema names).
+OPTIONS_OF = {
+    "ADD": "AddOptions", "SUB": "SubOptions", "MUL": "MulOptions",
+    "AVERAGE_POOL_2D": "Pool2DOptions", "MAX_POOL_2D": "Pool2DOptions",
+    "CONCATENATION": "ConcatenationOptions", "CONV_2D": "Conv2DOptions",
+    "DEPTHWISE_CONV_2D": "DepthwiseConv2DOptions", "FULLY_CONNECTED": "FullyConnectedOptions",
+    "LEAKY_RELU": "LeakyReluOptions", "MEAN": "ReducerOptions", "PACK": "PackOptions",
+    "SOFTMAX": "SoftmaxOptions", "STRIDED_SLICE": "StridedSliceOptions",
+}
+
+
+def _schema():
+    from tflite_micro.tensorflow.lite.micro.python import schema_py_generated
+    return schema_py_generated
 
 
 class TFLiteFormatError(ValueError):
@@ -123,6 +127,36 @@ class Table:
         return self.buf.data[start:start + n].decode("utf-8", "replace")
 
 
+class Options:
+    """An operator's builtin options by schema field name in snake_case, e.g.
+    `op.options.fused_activation_function`; a field absent from the file reads as the
+    schema's default. Asking for a field the op's options do not have is AttributeError."""
+
+    def __init__(self, kind: str | None, table: "Table | None", what: str):
+        self._kind, self._what = kind, what
+        s = _schema()
+        self._defaults = getattr(s, kind + "T")() if kind else None
+        self._reader = None
+        if kind and table is not None:
+            self._reader = getattr(s, kind)()
+            self._reader.Init(table.buf.data, table.pos)
+
+    def __getattr__(self, name: str):
+        if name.startswith("_"):
+            raise AttributeError(name)
+        camel = "".join(part.capitalize() for part in name.split("_"))
+        field_name = camel[:1].lower() + camel[1:]
+        if self._defaults is None or not hasattr(self._defaults, field_name):
+            raise AttributeError(f"{self._what}: {self._kind or 'no builtin options'} has no "
+                                 f"field {name}")
+        if self._reader is None:
+            return getattr(self._defaults, field_name)
+        try:
+            return getattr(self._reader, camel)()
+        except (struct.error, IndexError, ValueError, TypeError) as e:
+            raise TFLiteFormatError(f"{self._what}.{name}: unreadable ({e})") from e
+
+
 @dataclass
 class Tensor:
     index: int
@@ -146,6 +180,13 @@ class Tensor:
     def nbytes(self) -> int:
         return int(np.prod(self.shape, dtype=np.int64)) * np.dtype(TENSOR_TYPES_BY_NAME[self.type]).itemsize
 
+    def as_dict(self) -> dict:
+        """The manifest's description of a model input/output tensor."""
+        return {"shape": list(self.shape), "dtype": self.type,
+                "scale": self.scales[0] if self.scales else None,
+                "zero_point": (self.zero_points[0] if self.zero_points else 0) if self.scales else None,
+                "bytes": self.nbytes}
+
 
 TENSOR_TYPES_BY_NAME = {name: dt for name, dt in TENSOR_TYPES.values()}
 
@@ -156,7 +197,7 @@ class Operator:
     op: str                      # builtin name, e.g. "CONV_2D"
     inputs: list[int]
     outputs: list[int]
-    options: Table | None        # builtin options table (schema per op)
+    options: Options             # builtin options by name: op.options.fused_activation_function
     version: int = 1
 
 
@@ -166,6 +207,44 @@ class Model:
     operators: list[Operator]
     inputs: list[int]
     outputs: list[int]
+    subgraph_count: int = 1
+
+    @property
+    def input_tensors(self) -> list[Tensor]:
+        return [self.tensors[i] for i in self.inputs]
+
+    @property
+    def output_tensors(self) -> list[Tensor]:
+        return [self.tensors[i] for i in self.outputs]
+
+    def op_versions(self) -> list[dict]:
+        """Distinct ops with their highest version, sorted by name (deterministic)."""
+        best: dict[str, int] = {}
+        for op in self.operators:
+            best[op.op] = max(best.get(op.op, 0), op.version)
+        return [{"name": n, "version": v} for n, v in sorted(best.items())]
+
+
+@functools.lru_cache(maxsize=None)
+def _enum_names(enum) -> dict[int, str]:
+    """Value -> name of a schema enum class (BuiltinOperator, BuiltinOptions)."""
+    return {v: k for k, v in vars(enum).items() if not k.startswith("_")}
+
+
+def _options(o: Table, i: int, name: str) -> Options:
+    """Operator i's builtin options, checked against the type its op must carry."""
+    what = f"operator {i} ({name}).builtin_options"
+    code = o.scalar(3, "B", 0, "builtin_options_type")
+    table = o.table(4, "builtin_options")
+    kind = _enum_names(_schema().BuiltinOptions).get(code) if code else None
+    if code and kind is None:
+        raise TFLiteFormatError(f"{what}: unknown options type {code}")
+    want = OPTIONS_OF.get(name)
+    if want and kind and kind != want:
+        raise TFLiteFormatError(f"{what}: {kind}, but {name} needs {want}")
+    if table is not None and kind is None:
+        raise TFLiteFormatError(f"{what}: a table without an options type")
+    return Options(kind or want, table, what)
 
 
 def _opcode_name(code: Table, i: int) -> str:
@@ -174,15 +253,16 @@ def _opcode_name(code: Table, i: int) -> str:
     value = max(int(deprecated), int(builtin))   # schema rule: the larger one is real
     if value == 32:
         return "CUSTOM:" + code.string(1, "custom_code")
-    return BUILTIN_NAMES.get(value, f"BUILTIN_{value}")
+    return _enum_names(_schema().BuiltinOperator).get(value, f"BUILTIN_{value}")
 
 
 def read_model(data: bytes) -> Model:
     """Parse a .tflite flatbuffer (subgraph 0)."""
     if len(data) < 8:
-        raise TFLiteFormatError(f"file too short ({len(data)} bytes) for a TFLite model")
+        raise TFLiteFormatError(f"not a TFLite flatbuffer (file too short: {len(data)} bytes)")
     if data[4:8] != b"TFL3":
-        raise TFLiteFormatError(f"file identifier is {data[4:8]!r}, expected b'TFL3' (not a .tflite file)")
+        raise TFLiteFormatError(f"not a TFLite flatbuffer (file identifier {data[4:8]!r}, "
+                                "expected b'TFL3')")
     buf = _Buf(data)
     root = Table(buf, buf.read("I", 0, "root offset"), "Model")
     codes = root.tables(1, "operator_codes")
@@ -238,7 +318,8 @@ def read_model(data: bytes) -> Model:
         for t in ins + outs:
             if t >= len(tensors) or t < -1:
                 raise TFLiteFormatError(f"operator {i}: tensor index {t} out of range")
-        ops.append(Operator(i, _opcode_name(codes[ci], ci), ins, outs, o.table(4, "builtin_options"),
+        name = _opcode_name(codes[ci], ci)
+        ops.append(Operator(i, name, ins, outs, _options(o, i, name),
                             codes[ci].scalar(2, "i", 1, "version")))
     inputs = sg.vector(1, "i", "inputs")
     outputs = sg.vector(2, "i", "outputs")
@@ -246,4 +327,4 @@ def read_model(data: bytes) -> Model:
         for t in idx:
             if not 0 <= t < len(tensors):
                 raise TFLiteFormatError(f"SubGraph.{what}: tensor index {t} out of range")
-    return Model(tensors, ops, inputs, outputs)
+    return Model(tensors, ops, inputs, outputs, len(subgraphs))

@@ -4,7 +4,7 @@
 #define BEDSIDE_ENGINE_ENGINE_H_
 
 // Format of the generated code these kernels accept; the generator writes
-// BEDSIDE_GEN_FORMAT and model_engine.cc refuses to build when they differ.
+// BEDSIDE_ENGINE_GEN_FORMAT and model_engine.cc refuses to build when they differ.
 #define BEDSIDE_ENGINE_FORMAT 1
 
 // Per-op profiling hook, called after each op of model_engine_invoke: the engine

@@ -1,6 +1,6 @@
 """ADD / SUB / MUL lowering with 4-D broadcast (shared by the three op modules)."""
-from ..quant import quantize_multiplier
-from ._common import act_range, check_int8, opt, shape4
+from ..quant import quantize_multiplier, quantize_multiplier_smaller_than_one
+from ._common import act_range, check_int8, shape4
 
 
 def _strides(shape, out_dims, g):
@@ -21,7 +21,7 @@ def lower_binary(op, g, kind: str):
     if len(out.shape) > 4:
         g.fail("more than 4 dimensions")
     out_dims = shape4(out.shape)
-    act = opt(op, 0, "b", 0)
+    act = op.options.fused_activation_function
     lo, hi = act_range(g, act, out)
     if kind == "Mul":
         m, s = quantize_multiplier(float(a.scale) * float(b.scale) / float(out.scale))
@@ -30,9 +30,9 @@ def lower_binary(op, g, kind: str):
         # add_common.cc / sub_common.cc: both inputs rescaled to twice the larger scale.
         left = 20
         twice_max = 2 * float(max(a.scale, b.scale))
-        m1, s1 = quantize_multiplier(float(a.scale) / twice_max)
-        m2, s2 = quantize_multiplier(float(b.scale) / twice_max)
-        m, s = quantize_multiplier(twice_max / ((1 << left) * float(out.scale)))
+        m1, s1 = quantize_multiplier_smaller_than_one(float(a.scale) / twice_max)
+        m2, s2 = quantize_multiplier_smaller_than_one(float(b.scale) / twice_max)
+        m, s = quantize_multiplier_smaller_than_one(twice_max / ((1 << left) * float(out.scale)))
     def c_array(values):
         return "{" + ", ".join(map(str, values)) + "}"
 

@@ -1,4 +1,4 @@
-"""Helpers shared by op modules: options, padding, shapes, per-channel multipliers."""
+"""Helpers shared by op modules: padding, shapes, per-channel multipliers."""
 from __future__ import annotations
 
 import numpy as np
@@ -6,11 +6,6 @@ import numpy as np
 from ..quant import activation_range, quantize_multiplier, wrap32
 
 PADDING_SAME, PADDING_VALID = 0, 1
-
-
-def opt(op, index: int, fmt: str, default):
-    """Builtin option field `index` of the op's options table (schema order)."""
-    return default if op.options is None else op.options.scalar(index, fmt, default)
 
 
 def out_size(padding: int, in_size: int, k: int, stride: int, dilation: int) -> int:

@@ -1,12 +1,13 @@
 """AVERAGE_POOL_2D / MAX_POOL_2D lowering (shared by both op modules)."""
-from ._common import act_range, check_int8, opt, out_size, pad_amount
+from ._common import act_range, check_int8, out_size, pad_amount
 
 
 def lower_pool(op, g, kernel: str):
     check_int8(g, op.inputs[0], op.outputs[0])
     inp, out = g.t(op.inputs[0]), g.t(op.outputs[0])
-    padding, sw, sh = opt(op, 0, "b", 0), opt(op, 1, "i", 1), opt(op, 2, "i", 1)
-    fw, fh, act = opt(op, 3, "i", 1), opt(op, 4, "i", 1), opt(op, 5, "b", 0)
+    o = op.options
+    padding, sw, sh = o.padding, o.stride_w, o.stride_h
+    fw, fh, act = o.filter_width, o.filter_height, o.fused_activation_function
     n, h, w, c = inp.shape
     oh, ow = out_size(padding, h, fh, sh, 1), out_size(padding, w, fw, sw, 1)
     if tuple(out.shape) != (n, oh, ow, c):

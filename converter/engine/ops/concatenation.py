@@ -1,16 +1,16 @@
 """CONCATENATION (int8) -> bedside_engine::Concatenation (TFLM copies, no requantization)."""
 import numpy as np
 
-from ._common import check_int8, opt
+from ._common import check_int8
 
 
 def lower(op, g):
     check_int8(g, *op.inputs, op.outputs[0])
     out = g.t(op.outputs[0])
-    if opt(op, 1, "b", 0) != 0:
+    if op.options.fused_activation_function != 0:
         g.fail("fused activation on CONCATENATION is not supported")
     rank = len(out.shape)
-    axis = opt(op, 0, "i", 0)
+    axis = op.options.axis
     axis = axis + rank if axis < 0 else axis
     outer = int(np.prod(out.shape[:axis]))
     inner = int(np.prod(out.shape[axis + 1:]))

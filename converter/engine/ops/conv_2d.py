@@ -1,5 +1,5 @@
 """CONV_2D (int8, per-channel) -> bedside_engine::Conv (kernels/conv.h)."""
-from ._common import (act_range, bias_input, check_int8, dot_rows, kernel_form, opt, out_size, pad_amount,
+from ._common import (act_range, bias_input, check_int8, dot_rows, kernel_form, out_size, pad_amount,
                       per_channel)
 
 
@@ -36,8 +36,9 @@ def lower(op, g):
     check_int8(g, op.inputs[0], op.inputs[1], op.outputs[0])
     inp, filt, out = g.t(op.inputs[0]), g.t(op.inputs[1]), g.t(op.outputs[0])
     bias = bias_input(g, op)
-    padding, sw, sh = opt(op, 0, "b", 0), opt(op, 1, "i", 1), opt(op, 2, "i", 1)
-    act, dw, dh = opt(op, 3, "b", 0), opt(op, 4, "i", 1), opt(op, 5, "i", 1)
+    o = op.options
+    padding, sw, sh = o.padding, o.stride_w, o.stride_h
+    act, dw, dh = o.fused_activation_function, o.dilation_w_factor, o.dilation_h_factor
     n, h, w, c = inp.shape
     oc, kh, kw, fc = filt.shape
     oh, ow = out_size(padding, h, kh, sh, dh), out_size(padding, w, kw, sw, dw)

@@ -4,7 +4,7 @@ one-channel input (any depth multiplier), the same computation as a CONV_2D with
 import numpy as np
 
 from ..quant import wrap32
-from ._common import (act_range, bias_input, channel_quant, check_int8, fast_requant, kernel_form, opt,
+from ._common import (act_range, bias_input, channel_quant, check_int8, fast_requant, kernel_form,
                       out_size, pad4, pad_amount, per_channel)
 from .conv_2d import emit_conv
 
@@ -23,8 +23,9 @@ def lower(op, g):
     check_int8(g, op.inputs[0], op.inputs[1], op.outputs[0])
     inp, filt, out = g.t(op.inputs[0]), g.t(op.inputs[1]), g.t(op.outputs[0])
     bias = bias_input(g, op)
-    padding, sw, sh = opt(op, 0, "b", 0), opt(op, 1, "i", 1), opt(op, 2, "i", 1)
-    act, dw, dh = opt(op, 4, "b", 0), opt(op, 5, "i", 1), opt(op, 6, "i", 1)
+    o = op.options
+    padding, sw, sh = o.padding, o.stride_w, o.stride_h
+    act, dw, dh = o.fused_activation_function, o.dilation_w_factor, o.dilation_h_factor
     n, h, w, c = inp.shape
     _, kh, kw, oc = filt.shape
     if oc % c:

@@ -1,8 +1,8 @@
 """FULLY_CONNECTED (int8, per-tensor or per-channel) -> bedside_engine::FullyConnected."""
 import numpy as np
 
-from ..quant import quantize_multiplier
-from ._common import act_range, bias_input, check_int8, dot_rows, kernel_form, opt, per_channel
+from ..quant import fc_multiplier, quantize_multiplier
+from ._common import act_range, bias_input, check_int8, dot_rows, kernel_form, per_channel
 
 
 def scratch_bytes(op, model):
@@ -16,11 +16,11 @@ def lower(op, g):
     check_int8(g, op.inputs[0], op.inputs[1], op.outputs[0])
     inp, filt, out = g.t(op.inputs[0]), g.t(op.inputs[1]), g.t(op.outputs[0])
     bias = bias_input(g, op)
-    if opt(op, 1, "b", 0) != 0:
+    if op.options.weights_format != 0:
         g.fail("only the DEFAULT weights format is supported")
     if filt.data is None:
         g.fail("weights must be constant")
-    act = opt(op, 0, "b", 0)
+    act = op.options.fused_activation_function
     oc, depth = filt.shape
     total = int(np.prod(inp.shape))
     if total % depth:
@@ -29,9 +29,7 @@ def lower(op, g):
     if len(filt.scales) > 1:
         mult, shift = per_channel(g, inp, filt, out, oc)
     else:
-        # GetQuantizedConvolutionMultipler: the scale product is taken in float32 first.
-        prod = float(np.float32(inp.scale) * np.float32(filt.scale))
-        m, s = quantize_multiplier(prod / float(out.scale))
+        m, s = quantize_multiplier(fc_multiplier(inp.scale, filt.scale, out.scale, g.derivation))
         mult, shift = np.full(oc, m, np.int32), np.full(oc, s, np.int32)
     if any(z != 0 for z in filt.zero_points):
         g.fail("weights zero point must be 0 (symmetric int8 weights)")

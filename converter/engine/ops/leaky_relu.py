@@ -2,13 +2,12 @@
 import numpy as np
 
 from ..quant import mbqm, quantize_multiplier
-from ._common import opt
 from ._lut import clamp8, lower_lut
 
 
 def lower(op, g):
     inp, out = g.t(op.inputs[0]), g.t(op.outputs[0])
-    alpha = opt(op, 0, "f", 0.0)
+    alpha = op.options.alpha
     ma, sa = quantize_multiplier(float(np.float32(inp.scale) * np.float32(alpha) / np.float32(out.scale)))
     mi, si = quantize_multiplier(float(inp.scale) / float(out.scale))
 

@@ -34,8 +34,8 @@ def lower(op, g):
     n_shift = min(num_in_axis.bit_length() - 1, 32, 31 + shift)
     mult = int((mult << n_shift) // num_in_axis)
     shift -= n_shift
-    p = g.param("MeanParams", ["{" + ", ".join(map(str, dims)) + "}",
-                               "{" + ", ".join(map(str, strides)) + "}", num_out, num_in_axis,
-                               inp.zero_point, out.zero_point, mult, shift])
+    p = g.param("MeanParams", dims=dims, out_stride=strides, num_outputs=num_out,
+                num_in_axis=num_in_axis, input_zp=inp.zero_point, output_zp=out.zero_point,
+                multiplier=mult, shift=shift)
     g.emit(f"bedside_engine::Mean({p}, {g.ptr(op.inputs[0], True)}, {g.ptr(op.outputs[0])}, "
            f"{g.scratch('int32_t')});")

@@ -53,6 +53,6 @@ def lower(op, g):
         return
     if int(np.prod(in_dims)) == 0:
         in_dims = [0] * MAX_DIMS           # nothing to copy: only the fill
-    arr = lambda v: "{" + ", ".join(map(str, v)) + "}"   # noqa: E731
-    p = g.param("PadParams", [arr(in_dims), arr(strides), arr(left), s, pad_value])
+    p = g.param("PadParams", in_dims=in_dims, out_strides=strides, left=left, out_size=s,
+                pad_value=pad_value)
     g.emit(f"bedside_engine::Pad({p}, {g.ptr(op.inputs[0], True)}, {g.ptr(op.outputs[0])});")

@@ -8,7 +8,7 @@ becomes a const int32 table; the device does the max, sum, reciprocal and output
 import numpy as np
 
 from ..quant import exp_on_negative_values, input_radius, mbqm, quantize_multiplier
-from ._common import check_int8, opt
+from ._common import check_int8
 
 SCALED_DIFF_INTEGER_BITS = 5
 # GetReciprocal's output exponent must stay <= 31 (TFLM aborts otherwise): a row's sum of
@@ -49,12 +49,12 @@ def lower(op, g):
     outer = int(np.prod(inp.shape[:-1], dtype=np.int64))
     if depth > MAX_DEPTH:
         g.fail(f"rows of {depth} values: TFLM's int8 softmax supports at most {MAX_DEPTH}")
-    beta = opt(op, 0, "f", 0.0)
+    beta = op.options.beta
     try:
         table, diff_min = exp_table(inp.scale, beta)
     except ValueError as e:
         g.fail(str(e))
     t = g.const(table, f"softmax{op.index}_exp")
-    p = g.param("SoftmaxParams", [outer, depth, len(table)],
-                f"beta {beta}, input scale {inp.scale}, diff_min {diff_min}")
+    p = g.param("SoftmaxParams", outer=outer, depth=depth, table_size=len(table),
+                comment=f"beta {beta}, input scale {inp.scale}, diff_min {diff_min}")
     g.emit(f"bedside_engine::Softmax({p}, {t}, {g.ptr(op.inputs[0], True)}, {g.ptr(op.outputs[0])});")

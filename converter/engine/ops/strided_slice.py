@@ -9,7 +9,7 @@ import math
 
 import numpy as np
 
-from ._common import check_int8, opt
+from ._common import check_int8
 
 MAX_DIMS = 4          # TFLM: "input dim should not exceed 4"
 
@@ -95,7 +95,8 @@ def lower(op, g):
         g.fail(f"begin/end/strides have {len(begin)}/{len(end)}/{len(strides)} values, input rank {rank}")
     if any(s == 0 for s in strides):
         g.fail("stride value has to be non-zero")
-    bm, em, sm = opt(op, 0, "i", 0), opt(op, 1, "i", 0), opt(op, 4, "i", 0)
+    o = op.options
+    bm, em, sm = o.begin_mask, o.end_mask, o.shrink_axis_mask
     want = _tflm_out_shape(inp.shape, begin, end, strides, bm, em, sm)
     if want != list(out.shape):
         g.fail(f"output shape {list(out.shape)} differs from the slice's {want} (TFLM ignores "
@@ -114,6 +115,5 @@ def lower(op, g):
         s *= dims[d]
     start = sum(st * e for (st, _, _), e in zip(axes, elem))
     steps = [stride * e for (_, _, stride), e in zip(axes, elem)]
-    arr = lambda v: "{" + ", ".join(map(str, v)) + "}"   # noqa: E731
-    p = g.param("StridedSliceParams", [arr(counts), arr(steps), start])
+    p = g.param("StridedSliceParams", count=counts, step=steps, start=start)
     g.emit(f"bedside_engine::StridedSlice({p}, {g.ptr(op.inputs[0], True)}, {g.ptr(op.outputs[0])});")
