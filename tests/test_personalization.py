@@ -193,6 +193,7 @@ def test_bench_quick_writes_json(quick_run_dir, tmp_path):
         red = s[group]["false_alarm_reduction"]   # None when there is no false alarm
         assert red is None or red <= 1.0
         assert set(s[group]["event_sensitivity"]) == {"with", "without"}
+        assert len(s[group]["event_sensitivity_change_ci"]) == 2
     assert isinstance(r["target_met"], bool)
 
 

@@ -16,6 +16,7 @@ def test_auroc_matches_pair_counting_and_ties():
     assert abs(metrics.auprc([0, 1, 0, 1], [0.1, 0.9, 0.8, 0.2]) - (1 + 2 / 3) / 2) < 1e-12
     assert metrics.brier([0, 1], [0.0, 1.0]) == 0.0
     assert abs(metrics.ece([0, 1, 1, 1], [0.75] * 4)) < 1e-12
+    assert abs(metrics.ece([0, 1], [0.05, 0.1]) - 0.425) < 1e-12   # 0.1 is in bin 0
     thr = metrics.threshold_at_sensitivity([1, 1, 1, 1, 0], [0.9, 0.8, 0.7, 0.6, 0.5], 0.75)
     assert thr == 0.7
     assert metrics.sensitivity_at_alarm_rate([1, 0, 0, 0, 0, 0, 0, 0, 0, 0],

@@ -13,7 +13,8 @@ device's transform, bedside.contract.personalize). Each gets ONE alarm, chosen o
 On the test split it reports, for all patients and the atypical-baseline subgroup, false
 alarms per patient-day and event sensitivity (training.burden: the device's alarm state
 machine per patient) with 95 % patient-bootstrap CIs, and the paired reduction
-1 - FA(with) / FA(without) with its CI. Writes RUN_DIR/personalization.json.
+1 - FA(with) / FA(without) and the event-sensitivity change, each with its CI. Writes
+RUN_DIR/personalization.json.
 TensorFlow is imported only when it runs.
 """
 from __future__ import annotations
@@ -61,19 +62,29 @@ def _train(x, y, scfg: dict, seed: int, title: str):
                          seed, title, verbose=True, weights=w)
 
 
-def _reduction(rows_without: dict, rows_with: dict, stride: int, n_boot: int, seed: int):
-    """1 - FA/day(with) / FA/day(without) on the same patients, paired bootstrap CI."""
+def _paired(rows_without: dict, rows_with: dict, n_boot: int, seed: int) -> dict:
+    """On the same patients, with paired patient-bootstrap CIs: the false-alarm reduction
+    1 - FA/day(with) / FA/day(without) and the event-sensitivity change with - without."""
     from . import metrics
 
     def red(a, b):
         fa_wo = a["false"].sum() / max(a["windows"].sum(), 1)
         fa_w = b["false"].sum() / max(b["windows"].sum(), 1)
         return None if fa_wo <= 0 else float(1.0 - fa_w / fa_wo)
-    boots = []
+
+    def sens(a, b):
+        ev = a["event"]
+        return float(b["alarmed"][ev].mean() - a["alarmed"][ev].mean()) if ev.any() else None
+    boots = {"red": [], "sens": []}
     for idx in metrics.patient_resamples(np.arange(len(rows_without["windows"])), n_boot, seed):
-        boots.append(red({k: v[idx] for k, v in rows_without.items()},
-                         {k: v[idx] for k, v in rows_with.items()}))
-    return red(rows_without, rows_with), list(metrics.percentile_ci(boots))
+        a = {k: v[idx] for k, v in rows_without.items()}
+        b = {k: v[idx] for k, v in rows_with.items()}
+        boots["red"].append(red(a, b))
+        boots["sens"].append(sens(a, b))
+    return {"false_alarm_reduction": red(rows_without, rows_with),
+            "false_alarm_reduction_ci": list(metrics.percentile_ci(boots["red"])),
+            "event_sensitivity_change": sens(rows_without, rows_with),
+            "event_sensitivity_change_ci": list(metrics.percentile_ci(boots["sens"]))}
 
 
 def _cohort(run_dir: Path, cfg: dict, cohort_seed: int, first: bool, patients: int | None):
@@ -123,10 +134,8 @@ def one_cohort(cohort, cfg: dict, pz: dict, scfg: dict, policy: dict, seed: int,
            "atypical_test_patients": out["with"]["atypical_baseline"]["patients"],
            "with": out["with"], "without": out["without"]}
     for group in GROUPS:
-        red, ci = _reduction(rows[("without", group)], rows[("with", group)], stride, n_boot,
-                             seed)
         sens = {arm: out[arm][group]["event_sensitivity"] for arm in ("without", "with")}
-        res[group] = {"false_alarm_reduction": red, "false_alarm_reduction_ci": ci,
+        res[group] = {**_paired(rows[("without", group)], rows[("with", group)], n_boot, seed),
                       "event_sensitivity": sens,
                       "false_alarms_per_patient_day": {
                           arm: out[arm][group]["false_alarms_per_patient_day"]

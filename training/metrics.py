@@ -43,7 +43,7 @@ def calibration(y, p, bins: int = 10):
         return np.zeros(0), np.zeros(0), np.zeros(0)
     frac_pos, mean_pred = calibration_curve(y, p, n_bins=bins, strategy="uniform")
     edges = np.linspace(0.0, 1.0, bins + 1)
-    idx = np.searchsorted(edges[1:-1], p, side="right")
+    idx = np.searchsorted(edges[1:-1], p)              # the same bins as calibration_curve
     counts = np.bincount(idx, minlength=bins)
     return mean_pred, frac_pos, counts[counts > 0] / len(p)
 
@@ -88,10 +88,11 @@ def pr_curve(y, s):
     return rc, pr
 
 
-def _draws(groups, n_boot: int, seed: int):
-    """Per resample, how often each window's patient was drawn (a patient bootstrap:
-    windows of one patient are correlated, so a window bootstrap would give too narrow
-    intervals)."""
+def patient_weights(groups, n_boot: int, seed: int):
+    """Yield `n_boot` weight vectors [N]: how often window i's patient was drawn in a
+    bootstrap resample of whole patients (the same as repeating the drawn patients'
+    windows). Windows of one patient are correlated, so a window bootstrap would give
+    too narrow intervals."""
     groups = np.asarray(groups)
     uniq, inv = np.unique(groups, return_inverse=True)
     rng = np.random.default_rng([int(seed), 0xB007])
@@ -99,15 +100,9 @@ def _draws(groups, n_boot: int, seed: int):
         yield np.bincount(rng.integers(0, len(uniq), len(uniq)), minlength=len(uniq))[inv]
 
 
-def patient_weights(groups, n_boot: int, seed: int):
-    """Yield `n_boot` weight vectors [N]: window i counts as many times as its patient
-    was drawn (the same resample as repeating the drawn patients' windows)."""
-    yield from _draws(groups, n_boot, seed)
-
-
 def patient_resamples(groups, n_boot: int, seed: int):
     """Yield `n_boot` index arrays, each a resample of whole patients (with repeats)."""
-    for w in _draws(groups, n_boot, seed):
+    for w in patient_weights(groups, n_boot, seed):
         yield np.repeat(np.arange(len(w)), w)
 
 

@@ -33,7 +33,7 @@ QUICK = copy.deepcopy(DEFAULT)
 QUICK["data"].update(patients=80, sim={"stay_hours": [8.0, 14.0], "onset_hours": [4.0, 10.0],
                                        "event_rate": 0.4})
 QUICK["teacher"].update(d_model=32, heads=2, layers=1, ff=64, epochs=4, neg_keep=0.3)
-QUICK["student"].update(epochs=6, neg_keep=1.0)
+QUICK["student"].update(epochs=8, neg_keep=1.0)
 QUICK["evaluate"].update(bootstrap=50)
 QUICK["study"].update(seeds=2, epochs=2, neg_keep=1.0, bootstrap=20)
 
