@@ -11,7 +11,6 @@ The host harness here (`build_host`, `run_host`, `tflm_outputs`) is also what th
 """
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
@@ -160,7 +159,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("-n", "--inputs", type=int, default=300, help="random inputs to compare (300)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the random inputs (0)")
     parser.add_argument("--no-cortex-m", action="store_true", help="skip the Cortex-M4 figures")
-    parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
+    from bedside import jsonout
+    jsonout.add_argument(parser)
     parser.add_argument("--keep", type=Path, help="keep generated sources and builds here")
 
 
@@ -169,7 +169,8 @@ def run(args) -> int:
     from rich.progress import Progress
 
     from .engine import EngineError, TFLiteFormatError, generate
-    console = Console()
+    from bedside import jsonout
+    console = Console(stderr=jsonout.to_stdout(args))
     try:
         data = args.model.read_bytes()
     except OSError as e:
@@ -198,7 +199,7 @@ def run(args) -> int:
         if diff:
             console.print(f"[red]MISMATCH: {diff} of {ref.nbytes} output bytes differ from TFLM "
                           f"(seed {args.seed})")
-            _write_json(args.json, figures)
+            jsonout.emit(args, figures)
             return 1
         console.print(f"[green]bit-exact[/]: {args.inputs} random inputs (seed {args.seed}), "
                       f"all {ref.nbytes} output bytes equal to tflite_micro")
@@ -207,16 +208,11 @@ def run(args) -> int:
             from .engine import bench_m4
             figures.update(bench_m4.measure(work / "gen", work / "m4", x[:4], ref[:4], console))
         _print_figures(console, figures)
-        _write_json(args.json, figures)
+        jsonout.emit(args, figures)
         return 0 if figures.get("m4_outputs_equal", True) else 1
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
-
-
-def _write_json(path, figures) -> None:
-    if path:
-        Path(path).write_text(json.dumps(figures, indent=2) + "\n")
 
 
 def _print_figures(console, f: dict) -> None:

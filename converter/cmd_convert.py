@@ -1,4 +1,4 @@
-"""`bedside convert RUN_DIR`: int8 TFLite Micro model, checks, manifest and firmware sources.
+"""`bedside convert [RUN_DIR]`: int8 TFLite Micro model, checks, manifest and firmware sources.
 
 Reads RUN_DIR/run.json, RUN_DIR/student/model.keras and the run's windows; writes
 RUN_DIR/int8/{model.tflite, manifest.json, conversion.json, gen/} atomically (a temporary
@@ -27,7 +27,8 @@ class ConvertError(ValueError):
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("run_dir", metavar="RUN_DIR", help="run directory (bedside distill)")
+    from bedside import rundir
+    rundir.add_argument(parser, "(after bedside distill)")
     parser.add_argument("--backend", choices=("both", "tflm"), default="both",
                         help="backends the model must run on: both (compiled and tflm, "
                              "default) or tflm only (allows ops the compiled engine lacks)")
@@ -46,8 +47,10 @@ def run(args) -> int:
     from .tflite_info import TfliteError
     from .opset import OpSetError
     from bedside.tflm import TflmError
+    from bedside import rundir
+    run_dir = rundir.resolve(args.run_dir, "convert")
     try:
-        convert(Path(args.run_dir), backend=args.backend, from_tflite=args.from_tflite,
+        convert(run_dir, backend=args.backend, from_tflite=args.from_tflite,
                 qat=args.qat)
     except (ConvertError, QuantizeError, TfliteError, OpSetError, TflmError,
             mf.ManifestError) as e:

@@ -26,7 +26,8 @@ import numpy as np
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("run_dir", type=Path, help="run directory with data/cohort.npz")
+    from bedside import rundir
+    rundir.add_argument(p, "with data/cohort.npz")
     p.add_argument("--quick", action="store_true",
                    help="2 epochs (tests; the figures are not meaningful)")
     p.add_argument("--epochs", type=int, default=None, help="Student epochs (default 6)")
@@ -99,10 +100,11 @@ def run(args: argparse.Namespace) -> int:
     from training.cohort import Cohort
     from bedside.contract.personalize import DEFAULT, PersonalizationError, normalize
     t0 = time.monotonic()
-    run_dir = Path(args.run_dir)
+    from bedside import rundir
+    run_dir = rundir.resolve(args.run_dir, "bench personalization")
     path = run_dir / "data" / "cohort.npz"
     if not path.is_file():
-        print(f"error: {path} not found (run `bedside data --out {run_dir}` first)",
+        print(f"error: {path} not found (run `bedside data {run_dir}` first)",
               file=sys.stderr)
         return 2
     try:
