@@ -28,8 +28,8 @@ def _free_ports(n: int) -> list[int]:
 
 
 def _weights(path: Path) -> list[np.ndarray]:
-    import keras
-    return keras.models.load_model(path, compile=False).get_weights()
+    from training import models
+    return models.load(path).get_weights()
 
 
 def test_two_workers_train_the_same_teacher(quick_run_dir, tmp_path):
