@@ -353,9 +353,24 @@ def convert(run_dir: Path, backend: str = "both", from_tflite: str | None = None
     compiled_unsupported = bool(notes)       # opset.check's notes: ops only TFLM runs
     notes += _alarm_resolution_notes(alarm, info.outputs[0])
     arena_tflm = tflm_check.arena_used_bytes(tflite)
-    return _write_artifacts(run_dir, cfg, tflite, info, alarm, arena_tflm, metrics, notes,
-                            backend, command_line(backend, from_tflite, qat), conv_path,
-                            console, qat_report, compiled_unsupported)
+    out_dir = _write_artifacts(run_dir, cfg, tflite, info, alarm, arena_tflm, metrics, notes,
+                               backend, command_line(backend, from_tflite, qat), conv_path,
+                               console, qat_report, compiled_unsupported)
+    _store_reference(run_dir, console)
+    return out_dir
+
+
+def _store_reference(run_dir: Path, console) -> None:
+    """The reference's outputs for the run's test patients (host_tools/stored_reference.py):
+    a bench PC without the TFLM wheel verifies the run against them."""
+    from host_tools import sources, stored_reference
+    from host_tools.reference import Contract
+    try:
+        streams, desc = sources.default(run_dir)
+    except sources.SourceError:
+        return            # no cohort in the run: verifying it will need the TFLM wheel
+    path = stored_reference.write(Contract.from_run(run_dir), streams)
+    console.print(f"reference outputs for {desc} -> {path}")
 
 
 def _write_artifacts(run_dir, cfg, tflite, info, alarm, arena_tflm, metrics, notes, backend,

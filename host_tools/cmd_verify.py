@@ -101,8 +101,10 @@ _LABELS = {"device_start": "cannot start the device", "refusal": "refused", "inp
 def _fail(args, known: dict, err, kind: str, code: int, message: str) -> int:
     """Say why, and replace the report folder with a failing report (never leave a stale
     passing junit.xml for CI), when the run directory or --out's parent exists."""
+    from rich.markup import escape
+
     from . import reports
-    err.print(f"[bold red]{_LABELS[kind]}:[/] {message}")
+    err.print(f"[bold red]{_LABELS[kind]}:[/] {escape(message)}")
     out = Path(args.out or Path(args.run_dir) / "verify")
     if not out.parent.is_dir():
         return code
@@ -146,7 +148,8 @@ def verify_run(args: argparse.Namespace, console, known: dict) -> tuple[dict, in
     from bedside.contract import protocol as p
     from . import reports, sources
     from .link import Device, LinkError
-    from .reference import Contract, FloatModel, Reference, RunDirError
+    from .reference import Contract, FloatModel, RunDirError
+    from .stored_reference import INSTALL, StoredReference, reference_for
 
     run_dir = args.run_dir
     try:
@@ -160,7 +163,15 @@ def verify_run(args: argparse.Namespace, console, known: dict) -> tuple[dict, in
     speed = 1.0 if args.realtime else args.speed
     if speed is not None and speed <= 0:
         raise _InputError(f"--speed must be positive, got {speed}")
-    reference = Reference(contract)
+    try:
+        reference = reference_for(contract)
+    except RunDirError as e:
+        raise _InputError(str(e)) from None
+    if isinstance(reference, StoredReference) and (args.data or args.simulate is not None):
+        raise _InputError("new signals (--data, --simulate) need the TFLM reference, which "
+                          f"is not installed: {INSTALL}; without it, verify the run's test "
+                          "patients (no --data/--simulate) against the outputs `bedside "
+                          "convert` stored")
     try:
         dev = Device(args.port, baudrate=args.baud, timeout=args.timeout, retries=args.retries,
                      version=args.protocol_version or p.VERSION)
@@ -199,6 +210,8 @@ def verify_run(args: argparse.Namespace, console, known: dict) -> tuple[dict, in
                         verifier.stream_patient(pid, raw)
                     progress.update(task, status=f"{verifier.verified} ok, "
                                     f"{verifier.mismatched} mismatched")
+        except RunDirError as e:          # a window the stored reference does not hold
+            raise _InputError(str(e)) from None
         except (LinkError, p.ProtocolError) as e:
             from .link import DeviceSilent
             if isinstance(e, DeviceSilent):

@@ -102,7 +102,8 @@ class Verifier:
                  speed: float | None = None, on_samples: Callable[[int], None] | None = None):
         self.dev = device
         self.c = contract
-        self.ref = reference or Reference(contract)
+        from .stored_reference import reference_for
+        self.ref = reference or reference_for(contract)
         self.speed = speed                      # None: as fast as the link allows
         self.on_samples = on_samples or (lambda n: None)
         self.windows_expected = 0

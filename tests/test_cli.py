@@ -88,7 +88,7 @@ def test_json_option_means_the_same_everywhere(tmp_path, capsys):
     assert main(["ports", "--json", str(tmp_path / "ports.json")]) == 0
     assert capsys.readouterr().out == ""
     assert isinstance(json.loads((tmp_path / "ports.json").read_text()), list)
-    for command in (["verify"], ["bench", "link"], ["bench", "engine"]):
+    for command in (["verify"], ["bench", "link"], ["bench", "engine"], ["bench", "safety"]):
         with pytest.raises(SystemExit):
             main(command[:1] + ["--help"] if command == ["verify"] else command + ["--help"])
         assert "--json [FILE]" in capsys.readouterr().out, command
