@@ -24,7 +24,8 @@ EMBEDDED = ("pytest-embedded", "pexpect", "ptyprocess", "filelock")
 
 
 def pytest_run(*args: str, cwd: Path, pythonpath: list[Path] = ()) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(map(str, [ROOT, *pythonpath]))}
+    path = [ROOT, *pythonpath] + ([os.environ["PYTHONPATH"]] if "PYTHONPATH" in os.environ else [])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(map(str, path))}
     return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
                            *args], cwd=cwd, env=env, capture_output=True, text=True,
                           timeout=300)
