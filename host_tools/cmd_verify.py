@@ -99,14 +99,20 @@ _LABELS = {"device_start": "cannot start the device", "refusal": "refused", "inp
 
 
 def _fail(args, known: dict, err, kind: str, code: int, message: str) -> int:
-    """Say why, and replace the report folder with a failing report (never leave a stale
-    passing junit.xml for CI), when the run directory or --out's parent exists."""
+    """Say why, and write a failing report (never leave a stale passing junit.xml for CI):
+    after a refusal, link error or silent device always (when the run directory or --out's
+    parent exists); after bad input only over an earlier report."""
     from rich.markup import escape
 
     from . import reports
     err.print(f"[bold red]{_LABELS[kind]}:[/] {escape(message)}")
     out = Path(args.out or Path(args.run_dir) / "verify")
     if not out.parent.is_dir():
+        return code
+    earlier = (out / "verify.json").is_file()
+    if out.is_dir() and any(out.iterdir()) and not earlier:
+        return code           # a folder verify did not write: never replace it
+    if kind == "input" and not earlier:
         return code
     partial: dict = {"port": args.port, "run_dir": str(args.run_dir)}
     verifier, contract = known.get("verifier"), known.get("contract")

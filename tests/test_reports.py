@@ -108,3 +108,24 @@ def test_link_error_gives_a_failing_junit(converted_run_dir, passing, tmp_path, 
     assert printed["error"]["kind"] == "link"
     suite = ET.parse(out / "junit.xml").getroot().find("testsuite")
     assert suite.get("errors") == "1" and suite.find("testcase/error") is not None
+
+
+def test_failure_never_replaces_a_folder_verify_did_not_write(converted_run_dir, tmp_path):
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "notes.txt").write_text("keep")
+    assert main(["verify", str(converted_run_dir), "--port", "socket://127.0.0.1:1",
+                 "--simulate", "1", "--out", str(out)]) == v.EXIT_LINK
+    assert [p.name for p in out.iterdir()] == ["notes.txt"]
+
+
+def test_bad_input_fails_an_earlier_report_only(converted_run_dir, passing, tmp_path):
+    out = tmp_path / "verify"
+    _stale_passing(out, passing)
+    assert main(["verify", str(converted_run_dir), "--port", "loop://", "--data",
+                 str(tmp_path / "none.npz"), "--out", str(out)]) == v.EXIT_USAGE
+    report = json.loads((out / "verify.json").read_text())
+    assert not report["passed"] and report["error"]["kind"] == "input"
+    assert main(["verify", str(converted_run_dir), "--port", "loop://", "--data",
+                 str(tmp_path / "none.npz"), "--out", str(tmp_path / "new")]) == v.EXIT_USAGE
+    assert not (tmp_path / "new").exists()
