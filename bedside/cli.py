@@ -2,7 +2,11 @@
 
 Each subcommand lives in its own module exposing `add_arguments(parser)` and
 `run(args) -> int`; modules are imported only when their command runs (or its --help is
-asked for), so `bedside verify` works in an environment without TensorFlow.
+asked for), so `bedside verify` works in an environment without TensorFlow. A command's
+`--help` ends with its module's docstring (examples, files written, exit codes).
+
+Conventions shared by every command: the run directory is an optional positional RUN_DIR
+(`bedside.rundir`), and `--json [FILE]` means the same everywhere (`bedside.jsonout`).
 """
 from __future__ import annotations
 
@@ -36,14 +40,22 @@ def _load(name: str):
 
 
 def build_parser(selected: str | None) -> argparse.ArgumentParser:
+    from bedside.tflm import reference_version
+    from bedside.version import kit_version
     parser = argparse.ArgumentParser(
         prog="bedside",
         description="Bedside-AI deployment kit: from ICU vital signs to a verified device.")
+    parser.add_argument("--version", action="version",
+                        version=f"bedside-kit {kit_version()} (reference tflite-micro: "
+                                f"{reference_version()})")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (_, help_text) in COMMANDS.items():
-        p = sub.add_parser(name, help=help_text, description=help_text)
+        p = sub.add_parser(name, help=help_text, description=help_text,
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
         if name == selected:
-            _load(name).add_arguments(p)
+            module = _load(name)
+            module.add_arguments(p)
+            p.epilog = module.__doc__
     return parser
 
 

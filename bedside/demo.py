@@ -18,8 +18,8 @@ console = Console()
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--out", type=Path, default=None,
-                   help="run directory (default: runs/demo-<date-time>)")
+    p.add_argument("run_dir", nargs="?", type=Path, default=None, metavar="RUN_DIR",
+                   help="run directory (default: a new folder runs/demo-<date-time>)")
     p.add_argument("--seed", type=int, default=0, help="seed of every stage (default 0)")
     p.add_argument("--quick", action="store_true",
                    help="tiny cohort and few epochs (what the tests use)")
@@ -35,10 +35,10 @@ def _stages(args: argparse.Namespace, run_dir: Path) -> list[tuple[str, list[str
     if args.patients:
         verify += ["--simulate", str(args.patients)]
     return [
-        ("data", ["data", "--out", str(run_dir), *common]),
-        ("teacher", ["train", "--out", str(run_dir), *common]),
-        ("student (KD)", ["distill", "--out", str(run_dir), *common]),
-        ("evaluation", ["evaluate", "--out", str(run_dir), *common]),
+        ("data", ["data", str(run_dir), *common]),
+        ("teacher", ["train", str(run_dir), *common]),
+        ("student (KD)", ["distill", str(run_dir), *common]),
+        ("evaluation", ["evaluate", str(run_dir), *common]),
         ("seed study", ["study", str(run_dir)] + (["--quick"] if args.quick else [])),
         ("int8 conversion", ["convert", str(run_dir)]),
         ("firmware", ["build", "--target", args.target, str(run_dir)]),
@@ -50,7 +50,7 @@ def _stages(args: argparse.Namespace, run_dir: Path) -> list[tuple[str, list[str
 def run(args: argparse.Namespace) -> int:
     from bedside.cli import main as cli_main
 
-    run_dir = args.out or Path("runs") / datetime.now().strftime("demo-%Y%m%d-%H%M%S")
+    run_dir = args.run_dir or Path("runs") / datetime.now().strftime("demo-%Y%m%d-%H%M%S")
     run_dir.mkdir(parents=True, exist_ok=True)
     console.rule(f"[bold]bedside demo[/] -> {run_dir}")
     if importlib.util.find_spec("tensorflow") is None:

@@ -13,7 +13,6 @@ The host harness here (`build_host`, `run_host`, `tflm_outputs`) is also what th
 """
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
@@ -150,7 +149,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--no-cortex-m", action="store_true", help="skip the Cortex-M figures")
     parser.add_argument("--per-op", action="store_true",
                         help="also count instructions per op (one more build per target)")
-    parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
+    from bedside import jsonout
+    jsonout.add_argument(parser)
     parser.add_argument("--keep", type=Path, help="keep generated sources and builds here")
     parser.add_argument("--multiplier-derivation", choices=DERIVATIONS, default=FLOAT64,
                         help="which TFLM's FULLY_CONNECTED multipliers to generate: float64 "
@@ -165,8 +165,10 @@ def run(args) -> int:
     from bedside.tflm import TflmError
 
     from .engine import EngineError, TFLiteFormatError, generate
+    from bedside import jsonout
+
     from .tflm_check import arena_used_bytes, quietly
-    console = Console(width=max(Console().width, 120))
+    console = Console(stderr=jsonout.to_stdout(args), width=max(Console().width, 120))
 
     def refuse(text: str) -> int:
         """Bad input: one line on stderr naming the model, exit 2."""
@@ -207,7 +209,7 @@ def run(args) -> int:
         if diff:
             console.print(f"[red]MISMATCH: {diff} of {ref.nbytes} output bytes differ from TFLM "
                           f"(seed {args.seed})")
-            _write_json(args.json, figures)
+            jsonout.emit(args, figures)
             return 1
         console.print(f"[green]bit-exact[/]: {args.inputs} random inputs (seed {args.seed}), "
                       f"all {ref.nbytes} output bytes equal to tflite_micro")
@@ -218,7 +220,7 @@ def run(args) -> int:
         _print_figures(console, figures)
         if args.per_op:
             _print_per_op(console, figures)
-        _write_json(args.json, figures)
+        jsonout.emit(args, figures)
         if not figures.get("outputs_equal", True):
             console.print("[red]MISMATCH on Cortex-M: an emulated build's outputs differ from tflite_micro")
             return 1
@@ -226,11 +228,6 @@ def run(args) -> int:
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
-
-
-def _write_json(path, figures) -> None:
-    if path:
-        Path(path).write_text(json.dumps(figures, indent=2) + "\n")
 
 
 def _print_figures(console, f: dict) -> None:

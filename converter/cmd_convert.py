@@ -1,4 +1,4 @@
-"""`bedside convert RUN_DIR`: int8 TFLite Micro model, checks, manifest and firmware sources.
+"""`bedside convert [RUN_DIR]`: int8 TFLite Micro model, checks, manifest and firmware sources.
 
 Reads RUN_DIR/run.json, RUN_DIR/student/model.keras and the run's windows; writes
 RUN_DIR/int8/{model.tflite, manifest.json, conversion.json, gen/} atomically (a temporary
@@ -27,7 +27,8 @@ class ConvertError(ValueError):
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("run_dir", metavar="RUN_DIR", help="run directory (bedside distill)")
+    from bedside import rundir
+    rundir.add_argument(parser, "(after bedside distill)")
     parser.add_argument("--backend", choices=("both", "tflm"), default="both",
                         help="backends the model must run on: both (compiled and tflm, "
                              "default) or tflm only (allows ops the compiled engine lacks)")
@@ -52,8 +53,10 @@ def run(args) -> int:
     from .engine import TFLiteFormatError
     from .opset import OpSetError
     from bedside.tflm import TflmError
+    from bedside import rundir
+    run_dir = rundir.resolve(args.run_dir, "convert")
     try:
-        convert(Path(args.run_dir), backend=args.backend, from_tflite=args.from_tflite,
+        convert(run_dir, backend=args.backend, from_tflite=args.from_tflite,
                 qat=args.qat, derivation=args.multiplier_derivation)
     except (ConvertError, QuantizeError, TFLiteFormatError, OpSetError, TflmError,
             mf.ManifestError) as e:
@@ -368,9 +371,24 @@ def convert(run_dir: Path, backend: str = "both", from_tflite: str | None = None
     compiled_unsupported = bool(notes)       # opset.check's notes: ops only TFLM runs
     notes += _alarm_resolution_notes(alarm, info.output_tensors[0])
     arena_tflm = tflm_check.arena_used_bytes(tflite)
-    return _write_artifacts(run_dir, cfg, tflite, info, alarm, arena_tflm, metrics, notes,
-                            backend, command_line(backend, from_tflite, qat, derivation),
-                            conv_path, console, qat_report, compiled_unsupported, derivation)
+    out_dir = _write_artifacts(run_dir, cfg, tflite, info, alarm, arena_tflm, metrics, notes,
+                               backend, command_line(backend, from_tflite, qat, derivation),
+                               conv_path, console, qat_report, compiled_unsupported, derivation)
+    _store_reference(run_dir, console)
+    return out_dir
+
+
+def _store_reference(run_dir: Path, console) -> None:
+    """The reference's outputs for the run's test patients (host_tools/stored_reference.py):
+    a bench PC without the TFLM wheel verifies the run against them."""
+    from host_tools import sources, stored_reference
+    from host_tools.reference import Contract
+    try:
+        streams, desc = sources.default(run_dir)
+    except sources.SourceError:
+        return            # no cohort in the run: verifying it will need the TFLM wheel
+    path = stored_reference.write(Contract.from_run(run_dir), streams)
+    console.print(f"reference outputs for {desc} -> {path}")
 
 
 def _write_artifacts(run_dir, cfg, tflite, info, alarm, arena_tflm, metrics, notes, backend,

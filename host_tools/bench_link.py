@@ -10,14 +10,16 @@ Two measurements with the same simulated patients and full bit-exact checking:
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
+
+from bedside import jsonout
 
 TARGET_UTILISATION = 0.90
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("run_dir", metavar="RUN_DIR", type=Path)
+    from bedside import rundir
+    rundir.add_argument(parser, "(after bedside convert)")
     parser.add_argument("--port", required=True, help="device URL (pty, socket://, /dev/tty*)")
     parser.add_argument("--baud", type=int, default=115200, help="emulated line rate")
     parser.add_argument("--simulate", type=int, default=2, metavar="N_PATIENTS",
@@ -25,7 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--no-relay", action="store_true",
                         help="do not rate-limit: the port is a real UART already")
-    parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    jsonout.add_argument(parser)
 
 
 def measure(url: str, run_dir: Path, n_patients: int, seed: int, baudrate: int) -> dict:
@@ -47,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
     from rich.console import Console
     from .throttle import UartRelay
     from .verify import Refusal
-    console = Console()
+    console = Console(stderr=jsonout.to_stdout(args))
     results = {}
     try:
         if args.no_relay:
@@ -77,9 +79,6 @@ def run(args: argparse.Namespace) -> int:
                       f"{ut['samples_per_s']:.0f} samples/s, {ut['wire_bytes_per_s']:.0f} B/s")
     n = {k: r["counts"]["verified"] for k, r in results.items()}
     console.print(f"windows verified bit-exact: {n}" + ("" if ok else " [red]MISMATCHES[/]"))
-    if args.json:
-        tmp = args.json.with_name(args.json.name + ".tmp")
-        tmp.write_text(json.dumps({k: {"throughput": r["throughput"], "counts": r["counts"]}
-                                   for k, r in results.items()}, indent=2) + "\n")
-        tmp.replace(args.json)
+    jsonout.emit(args, {k: {"throughput": r["throughput"], "counts": r["counts"]}
+                        for k, r in results.items()})
     return 0 if ok else 1

@@ -78,7 +78,8 @@ def profile_passed(name: str, r: dict) -> bool:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("run_dir", metavar="RUN_DIR", type=Path)
+    from bedside import rundir
+    rundir.add_argument(parser, "(after bedside convert)")
     parser.add_argument("--target", default="host", choices=["host", "mps2-an386"],
                         help="device: host firmware (default) or QEMU Cortex-M4")
     parser.add_argument("--simulate", type=int, default=2, metavar="N",
@@ -296,7 +297,8 @@ def run(args: argparse.Namespace) -> int:
     from .firmware_build import BuildError, build_firmware
     from .qemu import launch
     console = Console()
-    run_dir = Path(args.run_dir)
+    from bedside import rundir
+    run_dir = rundir.resolve(args.run_dir, "bench reliability")
     profiles = dict(PROFILES)
     custom = []
     try:

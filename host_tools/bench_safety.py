@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 import numpy as np
 
@@ -94,10 +93,11 @@ def run_cases(dev, contract) -> dict:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("run_dir", metavar="RUN_DIR", type=Path)
+    from bedside import jsonout, rundir
+    rundir.add_argument(parser, "(after bedside convert)")
     parser.add_argument("--port", help="device URL (default: build and start the run's "
                                        "host firmware)")
-    parser.add_argument("--json", type=Path, help="also write the result to this file")
+    jsonout.add_argument(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -112,6 +112,8 @@ def run(args: argparse.Namespace) -> int:
     from .qemu import HostFirmware
     from .reference import Contract, RunDirError
     from .verify import Refusal, check_info
+    from bedside import jsonout, rundir
+    args.run_dir = rundir.resolve(args.run_dir, "bench safety")
     try:
         contract = Contract.from_run(args.run_dir)
     except (ManifestError, RunDirError) as e:
@@ -143,8 +145,7 @@ def run(args: argparse.Namespace) -> int:
     report = {"cases": result, "sustain_samples": contract.safety["sustain_samples"],
               "passed": all(c["passed"] for c in result.values())}
     write_json(args.run_dir / "safety.json", report)
-    if args.json:
-        write_json(args.json, report)
+    jsonout.emit(args, report)
     table = Table(title=f"safety floor ({len(result)} cases)")
     for col in ("case", "expected", "observed", "rule", "samples to flag", "= reference", ""):
         table.add_column(col)
@@ -153,6 +154,7 @@ def run(args: argparse.Namespace) -> int:
                       "" if c["samples_to_flag"] is None else str(c["samples_to_flag"]),
                       "yes" if c["matches_reference"] else "NO",
                       "[green]pass[/]" if c["passed"] else "[red]FAIL[/]")
-    Console().print(table)
-    print(f"wrote {args.run_dir / 'safety.json'}")
+    console = Console(stderr=jsonout.to_stdout(args))
+    console.print(table)
+    console.print(f"wrote {args.run_dir / 'safety.json'}")
     return 0 if report["passed"] else 1

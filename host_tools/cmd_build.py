@@ -1,7 +1,7 @@
 """`bedside build`: compile the firmware for host or a board target.
 
-    bedside build --target mps2-an386|netduinoplus2|microbit|riscv32|xtensa-lx106 RUN_DIR
-    bedside build --target host [--backend tflm --tflm-dir TFLM_TREE] RUN_DIR
+    bedside build --target mps2-an386|netduinoplus2|microbit|riscv32|xtensa-lx106 [RUN_DIR]
+    bedside build --target host [--backend tflm --tflm-dir TFLM_TREE] [RUN_DIR]
 
 Configures CMake (firmware/CMakeLists.txt) with the run's generated model
 (RUN_DIR/int8/gen), builds into RUN_DIR/firmware/<target>/ and prints flash/RAM sizes.
@@ -16,7 +16,8 @@ from pathlib import Path
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     from host_tools.firmware_build import BACKENDS, TARGETS
-    p.add_argument("run_dir", type=Path, metavar="RUN_DIR", help="run directory (after bedside convert)")
+    from bedside import rundir
+    rundir.add_argument(p, "(after bedside convert)")
     p.add_argument("--target", default="host", choices=list(TARGETS),
                    help="host (POSIX program, default) or a board: "
                         + ", ".join(f"{n} ({t.core})" for n, t in TARGETS.items() if n != "host"))
@@ -30,6 +31,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from bedside import rundir
+    args.run_dir = rundir.resolve(args.run_dir, "build")
     from host_tools.firmware_build import BuildError, DoesNotFit, build_firmware
     if args.sanitize and args.target != "host":
         print("error: --sanitize is for --target host only", file=sys.stderr)

@@ -1,6 +1,6 @@
 """`bedside emulate`: run the run's firmware for an emulated board in QEMU, expose its UART.
 
-    bedside emulate RUN_DIR [--target mps2-an386] [--tcp PORT | --pty]
+    bedside emulate [RUN_DIR] [--target mps2-an386] [--tcp PORT | --pty]
 
 Starts `qemu-system-<arch> -M <board> -nographic -icount shift=0 -kernel <elf> -serial ...`
 (building the firmware first if it is missing), prints the `--port` string for
@@ -17,7 +17,8 @@ from pathlib import Path
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     from host_tools.qemu import emulated_targets
-    p.add_argument("run_dir", type=Path, metavar="RUN_DIR", help="run directory (after bedside convert)")
+    from bedside import rundir
+    rundir.add_argument(p, "(after bedside convert)")
     p.add_argument("--target", default="mps2-an386", choices=["host", *emulated_targets()],
                    help="board to emulate (default mps2-an386, Cortex-M4F); host runs the host firmware")
     link = p.add_mutually_exclusive_group()
@@ -28,6 +29,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from bedside import rundir
+    args.run_dir = rundir.resolve(args.run_dir, "emulate")
     from host_tools.firmware_build import BuildError, binary_name, build_firmware, default_build_dir
     from host_tools.qemu import DeviceStartError, launch
 

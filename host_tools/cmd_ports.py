@@ -6,11 +6,12 @@ Emulators and the host firmware are not listed: they print their own `--port` UR
 from __future__ import annotations
 
 import argparse
-import json
+
+from bedside import jsonout
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--json", action="store_true", help="machine-readable output")
+    jsonout.add_argument(parser)
 
 
 def list_ports() -> list[dict]:
@@ -23,7 +24,7 @@ def list_ports() -> list[dict]:
 def run(args: argparse.Namespace) -> int:
     ports = list_ports()
     if args.json:
-        print(json.dumps(ports, indent=2))
+        jsonout.emit(args, ports)
         return 0
     if not ports:
         print("no serial ports found (an emulator or the host firmware prints its own "

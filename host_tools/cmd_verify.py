@@ -1,4 +1,4 @@
-"""`bedside verify --port URL RUN_DIR`: stream test signals to a device, check every output.
+"""`bedside verify [RUN_DIR] --port URL`: stream test signals to a device, check every output.
 
     bedside verify --port socket://127.0.0.1:5555 runs/demo --simulate 10
     bedside verify --port /dev/ttyACM0 runs/demo --data cohort.npz --realtime
@@ -14,6 +14,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from bedside import jsonout, rundir
+
 from . import verify as v
 from .argtypes import NONNEG_INT, POSITIVE_FLOAT, POSITIVE_INT
 
@@ -22,8 +24,7 @@ DEFAULT_SPLIT_PATIENTS = 20     # keeps the default (test split) run to about a 
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("run_dir", metavar="RUN_DIR", type=Path,
-                        help="run directory with int8/model.tflite and int8/manifest.json")
+    rundir.add_argument(parser, "with int8/model.tflite and int8/manifest.json")
     where = parser.add_mutually_exclusive_group(required=True)
     where.add_argument("--port",
                        help="serial URL: /dev/ttyUSB0, a pty path, socket://host:port, "
@@ -62,13 +63,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "if TensorFlow is installed, else skipped)")
     parser.add_argument("--out", type=Path, help="report folder (default RUN_DIR/verify)")
     parser.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
+    jsonout.add_argument(parser)
     parser.add_argument("--protocol-version", type=int, default=None, help=argparse.SUPPRESS)
 
 
 def run(args: argparse.Namespace) -> int:
     from rich.console import Console
-    console = Console(stderr=False)
+    console = Console(stderr=jsonout.to_stdout(args))
     err = Console(stderr=True)
+    args.run_dir = rundir.resolve(args.run_dir, "verify")
+    known: dict = {}         # what verify_run learnt, for the failing report
     try:
         if args.target:
             from .qemu import DeviceStartError, launch
@@ -76,24 +80,63 @@ def run(args: argparse.Namespace) -> int:
                 with launch(args.run_dir, target=args.target, tcp_port=0) as dev:
                     args.port = dev.url
                     console.print(f"started {args.target} firmware: --port {dev.url}")
-                    report, code = verify_run(args, console)
+                    report, code = verify_run(args, console, known)
             except DeviceStartError as e:
-                err.print(f"[bold red]cannot start the device:[/] {e}", soft_wrap=True)
-                return v.EXIT_LINK
+                return _fail(args, known, err, "device_start", v.EXIT_LINK, str(e))
         else:
-            report, code = verify_run(args, console)
+            report, code = verify_run(args, console, known)
+        jsonout.emit(args, report)
     except v.Refusal as e:
-        err.print(f"[bold red]refused:[/] {e}", soft_wrap=True)
-        return e.code
+        return _fail(args, known, err, "refusal", e.code, str(e))
     except _InputError as e:
-        err.print(f"[bold red]error:[/] {e}", soft_wrap=True)
-        return v.EXIT_USAGE
+        return _fail(args, known, err, "input", v.EXIT_USAGE, str(e))
     except _NoAnswer as e:
-        err.print(f"[bold red]device not answering:[/] {e}", soft_wrap=True)
-        return v.EXIT_NO_ANSWER
+        return _fail(args, known, err, "no_answer", v.EXIT_NO_ANSWER, str(e))
     except _LinkFailure as e:
-        err.print(f"[bold red]link error:[/] {e}", soft_wrap=True)
-        return v.EXIT_LINK
+        return _fail(args, known, err, "link", v.EXIT_LINK, str(e))
+    return code
+
+
+_LABELS = {"device_start": "cannot start the device", "refusal": "refused", "input": "error",
+           "no_answer": "device not answering", "link": "link error"}
+
+
+def _fail(args, known: dict, err, kind: str, code: int, message: str) -> int:
+    """Say why, and write a failing report (never leave a stale passing junit.xml for CI):
+    after a refusal, link error or silent device always (when the run directory or --out's
+    parent exists); after bad input only over an earlier report. Never into a folder
+    bedside did not create (bedside/fileio.is_kit_dir)."""
+    from rich.markup import escape
+
+    from bedside import fileio
+
+    from . import reports
+    err.print(f"[bold red]{_LABELS[kind]}:[/] {escape(message)}")
+    out = Path(args.out or Path(args.run_dir) / "verify")
+    if not out.parent.is_dir() or not fileio.is_kit_dir(out):
+        return code
+    if kind == "input" and not (out / "verify.json").is_file():
+        return code
+    partial: dict = {"port": args.port, "run_dir": str(args.run_dir)}
+    verifier, contract = known.get("verifier"), known.get("contract")
+    if contract is not None:
+        partial.update(manifest_model_sha256=contract.model_sha256,
+                       manifest_preproc_sha256=contract.preproc_sha256)
+    traces, cycles, clock = [], [], 0
+    if verifier is not None:
+        partial.update({k: val for k, val in verifier.summary().items() if k != "passed"})
+        traces, cycles = verifier.traces, verifier.cycles
+        if verifier.dev.info is not None:
+            partial["device"] = verifier.dev.info.as_dict()
+            clock = verifier.dev.info.core_clock_hz
+    report = reports.failure(kind, code, message, **partial)
+    try:
+        reports.write(out, report, traces, cycles, clock, plots=False)
+    except OSError as e:
+        err.print(f"(no report written to {out}: {e})")
+        return code
+    jsonout.emit(args, report)
+    err.print(f"failing report: {out / 'report.md'}, {out / 'junit.xml'}")
     return code
 
 
@@ -109,18 +152,19 @@ class _NoAnswer(Exception):
     """The device stopped answering (link.DeviceSilent): exit 8, not a mismatch."""
 
 
-def verify_run(args: argparse.Namespace, console) -> tuple[dict, int]:
+def verify_run(args: argparse.Namespace, console, known: dict) -> tuple[dict, int]:
     from bedside import fileio
     from bedside.contract.manifest import ManifestError
     from bedside.contract import protocol as p
     from . import reports, sources
     from .link import Device, LinkError
-    from .reference import FloatModel, Reference, RunDirError
+    from .reference import FloatModel, RunDirError
+    from .stored_reference import INSTALL, StoredReference, reference_for
 
     run_dir = args.run_dir
     out_dir = args.out or run_dir / "verify"
     try:
-        contract = v.load_contract(run_dir)
+        contract = known["contract"] = v.load_contract(run_dir)
         limit = args.max_patients
         if limit is None and args.data is None and args.simulate is None:
             limit = DEFAULT_SPLIT_PATIENTS
@@ -132,7 +176,15 @@ def verify_run(args: argparse.Namespace, console) -> tuple[dict, int]:
     except fileio.ForeignDirError as e:
         raise _InputError(f"--out {e.filename}: {e.strerror}") from None
     speed = 1.0 if args.realtime else args.speed
-    reference = Reference(contract)
+    try:
+        reference = reference_for(contract)
+    except RunDirError as e:
+        raise _InputError(str(e)) from None
+    if isinstance(reference, StoredReference) and (args.data or args.simulate is not None):
+        raise _InputError("new signals (--data, --simulate) need the TFLM reference, which "
+                          f"is not installed: {INSTALL}; without it, verify the run's test "
+                          "patients (no --data/--simulate) against the outputs `bedside "
+                          "convert` stored")
     try:
         dev = Device(args.port, baudrate=args.baud, timeout=args.timeout, retries=args.retries,
                      version=args.protocol_version or p.VERSION)
@@ -142,7 +194,7 @@ def verify_run(args: argparse.Namespace, console) -> tuple[dict, int]:
         TimeRemainingColumn
     with dev:
         try:
-            verifier = v.Verifier(dev, contract, reference, speed=speed)
+            verifier = known["verifier"] = v.Verifier(dev, contract, reference, speed=speed)
             info = verifier.handshake()
             console.print(f"device [bold]{info.board}[/] ({info.backend_name} backend, "
                           f"{info.core_clock_hz / 1e6:g} MHz) on {args.port}: model "
@@ -171,6 +223,8 @@ def verify_run(args: argparse.Namespace, console) -> tuple[dict, int]:
                         verifier.stream_patient(pid, raw)
                     progress.update(task, status=f"{verifier.verified} ok, "
                                     f"{verifier.mismatched} mismatched")
+        except RunDirError as e:          # a window the stored reference does not hold
+            raise _InputError(str(e)) from None
         except (LinkError, p.ProtocolError) as e:
             from .link import DeviceSilent
             if isinstance(e, DeviceSilent):
@@ -184,6 +238,7 @@ def verify_run(args: argparse.Namespace, console) -> tuple[dict, int]:
                    "seed": args.seed, "speed": speed, "device": info.as_dict(),
                    "manifest_model_sha256": contract.model_sha256,
                    "manifest_preproc_sha256": contract.preproc_sha256})
+    report["timing"] = reports.timing(verifier.cycles, info.board, info.core_clock_hz)
     try:
         out = reports.write(out_dir, report, verifier.traces, verifier.cycles,
                             info.core_clock_hz, plots=not args.no_plots)
@@ -201,14 +256,14 @@ def utilisation_text(t: dict) -> str:
 
 def print_summary(console, report: dict, out: Path) -> None:
     from rich.table import Table
-    c, t, cyc = report["counts"], report["throughput"], report.get("cycles") or {}
+    c, t, tm = report["counts"], report["throughput"], report.get("timing") or {}
     table = Table(title="verification", show_header=False)
     table.add_row("windows sent / verified", f"{c['windows_sent']} / {c['verified']}")
     table.add_row("mismatched", f"{c['mismatched']}")
     table.add_row("link retries", f"{c['retried']}")
-    if cyc:
-        table.add_row("cycles min / median / max",
-                      f"{cyc['min']} / {cyc['median']:.0f} / {cyc['max']}")
+    if tm:
+        table.add_row(f"{tm['label']}: min / median / max",
+                      f"{tm['min']:.0f} / {tm['median']:.0f} / {tm['max']:.0f}")
     table.add_row("windows per second", f"{t['windows_per_s']:.1f}")
     table.add_row(f"link utilisation at {t['baudrate']} baud", utilisation_text(t))
     fc = report.get("float_comparison") or {}

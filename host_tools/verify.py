@@ -166,7 +166,8 @@ class Verifier:
                  speed: float | None = None, on_samples: Callable[[int], None] | None = None):
         self.dev = device
         self.c = contract
-        self.ref = reference or Reference(contract)
+        from .stored_reference import reference_for
+        self.ref = reference or reference_for(contract)
         self.speed = speed                      # None: as fast as the link allows
         self.on_samples = on_samples or (lambda n: None)
         self.windows_expected = 0
@@ -179,6 +180,7 @@ class Verifier:
         self.cycles: list[int] = []
         self.mismatches: list[Mismatch] = []
         self.traces: list[PatientTrace] = []
+        self.by_patient: dict[str, dict] = {}   # windows/verified/mismatched: a JUnit case each
         self.link_time = 0.0
         self.ref_windows: list[np.ndarray] = []   # for the float comparison
         self.ref_outputs: list[np.ndarray] = []
@@ -208,6 +210,7 @@ class Verifier:
     # -- stream mode
     def _record(self, pid: str, ref: PatientReference, results: list[p.Result]) -> None:
         n_ref = len(ref.ends)
+        verified_before = self.verified
         self.windows_expected += n_ref
         self.windows_received += len(results)
         self.patients += 1
@@ -247,6 +250,9 @@ class Verifier:
         for k in sorted(set(range(n_ref)) - seen):
             self._mismatch(pid, k, int(ref.ends[k]), "missing", {},
                            {"output": ref.output[k].tolist(), "alarm": int(ref.alarm[k])}, ref, k)
+        counts = self._patient(pid)
+        counts["windows"] += n_ref
+        counts["verified"] += self.verified - verified_before
         if len(self.traces) < 8:
             self.traces.append(PatientTrace(pid, ref.ends.tolist(), ref.output[:, 0].tolist(),
                                             [None if np.isnan(x) else int(x) for x in dev_q],
@@ -256,8 +262,12 @@ class Verifier:
             self.ref_windows.append(ref.windows)
             self.ref_outputs.append(ref.output)
 
+    def _patient(self, pid: str) -> dict:
+        return self.by_patient.setdefault(pid, {"windows": 0, "verified": 0, "mismatched": 0})
+
     def _mismatch(self, pid, k, sample_index, what, dev, refd, ref, k_ctx) -> None:
         self.mismatched += 1
+        self._patient(pid)["mismatched"] += 1
         if len(self.mismatches) < MAX_REPORTED_MISMATCHES:
             lo = max(0, min(k_ctx, len(ref.ends)) - 3)
             ctx = [{"window_index": j, "ref_output": ref.output[j].tolist(),
@@ -410,6 +420,7 @@ class Verifier:
             },
             "link": counters,
             "first_mismatches": [m.__dict__ for m in self.mismatches],
+            "per_patient": [{"patient": k, **v} for k, v in self.by_patient.items()],
             "personalization": {"enabled": self.c.personalization is not None,
                                 "calibrations_checked": self.calibrations_checked},
         }

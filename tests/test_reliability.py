@@ -101,7 +101,8 @@ def test_device_that_stops_answering_is_reported_as_such(host_firmware, converte
     assert rc == 8, err                       # EXIT_NO_ANSWER, not 1 (mismatch) nor 3
     assert "not answering" in err
     assert elapsed < 0.5 + (retries + 1) * TIMEOUT + 5.0
-    assert not (tmp_path / "v" / "verify.json").exists()
+    report = json.loads((tmp_path / "v" / "verify.json").read_text())   # a failing report
+    assert not report["passed"] and report["error"]["kind"] == "no_answer"
 
 
 def test_hung_firmware_process_is_detected(host_firmware, converted_run_dir, data_file,

@@ -2,8 +2,9 @@
 
 Corrupt run directories (manifest not JSON, another format_version, a missing field, the
 model missing or altered), a port that does not exist or is busy: clear error naming the
-file/field/port, exit 2 (input) or 3 (link), no report folder written. A verified device's
-model and preprocessing SHA-256 are recorded in verify.json and equal the run's.
+file/field/port, exit 2 (input: no report folder written) or 3 (link: a failing report).
+A verified device's model and preprocessing SHA-256 are recorded in verify.json and equal
+the run's.
 """
 from __future__ import annotations
 
@@ -81,7 +82,8 @@ def test_missing_and_busy_ports(host_firmware, converted_run_dir, tmp_path, caps
             assert _verify(fw.url, converted_run_dir, tmp_path / "o",
                            "--simulate", "1") == v.EXIT_LINK
             assert "busy" in capsys.readouterr().err
-    assert not (tmp_path / "o").exists()
+    report = json.loads((tmp_path / "o" / "verify.json").read_text())   # a failing report
+    assert not report["passed"] and report["error"]["exit_code"] == v.EXIT_LINK
 
 
 def test_verify_json_records_the_locked_model(host_firmware, converted_run_dir, tmp_path):

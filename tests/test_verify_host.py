@@ -1,6 +1,6 @@
 """`bedside verify` end to end on the host firmware (a real POSIX process on a pty / TCP):
 bit-exact verification of thousands of windows, window mode, refusals, retries through a
-noisy line, reports, the pytest plugin and the host-only (no TensorFlow) path."""
+noisy line, reports and the host-only (no TensorFlow) path."""
 from __future__ import annotations
 
 import json
@@ -58,7 +58,7 @@ def test_stream_verification_bit_exact_over_pty(fw, converted_run_dir, tmp_path)
     assert report["throughput"]["windows_per_s"] > 100
     assert {"verify.json", "junit.xml", "report.md", "report.html", "risk_trace.png",
             "latency_hist.png", KIT_MARKER} == {f.name for f in out.iterdir()}
-    assert '<img src="risk_trace.png"' in (out / "report.html").read_text()
+    assert '<img src="data:image/png;base64,' in (out / "report.html").read_text()
     assert 'failures="0"' in (out / "junit.xml").read_text()
     assert "PASSED" in (out / "report.md").read_text()
 
@@ -90,7 +90,7 @@ def test_refuses_wrong_model_hash(fw, converted_run_dir, tmp_path, capsys):
     run = _edited_copy(converted_run_dir, tmp_path / "other", edit)
     assert _verify(fw.url, run, tmp_path / "o", "--simulate", "1") == v.EXIT_MODEL_HASH
     assert "model mismatch" in capsys.readouterr().err
-    assert not (tmp_path / "o").exists()                      # nothing written on refusal
+    assert not json.loads((tmp_path / "o" / "verify.json").read_text())["passed"]  # failing report
 
 
 def test_refuses_other_alarm_constants(fw, converted_run_dir, tmp_path):
@@ -165,7 +165,7 @@ def test_mismatch_is_detected_and_reported(fw, converted_run_dir, tmp_path):
     s.update(mode="stream", port=fw.url, run_dir="r", source="s", float_comparison={},
              device=dev.info.as_dict())
     out = reports.write(tmp_path / "rep", s, verifier.traces, verifier.cycles, 0, plots=False)
-    assert 'failures="2"' in (out / "junit.xml").read_text()
+    assert 'failures="1"' in (out / "junit.xml").read_text()     # the one patient's case
     assert "FAILED" in (out / "report.md").read_text()
 
 
@@ -190,47 +190,6 @@ def test_host_only_environment_verifies_without_tensorflow(fw_tcp, converted_run
     assert proc.returncode == 0, proc.stdout + proc.stderr
     fc = json.loads((out / "verify.json").read_text())["float_comparison"]
     assert fc["n"] == 0 and "TensorFlow is not installed" in fc["skipped"]
-
-
-HIL_TEST = '''
-from bedside.contract import protocol as p
-
-def test_hello(dut):
-    info = dut.hello()
-    assert info.protocol_version == 1 and info.window_length > 0
-
-def test_write_expect(dut):
-    dut.write(p.Frame(p.MsgType.STATS, 77))
-    assert p.parse_stats(dut.expect(p.MsgType.STATS_RESULT, seq=77).payload)["frames_ok"] >= 1
-
-def test_expect_failure_is_explained(dut):
-    import pytest
-    with pytest.raises(AssertionError, match="expected INFO within 0.2 s; got nothing"):
-        dut.expect(p.MsgType.INFO, timeout=0.2)
-
-def test_verify_every_device(duts):
-    assert len(duts) == 2
-    for d in duts:
-        s = d.verify(simulate=1)
-        assert s["passed"], s["first_mismatches"]
-'''
-
-
-def test_pytest_plugin_runs_a_hil_suite_on_two_devices(host_binary, converted_run_dir,
-                                                       tmp_path):
-    (tmp_path / "test_hil.py").write_text(HIL_TEST)
-    with HostFirmware(host_binary) as a, HostFirmware(host_binary, tcp=True) as b:
-        proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                               "test_hil.py", "--port", a.url, "--port", b.url,
-                               "--run-dir", str(converted_run_dir)],
-                              cwd=tmp_path, capture_output=True, text=True, timeout=180)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
-    assert "4 passed" in proc.stdout
-    # without --port the HIL tests are skipped, not failed
-    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                           "test_hil.py"], cwd=tmp_path, capture_output=True, text=True,
-                          timeout=120)
-    assert proc.returncode == 0 and "4 skipped" in proc.stdout, proc.stdout[-2000:]
 
 
 def test_paced_streaming_follows_speed(fw_tcp, converted_run_dir, tmp_path):

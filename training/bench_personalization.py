@@ -31,7 +31,8 @@ TARGET_REDUCTION = 0.2
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("run_dir", type=Path, help="run directory with data/cohort.npz")
+    from bedside import rundir
+    rundir.add_argument(p, "with data/cohort.npz")
     p.add_argument("--cohort-seeds", type=int, default=None,
                    help="cohorts to compare: the run's, then simulated with the next seeds "
                         "(default 3; --quick 1)")
@@ -154,10 +155,11 @@ def run(args: argparse.Namespace) -> int:
     from . import profiles, runinfo
     from bedside.contract.personalize import DEFAULT, PersonalizationError, normalize
     t0 = time.monotonic()
-    run_dir = Path(args.run_dir)
+    from bedside import rundir
+    run_dir = rundir.resolve(args.run_dir, "bench personalization")
     path = run_dir / "data" / "cohort.npz"
     if not path.is_file():
-        print(f"error: {path} not found (run `bedside data --out {run_dir}` first)",
+        print(f"error: {path} not found (run `bedside data {run_dir}` first)",
               file=sys.stderr)
         return 2
     try:

@@ -1,8 +1,8 @@
 """`bedside data`: simulate a cohort (or load PhysioNet 2019 / long CSV) into RUN_DIR/data.
 
-    bedside data --out runs/r1 [--seed 0] [--quick] [--patients 400]
-    bedside data --out runs/p --source physionet --input training_setA/
-    bedside data --out runs/m --source csv --input extraction.csv
+    bedside data [RUN_DIR] [--seed 0] [--quick] [--patients 400]
+    bedside data runs/p --source physionet --input training_setA/
+    bedside data runs/m --source csv --input extraction.csv
 
 Writes RUN_DIR/data/cohort.npz and merges config/metrics into RUN_DIR/run.json.
 """
@@ -51,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
     from .loaders import DataError, load_long_csv, load_psv_dir
     from bedside.contract.preprocess import valid_mask
     t0 = time.monotonic()
-    run_dir = runinfo.resolve_run_dir(args.out, "data")
+    run_dir = cmdutil.run_dir(args, "data")
     seed = cmdutil.seed_of(args, run_dir)
     cfg = cmdutil.stage_config(run_dir, args.quick, ("data", "personalization"))
     if args.personalization is not None:

@@ -1,6 +1,6 @@
 """`bedside distill`: distill the tiny Student from the Teacher; also train the no-KD Student.
 
-    bedside distill --out RUN_DIR [--seed S] [--quick] [--alpha A] [--temperature T]
+    bedside distill [RUN_DIR] [--seed S] [--quick] [--alpha A] [--temperature T]
                     [--beta B] [--attention-focus uniform|map_drop] [--no-kd]
                     [--no-attention] [--epochs N] [--strategy ...]
 
@@ -32,7 +32,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     t0 = time.monotonic()
-    run_dir = runinfo.resolve_run_dir(args.out, "distill")
+    run_dir = cmdutil.run_dir(args, "distill")
     cmdutil.require(run_dir, "teacher/model.keras", "train")
     seed = cmdutil.seed_of(args, run_dir)
     cfg = cmdutil.stage_config(run_dir, args.quick, ("teacher", "student", "distill",

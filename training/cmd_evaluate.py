@@ -1,6 +1,6 @@
 """`bedside evaluate`: Teacher, Students, NEWS2 and current MAP on the test split.
 
-    bedside evaluate --out RUN_DIR [--seed S] [--quick] [--alarm-rate 0.05] [--bootstrap 200]
+    bedside evaluate [RUN_DIR] [--seed S] [--quick] [--alarm-rate 0.05] [--bootstrap 200]
 
 Writes RUN_DIR/evaluation.json, RUN_DIR/report.md and RUN_DIR/plots/*.png, prints the
 issue's targets with pass/fail and merges the metrics into run.json.
@@ -37,7 +37,7 @@ def _previous_study(run_dir) -> dict | None:
 
 def run(args: argparse.Namespace) -> int:
     t0 = time.monotonic()
-    run_dir = runinfo.resolve_run_dir(args.out, "evaluate")
+    run_dir = cmdutil.run_dir(args, "evaluate")
     for rel, stage in (("teacher/model.keras", "train"), ("student/model.keras", "distill")):
         cmdutil.require(run_dir, rel, stage)
     seed = cmdutil.seed_of(args, run_dir)
@@ -60,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
         res["study"] = study
     import hashlib
     digest = hashlib.sha256((run_dir / "data" / "cohort.npz").read_bytes()).hexdigest()
-    command = "bedside evaluate --out " + str(run_dir)
+    command = "bedside evaluate " + str(run_dir)
     res["generator"] = {"tool": "bedside evaluate",
                         "version": runinfo.versions().get("bedside-kit"),
                         "command": command, "cohort_sha256": digest}

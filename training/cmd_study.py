@@ -21,7 +21,8 @@ from . import profiles, runinfo
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("run_dir", type=Path, help="run directory after `bedside evaluate`")
+    from bedside import rundir
+    rundir.add_argument(p, "after `bedside evaluate`")
     p.add_argument("--seeds", type=int, default=None,
                    help="number of seeds, run seed, +1, ... (default 5; --quick 2)")
     p.add_argument("--epochs", type=int, default=None,
@@ -39,7 +40,8 @@ def fingerprint(run_dir: Path) -> dict:
 
 def run(args: argparse.Namespace) -> int:
     t0 = time.monotonic()
-    run_dir = Path(args.run_dir)
+    from bedside import rundir
+    run_dir = rundir.resolve(args.run_dir, "study")
     for rel, stage in (("teacher/model.keras", "train"), ("student/model.keras", "distill"),
                        ("evaluation.json", "evaluate")):
         if not (run_dir / rel).is_file():

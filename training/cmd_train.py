@@ -1,6 +1,6 @@
 """`bedside train`: train the Teacher (Transformer encoder) on RUN_DIR's cohort.
 
-    bedside train --out RUN_DIR [--seed S] [--quick] [--epochs N]
+    bedside train [RUN_DIR] [--seed S] [--quick] [--epochs N]
                   [--strategy default|mirrored|multiworker] [--cpu-devices N]
 
 Writes RUN_DIR/teacher/model.keras (inputs [context, 9]; outputs [prob, attention]).
@@ -21,7 +21,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     t0 = time.monotonic()
-    run_dir = runinfo.resolve_run_dir(args.out, "train")
+    run_dir = cmdutil.run_dir(args, "train")
     cmdutil.require(run_dir, "data/cohort.npz", "data")
     seed = cmdutil.seed_of(args, run_dir)
     cfg = cmdutil.stage_config(run_dir, args.quick, ("teacher",))

@@ -4,13 +4,16 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from bedside import rundir
+
 from . import profiles, runinfo
 
 
 def add_common(p: argparse.ArgumentParser, stage: str) -> None:
-    p.add_argument("--out", type=Path, default=None,
-                   help=f"run directory (default: a new folder runs/{stage}-<date-time>; "
-                        "later stages need the folder of the earlier ones)")
+    rundir.add_argument(p, "(later stages read what earlier ones wrote there)",
+                        new=stage == "data")
+    # the former spelling of RUN_DIR, kept so existing scripts keep working
+    p.add_argument("--out", type=Path, default=None, help=argparse.SUPPRESS)
     p.add_argument("--seed", type=int, default=None,
                    help="seed (default: the run's seed from run.json, else 0)")
     p.add_argument("--quick", action="store_true",
@@ -20,11 +23,23 @@ def add_common(p: argparse.ArgumentParser, stage: str) -> None:
 def add_strategy(p: argparse.ArgumentParser) -> None:
     p.add_argument("--strategy", choices=("default", "mirrored", "multiworker"),
                    default="default",
-                   help="tf.distribute strategy: mirrored = all local GPUs (or logical CPUs), "
-                        "multiworker = MultiWorkerMirroredStrategy from TF_CONFIG")
+                   help="tf.distribute strategy: mirrored = all local GPUs (needs the "
+                        "train-gpu install; with tensorflow-cpu: the logical CPUs of "
+                        "--cpu-devices), multiworker = MultiWorkerMirroredStrategy from "
+                        "TF_CONFIG (docs/training.md)")
     p.add_argument("--cpu-devices", type=int, default=0, metavar="N",
                    help="split the CPU into N logical devices (for --strategy mirrored "
                         "without GPUs; testing)")
+
+
+def run_dir(args: argparse.Namespace, stage: str) -> Path:
+    """The stage's run directory (created if new): RUN_DIR, else bedside.rundir's default."""
+    if args.run_dir is not None and args.out is not None and args.run_dir != args.out:
+        raise rundir.NoRunDir(f"RUN_DIR {args.run_dir} and --out {args.out} disagree: pass one")
+    path = rundir.resolve(args.run_dir or args.out, stage, new=stage == "data")
+    path.mkdir(parents=True, exist_ok=True)
+    args.run_dir, args.out = path, None      # command_line() records the resolved folder
+    return path
 
 
 def seed_of(args, run_dir: Path) -> int:
@@ -45,7 +60,7 @@ def stage_config(run_dir: Path, quick: bool, stages: tuple[str, ...]) -> dict:
 
 def require(run_dir: Path, rel: str, stage: str) -> None:
     if not (run_dir / rel).exists():
-        raise SystemExit(f"error: {run_dir / rel} not found: run `bedside {stage} --out "
+        raise SystemExit(f"error: {run_dir / rel} not found: run `bedside {stage} "
                          f"{run_dir}` first")
 
 
@@ -54,8 +69,9 @@ def command_line(args: argparse.Namespace) -> str:
     under `bedside demo`, where sys.argv is the demo's)."""
     parts = ["bedside", str(getattr(args, "command", "") or "")]
     for k, v in vars(args).items():
-        if k == "command" or v is None or v is False:
+        if k in ("command", "run_dir", "out") or v is None or v is False:
             continue
         opt = "--" + k.replace("_", "-")
         parts += [opt] if v is True else [opt, str(v)]
-    return " ".join(parts)
+    given = args.run_dir or args.out
+    return " ".join(parts + ([str(given)] if given is not None else []))

@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import platform
 import sys
-from datetime import datetime
 from pathlib import Path
 
 from bedside.fileio import write_json
@@ -25,16 +24,6 @@ FORMAT_VERSION = 1
 DEFAULT_WINDOW = {"length": 60, "stride": 5}
 DEFAULT_HORIZON_MIN = 60
 MIRRORED = ("window", "horizon_min", "alarm")
-
-
-def default_run_dir(stage: str) -> Path:
-    return Path("runs") / datetime.now().strftime(f"{stage}-%Y%m%d-%H%M%S")
-
-
-def resolve_run_dir(out: Path | None, stage: str) -> Path:
-    run_dir = Path(out) if out is not None else default_run_dir(stage)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    return run_dir
 
 
 def load(run_dir: str | Path) -> dict:

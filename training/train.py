@@ -50,7 +50,14 @@ def train_teacher(run_dir: Path, cfg: dict, seed: int, strategy_name: str = "def
                             loss=tf.keras.losses.BinaryCrossentropy(from_logits=True))
     ds = tfutil.int8_dataset(tf, xt, yt, tcfg["batch"], shuffle_seed=seed)
     callbacks = [tfutil.progress_callback("teacher", tcfg["epochs"], steps)] if verbose else []
-    hist = train_model.fit(ds, epochs=tcfg["epochs"], verbose=0, callbacks=callbacks)
+    if strategy_name == "multiworker":         # Keras 3's fit cannot (training/distributed.py)
+        from . import distributed
+        history = distributed.fit(
+            train_model, tf.keras.losses.BinaryCrossentropy(from_logits=True, reduction=None),
+            ds, tcfg["epochs"], strategy, callbacks)
+    else:
+        history = train_model.fit(ds, epochs=tcfg["epochs"], verbose=0,
+                                  callbacks=callbacks).history
 
     # prior correction for the negative subsampling (see module docstring)
     layer = full_model.get_layer("logit")
@@ -68,7 +75,7 @@ def train_teacher(run_dir: Path, cfg: dict, seed: int, strategy_name: str = "def
     xv = dataset.teacher_windows(cohort, pv, ev, tcfg["context"], pz)
     pr = tfutil.predict_int8(full_model, xv)[0][:, 0] if len(xv) else np.zeros(0)
     return {"train_windows": int(len(xt)), "train_positives": int(yt.sum()),
-            "final_loss": float(hist.history["loss"][-1]),
+            "final_loss": float(history["loss"][-1]),
             "val_auroc": auroc(yv, pr), "params": int(full_model.count_params()),
             "macs": models.count_macs(full_model),
             "replicas": int(strategy.num_replicas_in_sync)}
