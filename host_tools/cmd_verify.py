@@ -87,7 +87,9 @@ def run(args: argparse.Namespace) -> int:
             report, code = verify_run(args, console, known)
         jsonout.emit(args, report)
     except v.Refusal as e:
-        return _fail(args, known, err, "refusal", e.code, str(e))
+        # exit 2 is bad input (e.g. no comparable windows), not a refused device
+        kind = "input" if e.code == v.EXIT_USAGE else "refusal"
+        return _fail(args, known, err, kind, e.code, str(e))
     except _InputError as e:
         return _fail(args, known, err, "input", v.EXIT_USAGE, str(e))
     except _NoAnswer as e:
@@ -102,21 +104,29 @@ _LABELS = {"device_start": "cannot start the device", "refusal": "refused", "inp
 
 
 def _fail(args, known: dict, err, kind: str, code: int, message: str) -> int:
-    """Say why, and write a failing report (never leave a stale passing junit.xml for CI):
-    after a refusal, link error or silent device always (when the run directory or --out's
-    parent exists); after bad input only over an earlier report. Never into a folder
-    bedside did not create (bedside/fileio.is_kit_dir)."""
+    """Write a failing report (never leave a stale passing junit.xml for CI): after a
+    refusal, link error or silent device always (when the run directory or --out's parent
+    exists); after bad input only over an earlier report; never into a folder bedside did
+    not create (bedside/fileio.is_kit_dir). Then say why, as the last line on stderr."""
     from rich.markup import escape
 
+    written = _failing_report(args, known, kind, code, message, err)
+    if written is not None:
+        err.print(f"failing report: {written / 'report.md'}, {written / 'junit.xml'}",
+                  soft_wrap=True)
+    err.print(f"[bold red]{_LABELS[kind]}:[/] {escape(message)}", soft_wrap=True)
+    return code
+
+
+def _failing_report(args, known: dict, kind: str, code: int, message: str, err) -> Path | None:
     from bedside import fileio
 
     from . import reports
-    err.print(f"[bold red]{_LABELS[kind]}:[/] {escape(message)}")
     out = Path(args.out or Path(args.run_dir) / "verify")
     if not out.parent.is_dir() or not fileio.is_kit_dir(out):
-        return code
+        return None
     if kind == "input" and not (out / "verify.json").is_file():
-        return code
+        return None
     partial: dict = {"port": args.port, "run_dir": str(args.run_dir)}
     verifier, contract = known.get("verifier"), known.get("contract")
     if contract is not None:
@@ -133,11 +143,10 @@ def _fail(args, known: dict, err, kind: str, code: int, message: str) -> int:
     try:
         reports.write(out, report, traces, cycles, clock, plots=False)
     except OSError as e:
-        err.print(f"(no report written to {out}: {e})")
-        return code
+        err.print(f"(no report written to {out}: {e})", soft_wrap=True)
+        return None
     jsonout.emit(args, report)
-    err.print(f"failing report: {out / 'report.md'}, {out / 'junit.xml'}")
-    return code
+    return out
 
 
 class _InputError(Exception):

@@ -151,4 +151,6 @@ def test_verify_at_10_percent_is_a_clean_link_error(host_firmware, converted_run
     err = capsys.readouterr().err
     assert rc == 3, err                       # a link error: never a result, never exit 1
     assert "link error" in err and "Traceback" not in err
-    assert not (tmp_path / "v" / "verify.json").exists()
+    report = json.loads((tmp_path / "v" / "verify.json").read_text())   # a failing report,
+    assert not report["passed"] and report["error"]["kind"] == "link"       # never a result
+    assert report["error"]["exit_code"] == 3
