@@ -40,5 +40,5 @@ def test_cortex_m4_matches_tflm(tmp_path, name, builder):
     assert figures["outputs_equal"], figures             # DSP, portable and M3 builds all bit-exact
     assert figures["m4_instructions"] > info["macs"] // 4
     if name == "kit_student":
-        assert figures["m4_instructions_per_mac"] <= 3.0, figures
+        assert figures["m4_instructions_per_mac"] <= 2.0, figures   # issue 17: <= 2.0 on the Student
         assert figures["m4_instructions"] < figures["m4_portable_instructions"]
