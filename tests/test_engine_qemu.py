@@ -2,7 +2,7 @@
 kernels on QEMU mps2-an386, Cortex-M3 on mps2-an385) give TFLM's output bytes: the kit's
 Student, and 2-D and depthwise convolutions that reach every branch of the DSP paths
 (padding, odd channel counts, field sizes not a multiple of 4, strides, single-channel
-input)."""
+input, depth multipliers)."""
 import numpy as np
 import pytest
 
@@ -21,6 +21,8 @@ def odd_convs(seed=11):
                                      depthwise_initializer=keras.initializers.RandomNormal(stddev=0.5, seed=seed))(
         keras.layers.Conv2D(8, 1, **_init(seed + 2, 0.4))(x))
     x = keras.layers.Conv2D(3, 3, padding="same", **_init(seed + 1, 0.4))(x)
+    x = keras.layers.DepthwiseConv2D(3, strides=2, padding="same", depth_multiplier=4,   # 3 ch x 4: DSP path
+                                     depthwise_initializer=keras.initializers.RandomNormal(stddev=0.5, seed=seed))(x)
     return keras.Model(inp, x)
 
 
@@ -40,5 +42,5 @@ def test_cortex_m4_matches_tflm(tmp_path, name, builder):
     assert figures["outputs_equal"], figures             # DSP, portable and M3 builds all bit-exact
     assert figures["m4_instructions"] > info["macs"] // 4
     if name == "kit_student":
-        assert figures["m4_instructions_per_mac"] <= 3.0, figures
+        assert figures["m4_instructions_per_mac"] <= 2.0, figures   # issue 17: <= 2.0 on the Student
         assert figures["m4_instructions"] < figures["m4_portable_instructions"]

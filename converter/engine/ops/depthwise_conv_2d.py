@@ -10,13 +10,12 @@ from .conv_2d import emit_conv
 
 
 def scratch_bytes(op, model):
-    """Border-pixel receptive field (kh*kw*channels), or the im2col field of the 1-channel case."""
+    """A gathered receptive field (kh*kw*out_channels), or the im2col field of the 1-channel case."""
     inp, filt = model.tensors[op.inputs[0]], model.tensors[op.inputs[1]]
     if len(filt.shape) != 4 or len(inp.shape) != 4 or filt.data is None:
         return 0
-    if inp.shape[3] != 1 and filt.shape[3] != inp.shape[3]:
-        return 0                                   # depth multiplier > 1: reference loop
-    return (filt.shape[1] * filt.shape[2] * inp.shape[3] + 3) // 4 * 4
+    channels = 1 if inp.shape[3] == 1 else filt.shape[3]
+    return (filt.shape[1] * filt.shape[2] * channels + 3) // 4 * 4
 
 
 def lower(op, g):
@@ -47,7 +46,7 @@ def lower(op, g):
     fields = dict(geometry, depth_multiplier=oc // c, k_h=kh, k_w=kw, **strides,
                   input_offset=-inp.zero_point, output_offset=out.zero_point, act_min=lo, act_max=hi)
     fast = False
-    if oc == c and const:
+    if const:
         wt = filt.data.reshape(kh * kw, oc).astype(np.int64)          # [tap][channel]
         b = g.t(bias).data.astype(np.int64) if bias >= 0 else np.zeros(oc, np.int64)
         fast = fast_requant(wt.T, b, -inp.zero_point, shift)

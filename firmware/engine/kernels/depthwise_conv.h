@@ -1,10 +1,10 @@
 // DEPTHWISE_CONV_2D, int8 per-channel: TFLM reference_integer_ops::DepthwiseConvPerChannel.
 //
-// Fast path (depth multiplier 1, constant weights): per output pixel the taps are read
-// in place for interior pixels, and from `col` (the receptive field gathered with
+// Fast path (constant weights): per output pixel the taps are read in place for interior
+// pixels of multiplier-1 layers, and otherwise from `col` (the receptive field gathered with
 // out-of-image taps set to the input zero point, whose x + input_offset is 0, exactly as
-// TFLM skips them) at the borders, so the tap loop has no bounds checks and the generator
-// folds input_offset * sum(w) into acc_init. Four channels per pass: on DSP cores one word
+// TFLM skips them, and each input channel repeated depth_multiplier times), so the tap
+// loop has no bounds checks and the generator folds input_offset * sum(w) into acc_init. Four channels per pass: on DSP cores one word
 // of input feeds four channels through SXTB16 and SMLABB/SMLATT. One-channel inputs (any
 // depth multiplier, e.g. micro_speech's first layer) are lowered to CONV_2D's kernel.
 #ifndef BEDSIDE_ENGINE_KERNELS_DEPTHWISE_CONV_H_
@@ -30,7 +30,7 @@ struct DepthwiseParams {
   const int8_t *filter8;      // fast path otherwise: per 4 channels, per tap, w0 w1 w2 w3
 };
 
-// The reference loop (depth multiplier > 1 on several channels, non-constant weights).
+// The reference loop (non-constant weights).
 inline void DepthwiseConvReference(const DepthwiseParams &p, const int8_t *input, int8_t *output) {
   for (int32_t b = 0; b < p.batches; ++b) {
     for (int32_t oy = 0; oy < p.out_h; ++oy) {
@@ -63,16 +63,25 @@ inline void DepthwiseConvReference(const DepthwiseParams &p, const int8_t *input
   }
 }
 
-// Gathers a border pixel's taps into col ([k_h][k_w][channels]), padding with the zero point.
+// Gathers a pixel's taps into col ([k_h][k_w][out_c]), padding with the zero point; with a
+// depth multiplier M each input channel is repeated M times (output channel ic * M + m
+// reads input channel ic), so the tap loop below is the same for every multiplier.
 inline void DepthwiseGather(const DepthwiseParams &p, const int8_t *image, int32_t y0, int32_t x0, int8_t *col) {
-  const int32_t c_n = p.in_c;
+  const int32_t c_n = p.in_c, mult = p.depth_multiplier, out_c = p.out_c;
   const int8_t pad = static_cast<int8_t>(-p.input_offset);
   for (int32_t ky = 0; ky < p.k_h; ++ky) {
     const int32_t y = y0 + p.dil_h * ky;
-    for (int32_t kx = 0; kx < p.k_w; ++kx, col += c_n) {
+    for (int32_t kx = 0; kx < p.k_w; ++kx, col += out_c) {
       const int32_t x = x0 + p.dil_w * kx;
-      if (y < 0 || y >= p.in_h || x < 0 || x >= p.in_w) FillSmall(col, pad, c_n);
-      else CopySmall(col, image + (y * p.in_w + x) * c_n, c_n);
+      if (y < 0 || y >= p.in_h || x < 0 || x >= p.in_w) {
+        FillSmall(col, pad, out_c);
+      } else if (mult == 1) {
+        CopySmall(col, image + (y * p.in_w + x) * c_n, c_n);
+      } else {
+        const int8_t *src = image + (y * p.in_w + x) * c_n;
+        int8_t *dst = col;
+        for (int32_t ic = 0; ic < c_n; ++ic, dst += mult) FillSmall(dst, src[ic], mult);
+      }
     }
   }
 }
@@ -83,7 +92,7 @@ inline void DepthwiseGather(const DepthwiseParams &p, const int8_t *image, int32
 template <bool kFast, bool kFullRange, int32_t kKw>
 inline void DepthwisePixel(const DepthwiseParams &p, const int8_t *src, int32_t row_step, int32_t tap_step,
                            int8_t *out) {
-  const int32_t c_n = p.in_c, k_h = p.k_h, k_w = kKw > 0 ? kKw : p.k_w, taps = k_h * k_w;
+  const int32_t c_n = p.out_c, k_h = p.k_h, k_w = kKw > 0 ? kKw : p.k_w, taps = k_h * k_w;
   const int32_t *const init = p.acc_init, *const quant = p.quant;
   const int32_t out_off = p.output_offset, lo = p.act_min, hi = p.act_max;
 #if BEDSIDE_ENGINE_DSP
@@ -141,15 +150,16 @@ inline void DepthwisePixel(const DepthwiseParams &p, const int8_t *src, int32_t 
   }
 }
 
-// col: scratch of ceil4(k_h * k_w * in_c) bytes for border pixels (nullptr with acc_init:
-// reference loop). kFast, kFullRange: the layer's requantization form; kKw: k_w or 0.
+// col: scratch of ceil4(k_h * k_w * out_c) bytes for gathered pixels (nullptr: reference
+// loop). kFast, kFullRange: the layer's requantization form; kKw: k_w or 0.
 template <bool kFast = false, bool kFullRange = false, int32_t kKw = 0>
 inline void DepthwiseConv(const DepthwiseParams &p, const int8_t *input, int8_t *output, int8_t *col) {
-  if (p.acc_init == nullptr || col == nullptr || p.depth_multiplier != 1) {
+  if (p.acc_init == nullptr || col == nullptr) {
     DepthwiseConvReference(p, input, output);
     return;
   }
-  const int32_t c_n = p.in_c, in_h = p.in_h, in_w = p.in_w;
+  const int32_t c_n = p.in_c, out_c = p.out_c, in_h = p.in_h, in_w = p.in_w;
+  const bool in_place = p.depth_multiplier == 1;   // else every pixel is gathered (channels repeated)
   const int32_t span_h = (p.k_h - 1) * p.dil_h, span_w = (p.k_w - 1) * p.dil_w;
   int8_t *out = output;
   for (int32_t b = 0; b < p.batches; ++b) {
@@ -157,13 +167,13 @@ inline void DepthwiseConv(const DepthwiseParams &p, const int8_t *input, int8_t 
     for (int32_t oy = 0; oy < p.out_h; ++oy) {
       const int32_t y0 = oy * p.stride_h - p.pad_h;
       const bool rows_inside = y0 >= 0 && y0 + span_h < in_h;
-      for (int32_t ox = 0; ox < p.out_w; ++ox, out += c_n) {
+      for (int32_t ox = 0; ox < p.out_w; ++ox, out += out_c) {
         const int32_t x0 = ox * p.stride_w - p.pad_w;
-        if (rows_inside && x0 >= 0 && x0 + span_w < in_w) {
+        if (in_place && rows_inside && x0 >= 0 && x0 + span_w < in_w) {
           DepthwisePixel<kFast, kFullRange, kKw>(p, image + (y0 * in_w + x0) * c_n, p.dil_h * in_w * c_n, p.dil_w * c_n, out);
         } else {
           DepthwiseGather(p, image, y0, x0, col);
-          DepthwisePixel<kFast, kFullRange, kKw>(p, col, p.k_w * c_n, c_n, out);
+          DepthwisePixel<kFast, kFullRange, kKw>(p, col, p.k_w * out_c, out_c, out);
         }
       }
     }
