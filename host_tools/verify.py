@@ -110,6 +110,21 @@ def check_comparable(streams, desc: str, c: Contract) -> None:
                       f"{longest} samples, a window needs {L} (stride {S}); nothing to verify")
 
 
+def held_sha256(c: Contract) -> bytes:
+    """What a device running the manifest's constants reports as INFO held_sha256: SHA-256
+    of int32 little-endian n_signals, window length, stride, missing value, shift, then
+    centre, multiplier, valid_min, valid_max, carry_limit per signal, then alarm on_q,
+    off_q, min_duration (docs/protocol.md; firmware/core/app.cc held_params_sha256)."""
+    import hashlib
+    import struct
+    k = c.constants
+    values = [c.n_signals, c.window_length, c.stride, k.missing, k.shift]
+    for a in (k.center, k.multiplier, k.valid_min, k.valid_max, k.carry_limit):
+        values += [int(x) for x in a]
+    values += [c.on_q, c.off_q, c.min_duration]
+    return hashlib.sha256(struct.pack(f"<{len(values)}i", *values)).digest()
+
+
 def check_info(info: p.Info, c: Contract) -> None:
     """Refuse a device whose INFO disagrees with the manifest (most fundamental first)."""
     if info.protocol_version != c.protocol_version or info.protocol_version != p.VERSION:
@@ -124,6 +139,11 @@ def check_info(info: p.Info, c: Contract) -> None:
     if info.preproc_sha256.hex() != c.preproc_sha256:
         raise Refusal(EXIT_PREPROC_HASH, f"preprocessing/alarm constants mismatch: device "
                       f"{info.preproc_sha256.hex()[:16]}..., manifest {c.preproc_sha256[:16]}...")
+    if info.held_sha256 is not None and info.held_sha256 != held_sha256(c):
+        raise Refusal(EXIT_PREPROC_HASH, f"the constants the device holds hash to "
+                      f"{info.held_sha256.hex()[:16]}... (INFO held_sha256), the manifest's "
+                      f"to {held_sha256(c).hex()[:16]}...: its label says this run, its memory "
+                      "does not; rebuild and flash (`bedside build RUN_DIR`)")
     expected = {"n_signals": c.n_signals, "window_length": c.window_length, "stride": c.stride,
                 "input_bytes": c.input_bytes, "output_bytes": c.output_bytes,
                 "input_zero_point": c.input_zero_point, "output_zero_point": c.output_zero_point}
