@@ -183,7 +183,8 @@ def verify_run(args: argparse.Namespace, console) -> tuple[dict, int]:
     report.update({"mode": mode, "port": args.port, "run_dir": str(run_dir), "source": desc,
                    "seed": args.seed, "speed": speed, "device": info.as_dict(),
                    "manifest_model_sha256": contract.model_sha256,
-                   "manifest_preproc_sha256": contract.preproc_sha256})
+                   "manifest_preproc_sha256": contract.preproc_sha256,
+                   "manifest_held_sha256": v.held_sha256(contract).hex()})
     try:
         out = reports.write(out_dir, report, verifier.traces, verifier.cycles,
                             info.core_clock_hz, plots=not args.no_plots)

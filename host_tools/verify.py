@@ -200,6 +200,7 @@ class Verifier:
         self.mismatches: list[Mismatch] = []
         self.traces: list[PatientTrace] = []
         self.link_time = 0.0
+        self.link_bytes = [0, 0]                # wire, payload bytes within link_time
         self.ref_windows: list[np.ndarray] = []   # for the float comparison
         self.ref_outputs: list[np.ndarray] = []
         self.keep_windows = 20000
@@ -289,7 +290,7 @@ class Verifier:
         from .link import DeviceSilent, LinkError, NakError
         raw = np.asarray(raw, dtype=np.int16)
         ref = self.ref.patient(raw)
-        t0 = time.perf_counter()
+        t0 = self._start_timing()
         for restart in range(self.max_restarts + 1):
             try:
                 results = self._stream(pid, raw)
@@ -302,7 +303,7 @@ class Verifier:
                     raise
                 self.restarts += 1
                 self.frame_samples = 1
-        self.link_time += time.perf_counter() - t0
+        self._stop_timing(t0)
         self.samples_sent += len(raw)
         self._record(pid, ref, results)
         if self.c.personalization is not None:
@@ -378,7 +379,7 @@ class Verifier:
                                    ref.alarm[:limit], None if ref.calibrated is None
                                    else ref.calibrated[:limit], None if ref.safety is None
                                    else ref.safety[:limit])
-        t0 = time.perf_counter()
+        t0 = self._start_timing()
         for _ in range(warmup if len(ref.windows) else 0):
             self.dev.infer(ref.windows[0])
         results = []
@@ -391,17 +392,32 @@ class Verifier:
             results.append(p.Result(k, int(ref.ends[k]), cycles, int(ref.alarm[k]), flags,
                                     out.tobytes()))
             self.on_samples(1)
-        self.link_time += time.perf_counter() - t0
+        self._stop_timing(t0)
         self.inferences += len(ref.windows) + (warmup if len(ref.windows) else 0)
         self._record(pid, ref, results)
+
+    # -- timing: throughput counts the time and the bytes of the streamed patients only
+    # (not the handshake or CALIB), so utilisation compares like with like
+    def _bytes(self) -> tuple[int, int]:
+        c = self.dev.counters
+        return c.bytes_tx + c.bytes_rx, c.payload_tx + c.payload_rx
+
+    def _start_timing(self) -> tuple[float, tuple[int, int]]:
+        return time.perf_counter(), self._bytes()
+
+    def _stop_timing(self, start: tuple[float, tuple[int, int]]) -> None:
+        t0, (wire0, payload0) = start
+        wire, payload = self._bytes()
+        self.link_time += time.perf_counter() - t0
+        self.link_bytes[0] += wire - wire0
+        self.link_bytes[1] += payload - payload0
 
     # -- results
     def summary(self) -> dict:
         counters = self.dev.counters.as_dict()
         cyc = np.array(self.cycles, dtype=np.float64)
         clock = self.dev.info.core_clock_hz if self.dev.info else 0
-        wire = counters["bytes_tx"] + counters["bytes_rx"]
-        payload = counters["payload_tx"] + counters["payload_rx"]
+        wire, payload = self.link_bytes
         capacity = self.dev.baudrate / 10.0          # 8N1: 10 bits per byte
         lt = max(self.link_time, 1e-9)
         cycles = {}

@@ -55,6 +55,7 @@ def test_stream_verification_bit_exact_over_pty(fw, converted_run_dir, tmp_path)
     assert c["verified"] == c["windows_sent"] == c["windows_received"]
     assert c["mismatched"] == 0 and report["passed"]
     assert report["cycles"]["min"] > 0 and report["device"]["board"] == "host"
+    assert report["device"]["held_sha256"] == report["manifest_held_sha256"]
     assert report["throughput"]["windows_per_s"] > 100
     assert {"verify.json", "junit.xml", "report.md", "report.html", "risk_trace.png",
             "latency_hist.png", KIT_MARKER} == {f.name for f in out.iterdir()}
