@@ -246,7 +246,8 @@ def verify_run(args: argparse.Namespace, console, known: dict) -> tuple[dict, in
     report.update({"mode": mode, "port": args.port, "run_dir": str(run_dir), "source": desc,
                    "seed": args.seed, "speed": speed, "device": info.as_dict(),
                    "manifest_model_sha256": contract.model_sha256,
-                   "manifest_preproc_sha256": contract.preproc_sha256})
+                   "manifest_preproc_sha256": contract.preproc_sha256,
+                   "manifest_held_sha256": v.held_sha256(contract).hex()})
     report["timing"] = reports.timing(verifier.cycles, info.board, info.core_clock_hz)
     try:
         out = reports.write(out_dir, report, verifier.traces, verifier.cycles,

@@ -362,9 +362,14 @@ def device_dies_mid_run(s: Setup) -> str:
 
 def monitor_device_dies(s: Setup) -> str:
     """`bedside monitor` whose device is killed ends with exit 8 and a message."""
-    with firmware(s) as fw:
+    with firmware(s, "--verbose") as fw:
         cmd = _Command(s.work, "monitor", "--port", fw.url, "--speed", "1e6")
-        time.sleep(2.0)                  # a live view prints nothing to a file until it ends
+        # a live view prints nothing to a file until it ends: wait for the firmware to see it
+        end = time.monotonic() + 60
+        while "client connected" not in fw.log_text() and time.monotonic() < end:
+            expect(cmd.proc.poll() is None, f"monitor ended early: {cmd.err.read_text()[-300:]}")
+            time.sleep(0.05)
+        time.sleep(0.5)
         expect(cmd.proc.poll() is None, f"monitor ended early: {cmd.err.read_text()[-300:]}")
         os.kill(fw.proc.pid, signal.SIGKILL)
         result = cmd.result()

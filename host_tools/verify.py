@@ -110,6 +110,21 @@ def check_comparable(streams, desc: str, c: Contract) -> None:
                       f"{longest} samples, a window needs {L} (stride {S}); nothing to verify")
 
 
+def held_sha256(c: Contract) -> bytes:
+    """What a device running the manifest's constants reports as INFO held_sha256: SHA-256
+    of int32 little-endian n_signals, window length, stride, missing value, shift, then
+    centre, multiplier, valid_min, valid_max, carry_limit per signal, then alarm on_q,
+    off_q, min_duration (docs/protocol.md; firmware/core/app.cc held_params_sha256)."""
+    import hashlib
+    import struct
+    k = c.constants
+    values = [c.n_signals, c.window_length, c.stride, k.missing, k.shift]
+    for a in (k.center, k.multiplier, k.valid_min, k.valid_max, k.carry_limit):
+        values += [int(x) for x in a]
+    values += [c.on_q, c.off_q, c.min_duration]
+    return hashlib.sha256(struct.pack(f"<{len(values)}i", *values)).digest()
+
+
 def check_info(info: p.Info, c: Contract) -> None:
     """Refuse a device whose INFO disagrees with the manifest (most fundamental first)."""
     if info.protocol_version != c.protocol_version or info.protocol_version != p.VERSION:
@@ -124,6 +139,11 @@ def check_info(info: p.Info, c: Contract) -> None:
     if info.preproc_sha256.hex() != c.preproc_sha256:
         raise Refusal(EXIT_PREPROC_HASH, f"preprocessing/alarm constants mismatch: device "
                       f"{info.preproc_sha256.hex()[:16]}..., manifest {c.preproc_sha256[:16]}...")
+    if info.held_sha256 is not None and info.held_sha256 != held_sha256(c):
+        raise Refusal(EXIT_PREPROC_HASH, f"the constants the device holds hash to "
+                      f"{info.held_sha256.hex()[:16]}... (INFO held_sha256), the manifest's "
+                      f"to {held_sha256(c).hex()[:16]}...: its label says this run, its memory "
+                      "does not; rebuild and flash (`bedside build RUN_DIR`)")
     expected = {"n_signals": c.n_signals, "window_length": c.window_length, "stride": c.stride,
                 "input_bytes": c.input_bytes, "output_bytes": c.output_bytes,
                 "input_zero_point": c.input_zero_point, "output_zero_point": c.output_zero_point}
@@ -182,6 +202,7 @@ class Verifier:
         self.traces: list[PatientTrace] = []
         self.by_patient: dict[str, dict] = {}   # windows/verified/mismatched: a JUnit case each
         self.link_time = 0.0
+        self.link_bytes = [0, 0]                # wire, payload bytes within link_time
         self.ref_windows: list[np.ndarray] = []   # for the float comparison
         self.ref_outputs: list[np.ndarray] = []
         self.keep_windows = 20000
@@ -279,7 +300,7 @@ class Verifier:
         from .link import DeviceSilent, LinkError, NakError
         raw = np.asarray(raw, dtype=np.int16)
         ref = self.ref.patient(raw)
-        t0 = time.perf_counter()
+        t0 = self._start_timing()
         for restart in range(self.max_restarts + 1):
             try:
                 results = self._stream(pid, raw)
@@ -292,7 +313,7 @@ class Verifier:
                     raise
                 self.restarts += 1
                 self.frame_samples = 1
-        self.link_time += time.perf_counter() - t0
+        self._stop_timing(t0)
         self.samples_sent += len(raw)
         self._record(pid, ref, results)
         if self.c.personalization is not None:
@@ -368,7 +389,7 @@ class Verifier:
                                    ref.alarm[:limit], None if ref.calibrated is None
                                    else ref.calibrated[:limit], None if ref.safety is None
                                    else ref.safety[:limit])
-        t0 = time.perf_counter()
+        t0 = self._start_timing()
         for _ in range(warmup if len(ref.windows) else 0):
             self.dev.infer(ref.windows[0])
         results = []
@@ -381,17 +402,32 @@ class Verifier:
             results.append(p.Result(k, int(ref.ends[k]), cycles, int(ref.alarm[k]), flags,
                                     out.tobytes()))
             self.on_samples(1)
-        self.link_time += time.perf_counter() - t0
+        self._stop_timing(t0)
         self.inferences += len(ref.windows) + (warmup if len(ref.windows) else 0)
         self._record(pid, ref, results)
+
+    # -- timing: throughput counts the time and the bytes of the streamed patients only
+    # (not the handshake or CALIB), so utilisation compares like with like
+    def _bytes(self) -> tuple[int, int]:
+        c = self.dev.counters
+        return c.bytes_tx + c.bytes_rx, c.payload_tx + c.payload_rx
+
+    def _start_timing(self) -> tuple[float, tuple[int, int]]:
+        return time.perf_counter(), self._bytes()
+
+    def _stop_timing(self, start: tuple[float, tuple[int, int]]) -> None:
+        t0, (wire0, payload0) = start
+        wire, payload = self._bytes()
+        self.link_time += time.perf_counter() - t0
+        self.link_bytes[0] += wire - wire0
+        self.link_bytes[1] += payload - payload0
 
     # -- results
     def summary(self) -> dict:
         counters = self.dev.counters.as_dict()
         cyc = np.array(self.cycles, dtype=np.float64)
         clock = self.dev.info.core_clock_hz if self.dev.info else 0
-        wire = counters["bytes_tx"] + counters["bytes_rx"]
-        payload = counters["payload_tx"] + counters["payload_rx"]
+        wire, payload = self.link_bytes
         capacity = self.dev.baudrate / 10.0          # 8N1: 10 bits per byte
         lt = max(self.link_time, 1e-9)
         cycles = {}

@@ -215,3 +215,15 @@ def test_simulator_is_deterministic_and_plausible(firmware_core_tool):
     assert np.median(a[late, hr]) > np.median(calm[late, hr]) + 30
     assert np.median(a[late, sbp]) < np.median(calm[late, sbp]) - 25
     assert np.median(a[late, spo2]) < np.median(calm[late, spo2]) - 5
+
+
+def test_sha256_matches_hashlib(firmware_core_tool):
+    """The device's own SHA-256 (firmware/core/sha256.cc) equals hashlib on every length
+    around the 64-byte block and padding boundaries, and on random messages."""
+    import hashlib
+    rng = np.random.default_rng(13)
+    msgs = [bytes(rng.integers(0, 256, n, dtype=np.uint8)) for n in
+            list(range(0, 130)) + [183, 255, 256, 1000, 4095, 4096, 10007]]
+    msgs += [b"abc", b"\x00" * 64, b"\xff" * 119]
+    out = tool(firmware_core_tool, "sha256", stdin="".join(m.hex() + "\n" for m in msgs))
+    assert out.split() == [hashlib.sha256(m).hexdigest() for m in msgs]

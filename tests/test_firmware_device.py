@@ -17,6 +17,7 @@ import serial
 from bedside.contract import protocol as p
 from host_tools.qemu import Emulator, HostFirmware
 from host_tools.reference import Contract, Reference
+from host_tools.verify import held_sha256
 from bedside.contract import signals
 
 SEED = 7
@@ -127,6 +128,8 @@ def check_info(client: Client, contract: Contract, board: str) -> p.Info:
     assert (info.input_zero_point, info.output_zero_point) == \
         (contract.input_zero_point, contract.output_zero_point)
     assert info.arena_bytes > 0 and info.core_clock_hz > 0
+    # computed by the device over the constants it runs with (not the header's label)
+    assert info.held_sha256 == held_sha256(contract)
     return info
 
 

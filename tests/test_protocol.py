@@ -1,6 +1,7 @@
 """The Python protocol codec against docs/protocol.md, the shared vectors and properties."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import struct
 import zlib
@@ -90,6 +91,12 @@ def test_decode_error_vectors():
 def test_bad_payloads_are_named():
     with pytest.raises(p.ProtocolError, match="INFO payload"):
         p.parse_info(b"\x01\x01\x00\x04ab")
+    info = p.parse_info(bytes.fromhex({f["name"]: f for f in json.loads(
+        VECTORS.read_text())["frames"]}["info"]["payload"]))
+    older = p.info_payload(dataclasses.replace(info, held_sha256=None))  # firmware before it
+    assert p.parse_info(older).held_sha256 is None and len(older) == len(p.info_payload(info)) - 32
+    with pytest.raises(p.ProtocolError, match="held_sha256"):
+        p.parse_info(older + b"\x00" * 31)
     with pytest.raises(p.ProtocolError, match="SAMPLES_ACK"):
         p.parse_results(b"\x00\x00\x00\x00\x01abc", 1)
     with pytest.raises(p.ProtocolError, match="MAX_PAYLOAD"):

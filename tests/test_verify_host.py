@@ -55,6 +55,7 @@ def test_stream_verification_bit_exact_over_pty(fw, converted_run_dir, tmp_path)
     assert c["verified"] == c["windows_sent"] == c["windows_received"]
     assert c["mismatched"] == 0 and report["passed"]
     assert report["cycles"]["min"] > 0 and report["device"]["board"] == "host"
+    assert report["device"]["held_sha256"] == report["manifest_held_sha256"]
     assert report["throughput"]["windows_per_s"] > 100
     assert {"verify.json", "junit.xml", "report.md", "report.html", "risk_trace.png",
             "latency_hist.png", KIT_MARKER} == {f.name for f in out.iterdir()}
@@ -250,3 +251,21 @@ def test_monitor_shows_device_simulator_and_streamed_patient(fw_tcp, capsys):
                  "--speed", "1e7"]) == 0
     out = capsys.readouterr().out
     assert "hr" in out and "bpm" in out and "13 windows" in out
+
+
+def test_refuses_a_device_whose_held_constants_differ(converted_run_dir):
+    """INFO's labels match the run but the constants the device hashed in memory do not:
+    refused with exit 5, naming held_sha256; firmware without the field is still read."""
+    import dataclasses
+    from bedside.contract import protocol as p
+    c = v.load_contract(converted_run_dir)
+    info = p.Info(p.VERSION, 1, 0, "host", 10**9, bytes.fromhex(c.model_sha256),
+                  bytes.fromhex(c.preproc_sha256), c.n_signals, c.window_length, c.stride,
+                  c.input_bytes, c.output_bytes, c.input_scale, c.input_zero_point,
+                  c.output_scale, c.output_zero_point, 1024, v.held_sha256(c))
+    v.check_info(info, c)
+    v.check_info(dataclasses.replace(info, held_sha256=None), c)
+    bad = dataclasses.replace(info, held_sha256=bytes(32))
+    with pytest.raises(v.Refusal, match="held_sha256") as e:
+        v.check_info(bad, c)
+    assert e.value.code == v.EXIT_PREPROC_HASH

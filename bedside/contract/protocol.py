@@ -274,6 +274,9 @@ class Info:
     output_scale: float
     output_zero_point: int
     arena_bytes: int
+    # SHA-256 the device computed over the preprocessing/window/alarm parameters it holds
+    # (absent from firmware older than the field)
+    held_sha256: bytes | None = None
 
     @property
     def backend_name(self) -> str:
@@ -283,6 +286,7 @@ class Info:
         d = dict(self.__dict__)
         d["model_sha256"] = self.model_sha256.hex()
         d["preproc_sha256"] = self.preproc_sha256.hex()
+        d["held_sha256"] = self.held_sha256.hex() if self.held_sha256 else None
         d["backend_name"] = self.backend_name
         return d
 
@@ -296,11 +300,13 @@ def parse_info(payload: bytes) -> Info:
         raise ProtocolError(f"INFO payload of {len(payload)} bytes is too short")
     proto, gen, backend, board_len = _INFO_HEAD.unpack_from(payload)
     off = _INFO_HEAD.size + board_len
-    if len(payload) != off + _INFO_TAIL.size:
+    end = off + _INFO_TAIL.size
+    if len(payload) not in (end, end + 32):
         raise ProtocolError(f"INFO payload is {len(payload)} bytes; board name of {board_len} "
-                            f"bytes implies {off + _INFO_TAIL.size}")
+                            f"bytes implies {end} (+ 32 with held_sha256)")
     board = payload[_INFO_HEAD.size:off].decode("ascii", errors="replace")
-    return Info(proto, gen, backend, board, *_INFO_TAIL.unpack_from(payload, off))
+    held = bytes(payload[end:]) or None
+    return Info(proto, gen, backend, board, *_INFO_TAIL.unpack_from(payload, off), held)
 
 
 def parse_info_part(payload: bytes) -> tuple[int, int, bytes]:
@@ -321,7 +327,7 @@ def info_payload(info: Info) -> bytes:
                 info.core_clock_hz, info.model_sha256, info.preproc_sha256, info.n_signals,
                 info.window_length, info.stride, info.input_bytes, info.output_bytes,
                 info.input_scale, info.input_zero_point, info.output_scale,
-                info.output_zero_point, info.arena_bytes))
+                info.output_zero_point, info.arena_bytes) + (info.held_sha256 or b""))
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@
 #include "port.h"
 #include "preprocess.h"
 #include "protocol.h"
+#include "sha256.h"
 #include "safety.h"
 #include "simulator.h"
 #include "window.h"
@@ -97,7 +98,7 @@ Cache g_cache;
 Decoder g_rx;
 uint8_t g_reply[kMaxPayload];        // payload of the last reply (the cache)
 uint8_t g_tx[kMaxFrame];
-uint8_t g_info[128];
+uint8_t g_info[192];  // at most 4 + 32 (board) + 97 + 32 (held_sha256) bytes
 size_t g_info_len;
 int8_t g_input[g::kInputBytes];
 int8_t g_output[g::kOutputBytes];
@@ -141,7 +142,29 @@ void build_info() {
   memcpy(&bits, &out_scale, 4); put_u32(p, bits); p += 4;
   put_u32(p, (uint32_t)g::kOutputZeroPoint); p += 4;
   put_u32(p, model_arena_bytes()); p += 4;
+  p += 32;  // held_sha256, filled by held_params_sha256()
   g_info_len = (size_t)(p - g_info);
+}
+
+// held_sha256 (docs/protocol.md): SHA-256 of the parameters the loop runs with, read from
+// the objects it uses, not copied from the header's label. At boot and on every HELLO.
+void held_params_sha256(uint8_t out[32]) {
+  Sha256 s;
+  sha256_init(&s);
+  const auto i32 = [&s](int32_t v) {
+    uint8_t b[4];
+    put_u32(b, (uint32_t)v);
+    sha256_update(&s, b, 4);
+  };
+  const PreprocConfig &c = kPreproc;
+  i32(c.n_signals); i32(g_window.length); i32(g_window.stride);
+  i32(c.missing_value); i32(c.shift);
+  const int32_t *const arrays[] = {c.center, c.multiplier, c.valid_min, c.valid_max,
+                                   c.carry_limit};
+  for (const int32_t *a : arrays)
+    for (int k = 0; k < c.n_signals; ++k) i32(a[k]);
+  i32(g_alarm.on_q); i32(g_alarm.off_q); i32(g_alarm.min_duration);
+  sha256_final(&s, out);
 }
 
 // A request that feeds the loop: stand-alone feeding pauses until the host has been quiet
@@ -324,6 +347,7 @@ void handle_frame(const Frame &f) {
   switch (f.type) {
     case kHello:
       type = kInfo;
+      held_params_sha256(g_info + g_info_len - 32);  // on request: what memory holds now
       if (f.length == 0) {
         memcpy(g_reply, g_info, g_info_len);
         len = g_info_len;
@@ -425,6 +449,7 @@ bool app_setup(const AppOptions &options) {
   alarm_init(&g_alarm, g::kAlarmOnQ, g::kAlarmOffQ, g::kAlarmMinDuration);
   g_model_ok = model_init();
   build_info();
+  held_params_sha256(g_info + g_info_len - 32);
   new_patient();
   g_last_sample_ms = port_millis();
   return g_model_ok;

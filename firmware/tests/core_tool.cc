@@ -19,6 +19,7 @@
 #include "alarm.h"
 #include "preprocess.h"
 #include "protocol.h"
+#include "sha256.h"
 #include "simulator.h"
 #include "window.h"
 
@@ -213,6 +214,30 @@ int run_protocol() {
   return 0;
 }
 
+// sha256: each stdin line is hex bytes (may be empty); prints the digest in hex. The
+// message is fed in uneven pieces, so block boundaries fall everywhere.
+int run_sha256() {
+  static char line[1 << 16];
+  static uint8_t msg[1 << 15];
+  while (fgets(line, sizeof(line), stdin)) {
+    size_t n = 0;
+    for (const char *c = line; c[0] && c[1] && c[0] != '\n'; c += 2) {
+      unsigned b;
+      if (sscanf(c, "%2x", &b) != 1) break;
+      msg[n++] = (uint8_t)b;
+    }
+    Sha256 s;
+    sha256_init(&s);
+    for (size_t at = 0, step = 1; at < n; at += step, step = step % 97 + 1)
+      sha256_update(&s, msg + at, at + step <= n ? step : n - at);
+    uint8_t d[32];
+    sha256_final(&s, d);
+    for (int i = 0; i < 32; ++i) printf("%02x", d[i]);
+    printf("\n");
+  }
+  return 0;
+}
+
 int run_sim(uint32_t seed, bool det, long n, int c) {
   static int32_t center[kMaxSignals];
   Simulator s;
@@ -235,8 +260,9 @@ int main(int argc, char **argv) {
   if (!strcmp(mode, "window") && argc == 5) return run_window(atoi(argv[2]), atoi(argv[3]), atoi(argv[4]));
   if (!strcmp(mode, "alarm") && argc == 5) return run_alarm(atoi(argv[2]), atoi(argv[3]), atoi(argv[4]));
   if (!strcmp(mode, "protocol")) return run_protocol();
+  if (!strcmp(mode, "sha256")) return run_sha256();
   if (!strcmp(mode, "sim") && argc == 6)
     return run_sim((uint32_t)strtoul(argv[2], nullptr, 0), atoi(argv[3]) != 0, atol(argv[4]), atoi(argv[5]));
-  fprintf(stderr, "usage: core_tool preprocess|window L C S|alarm ON OFF MIN|protocol|sim SEED DET N C\n");
+  fprintf(stderr, "usage: core_tool preprocess|window L C S|alarm ON OFF MIN|protocol|sha256|sim SEED DET N C\n");
   return 2;
 }
