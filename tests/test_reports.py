@@ -114,8 +114,9 @@ def test_failure_never_replaces_a_folder_verify_did_not_write(converted_run_dir,
     out = tmp_path / "mine"
     out.mkdir()
     (out / "notes.txt").write_text("keep")
+    # refused before the device is contacted (exit 2), and nothing written there
     assert main(["verify", str(converted_run_dir), "--port", "socket://127.0.0.1:1",
-                 "--simulate", "1", "--out", str(out)]) == v.EXIT_LINK
+                 "--simulate", "1", "--out", str(out)]) == v.EXIT_USAGE
     assert [p.name for p in out.iterdir()] == ["notes.txt"]
 
 
