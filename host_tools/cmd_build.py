@@ -9,7 +9,6 @@ Configures CMake (firmware/CMakeLists.txt) with the run's generated model
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -48,8 +47,6 @@ def run(args: argparse.Namespace) -> int:
     for note in result.notes:
         print(f"note: {note}")
     print(result.summary())
-    out = result.build_dir / "size.json"
-    tmp = out.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(result.as_dict(), indent=2) + "\n")
-    tmp.replace(out)
+    from bedside.fileio import write_json
+    write_json(result.build_dir / "size.json", result.as_dict())
     return 0

@@ -10,6 +10,8 @@ from __future__ import annotations
 import argparse
 import time
 
+from bedside import fileio
+
 from . import cmdutil, runinfo
 
 
@@ -66,9 +68,7 @@ def run(args: argparse.Namespace) -> int:
                         "command": command, "cohort_sha256": digest}
     runinfo.write_json(run_dir / "evaluation.json", res)
     md = report.markdown(res, files, command)   # includes the kept study, if any
-    tmp = run_dir / "report.md.tmp"
-    tmp.write_text(md)
-    tmp.replace(run_dir / "report.md")
+    fileio.write_text(run_dir / "report.md", md)
     summary = {k: {"auroc": v["auroc"], "auprc": v["auprc"]} for k, v in res["models"].items()}
     if "physionet_utility" in res:
         summary["physionet_utility"] = {k: v["utility"] for k, v in

@@ -117,13 +117,6 @@ def train_student(x_q, y, z_t, a_t, scfg: dict, dcfg: dict, seed: int, title: st
     return infer
 
 
-def save_model(model, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.stem + ".tmp.keras")
-    model.save(tmp)
-    tmp.replace(path)
-
-
 def choose_alarm(y_val, p_val, acfg: dict, chosen_on: str = "val/student") -> dict:
     """Alarm thresholds from the validation split: `threshold` is the highest probability
     that still flags `target_sensitivity` of the positive validation windows,
@@ -157,8 +150,8 @@ def distill(run_dir: Path, cfg: dict, seed: int, strategy_name: str = "default",
                        verbose, w)
     scratch = train_student(x, y, z_t, a_t, scfg, {**dcfg, "alpha": 0.0, "beta": 0.0}, seed,
                             "student (scratch)", strategy_name, verbose, w)
-    save_model(kd, run_dir / "student" / "model.keras")
-    save_model(scratch, run_dir / "student_scratch" / "model.keras")
+    tfutil.save_model(kd, run_dir / "student" / "model.keras")
+    tfutil.save_model(scratch, run_dir / "student_scratch" / "model.keras")
 
     xv, yv, pv, ev = dataset.split_windows(cohort, "val", win["length"], win["stride"], horizon,
                                            pz)

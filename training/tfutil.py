@@ -5,6 +5,7 @@ Imported only by the stages that train (it imports TensorFlow on first use).
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 STRATEGIES = ("default", "mirrored", "multiworker")
 
@@ -108,3 +109,12 @@ def predict_int8(model, x_q, batch: int = 1024):
         return None
     res = [np.concatenate(a) for a in outs]
     return res if len(res) > 1 else res[0]
+
+
+def save_model(model, path: Path) -> None:
+    """Save a Keras model atomically: Keras writes a temporary .keras file beside `path`
+    (it needs a path of its own), renamed into place only when complete."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.stem + ".tmp.keras")
+    model.save(tmp)
+    tmp.replace(path)

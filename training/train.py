@@ -64,11 +64,7 @@ def train_teacher(run_dir: Path, cfg: dict, seed: int, strategy_name: str = "def
     kernel, bias = layer.get_weights()
     layer.set_weights([kernel, bias + math.log(tcfg["neg_keep"])])
 
-    out = run_dir / "teacher"
-    out.mkdir(parents=True, exist_ok=True)
-    tmp = out / "model.tmp.keras"
-    full_model.save(tmp)
-    tmp.replace(out / "model.keras")
+    tfutil.save_model(full_model, run_dir / "teacher" / "model.keras")
 
     # validation AUROC (all validation windows)
     _, yv, pv, ev = dataset.split_windows(cohort, "val", win["length"], win["stride"], horizon)
