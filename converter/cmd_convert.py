@@ -17,6 +17,7 @@ from pathlib import Path
 
 from bedside import fileio
 from bedside.contract import manifest as mf
+from bedside.contract.safety import DEFAULT as SAFETY_DEFAULT
 from bedside.version import kit_version
 
 PTQ_AUROC_TOLERANCE = 0.005   # above this loss the converter suggests --qat
@@ -111,7 +112,7 @@ def read_run_config(run_dir: Path) -> dict:
             "horizon_min": need(cfg, "horizon_min", "", float),
             "seed": int(seed) if isinstance(seed, int) else 0,
             "personalization": cfg.get("personalization"),
-            "safety": cfg.get("safety", "default")}
+            "safety": cfg.get("safety", SAFETY_DEFAULT)}
 
 
 def _personalization(cfg: dict) -> dict | None:
@@ -126,9 +127,9 @@ def _personalization(cfg: dict) -> dict | None:
 def _safety(cfg: dict) -> dict | None:
     """The run's safety floor for the manifest: run.json config `safety`, the defaults of
     bedside/contract/safety.py when absent, off when null."""
-    from bedside.contract.safety import DEFAULT, SafetyError, normalize
+    from bedside.contract.safety import SafetyError, normalize
     try:
-        return normalize(DEFAULT if cfg["safety"] == "default" else cfg["safety"])
+        return normalize(cfg["safety"])
     except SafetyError as e:
         raise ConvertError(f"run.json config: {e}")
 

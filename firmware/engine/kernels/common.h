@@ -77,17 +77,22 @@ inline int32_t MultiplyByQuantizedMultiplierReference(int32_t x, int32_t multipl
 // inside the product's high word is exact, so h + 2^(rs-1) is one SMMLAR on DSP cores
 // (one SMLAL elsewhere); and h < 0 may be replaced by x < 0: they differ only when h == 0
 // and x < 0, where (2^(rs-1) - 1) >> rs and 2^(rs-1) >> rs are both 0.
-inline int32_t MultiplyByQuantizedMultiplierFast(int32_t x, int32_t multiplier, int32_t right_shift,
-                                                 int32_t round) {   // round = 2^(right_shift - 1)
+// The high word of 2x * multiplier + (round << 32), rounded: one SMMLAR on DSP cores.
+inline int32_t HighMulRound(int32_t x, int32_t multiplier, int32_t round) {
   const int32_t x2 = static_cast<int32_t>(static_cast<uint32_t>(x) << 1);
 #if BEDSIDE_ENGINE_DSP
   int32_t h_round;
   __asm__("smmlar %0, %1, %2, %3" : "=r"(h_round) : "r"(x2), "r"(multiplier), "r"(round));
+  return h_round;
 #else
-  const int32_t h_round = static_cast<int32_t>(
+  return static_cast<int32_t>(
       (static_cast<int64_t>(x2) * multiplier + (static_cast<int64_t>(round) << 32) + (INT64_C(1) << 31)) >> 32);
 #endif
-  return (h_round + (x >> 31)) >> right_shift;
+}
+
+inline int32_t MultiplyByQuantizedMultiplierFast(int32_t x, int32_t multiplier, int32_t right_shift,
+                                                 int32_t round) {   // round = 2^(right_shift - 1)
+  return (HighMulRound(x, multiplier, round) + (x >> 31)) >> right_shift;
 }
 
 inline int32_t MultiplyByQuantizedMultiplierFast(int32_t x, int32_t multiplier, int32_t right_shift) {

@@ -41,15 +41,7 @@ struct FastMultiplier {
   explicit FastMultiplier(int32_t m, int32_t shift)
       : multiplier(m), right_shift(-shift), round(shift < 0 ? 1 << (-shift - 1) : 0), sign_fix(shift < 0 ? -1 : 0) {}
   int32_t Apply(int32_t x) const {
-    const int32_t x2 = static_cast<int32_t>(static_cast<uint32_t>(x) << 1);
-#if BEDSIDE_ENGINE_DSP
-    int32_t h_round;
-    __asm__("smmlar %0, %1, %2, %3" : "=r"(h_round) : "r"(x2), "r"(multiplier), "r"(round));
-#else
-    const int32_t h_round = static_cast<int32_t>(
-        (static_cast<int64_t>(x2) * multiplier + (static_cast<int64_t>(round) << 32) + (INT64_C(1) << 31)) >> 32);
-#endif
-    return (h_round + ((x >> 31) & sign_fix)) >> right_shift;
+    return (HighMulRound(x, multiplier, round) + ((x >> 31) & sign_fix)) >> right_shift;
   }
 };
 
