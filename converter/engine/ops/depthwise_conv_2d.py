@@ -10,9 +10,12 @@ from .conv_2d import emit_conv
 
 
 def scratch_bytes(op, model):
-    """A gathered receptive field (kh*kw*out_channels), or the im2col field of the 1-channel case."""
+    """A gathered receptive field (kh*kw*out_channels), or the im2col field of the 1-channel
+    case; multiplier-1 layers read their taps in place."""
     inp, filt = model.tensors[op.inputs[0]], model.tensors[op.inputs[1]]
     if len(filt.shape) != 4 or len(inp.shape) != 4 or filt.data is None:
+        return 0
+    if inp.shape[3] > 1 and filt.shape[3] == inp.shape[3]:
         return 0
     channels = 1 if inp.shape[3] == 1 else filt.shape[3]
     return (filt.shape[1] * filt.shape[2] * channels + 3) // 4 * 4
@@ -46,6 +49,7 @@ def lower(op, g):
     fields = dict(geometry, depth_multiplier=oc // c, k_h=kh, k_w=kw, **strides,
                   input_offset=-inp.zero_point, output_offset=out.zero_point, act_min=lo, act_max=hi)
     fast = False
+    m1 = const and oc == c   # depth multiplier 1: DepthwiseConvM1, taps in place
     if const:
         wt = filt.data.reshape(kh * kw, oc).astype(np.int64)          # [tap][channel]
         b = g.t(bias).data.astype(np.int64) if bias >= 0 else np.zeros(oc, np.int64)
@@ -57,20 +61,27 @@ def lower(op, g):
         w8 = w4.reshape(kh * kw, c4 // 4, 4).transpose(1, 0, 2).astype(np.int8).reshape(-1)
         fields.update(filter="nullptr", bias="nullptr", multiplier="nullptr", shift="nullptr",
                       acc_init=g.const(pad4(init), f"acc{op.index}"),
+                      bias_init=g.const(pad4(b.astype(np.int32)), f"bias{op.index}") if m1 else "nullptr",
                       quant=g.const(channel_quant(mult, shift, fast), f"quant{op.index}"))
-        if oc % 4 == 0:   # DSP: [group][tap][w0 w2 w1 w3] int16; portable builds read w8
+        if oc % 4 == 0 or m1:   # DSP: [group][tap][w0 w2 w1 w3] int16; portable builds read w8
             w16 = w4.reshape(kh * kw, c4 // 4, 4)[:, :, [0, 2, 1, 3]].transpose(1, 0, 2).astype(np.int16)
             fields.update(filter16=g.const_dsp(w16.reshape(-1), f"w16_{op.index}", "int16_t"),
                           filter8=f"BEDSIDE_ENGINE_PORTABLE_ONLY({g.const(w8, f'w8_{op.index}')})")
         else:
             fields.update(filter16="nullptr", filter8=g.const(w8, f"w8_{op.index}"))
-        col = g.scratch("int8_t")
+        col = "nullptr" if m1 else g.scratch("int8_t")
     else:
         fields.update(filter=g.ptr(op.inputs[1]), bias=g.ptr(bias) if bias >= 0 else "nullptr",
                       multiplier=g.const(mult, f"mult{op.index}"), shift=g.const(shift, f"shift{op.index}"),
-                      acc_init="nullptr", quant="nullptr", filter16="nullptr", filter8="nullptr")
+                      acc_init="nullptr", bias_init="nullptr", quant="nullptr", filter16="nullptr",
+                      filter8="nullptr")
         col = "nullptr"
     p = g.param("DepthwiseParams", **fields)
-    form = kernel_form(fast, lo, hi)[:-1] + f", {kw if kw <= 5 else 0}>"   # small widths: unrolled taps
-    g.emit(f"bedside_engine::DepthwiseConv{form}({p}, {g.ptr(op.inputs[0], True)}, "
+    form = kernel_form(fast, lo, hi)[:-1]
+    if m1:   # small kernels: the interior tap loops unroll
+        small = kh <= 5 and kw <= 5
+        g.emit(f"bedside_engine::DepthwiseConvM1{form}, {kh if small else 0}, {kw if small else 0}>({p}, "
+               f"{g.ptr(op.inputs[0], True)}, {g.ptr(op.outputs[0])});")
+        return
+    g.emit(f"bedside_engine::DepthwiseConv{form}, {kw if kw <= 5 else 0}>({p}, {g.ptr(op.inputs[0], True)}, "
            f"{g.ptr(op.outputs[0])}, {col});")
