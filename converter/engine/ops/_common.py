@@ -108,11 +108,12 @@ def kernel_form(fast: bool, lo: int, hi: int) -> str:
 
 
 def channel_quant(mult: np.ndarray, shift: np.ndarray, fast: bool) -> np.ndarray:
-    """[ceil4(oc)][3] int32: multiplier, shift, and the fast form's rounding term 2^(-shift-1)
-    (kernels/common.h, kQuantStride); padding channels get (0, -1, 1)."""
-    m, s = pad4(mult), pad4(shift, -1)
-    r = (np.left_shift(1, -s.astype(np.int64) - 1) if fast else np.zeros(len(s), np.int64)).astype(np.int32)
-    return np.stack([m, s, r], axis=1).astype(np.int32).reshape(-1)
+    """[ceil4(oc)][3] int32 (kernels/common.h, kQuantStride): multiplier, then for the fast
+    form the right shift -shift and the rounding term 2^(-shift-1), else TFLM's shift and 0;
+    padding channels get multiplier 0 and shift -1."""
+    m, s = pad4(mult), pad4(shift, -1).astype(np.int64)
+    r = np.left_shift(1, -s - 1) if fast else np.zeros(len(s), np.int64)
+    return np.stack([m, -s if fast else s, r], axis=1).astype(np.int32).reshape(-1)
 
 
 def dot_rows(g, op, w: np.ndarray, bias: int, input_offset: int, mult, shift) -> tuple[dict, bool]:

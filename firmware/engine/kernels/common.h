@@ -113,8 +113,9 @@ inline int32_t SaturateInt8(int32_t v) {
 }
 
 // Per-channel requantization constants of the fast kernels, interleaved so one pointer
-// walks them: quant[3 * oc + 0..2] = multiplier, shift (TFLM convention), and for the fast
-// form 2^(-shift - 1), the rounding term (0 otherwise).
+// walks them: quant[3 * oc + 0..2] = multiplier, shift, rounding term. For the fast form the
+// shift is stored as the right shift -shift (saves a negation per output) and the rounding
+// term is 2^(-shift - 1); otherwise the shift is TFLM's and the third word 0.
 constexpr int32_t kQuantStride = 3;
 
 // One int8 output from an accumulator: the layer's requantization form (kFast: see
@@ -123,7 +124,7 @@ constexpr int32_t kQuantStride = 3;
 template <bool kFast, bool kFullRange>
 inline int8_t RequantizeToInt8(int32_t acc, const int32_t *quant, int32_t output_offset, int32_t act_min,
                                int32_t act_max) {
-  const int32_t v = (kFast ? MultiplyByQuantizedMultiplierFast(acc, quant[0], -quant[1], quant[2])
+  const int32_t v = (kFast ? MultiplyByQuantizedMultiplierFast(acc, quant[0], quant[1], quant[2])
                            : MultiplyByQuantizedMultiplier(acc, quant[0], quant[1])) + output_offset;
   return static_cast<int8_t>(kFullRange ? SaturateInt8(v) : Clamp(v, act_min, act_max));
 }
