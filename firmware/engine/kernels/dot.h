@@ -115,10 +115,23 @@ inline void Dot4x16(const int8_t *x, const int16_t *w16, int32_t n4, int32_t *ac
 
 // The portable form: acc[0..3] += x . w[k] over n inputs, w8 interleaved by the generator
 // (`dot_weights_portable`): per input, the four channels' weights side by side, so one
-// input byte load feeds four MACs and every weight load is an immediate offset.
+// input byte load feeds four MACs and every weight load is an immediate offset. Four
+// inputs per iteration (16 MACs for one compare and branch), then the 0-3 left.
 inline void Dot4x8(const int8_t *x, const int8_t *w8, int32_t n, int32_t *acc) {
   int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
-  const int8_t *const end = x + n;
+  const int8_t *const end4 = x + (n & ~3), *const end = x + n;
+  while (x != end4) {
+#pragma GCC unroll 4
+    for (int32_t i = 0; i < 4; ++i) {
+      const int32_t xi = x[i];
+      a0 += xi * w8[4 * i];
+      a1 += xi * w8[4 * i + 1];
+      a2 += xi * w8[4 * i + 2];
+      a3 += xi * w8[4 * i + 3];
+    }
+    x += 4;
+    w8 += 16;
+  }
   while (x != end) {
     const int32_t xi = *x++;
     a0 += xi * w8[0];
