@@ -78,10 +78,12 @@ def lower(op, g):
         col = "nullptr"
     p = g.param("DepthwiseParams", **fields)
     form = kernel_form(fast, lo, hi)[:-1]
-    if m1:   # small kernels: the interior tap loops unroll
+    if m1:   # small kernels: the interior tap loops unroll, taps at immediate offsets if they fit
         small = kh <= 5 and kw <= 5
-        g.emit(f"bedside_engine::DepthwiseConvM1{form}, {kh if small else 0}, {kw if small else 0}>({p}, "
-               f"{g.ptr(op.inputs[0], True)}, {g.ptr(op.outputs[0])});")
+        tap, row = dw * c, dh * w * c
+        imm = small and (kh - 1) * row + (kw - 1) * tap + 3 <= 4095   # LDR/LDRSB imm12
+        g.emit(f"bedside_engine::DepthwiseConvM1{form}, {kh if small else 0}, {kw if small else 0}, "
+               f"{tap if imm else 0}, {row if imm else 0}>({p}, {g.ptr(op.inputs[0], True)}, {g.ptr(op.outputs[0])});")
         return
     g.emit(f"bedside_engine::DepthwiseConv{form}, {kw if kw <= 5 else 0}>({p}, {g.ptr(op.inputs[0], True)}, "
            f"{g.ptr(op.outputs[0])}, {col});")

@@ -240,14 +240,17 @@ inline void DepthwiseTaps4(const int8_t *row, int32_t row_step, int32_t tap_step
 }
 
 // The whole kH x kW kernel, fixed at compile time: fully unrolled, weights at constant
-// offsets. On DSP cores each tap is one assembly block (LDR, two SXTB16, LDRD, four
-// SMLAxy): written out, the compiler hoists every load ahead and spills the accumulators.
-template <int32_t kH, int32_t kW>
+// offsets, and when the generator also fixes the input steps (kTap, kRow: bytes between
+// taps and kernel rows, 0: runtime) every tap is an immediate offset from `row`. On DSP
+// cores each tap is one assembly block (LDR, two SXTB16, LDRD, four SMLAxy): written out,
+// the compiler hoists every load ahead and spills the accumulators.
+template <int32_t kH, int32_t kW, int32_t kTap, int32_t kRow>
 inline void DepthwiseTaps4Fixed(const int8_t *row, int32_t row_step, int32_t tap_step, const DepthwiseWeight *w,
                                 int32_t *acc) {
+  constexpr bool kImm = kTap > 0 && kRow > 0;
   int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
 #pragma GCC unroll 5
-  for (int32_t ky = 0; ky < kH; ++ky, row += row_step) {
+  for (int32_t ky = 0; ky < kH; ++ky) {
 #pragma GCC unroll 5
     for (int32_t kx = 0; kx < kW; ++kx) {
 #if BEDSIDE_ENGINE_DSP
@@ -265,15 +268,19 @@ inline void DepthwiseTaps4Fixed(const int8_t *row, int32_t row_step, int32_t tap
                      [xo] "=&r"(xo), [we] "=&r"(we), [wo] "=&r"(wo)                                            \
                    : [t] "r"(row), [w] "r"(w), [o] "n"(8 * (ky * kW + kx)), ##__VA_ARGS__                      \
                    : "memory")
-      if (kx == 0)   // the row's first tap in place, the others at a register offset
+      if (kImm)
+        BEDSIDE_DW_TAP("ldr %[xv], [%[t], #%c[i]]\n", [i] "n"(kImm ? ky * kRow + kx * kTap : 0));
+      else if (kx == 0)   // the row's first tap in place, the others at a register offset
         BEDSIDE_DW_TAP("ldr %[xv], [%[t]]\n");
       else
         BEDSIDE_DW_TAP("ldr %[xv], [%[t], %[i]]\n", [i] "r"(kx * tap_step));
 #undef BEDSIDE_DW_TAP
 #else
-      DepthwiseTap4<false>(row + kx * tap_step, w + 4 * (ky * kW + kx), 0, a0, a1, a2, a3);
+      DepthwiseTap4<false>(row + (kImm ? ky * kRow + kx * kTap : kx * tap_step), w + 4 * (ky * kW + kx), 0, a0, a1,
+                           a2, a3);
 #endif
     }
+    if (!kImm) row += row_step;
   }
   acc[0] = a0;
   acc[1] = a1;
@@ -284,8 +291,10 @@ inline void DepthwiseTaps4Fixed(const int8_t *row, int32_t row_step, int32_t tap
 // Multiplier-1 DEPTHWISE_CONV_2D with constant weights: taps read in place, interior
 // pixels (whole kernel inside the image) with the folded acc_init and an unrolled tap loop
 // when the generator fixes the kernel size (kKh, kKw; 0: runtime), border pixels over the
-// clipped window from bias_init with the input offset added per tap. No scratch.
-template <bool kFast = false, bool kFullRange = false, int32_t kKh = 0, int32_t kKw = 0>
+// clipped window from bias_init with the input offset added per tap. No scratch. kTap,
+// kRow: the input steps when fixed (see DepthwiseTaps4Fixed).
+template <bool kFast = false, bool kFullRange = false, int32_t kKh = 0, int32_t kKw = 0, int32_t kTap = 0,
+          int32_t kRow = 0>
 inline void DepthwiseConvM1(const DepthwiseParams &p, const int8_t *input, int8_t *output) {
   const int32_t c_n = p.in_c, in_h = p.in_h, in_w = p.in_w, out_h = p.out_h, out_w = p.out_w;
   const int32_t k_h = kKh > 0 ? kKh : p.k_h, k_w = kKw > 0 ? kKw : p.k_w, taps = k_h * k_w;
@@ -328,7 +337,7 @@ inline void DepthwiseConvM1(const DepthwiseParams &p, const int8_t *input, int8_
           if (full) {
             a[0] = acc_init[c], a[1] = acc_init[c + 1], a[2] = acc_init[c + 2], a[3] = acc_init[c + 3];
             if constexpr (kKh > 0)
-              DepthwiseTaps4Fixed<kKh, kKw>(src + c, row_step, tap_step, w, a);
+              DepthwiseTaps4Fixed<kKh, kKw, kTap, kRow>(src + c, row_step, tap_step, w, a);
             else
               DepthwiseTaps4<false>(src + c, row_step, tap_step, w, w_row, k_h, k_w, 0, a);
           } else {
