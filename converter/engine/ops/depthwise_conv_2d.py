@@ -58,23 +58,36 @@ def lower(op, g):
         c4 = (oc + 3) // 4 * 4
         w4 = np.zeros((kh * kw, c4), np.int64)
         w4[:, :oc] = wt
-        w8 = w4.reshape(kh * kw, c4 // 4, 4).transpose(1, 0, 2).astype(np.int8).reshape(-1)
-        fields.update(filter="nullptr", bias="nullptr", multiplier="nullptr", shift="nullptr",
-                      acc_init=g.const(pad4(init), f"acc{op.index}"),
-                      bias_init=g.const(pad4(b.astype(np.int32)), f"bias{op.index}") if m1 else "nullptr",
-                      quant=g.const(channel_quant(mult, shift, fast), f"quant{op.index}"))
-        if oc % 4 == 0 or m1:   # DSP: [group][tap][w0 w2 w1 w3] int16; portable builds read w8
-            w16 = w4.reshape(kh * kw, c4 // 4, 4)[:, :, [0, 2, 1, 3]].transpose(1, 0, 2).astype(np.int16)
-            fields.update(filter16=g.const_dsp(w16.reshape(-1), f"w16_{op.index}", "int16_t"),
-                          filter8=f"BEDSIDE_ENGINE_PORTABLE_ONLY({g.const(w8, f'w8_{op.index}')})")
+        quant = channel_quant(mult, shift, fast)
+        fields.update(filter="nullptr", bias="nullptr", multiplier="nullptr", shift="nullptr")
+        if m1:   # one block per four channels (kernels/depthwise_conv.h: kDwWeights)
+            head = np.concatenate([pad4(init).reshape(-1, 4), pad4(b.astype(np.int32)).reshape(-1, 4),
+                                   quant.reshape(-1, 12)], axis=1).astype(np.int32)
+            taps = w4.reshape(kh * kw, c4 // 4, 4).transpose(1, 0, 2)          # [group][tap][4]
+            w16 = np.ascontiguousarray(taps[:, :, [0, 2, 1, 3]].astype("<i2")).view("<i4").reshape(c4 // 4, -1)
+            w8 = np.ascontiguousarray(taps.astype(np.int8)).view("<i4").reshape(c4 // 4, -1)
+            fields.update(acc_init="nullptr", quant="nullptr", filter16="nullptr", filter8="nullptr",
+                          block16=g.const_dsp(np.concatenate([head, w16], axis=1).reshape(-1), f"blk16_{op.index}",
+                                              "int32_t"),
+                          block8=f"BEDSIDE_ENGINE_PORTABLE_ONLY("
+                                 f"{g.const(np.concatenate([head, w8], axis=1).reshape(-1), f'blk8_{op.index}')})")
+            col = "nullptr"
         else:
-            fields.update(filter16="nullptr", filter8=g.const(w8, f"w8_{op.index}"))
-        col = "nullptr" if m1 else g.scratch("int8_t")
+            w8 = w4.reshape(kh * kw, c4 // 4, 4).transpose(1, 0, 2).astype(np.int8).reshape(-1)
+            fields.update(acc_init=g.const(pad4(init), f"acc{op.index}"), quant=g.const(quant, f"quant{op.index}"),
+                          block16="nullptr", block8="nullptr")
+            if oc % 4 == 0:   # DSP: [group][tap][w0 w2 w1 w3] int16; portable builds read w8
+                w16 = w4.reshape(kh * kw, c4 // 4, 4)[:, :, [0, 2, 1, 3]].transpose(1, 0, 2).astype(np.int16)
+                fields.update(filter16=g.const_dsp(w16.reshape(-1), f"w16_{op.index}", "int16_t"),
+                              filter8=f"BEDSIDE_ENGINE_PORTABLE_ONLY({g.const(w8, f'w8_{op.index}')})")
+            else:
+                fields.update(filter16="nullptr", filter8=g.const(w8, f"w8_{op.index}"))
+            col = g.scratch("int8_t")
     else:
         fields.update(filter=g.ptr(op.inputs[1]), bias=g.ptr(bias) if bias >= 0 else "nullptr",
                       multiplier=g.const(mult, f"mult{op.index}"), shift=g.const(shift, f"shift{op.index}"),
-                      acc_init="nullptr", bias_init="nullptr", quant="nullptr", filter16="nullptr",
-                      filter8="nullptr")
+                      acc_init="nullptr", quant="nullptr", filter16="nullptr", filter8="nullptr",
+                      block16="nullptr", block8="nullptr")
         col = "nullptr"
     p = g.param("DepthwiseParams", **fields)
     form = kernel_form(fast, lo, hi)[:-1]

@@ -29,11 +29,12 @@ struct DepthwiseParams {
   const int32_t *multiplier;  // reference loop: [out_c]
   const int32_t *shift;       // reference loop: [out_c]
   const int32_t *acc_init;    // fast path: [ceil4(out_c)], bias + input_offset * sum over taps of w
-  const int32_t *bias_init;   // multiplier-1 fast path: [ceil4(out_c)], the bias (0 without one)
   const int32_t *quant;       // fast path: [ceil4(out_c)][kQuantStride]
-  const int16_t *filter16;    // fast path, DSP builds, channels % 4 == 0 or multiplier 1: per 4
+  const int16_t *filter16;    // fast path, DSP builds, channels % 4 == 0: per 4
                               // channels (zero padded), per tap, int16 w0 w2 w1 w3 (SXTB16's lanes)
   const int8_t *filter8;      // fast path otherwise: per 4 channels, per tap, w0 w1 w2 w3
+  const int32_t *block16;     // multiplier-1 fast path, DSP builds: per 4 channels, a DepthwiseBlock
+  const int32_t *block8;      // multiplier-1 fast path, portable builds: the same, int8 weights
 };
 
 // The reference loop (non-constant weights).
@@ -190,10 +191,17 @@ inline void DepthwiseTapRange(int32_t i0, int32_t dil, int32_t k, int32_t size, 
 }
 
 #if BEDSIDE_ENGINE_DSP
-using DepthwiseWeight = int16_t;   // filter16: per tap w0 w2 w1 w3
+using DepthwiseWeight = int16_t;   // per tap w0 w2 w1 w3 (SXTB16's lanes)
 #else
-using DepthwiseWeight = int8_t;    // filter8: per tap w0 w1 w2 w3
+using DepthwiseWeight = int8_t;    // per tap w0 w1 w2 w3
 #endif
+
+// Multiplier 1: everything one group of four channels needs, in one generator-made block of
+// int32 words, so a single pointer walks the groups: acc_init[4] (bias + input_offset *
+// sum(w)), bias[4], quant[4][kQuantStride], then per tap the four weights (two words of
+// int16 on DSP builds, one word of int8 otherwise). Channels past out_c are zero.
+constexpr int32_t kDwBias = 4, kDwQuant = 8, kDwWeights = 8 + 4 * kQuantStride;
+constexpr int32_t kDwTapWords = static_cast<int32_t>(4 * sizeof(DepthwiseWeight) / 4);
 
 // One tap of four channels: acc += x * w, or with kOffset (x + input_offset) * w.
 template <bool kOffset>
@@ -205,8 +213,8 @@ inline void DepthwiseTap4(const int8_t *tap, const DepthwiseWeight *wt, uint32_t
   const uint32_t xv = Load32(tap);
   const uint32_t xe = kOffset ? __sxtab16(off, xv) : __sxtb16(xv);
   const uint32_t xo = kOffset ? Sxtab16Odd(off, xv) : Sxtb16Odd(xv);
-  uint64_t w64;   // the tap's four int16 weights, 8-byte aligned: one LDRD
-  memcpy(&w64, __builtin_assume_aligned(wt, 8), 8);
+  uint64_t w64;   // the tap's four int16 weights, word aligned: one LDRD
+  memcpy(&w64, __builtin_assume_aligned(wt, 4), 8);
   const uint32_t we = static_cast<uint32_t>(w64), wo = static_cast<uint32_t>(w64 >> 32);
   a0 = __smlabb(xe, we, a0);
   a2 = __smlatt(xe, we, a2);
@@ -306,14 +314,14 @@ inline void DepthwiseConvM1(const DepthwiseParams &p, const int8_t *input, int8_
 #else
   const uint32_t off = static_cast<uint32_t>(in_off);
 #endif
-  const int32_t *const acc_init = p.acc_init, *const bias_init = p.bias_init, *const quant = p.quant;
 #if BEDSIDE_ENGINE_DSP
-  const DepthwiseWeight *const weights = p.filter16;
+  const int32_t *const blocks = p.block16;
   static constexpr int32_t kLane[4] = {0, 2, 1, 3};   // where channel k's weight sits in a tap's four
 #else
-  const DepthwiseWeight *const weights = p.filter8;
+  const int32_t *const blocks = p.block8;
   static constexpr int32_t kLane[4] = {0, 1, 2, 3};
 #endif
+  const int32_t block_words = kDwWeights + kDwTapWords * taps;
   const int32_t groups4 = c_n & ~3;
   int8_t *out = output;
   for (int32_t b = 0; b < p.batches; ++b) {
@@ -329,33 +337,41 @@ inline void DepthwiseConvM1(const DepthwiseParams &p, const int8_t *input, int8_
         const bool full = ky0 == 0 && ky1 == k_h && kx0 == 0 && kx1 == k_w;
         const int32_t nh = ky1 - ky0, nw = kx1 - kx0, first = ky0 * k_w + kx0;
         const int8_t *const src = image + ((y0 + ky0 * dil_h) * in_w + x0 + kx0 * dil_w) * c_n;
-        const DepthwiseWeight *w = weights;
-        const int32_t *q = quant;
-        int32_t c = 0;
-        for (; c < groups4; c += 4, w += 4 * taps, q += 4 * kQuantStride) {
+        const int8_t *s = src;
+        const int8_t *const s_end = src + groups4;
+        int8_t *o = out;
+        const int32_t *blk = blocks;
+        for (; s != s_end; s += 4, o += 4, blk += block_words) {
+          const DepthwiseWeight *const w = reinterpret_cast<const DepthwiseWeight *>(blk + kDwWeights);
           int32_t a[4];
           if (full) {
-            a[0] = acc_init[c], a[1] = acc_init[c + 1], a[2] = acc_init[c + 2], a[3] = acc_init[c + 3];
+            a[0] = blk[0], a[1] = blk[1], a[2] = blk[2], a[3] = blk[3];
             if constexpr (kKh > 0)
-              DepthwiseTaps4Fixed<kKh, kKw, kTap, kRow>(src + c, row_step, tap_step, w, a);
+              DepthwiseTaps4Fixed<kKh, kKw, kTap, kRow>(s, row_step, tap_step, w, a);
             else
-              DepthwiseTaps4<false>(src + c, row_step, tap_step, w, w_row, k_h, k_w, 0, a);
+              DepthwiseTaps4<false>(s, row_step, tap_step, w, w_row, k_h, k_w, 0, a);
           } else {
-            a[0] = bias_init[c], a[1] = bias_init[c + 1], a[2] = bias_init[c + 2], a[3] = bias_init[c + 3];
-            DepthwiseTaps4<true>(src + c, row_step, tap_step, w + 4 * first, w_row, nh, nw, off, a);
+            a[0] = blk[kDwBias], a[1] = blk[kDwBias + 1], a[2] = blk[kDwBias + 2], a[3] = blk[kDwBias + 3];
+            DepthwiseTaps4<true>(s, row_step, tap_step, w + 4 * first, w_row, nh, nw, off, a);
           }
-          out[c] = RequantizeToInt8<kFast, kFullRange>(a[0], q, out_off, lo, hi);
-          out[c + 1] = RequantizeToInt8<kFast, kFullRange>(a[1], q + kQuantStride, out_off, lo, hi);
-          out[c + 2] = RequantizeToInt8<kFast, kFullRange>(a[2], q + 2 * kQuantStride, out_off, lo, hi);
-          out[c + 3] = RequantizeToInt8<kFast, kFullRange>(a[3], q + 3 * kQuantStride, out_off, lo, hi);
+          const int32_t *const q = blk + kDwQuant;
+          o[0] = RequantizeToInt8<kFast, kFullRange>(a[0], q, out_off, lo, hi);
+          o[1] = RequantizeToInt8<kFast, kFullRange>(a[1], q + kQuantStride, out_off, lo, hi);
+          o[2] = RequantizeToInt8<kFast, kFullRange>(a[2], q + 2 * kQuantStride, out_off, lo, hi);
+          o[3] = RequantizeToInt8<kFast, kFullRange>(a[3], q + 3 * kQuantStride, out_off, lo, hi);
         }
-        for (int32_t k = 0; c + k < c_n; ++k) {   // the last 1-3 channels: stay inside the pixel
-          int32_t acc = bias_init[c + k];
-          const int8_t *row = src + c + k;
-          const DepthwiseWeight *wr = w + 4 * first + kLane[k];
-          for (int32_t ky = 0; ky < nh; ++ky, row += row_step, wr += w_row)
-            for (int32_t kx = 0; kx < nw; ++kx) acc += (row[kx * tap_step] + in_off) * wr[4 * kx];
-          out[c + k] = RequantizeToInt8<kFast, kFullRange>(acc, q + k * kQuantStride, out_off, lo, hi);
+        for (int32_t k = 0; groups4 + k < c_n; ++k) {   // the last 1-3 channels: stay inside the pixel
+          int32_t acc = blk[kDwBias + k];
+          const int8_t *row = s + k;
+          const DepthwiseWeight *wr = reinterpret_cast<const DepthwiseWeight *>(blk + kDwWeights) + 4 * first + kLane[k];
+          for (int32_t ky = 0; ky < nh; ++ky, row += row_step, wr += w_row) {
+            for (int32_t kx = 0; kx < nw; ++kx) {
+              DepthwiseWeight wv;   // memcpy: the weights live in an int32 array
+              memcpy(&wv, wr + 4 * kx, sizeof wv);
+              acc += (row[kx * tap_step] + in_off) * wv;
+            }
+          }
+          o[k] = RequantizeToInt8<kFast, kFullRange>(acc, blk + kDwQuant + k * kQuantStride, out_off, lo, hi);
         }
       }
     }

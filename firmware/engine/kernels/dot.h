@@ -169,22 +169,29 @@ inline void DotRows(const int8_t *x, const int16_t *w16, const int8_t *w8, int32
 #endif
   const int32_t *quant = r.quant;
   const int32_t off = r.output_offset, lo = r.act_min, hi = r.act_max;
-  for (int32_t oc = 0; oc < out_c; oc += 4, quant += 4 * kQuantStride) {
+  int32_t oc = 0;
+  // Whole groups of four: the accumulators stay in registers (no runtime-indexed array).
+  for (; oc + 4 <= out_c; oc += 4, quant += 4 * kQuantStride) {
     int32_t a[4] = {r.acc_init[oc], r.acc_init[oc + 1], r.acc_init[oc + 2], r.acc_init[oc + 3]};
 #if BEDSIDE_ENGINE_DSP
     Dot4x16(x, w16 + oc * n4, n4, a);
 #else
     Dot4x8(x, w8 + oc * n, n, a);
 #endif
-    if (oc + 4 <= out_c) {   // written out so the accumulators stay in registers
-      out[oc] = RequantizeToInt8<kFast, kFullRange>(a[0], quant, off, lo, hi);
-      out[oc + 1] = RequantizeToInt8<kFast, kFullRange>(a[1], quant + kQuantStride, off, lo, hi);
-      out[oc + 2] = RequantizeToInt8<kFast, kFullRange>(a[2], quant + 2 * kQuantStride, off, lo, hi);
-      out[oc + 3] = RequantizeToInt8<kFast, kFullRange>(a[3], quant + 3 * kQuantStride, off, lo, hi);
-    } else {
-      for (int32_t k = 0; oc + k < out_c; ++k)
-        out[oc + k] = RequantizeToInt8<kFast, kFullRange>(a[k], quant + k * kQuantStride, off, lo, hi);
-    }
+    out[oc] = RequantizeToInt8<kFast, kFullRange>(a[0], quant, off, lo, hi);
+    out[oc + 1] = RequantizeToInt8<kFast, kFullRange>(a[1], quant + kQuantStride, off, lo, hi);
+    out[oc + 2] = RequantizeToInt8<kFast, kFullRange>(a[2], quant + 2 * kQuantStride, off, lo, hi);
+    out[oc + 3] = RequantizeToInt8<kFast, kFullRange>(a[3], quant + 3 * kQuantStride, off, lo, hi);
+  }
+  if (oc < out_c) {   // the last 1-3 channels (their padded weights are zero)
+    int32_t a[4] = {r.acc_init[oc], r.acc_init[oc + 1], r.acc_init[oc + 2], r.acc_init[oc + 3]};
+#if BEDSIDE_ENGINE_DSP
+    Dot4x16(x, w16 + oc * n4, n4, a);
+#else
+    Dot4x8(x, w8 + oc * n, n, a);
+#endif
+    for (int32_t k = 0; oc + k < out_c; ++k)
+      out[oc + k] = RequantizeToInt8<kFast, kFullRange>(a[k], quant + k * kQuantStride, off, lo, hi);
   }
 }
 
