@@ -5,7 +5,7 @@ import numpy as np
 
 from ..quant import wrap32
 from ._common import (act_range, bias_input, channel_quant, check_int8, fast_requant, kernel_form,
-                      out_size, pad4, pad_amount, per_channel)
+                      out_size, pad4, pad_amount, per_channel, requant_form)
 from .conv_2d import emit_conv
 
 
@@ -48,17 +48,17 @@ def lower(op, g):
         return
     fields = dict(geometry, depth_multiplier=oc // c, k_h=kh, k_w=kw, **strides,
                   input_offset=-inp.zero_point, output_offset=out.zero_point, act_min=lo, act_max=hi)
-    fast = False
+    form = 0
     m1 = const and oc == c   # depth multiplier 1: DepthwiseConvM1, taps in place
     if const:
         wt = filt.data.reshape(kh * kw, oc).astype(np.int64)          # [tap][channel]
         b = g.t(bias).data.astype(np.int64) if bias >= 0 else np.zeros(oc, np.int64)
-        fast = fast_requant(wt.T, b, -inp.zero_point, shift)
+        form = requant_form(fast_requant(wt.T, b, -inp.zero_point, shift), shift, out.zero_point)
         init = np.array([wrap32(int(v)) for v in b - inp.zero_point * wt.sum(axis=0)], np.int32)
         c4 = (oc + 3) // 4 * 4
         w4 = np.zeros((kh * kw, c4), np.int64)
         w4[:, :oc] = wt
-        quant = channel_quant(mult, shift, fast)
+        quant = channel_quant(mult, shift, form, out.zero_point)
         fields.update(filter="nullptr", bias="nullptr", multiplier="nullptr", shift="nullptr")
         if m1:   # one block per four channels (kernels/depthwise_conv.h: kDwWeights)
             head = np.concatenate([pad4(init).reshape(-1, 4), pad4(b.astype(np.int32)).reshape(-1, 4),
@@ -90,7 +90,7 @@ def lower(op, g):
                       block16="nullptr", block8="nullptr")
         col = "nullptr"
     p = g.param("DepthwiseParams", **fields)
-    form = kernel_form(fast, lo, hi)[:-1]
+    form = kernel_form(form, lo, hi)[:-1]
     if m1:   # small kernels: the interior tap loops unroll, taps at immediate offsets if they fit
         small = kh <= 5 and kw <= 5
         tap, row = dw * c, dh * w * c

@@ -96,7 +96,7 @@ inline void DepthwiseGather(const DepthwiseParams &p, const int8_t *image, int32
 // One output pixel, all channels. src: the first tap of channel 0; taps at
 // src + ky * row_step + kx * tap_step. kKw: the kernel width when the generator fixed it
 // (the tap loop is then unrolled), else 0.
-template <bool kFast, bool kFullRange, int32_t kKw>
+template <int kFast, bool kFullRange, int32_t kKw>
 inline void DepthwisePixel(const DepthwiseParams &p, const int8_t *src, int32_t row_step, int32_t tap_step,
                            int8_t *out) {
   const int32_t c_n = p.out_c, k_h = p.k_h, k_w = kKw > 0 ? kKw : p.k_w, taps = k_h * k_w;
@@ -159,7 +159,7 @@ inline void DepthwisePixel(const DepthwiseParams &p, const int8_t *src, int32_t 
 
 // col: scratch of ceil4(k_h * k_w * out_c) bytes for gathered pixels (nullptr: reference
 // loop). kFast, kFullRange: the layer's requantization form; kKw: k_w or 0.
-template <bool kFast = false, bool kFullRange = false, int32_t kKw = 0>
+template <int kFast = 0, bool kFullRange = false, int32_t kKw = 0>
 inline void DepthwiseConv(const DepthwiseParams &p, const int8_t *input, int8_t *output, int8_t *col) {
   if (p.acc_init == nullptr || col == nullptr) {
     DepthwiseConvReference(p, input, output);
@@ -301,7 +301,7 @@ inline void DepthwiseTaps4Fixed(const int8_t *row, int32_t row_step, int32_t tap
 // when the generator fixes the kernel size (kKh, kKw; 0: runtime), border pixels over the
 // clipped window from bias_init with the input offset added per tap. No scratch. kTap,
 // kRow: the input steps when fixed (see DepthwiseTaps4Fixed).
-template <bool kFast = false, bool kFullRange = false, int32_t kKh = 0, int32_t kKw = 0, int32_t kTap = 0,
+template <int kFast = 0, bool kFullRange = false, int32_t kKh = 0, int32_t kKw = 0, int32_t kTap = 0,
           int32_t kRow = 0>
 inline void DepthwiseConvM1(const DepthwiseParams &p, const int8_t *input, int8_t *output) {
   const int32_t c_n = p.in_c, in_h = p.in_h, in_w = p.in_w, out_h = p.out_h, out_w = p.out_w;

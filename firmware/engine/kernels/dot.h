@@ -157,7 +157,7 @@ struct RowsQuant {
 // out[oc] = requantized (acc_init[oc] + x . w[oc]) for oc < out_c, four channels per pass.
 // x must be readable for n4 = ceil4(n) bytes on the DSP path (the padding meets zero
 // weights). w16 / w8: the DSP / portable weight copies (only the build's own one is read).
-template <bool kFast, bool kFullRange>
+template <int kFast, bool kFullRange>
 inline void DotRows(const int8_t *x, const int16_t *w16, const int8_t *w8, int32_t n, int32_t out_c,
                     const RowsQuant &q, int8_t *out) {
   const RowsQuant r = q;   // locals: int8 stores may alias anything, fields would be reloaded
@@ -169,9 +169,9 @@ inline void DotRows(const int8_t *x, const int16_t *w16, const int8_t *w8, int32
 #endif
   const int32_t *quant = r.quant;
   const int32_t off = r.output_offset, lo = r.act_min, hi = r.act_max;
-  int32_t oc = 0;
+  const int32_t full = out_c & ~3;
   // Whole groups of four: the accumulators stay in registers (no runtime-indexed array).
-  for (; oc + 4 <= out_c; oc += 4, quant += 4 * kQuantStride) {
+  for (int32_t oc = 0; oc < full; oc += 4, quant += 4 * kQuantStride) {
     int32_t a[4] = {r.acc_init[oc], r.acc_init[oc + 1], r.acc_init[oc + 2], r.acc_init[oc + 3]};
 #if BEDSIDE_ENGINE_DSP
     Dot4x16(x, w16 + oc * n4, n4, a);
@@ -183,15 +183,15 @@ inline void DotRows(const int8_t *x, const int16_t *w16, const int8_t *w8, int32
     out[oc + 2] = RequantizeToInt8<kFast, kFullRange>(a[2], quant + 2 * kQuantStride, off, lo, hi);
     out[oc + 3] = RequantizeToInt8<kFast, kFullRange>(a[3], quant + 3 * kQuantStride, off, lo, hi);
   }
-  if (oc < out_c) {   // the last 1-3 channels (their padded weights are zero)
-    int32_t a[4] = {r.acc_init[oc], r.acc_init[oc + 1], r.acc_init[oc + 2], r.acc_init[oc + 3]};
+  if (full < out_c) {   // the last 1-3 channels (their padded weights are zero)
+    int32_t a[4] = {r.acc_init[full], r.acc_init[full + 1], r.acc_init[full + 2], r.acc_init[full + 3]};
 #if BEDSIDE_ENGINE_DSP
-    Dot4x16(x, w16 + oc * n4, n4, a);
+    Dot4x16(x, w16 + full * n4, n4, a);
 #else
-    Dot4x8(x, w8 + oc * n, n, a);
+    Dot4x8(x, w8 + full * n, n, a);
 #endif
-    for (int32_t k = 0; oc + k < out_c; ++k)
-      out[oc + k] = RequantizeToInt8<kFast, kFullRange>(a[k], quant + k * kQuantStride, off, lo, hi);
+    for (int32_t k = 0; full + k < out_c; ++k)
+      out[full + k] = RequantizeToInt8<kFast, kFullRange>(a[k], quant + k * kQuantStride, off, lo, hi);
   }
 }
 
