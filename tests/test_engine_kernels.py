@@ -1,4 +1,5 @@
-"""Kernel arithmetic: the fast MultiplyByQuantizedMultiplier forms equal the gemmlowp
+"""Kernel arithmetic: the fast MultiplyByQuantizedMultiplier forms (and form 2, the output
+zero point folded into the rounding term) equal the gemmlowp
 reference (and the Python generator's copy) on edge cases and millions of random arguments
 (the SMMULR variant of the fast form runs in the QEMU model tests)."""
 import subprocess
@@ -41,6 +42,13 @@ int main(int argc, char **argv) {
       bad += MultiplyByQuantizedMultiplierFast(x, m, -sh) != MultiplyByQuantizedMultiplierReference(x, m, sh);
     if (sh <= 0 && x < (1 << 30) && x > -(1 << 30))
       bad += FastMultiplier(m, sh).Apply(x) != MultiplyByQuantizedMultiplierReference(x, m, sh);
+    // Form 2 (RequantizeToInt8): the output zero point folded into the rounding term, right shifts <= 22.
+    const int32_t zp = (int32_t)(rnd() % 256) - 128, rs = 1 + (int32_t)(rnd() % 22);
+    const int32_t xf = (i & 1) ? (int32_t)(rnd() % (1u << 30)) * ((i & 2) ? -1 : 1) : x >> 2;
+    const int32_t q[3] = {m, rs, (1 << (rs - 1)) + zp * (1 << rs)};
+    const int32_t want = MultiplyByQuantizedMultiplierReference(xf, m, -rs) + zp;
+    bad += MultiplyByQuantizedMultiplierFast(xf, m, rs, q[2]) != want;
+    bad += RequantizeToInt8<2, false>(xf, q, 0, -128, 127) != (int8_t)Clamp(want, -128, 127);
   }
   // A few values for the Python cross-check.
   printf("%ld\n", bad);
