@@ -252,8 +252,10 @@ inline void DepthwiseTaps4(const int8_t *row, int32_t row_step, int32_t tap_step
 // taps and kernel rows, 0: runtime) every tap is an immediate offset from `row`. On DSP
 // cores each tap is one assembly block (LDR, two SXTB16, LDRD, four SMLAxy): written out,
 // the compiler hoists every load ahead and spills the accumulators.
+// blk: the group's block (the weights at kDwWeights words), so one register addresses both
+// the weights and, afterwards, the requantization constants.
 template <int32_t kH, int32_t kW, int32_t kTap, int32_t kRow>
-inline void DepthwiseTaps4Fixed(const int8_t *row, int32_t row_step, int32_t tap_step, const DepthwiseWeight *w,
+inline void DepthwiseTaps4Fixed(const int8_t *row, int32_t row_step, int32_t tap_step, const int32_t *blk,
                                 int32_t *acc) {
   constexpr bool kImm = kTap > 0 && kRow > 0;
   int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
@@ -274,7 +276,7 @@ inline void DepthwiseTaps4Fixed(const int8_t *row, int32_t row_step, int32_t tap
                    "smlatt %[a3], %[xo], %[wo], %[a3]\n"                                                       \
                    : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [xv] "=&r"(xv),               \
                      [xo] "=&r"(xo), [we] "=&r"(we), [wo] "=&r"(wo)                                            \
-                   : [t] "r"(row), [w] "r"(w), [o] "n"(8 * (ky * kW + kx)), ##__VA_ARGS__                      \
+                   : [t] "r"(row), [w] "r"(blk), [o] "n"(4 * kDwWeights + 8 * (ky * kW + kx)), ##__VA_ARGS__   \
                    : "memory")
       if (kImm)
         BEDSIDE_DW_TAP("ldr %[xv], [%[t], #%c[i]]\n", [i] "n"(kImm ? ky * kRow + kx * kTap : 0));
@@ -284,7 +286,8 @@ inline void DepthwiseTaps4Fixed(const int8_t *row, int32_t row_step, int32_t tap
         BEDSIDE_DW_TAP("ldr %[xv], [%[t], %[i]]\n", [i] "r"(kx * tap_step));
 #undef BEDSIDE_DW_TAP
 #else
-      DepthwiseTap4<false>(row + (kImm ? ky * kRow + kx * kTap : kx * tap_step), w + 4 * (ky * kW + kx), 0, a0, a1,
+      DepthwiseTap4<false>(row + (kImm ? ky * kRow + kx * kTap : kx * tap_step),
+                           reinterpret_cast<const DepthwiseWeight *>(blk + kDwWeights) + 4 * (ky * kW + kx), 0, a0, a1,
                            a2, a3);
 #endif
     }
@@ -294,6 +297,15 @@ inline void DepthwiseTaps4Fixed(const int8_t *row, int32_t row_step, int32_t tap
   acc[1] = a1;
   acc[2] = a2;
   acc[3] = a3;
+}
+
+// Four requantized outputs of one group (q: its four channels' kQuantStride words).
+template <int kFast, bool kFullRange>
+inline void DepthwiseStore4(const int32_t *a, const int32_t *q, int32_t out_off, int32_t lo, int32_t hi, int8_t *o) {
+  o[0] = RequantizeToInt8<kFast, kFullRange>(a[0], q, out_off, lo, hi);
+  o[1] = RequantizeToInt8<kFast, kFullRange>(a[1], q + kQuantStride, out_off, lo, hi);
+  o[2] = RequantizeToInt8<kFast, kFullRange>(a[2], q + 2 * kQuantStride, out_off, lo, hi);
+  o[3] = RequantizeToInt8<kFast, kFullRange>(a[3], q + 3 * kQuantStride, out_off, lo, hi);
 }
 
 // Multiplier-1 DEPTHWISE_CONV_2D with constant weights: taps read in place, interior
@@ -341,24 +353,26 @@ inline void DepthwiseConvM1(const DepthwiseParams &p, const int8_t *input, int8_
         const int8_t *const s_end = src + groups4;
         int8_t *o = out;
         const int32_t *blk = blocks;
-        for (; s != s_end; s += 4, o += 4, blk += block_words) {
-          const DepthwiseWeight *const w = reinterpret_cast<const DepthwiseWeight *>(blk + kDwWeights);
-          int32_t a[4];
-          if (full) {
-            a[0] = blk[0], a[1] = blk[1], a[2] = blk[2], a[3] = blk[3];
+        // Interior and border pixels in separate loops: the unrolled interior loop then
+        // keeps its pointers in registers.
+        if (full) {
+          for (; s != s_end; s += 4, o += 4, blk += block_words) {
+            int32_t a[4] = {blk[0], blk[1], blk[2], blk[3]};
             if constexpr (kKh > 0)
-              DepthwiseTaps4Fixed<kKh, kKw, kTap, kRow>(s, row_step, tap_step, w, a);
+              DepthwiseTaps4Fixed<kKh, kKw, kTap, kRow>(s, row_step, tap_step, blk, a);
             else
-              DepthwiseTaps4<false>(s, row_step, tap_step, w, w_row, k_h, k_w, 0, a);
-          } else {
-            a[0] = blk[kDwBias], a[1] = blk[kDwBias + 1], a[2] = blk[kDwBias + 2], a[3] = blk[kDwBias + 3];
-            DepthwiseTaps4<true>(s, row_step, tap_step, w + 4 * first, w_row, nh, nw, off, a);
+              DepthwiseTaps4<false>(s, row_step, tap_step, reinterpret_cast<const DepthwiseWeight *>(blk + kDwWeights),
+                                    w_row, k_h, k_w, 0, a);
+            DepthwiseStore4<kFast, kFullRange>(a, blk + kDwQuant, out_off, lo, hi, o);
           }
-          const int32_t *const q = blk + kDwQuant;
-          o[0] = RequantizeToInt8<kFast, kFullRange>(a[0], q, out_off, lo, hi);
-          o[1] = RequantizeToInt8<kFast, kFullRange>(a[1], q + kQuantStride, out_off, lo, hi);
-          o[2] = RequantizeToInt8<kFast, kFullRange>(a[2], q + 2 * kQuantStride, out_off, lo, hi);
-          o[3] = RequantizeToInt8<kFast, kFullRange>(a[3], q + 3 * kQuantStride, out_off, lo, hi);
+        } else {
+          for (; s != s_end; s += 4, o += 4, blk += block_words) {
+            int32_t a[4] = {blk[kDwBias], blk[kDwBias + 1], blk[kDwBias + 2], blk[kDwBias + 3]};
+            DepthwiseTaps4<true>(s, row_step, tap_step,
+                                 reinterpret_cast<const DepthwiseWeight *>(blk + kDwWeights) + 4 * first, w_row, nh, nw,
+                                 off, a);
+            DepthwiseStore4<kFast, kFullRange>(a, blk + kDwQuant, out_off, lo, hi, o);
+          }
         }
         for (int32_t k = 0; groups4 + k < c_n; ++k) {   // the last 1-3 channels: stay inside the pixel
           int32_t acc = blk[kDwBias + k];
