@@ -102,12 +102,12 @@ def fast_requant(w: np.ndarray, bias: np.ndarray, input_offset: int, shift: np.n
     return bool((shift <= -1).all() and (shift >= -31).all() and (bound < (1 << 30)).all())
 
 
-def requant_form(fast: bool, shift: np.ndarray, out_zp: int | None) -> int:
+def requant_form(fast: bool, shift: np.ndarray) -> int:
     """RequantizeToInt8's form (kernels/common.h): 0 general, 1 fast, 2 fast with the
     output zero point folded into the rounding term (every right shift <= 22)."""
     if not fast:
         return 0
-    return 2 if out_zp is not None and bool((-shift.astype(np.int64) <= 22).all()) else 1
+    return 2 if bool((-shift.astype(np.int64) <= 22).all()) else 1
 
 
 def kernel_form(form: int, lo: int, hi: int) -> str:
@@ -127,18 +127,17 @@ def channel_quant(mult: np.ndarray, shift: np.ndarray, form: int, out_zp: int = 
 
 
 def dot_rows(g, op, w: np.ndarray, bias: int, input_offset: int, mult, shift,
-             out_zp: int | None = None) -> tuple[dict, int]:
+             out_zp: int) -> tuple[dict, int]:
     """Struct fields shared by the DotRows-based kernels for weights w [oc][n] (constant):
     padded per-channel arrays, both weight copies (each build reads only its own), and the
-    layer's requantization form (requant_form; out_zp: the output zero point, if it may be
-    folded)."""
+    layer's requantization form (requant_form; out_zp: the output zero point)."""
     oc = w.shape[0]
     b = g.t(bias).data.astype(np.int64) if bias >= 0 else np.zeros(oc, np.int64)
-    form = requant_form(fast_requant(w, b, input_offset, shift), shift, out_zp)
+    form = requant_form(fast_requant(w, b, input_offset, shift), shift)
     init = np.array([wrap32(int(v)) for v in b + input_offset * w.astype(np.int64).sum(axis=1)], np.int32)
     i = op.index
     fields = {"acc_init": g.const(pad4(init), f"acc{i}"),
-              "quant": g.const(channel_quant(mult, shift, form, out_zp or 0), f"quant{i}"),
+              "quant": g.const(channel_quant(mult, shift, form, out_zp), f"quant{i}"),
               "filter16": g.const_dsp(dot_weights_dsp(w), f"w16_{i}", "int16_t"),
               "filter8": f"BEDSIDE_ENGINE_PORTABLE_ONLY({g.const(dot_weights_portable(w), f'w8_{i}')})"}
     return fields, form

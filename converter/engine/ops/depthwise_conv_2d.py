@@ -53,7 +53,7 @@ def lower(op, g):
     if const:
         wt = filt.data.reshape(kh * kw, oc).astype(np.int64)          # [tap][channel]
         b = g.t(bias).data.astype(np.int64) if bias >= 0 else np.zeros(oc, np.int64)
-        form = requant_form(fast_requant(wt.T, b, -inp.zero_point, shift), shift, out.zero_point)
+        form = requant_form(fast_requant(wt.T, b, -inp.zero_point, shift), shift)
         init = np.array([wrap32(int(v)) for v in b - inp.zero_point * wt.sum(axis=0)], np.int32)
         c4 = (oc + 3) // 4 * 4
         w4 = np.zeros((kh * kw, c4), np.int64)
