@@ -1,9 +1,11 @@
-"""Kernel arithmetic: the fast MultiplyByQuantizedMultiplier forms equal the gemmlowp
+"""Kernel arithmetic: the fast MultiplyByQuantizedMultiplier forms (and form 2, the output
+zero point folded into the rounding term) equal the gemmlowp
 reference (and the Python generator's copy) on edge cases and millions of random arguments
 (the SMMULR variant of the fast form runs in the QEMU model tests)."""
 import subprocess
 
 import numpy as np
+import pytest
 
 from converter.engine import KERNEL_DIR
 from converter.engine.quant import mbqm, quantize_multiplier
@@ -40,6 +42,13 @@ int main(int argc, char **argv) {
       bad += MultiplyByQuantizedMultiplierFast(x, m, -sh) != MultiplyByQuantizedMultiplierReference(x, m, sh);
     if (sh <= 0 && x < (1 << 30) && x > -(1 << 30))
       bad += FastMultiplier(m, sh).Apply(x) != MultiplyByQuantizedMultiplierReference(x, m, sh);
+    // Form 2 (RequantizeToInt8): the output zero point folded into the rounding term, right shifts <= 22.
+    const int32_t zp = (int32_t)(rnd() % 256) - 128, rs = 1 + (int32_t)(rnd() % 22);
+    const int32_t xf = (i & 1) ? (int32_t)(rnd() % (1u << 30)) * ((i & 2) ? -1 : 1) : x >> 2;
+    const int32_t q[3] = {m, rs, (1 << (rs - 1)) + zp * (1 << rs)};
+    const int32_t want = MultiplyByQuantizedMultiplierReference(xf, m, -rs) + zp;
+    bad += MultiplyByQuantizedMultiplierFast(xf, m, rs, q[2]) != want;
+    bad += RequantizeToInt8<2, false>(xf, q, 0, -128, 127) != (int8_t)Clamp(want, -128, 127);
   }
   // A few values for the Python cross-check.
   printf("%ld\n", bad);
@@ -73,3 +82,116 @@ def test_quantize_multiplier_matches_frexp_rule():
     for v in rng.uniform(1e-6, 4, 200):
         m, s = quantize_multiplier(float(v))
         assert abs(m * 2.0 ** (s - 31) - v) <= v * 2 ** -30
+
+
+# --- multiplier-1 DEPTHWISE_CONV_2D (kernels/depthwise_conv.h: DepthwiseConvM1) ----------
+# Chains of depthwise layers reaching every branch: channel counts below 4, not a multiple
+# of 4 (the 1-3 channel tail) and many; SAME and VALID; strides 1 and 2; kernels unrolled
+# at compile time (<= 5x5) and not (1x7); border windows clipped on every side. TF's
+# converter lowers dilated depthwise layers to SPACE_TO_BATCH_ND, so dilation comes from
+# crafted flatbuffers (tests/fixtures/crafted.py).
+
+def _dw(seed, kernel, **kw):
+    import keras
+    return keras.layers.DepthwiseConv2D(
+        kernel, depthwise_initializer=keras.initializers.RandomNormal(stddev=0.5, seed=seed),
+        bias_initializer=keras.initializers.RandomNormal(stddev=0.3, seed=seed + 1), **kw)
+
+
+def dw_few_channels(seed=31):
+    import keras
+
+    from tests.test_engine_models import _init, seeded
+    seeded(seed)
+    inp = keras.Input((11, 9, 3))
+    x = _dw(seed, 3, padding="same")(inp)                                          # 3 channels: tail only
+    x = keras.layers.Conv2D(7, 1, **_init(seed + 2, 0.4))(x)
+    x = _dw(seed + 3, 3, strides=2, padding="valid", activation="relu")(x)         # 4 + 3
+    x = _dw(seed + 4, (2, 5), strides=2, padding="same")(x)                        # even/odd clipping
+    x = keras.layers.Conv2D(2, 1, **_init(seed + 5, 0.4))(x)
+    return keras.Model(inp, _dw(seed + 6, 3, padding="same", activation="relu6")(x))   # 2 channels
+
+
+def dw_many_channels(seed=32):
+    import keras
+
+    from tests.test_engine_models import _init, seeded
+    seeded(seed)
+    inp = keras.Input((7, 8, 4))
+    x = keras.layers.Conv2D(40, 1, **_init(seed, 0.4))(inp)
+    x = _dw(seed + 1, 5, padding="same", activation="relu6")(x)                    # 40: groups only, 5x5
+    x = _dw(seed + 2, (1, 7), padding="same")(x)                                   # runtime kernel size
+    x = keras.layers.Conv2D(13, 1, **_init(seed + 3, 0.3))(x)
+    x = _dw(seed + 4, 3, padding="same", activation="relu")(x)                     # 12 + 1
+    return keras.Model(inp, _dw(seed + 5, 3, strides=2, padding="same")(x))
+
+
+def dw_dilated(channels, stride, dil_h, dil_w, padding, seed) -> bytes:
+    """One DEPTHWISE_CONV_2D with dilation, per-channel scales, random weights and bias."""
+    from converter.engine.ops._common import out_size
+    from tests.fixtures.crafted import T, build
+    r = np.random.default_rng(seed)
+    h, w, kh, kw = 10, 9, 3, 3
+    oh, ow = out_size(padding, h, kh, stride, dil_h), out_size(padding, w, kw, stride, dil_w)
+    sf = list(r.uniform(0.002, 0.01, channels))
+    return build([T((1, h, w, channels), scales=[0.05], zero_points=[int(r.integers(-20, 20))]),
+                  T((1, kh, kw, channels), data=r.integers(-127, 128, (1, kh, kw, channels)).astype(np.int8),
+                    scales=sf, zero_points=[0] * channels, quantized_dimension=3),
+                  T((channels,), "int32", data=r.integers(-3000, 3000, channels).astype(np.int32),
+                    scales=[0.05 * f for f in sf], zero_points=[0] * channels),
+                  T((1, oh, ow, channels), scales=[0.06], zero_points=[int(r.integers(-10, 10))])],
+                 "DEPTHWISE_CONV_2D", [0, 1, 2], [3], "DepthwiseConv2DOptions", padding=padding,
+                 strideW=stride, strideH=stride, depthMultiplier=1, dilationHFactor=dil_h, dilationWFactor=dil_w)
+
+
+DW_CASES = [("dw_few_channels", dw_few_channels, 31), ("dw_many_channels", dw_many_channels, 32)]
+# (channels, stride, dilation h, dilation w, padding: 0 SAME / 1 VALID)
+DILATED = [(6, 1, 2, 3, 0), (5, 2, 2, 2, 0), (8, 1, 3, 2, 1), (3, 2, 2, 1, 1)]
+
+
+def _depthwise_ops(model_bytes):
+    from converter.engine.tflite_reader import read_model
+    m = read_model(model_bytes)
+    return [op for op in m.operators if op.op == "DEPTHWISE_CONV_2D"]
+
+
+def _dw_models():
+    from tests.test_engine_models import convert
+    models = [(name, convert(builder(seed), seed=seed)) for name, builder, seed in DW_CASES]
+    return models + [(f"dilated{k}", dw_dilated(*case, seed=k)) for k, case in enumerate(DILATED)]
+
+
+def test_depthwise_m1_bit_exact_on_host(tmp_path):
+    pytest.importorskip("tensorflow")
+    from converter.bench_engine import build_host, random_inputs, run_host, tflm_outputs
+    from converter.engine import generate
+    models = _dw_models()
+    for name, model_bytes in models:
+        generate(model_bytes, tmp_path / name)
+    exe = build_host([tmp_path / name for name, _ in models], tmp_path / "build")
+    for k, (name, model_bytes) in enumerate(models):
+        ops = _depthwise_ops(model_bytes)
+        assert len(ops) >= (3 if k < len(DW_CASES) else 1), name
+        x = random_inputs(model_bytes, 40, seed=k)
+        ref = tflm_outputs(model_bytes, x)
+        got = run_host(exe, k, x, ref.dtype, ref.shape[1:])
+        diff = np.count_nonzero(got.view(np.uint8) != ref.view(np.uint8))
+        assert diff == 0, f"{name}: {diff} of {ref.nbytes} output bytes differ from TFLM"
+        assert len(np.unique(ref)) > 1, name
+
+
+@pytest.mark.qemu
+def test_depthwise_m1_bit_exact_on_cortex_m(tmp_path):
+    """The DSP assembly, the portable loops and the M3 build under QEMU."""
+    pytest.importorskip("tensorflow")
+    from converter.bench_engine import random_inputs, tflm_outputs
+    from converter.engine import bench_m4, generate
+    if not bench_m4.tools_available():
+        pytest.skip("arm-none-eabi-g++ / qemu-system-arm not installed")
+    for k, (name, model_bytes) in enumerate(_dw_models()):
+        generate(model_bytes, tmp_path / name / "gen")
+        x = random_inputs(model_bytes, 3, seed=k)
+        ref = tflm_outputs(model_bytes, x)
+        f = bench_m4.measure(tmp_path / name / "gen", tmp_path / name / "m", x, ref)
+        assert f["outputs_equal"], (name, {k: v for k, v in f.items() if k.endswith("equal")})
+

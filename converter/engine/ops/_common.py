@@ -102,30 +102,42 @@ def fast_requant(w: np.ndarray, bias: np.ndarray, input_offset: int, shift: np.n
     return bool((shift <= -1).all() and (shift >= -31).all() and (bound < (1 << 30)).all())
 
 
-def kernel_form(fast: bool, lo: int, hi: int) -> str:
+def requant_form(fast: bool, shift: np.ndarray) -> int:
+    """RequantizeToInt8's form (kernels/common.h): 0 general, 1 fast, 2 fast with the
+    output zero point folded into the rounding term (every right shift <= 22)."""
+    if not fast:
+        return 0
+    return 2 if bool((-shift.astype(np.int64) <= 22).all()) else 1
+
+
+def kernel_form(form: int, lo: int, hi: int) -> str:
     """Template arguments <kFast, kFullRange> of the requantizing kernels."""
-    return f"<{'true' if fast else 'false'}, {'true' if (lo, hi) == (-128, 127) else 'false'}>"
+    return f"<{int(form)}, {'true' if (lo, hi) == (-128, 127) else 'false'}>"
 
 
-def channel_quant(mult: np.ndarray, shift: np.ndarray, fast: bool) -> np.ndarray:
-    """[ceil4(oc)][3] int32: multiplier, shift, and the fast form's rounding term 2^(-shift-1)
-    (kernels/common.h, kQuantStride); padding channels get (0, -1, 1)."""
-    m, s = pad4(mult), pad4(shift, -1)
-    r = (np.left_shift(1, -s.astype(np.int64) - 1) if fast else np.zeros(len(s), np.int64)).astype(np.int32)
-    return np.stack([m, s, r], axis=1).astype(np.int32).reshape(-1)
+def channel_quant(mult: np.ndarray, shift: np.ndarray, form: int, out_zp: int = 0) -> np.ndarray:
+    """[ceil4(oc)][3] int32 (kernels/common.h, kQuantStride): multiplier, then for the fast
+    forms the right shift -shift and the rounding term 2^(-shift-1) (+ out_zp * 2^(-shift)
+    in form 2), else TFLM's shift and 0; padding channels get multiplier 0 and shift -1."""
+    m, s = pad4(mult), pad4(shift, -1).astype(np.int64)
+    r = np.zeros(len(s), np.int64)
+    if form:
+        r = np.left_shift(1, -s - 1) + (out_zp * np.left_shift(1, -s) if form == 2 else 0)
+    return np.stack([m, -s if form else s, r], axis=1).astype(np.int32).reshape(-1)
 
 
-def dot_rows(g, op, w: np.ndarray, bias: int, input_offset: int, mult, shift) -> tuple[dict, bool]:
+def dot_rows(g, op, w: np.ndarray, bias: int, input_offset: int, mult, shift,
+             out_zp: int) -> tuple[dict, int]:
     """Struct fields shared by the DotRows-based kernels for weights w [oc][n] (constant):
-    padded per-channel arrays, both weight copies (each build reads only its own), and
-    whether the layer takes the fast requantization."""
+    padded per-channel arrays, both weight copies (each build reads only its own), and the
+    layer's requantization form (requant_form; out_zp: the output zero point)."""
     oc = w.shape[0]
     b = g.t(bias).data.astype(np.int64) if bias >= 0 else np.zeros(oc, np.int64)
-    fast = fast_requant(w, b, input_offset, shift)
+    form = requant_form(fast_requant(w, b, input_offset, shift), shift)
     init = np.array([wrap32(int(v)) for v in b + input_offset * w.astype(np.int64).sum(axis=1)], np.int32)
     i = op.index
     fields = {"acc_init": g.const(pad4(init), f"acc{i}"),
-              "quant": g.const(channel_quant(mult, shift, fast), f"quant{i}"),
+              "quant": g.const(channel_quant(mult, shift, form, out_zp), f"quant{i}"),
               "filter16": g.const_dsp(dot_weights_dsp(w), f"w16_{i}", "int16_t"),
               "filter8": f"BEDSIDE_ENGINE_PORTABLE_ONLY({g.const(dot_weights_portable(w), f'w8_{i}')})"}
-    return fields, fast
+    return fields, form

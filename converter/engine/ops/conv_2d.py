@@ -16,9 +16,9 @@ def emit_conv(g, op, geometry: dict, w2d, bias: int, input_offset: int, mult, sh
     """One Conv call. geometry: batches..pad_w; w2d: constant weights [out_c][k_h*k_w*in_c]
     for the fast path (None: the reference loop over `filter_ptr`, grouped convolutions)."""
     fields = dict(geometry, input_offset=input_offset, output_offset=out_zp, act_min=lo, act_max=hi)
-    fast = False
+    form = 0
     if w2d is not None:
-        rows, fast = dot_rows(g, op, w2d, bias, input_offset, mult, shift)
+        rows, form = dot_rows(g, op, w2d, bias, input_offset, mult, shift, out_zp)
         fields.update(filter="nullptr", bias="nullptr", multiplier="nullptr", shift="nullptr",
                       acc_init=rows["acc_init"], quant=rows["quant"], filter16=rows["filter16"],
                       filter8=rows["filter8"])
@@ -28,7 +28,7 @@ def emit_conv(g, op, geometry: dict, w2d, bias: int, input_offset: int, mult, sh
                       acc_init="nullptr", quant="nullptr", filter16="nullptr", filter8="nullptr")
     p = g.param("ConvParams", **fields)
     col = g.scratch("int8_t") if w2d is not None else "nullptr"
-    g.emit(f"bedside_engine::Conv{kernel_form(fast, lo, hi)}({p}, {g.ptr(op.inputs[0], True)}, "
+    g.emit(f"bedside_engine::Conv{kernel_form(form, lo, hi)}({p}, {g.ptr(op.inputs[0], True)}, "
            f"{g.ptr(op.outputs[0])}, {col});")
 
 

@@ -5,14 +5,17 @@ import numpy as np
 
 from ..quant import wrap32
 from ._common import (act_range, bias_input, channel_quant, check_int8, fast_requant, kernel_form,
-                      out_size, pad4, pad_amount, per_channel)
+                      out_size, pad4, pad_amount, per_channel, requant_form)
 from .conv_2d import emit_conv
 
 
 def scratch_bytes(op, model):
-    """A gathered receptive field (kh*kw*out_channels), or the im2col field of the 1-channel case."""
+    """A gathered receptive field (kh*kw*out_channels), or the im2col field of the 1-channel
+    case; multiplier-1 layers read their taps in place."""
     inp, filt = model.tensors[op.inputs[0]], model.tensors[op.inputs[1]]
     if len(filt.shape) != 4 or len(inp.shape) != 4 or filt.data is None:
+        return 0
+    if inp.shape[3] > 1 and filt.shape[3] == inp.shape[3]:
         return 0
     channels = 1 if inp.shape[3] == 1 else filt.shape[3]
     return (filt.shape[1] * filt.shape[2] * channels + 3) // 4 * 4
@@ -45,32 +48,55 @@ def lower(op, g):
         return
     fields = dict(geometry, depth_multiplier=oc // c, k_h=kh, k_w=kw, **strides,
                   input_offset=-inp.zero_point, output_offset=out.zero_point, act_min=lo, act_max=hi)
-    fast = False
+    form = 0
+    m1 = const and oc == c   # depth multiplier 1: DepthwiseConvM1, taps in place
     if const:
         wt = filt.data.reshape(kh * kw, oc).astype(np.int64)          # [tap][channel]
         b = g.t(bias).data.astype(np.int64) if bias >= 0 else np.zeros(oc, np.int64)
-        fast = fast_requant(wt.T, b, -inp.zero_point, shift)
+        form = requant_form(fast_requant(wt.T, b, -inp.zero_point, shift), shift)
         init = np.array([wrap32(int(v)) for v in b - inp.zero_point * wt.sum(axis=0)], np.int32)
         c4 = (oc + 3) // 4 * 4
         w4 = np.zeros((kh * kw, c4), np.int64)
         w4[:, :oc] = wt
-        w8 = w4.reshape(kh * kw, c4 // 4, 4).transpose(1, 0, 2).astype(np.int8).reshape(-1)
-        fields.update(filter="nullptr", bias="nullptr", multiplier="nullptr", shift="nullptr",
-                      acc_init=g.const(pad4(init), f"acc{op.index}"),
-                      quant=g.const(channel_quant(mult, shift, fast), f"quant{op.index}"))
-        if oc % 4 == 0:   # DSP: [group][tap][w0 w2 w1 w3] int16; portable builds read w8
-            w16 = w4.reshape(kh * kw, c4 // 4, 4)[:, :, [0, 2, 1, 3]].transpose(1, 0, 2).astype(np.int16)
-            fields.update(filter16=g.const_dsp(w16.reshape(-1), f"w16_{op.index}", "int16_t"),
-                          filter8=f"BEDSIDE_ENGINE_PORTABLE_ONLY({g.const(w8, f'w8_{op.index}')})")
+        quant = channel_quant(mult, shift, form, out.zero_point)
+        fields.update(filter="nullptr", bias="nullptr", multiplier="nullptr", shift="nullptr")
+        if m1:   # one block per four channels (kernels/depthwise_conv.h: kDwWeights)
+            head = np.concatenate([pad4(init).reshape(-1, 4), pad4(b.astype(np.int32)).reshape(-1, 4),
+                                   quant.reshape(-1, 12)], axis=1).astype(np.int32)
+            taps = w4.reshape(kh * kw, c4 // 4, 4).transpose(1, 0, 2)          # [group][tap][4]
+            w16 = np.ascontiguousarray(taps[:, :, [0, 2, 1, 3]].astype("<i2")).view("<i4").reshape(c4 // 4, -1)
+            w8 = np.ascontiguousarray(taps.astype(np.int8)).view("<i4").reshape(c4 // 4, -1)
+            fields.update(acc_init="nullptr", quant="nullptr", filter16="nullptr", filter8="nullptr",
+                          block16=g.const_dsp(np.concatenate([head, w16], axis=1).reshape(-1), f"blk16_{op.index}",
+                                              "int32_t"),
+                          block8=f"BEDSIDE_ENGINE_PORTABLE_ONLY("
+                                 f"{g.const(np.concatenate([head, w8], axis=1).reshape(-1), f'blk8_{op.index}')})")
+            col = "nullptr"
         else:
-            fields.update(filter16="nullptr", filter8=g.const(w8, f"w8_{op.index}"))
-        col = g.scratch("int8_t")
+            w8 = w4.reshape(kh * kw, c4 // 4, 4).transpose(1, 0, 2).astype(np.int8).reshape(-1)
+            fields.update(acc_init=g.const(pad4(init), f"acc{op.index}"), quant=g.const(quant, f"quant{op.index}"),
+                          block16="nullptr", block8="nullptr")
+            if oc % 4 == 0:   # DSP: [group][tap][w0 w2 w1 w3] int16; portable builds read w8
+                w16 = w4.reshape(kh * kw, c4 // 4, 4)[:, :, [0, 2, 1, 3]].transpose(1, 0, 2).astype(np.int16)
+                fields.update(filter16=g.const_dsp(w16.reshape(-1), f"w16_{op.index}", "int16_t"),
+                              filter8=f"BEDSIDE_ENGINE_PORTABLE_ONLY({g.const(w8, f'w8_{op.index}')})")
+            else:
+                fields.update(filter16="nullptr", filter8=g.const(w8, f"w8_{op.index}"))
+            col = g.scratch("int8_t")
     else:
         fields.update(filter=g.ptr(op.inputs[1]), bias=g.ptr(bias) if bias >= 0 else "nullptr",
                       multiplier=g.const(mult, f"mult{op.index}"), shift=g.const(shift, f"shift{op.index}"),
-                      acc_init="nullptr", quant="nullptr", filter16="nullptr", filter8="nullptr")
+                      acc_init="nullptr", quant="nullptr", filter16="nullptr", filter8="nullptr",
+                      block16="nullptr", block8="nullptr")
         col = "nullptr"
     p = g.param("DepthwiseParams", **fields)
-    form = kernel_form(fast, lo, hi)[:-1] + f", {kw if kw <= 5 else 0}>"   # small widths: unrolled taps
-    g.emit(f"bedside_engine::DepthwiseConv{form}({p}, {g.ptr(op.inputs[0], True)}, "
+    form = kernel_form(form, lo, hi)[:-1]
+    if m1:   # small kernels: the interior tap loops unroll, taps at immediate offsets if they fit
+        small = kh <= 5 and kw <= 5
+        tap, row = dw * c, dh * w * c
+        imm = small and (kh - 1) * row + (kw - 1) * tap + 3 <= 4095   # LDR/LDRSB imm12
+        g.emit(f"bedside_engine::DepthwiseConvM1{form}, {kh if small else 0}, {kw if small else 0}, "
+               f"{tap if imm else 0}, {row if imm else 0}>({p}, {g.ptr(op.inputs[0], True)}, {g.ptr(op.outputs[0])});")
+        return
+    g.emit(f"bedside_engine::DepthwiseConv{form}, {kw if kw <= 5 else 0}>({p}, {g.ptr(op.inputs[0], True)}, "
            f"{g.ptr(op.outputs[0])}, {col});")

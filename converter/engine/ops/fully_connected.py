@@ -34,11 +34,12 @@ def lower(op, g):
     if any(z != 0 for z in filt.zero_points):
         g.fail("weights zero point must be 0 (symmetric int8 weights)")
     lo, hi = act_range(g, act, out)
-    rows, fast = dot_rows(g, op, filt.data.reshape(oc, depth), bias, -inp.zero_point, mult, shift)
+    rows, form = dot_rows(g, op, filt.data.reshape(oc, depth), bias, -inp.zero_point, mult, shift,
+                          out.zero_point)
     p = g.param("FullyConnectedParams", batches=batches, depth=depth, out_c=oc, output_offset=out.zero_point,
                 act_min=lo, act_max=hi, acc_init=rows["acc_init"], quant=rows["quant"],
                 filter16=rows["filter16"], filter8=rows["filter8"])
     g.macs += batches * oc * depth
     col = g.scratch("int8_t") if depth % 4 else "nullptr"
-    g.emit(f"bedside_engine::FullyConnected{kernel_form(fast, lo, hi)}({p}, {g.ptr(op.inputs[0], True)}, "
+    g.emit(f"bedside_engine::FullyConnected{kernel_form(form, lo, hi)}({p}, {g.ptr(op.inputs[0], True)}, "
            f"{g.ptr(op.outputs[0])}, {col});")

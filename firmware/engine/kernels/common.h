@@ -77,16 +77,22 @@ inline int32_t MultiplyByQuantizedMultiplierReference(int32_t x, int32_t multipl
 // inside the product's high word is exact, so h + 2^(rs-1) is one SMMLAR on DSP cores
 // (one SMLAL elsewhere); and h < 0 may be replaced by x < 0: they differ only when h == 0
 // and x < 0, where (2^(rs-1) - 1) >> rs and 2^(rs-1) >> rs are both 0.
-// The high word of 2x * multiplier + (round << 32), rounded: one SMMLAR on DSP cores.
+// The high word of 2x * multiplier + (round << 32), rounded: one SMMLAR on DSP cores, one
+// SMLAL with the rounding bit preloaded in the low word on other Thumb-2 cores (M3).
 inline int32_t HighMulRound(int32_t x, int32_t multiplier, int32_t round) {
   const int32_t x2 = static_cast<int32_t>(static_cast<uint32_t>(x) << 1);
 #if BEDSIDE_ENGINE_DSP
   int32_t h_round;
   __asm__("smmlar %0, %1, %2, %3" : "=r"(h_round) : "r"(x2), "r"(multiplier), "r"(round));
   return h_round;
+#elif defined(__ARM_ARCH_ISA_THUMB) && __ARM_ARCH_ISA_THUMB >= 2
+  uint32_t lo = 0x80000000u;
+  int32_t hi = round;
+  __asm__("smlal %0, %1, %2, %3" : "+r"(lo), "+r"(hi) : "r"(x2), "r"(multiplier));
+  return hi;
 #else
-  return static_cast<int32_t>(
-      (static_cast<int64_t>(x2) * multiplier + (static_cast<int64_t>(round) << 32) + (INT64_C(1) << 31)) >> 32);
+  const int64_t high = static_cast<int64_t>(round) * (INT64_C(1) << 32);   // round << 32, defined for round < 0
+  return static_cast<int32_t>((static_cast<int64_t>(x2) * multiplier + high + (INT64_C(1) << 31)) >> 32);
 #endif
 }
 
@@ -113,18 +119,25 @@ inline int32_t SaturateInt8(int32_t v) {
 }
 
 // Per-channel requantization constants of the fast kernels, interleaved so one pointer
-// walks them: quant[3 * oc + 0..2] = multiplier, shift (TFLM convention), and for the fast
-// form 2^(-shift - 1), the rounding term (0 otherwise).
+// walks them: quant[3 * oc + 0..2] = multiplier, shift, rounding term. For the fast forms
+// the shift is stored as the right shift -shift (saves a negation per output) and the
+// rounding term is 2^(-shift - 1), plus output_offset * 2^(-shift) in form 2; otherwise
+// the shift is TFLM's and the third word 0.
 constexpr int32_t kQuantStride = 3;
 
-// One int8 output from an accumulator: the layer's requantization form (kFast: see
-// MultiplyByQuantizedMultiplierFast), output zero point and fused activation clamp
-// (kFullRange: the clamp is [-128, 127], one SSAT on Arm).
-template <bool kFast, bool kFullRange>
+// One int8 output from an accumulator: the layer's requantization form kFast, chosen by
+// the generator: 0 TFLM's general MultiplyByQuantizedMultiplier; 1 the fast form
+// (MultiplyByQuantizedMultiplierFast); 2 the fast form with the output zero point folded
+// into the rounding term, since (h + r + zp * 2^rs) >> rs == ((h + r) >> rs) + zp exactly
+// (the generator allows it when every right shift is <= 22, so |h| < 2^30 plus the term
+// stays inside int32). Then the output zero point and fused activation clamp (kFullRange:
+// the clamp is [-128, 127], one SSAT on Arm).
+template <int kFast, bool kFullRange>
 inline int8_t RequantizeToInt8(int32_t acc, const int32_t *quant, int32_t output_offset, int32_t act_min,
                                int32_t act_max) {
-  const int32_t v = (kFast ? MultiplyByQuantizedMultiplierFast(acc, quant[0], -quant[1], quant[2])
-                           : MultiplyByQuantizedMultiplier(acc, quant[0], quant[1])) + output_offset;
+  const int32_t v = kFast == 2 ? MultiplyByQuantizedMultiplierFast(acc, quant[0], quant[1], quant[2])
+                    : kFast == 1 ? MultiplyByQuantizedMultiplierFast(acc, quant[0], quant[1], quant[2]) + output_offset
+                                 : MultiplyByQuantizedMultiplier(acc, quant[0], quant[1]) + output_offset;
   return static_cast<int8_t>(kFullRange ? SaturateInt8(v) : Clamp(v, act_min, act_max));
 }
 

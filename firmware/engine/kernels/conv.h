@@ -104,7 +104,7 @@ inline const int8_t *Im2Col(const ConvParams &p, const int8_t *image, int32_t y0
 
 // col: scratch of ceil4(k_h * k_w * in_c) bytes (nullptr: reference loop). kFast: the
 // layer's requantization form (MultiplyByQuantizedMultiplierFast), chosen by the generator.
-template <bool kFast = false, bool kFullRange = false>
+template <int kFast = 0, bool kFullRange = false>
 inline void Conv(const ConvParams &p, const int8_t *input, int8_t *output, int8_t *col) {
   if (p.filter_in_c != p.in_c || col == nullptr || p.acc_init == nullptr) {
     ConvReference(p, input, output);

@@ -1,12 +1,17 @@
 // DEPTHWISE_CONV_2D, int8 per-channel: TFLM reference_integer_ops::DepthwiseConvPerChannel.
 //
-// Fast path (constant weights): per output pixel the taps are read in place for interior
-// pixels of multiplier-1 layers, and otherwise from `col` (the receptive field gathered with
-// out-of-image taps set to the input zero point, whose x + input_offset is 0, exactly as
-// TFLM skips them, and each input channel repeated depth_multiplier times), so the tap
-// loop has no bounds checks and the generator folds input_offset * sum(w) into acc_init. Four channels per pass: on DSP cores one word
-// of input feeds four channels through SXTB16 and SMLABB/SMLATT. One-channel inputs (any
-// depth multiplier, e.g. micro_speech's first layer) are lowered to CONV_2D's kernel.
+// Constant weights take a fast path with no bounds checks in the tap loop and four
+// channels per pass (on DSP cores one word of input feeds four channels through SXTB16
+// and SMLABB/SMLATT):
+//  - depth multiplier 1 (DepthwiseConvM1): taps are read in place. Interior pixels start
+//    from acc_init = bias + input_offset * sum(w) (folded by the generator) and add x * w;
+//    border pixels clip the kernel window to the image, start from the bias and add
+//    (x + input_offset) * w over the taps inside, exactly TFLM's sum.
+//  - depth multiplier > 1 (DepthwiseConv): each pixel's field is gathered into `col` with
+//    every input channel repeated depth_multiplier times and out-of-image taps set to the
+//    input zero point (whose x + input_offset is 0, as TFLM skips them).
+// One-channel inputs (any depth multiplier, e.g. micro_speech's first layer) are lowered
+// to CONV_2D's kernel.
 #ifndef BEDSIDE_ENGINE_KERNELS_DEPTHWISE_CONV_H_
 #define BEDSIDE_ENGINE_KERNELS_DEPTHWISE_CONV_H_
 
@@ -25,9 +30,11 @@ struct DepthwiseParams {
   const int32_t *shift;       // reference loop: [out_c]
   const int32_t *acc_init;    // fast path: [ceil4(out_c)], bias + input_offset * sum over taps of w
   const int32_t *quant;       // fast path: [ceil4(out_c)][kQuantStride]
-  const int16_t *filter16;    // fast path, DSP builds, channels % 4 == 0: per 4 channels, per tap,
-                              // int16 w0 w2 w1 w3 (pairs SXTB16's lanes)
+  const int16_t *filter16;    // fast path, DSP builds, channels % 4 == 0: per 4
+                              // channels (zero padded), per tap, int16 w0 w2 w1 w3 (SXTB16's lanes)
   const int8_t *filter8;      // fast path otherwise: per 4 channels, per tap, w0 w1 w2 w3
+  const int32_t *block16;     // multiplier-1 fast path, DSP builds: per 4 channels, a DepthwiseBlock
+  const int32_t *block8;      // multiplier-1 fast path, portable builds: the same, int8 weights
 };
 
 // The reference loop (non-constant weights).
@@ -89,7 +96,7 @@ inline void DepthwiseGather(const DepthwiseParams &p, const int8_t *image, int32
 // One output pixel, all channels. src: the first tap of channel 0; taps at
 // src + ky * row_step + kx * tap_step. kKw: the kernel width when the generator fixed it
 // (the tap loop is then unrolled), else 0.
-template <bool kFast, bool kFullRange, int32_t kKw>
+template <int kFast, bool kFullRange, int32_t kKw>
 inline void DepthwisePixel(const DepthwiseParams &p, const int8_t *src, int32_t row_step, int32_t tap_step,
                            int8_t *out) {
   const int32_t c_n = p.out_c, k_h = p.k_h, k_w = kKw > 0 ? kKw : p.k_w, taps = k_h * k_w;
@@ -152,28 +159,233 @@ inline void DepthwisePixel(const DepthwiseParams &p, const int8_t *src, int32_t 
 
 // col: scratch of ceil4(k_h * k_w * out_c) bytes for gathered pixels (nullptr: reference
 // loop). kFast, kFullRange: the layer's requantization form; kKw: k_w or 0.
-template <bool kFast = false, bool kFullRange = false, int32_t kKw = 0>
+template <int kFast = 0, bool kFullRange = false, int32_t kKw = 0>
 inline void DepthwiseConv(const DepthwiseParams &p, const int8_t *input, int8_t *output, int8_t *col) {
   if (p.acc_init == nullptr || col == nullptr) {
     DepthwiseConvReference(p, input, output);
     return;
   }
   const int32_t c_n = p.in_c, out_c = p.out_c, in_h = p.in_h, in_w = p.in_w;
-  const bool in_place = p.depth_multiplier == 1;   // else every pixel is gathered (channels repeated)
-  const int32_t span_h = (p.k_h - 1) * p.dil_h, span_w = (p.k_w - 1) * p.dil_w;
   int8_t *out = output;
   for (int32_t b = 0; b < p.batches; ++b) {
     const int8_t *image = input + b * in_h * in_w * c_n;
     for (int32_t oy = 0; oy < p.out_h; ++oy) {
       const int32_t y0 = oy * p.stride_h - p.pad_h;
-      const bool rows_inside = y0 >= 0 && y0 + span_h < in_h;
       for (int32_t ox = 0; ox < p.out_w; ++ox, out += out_c) {
-        const int32_t x0 = ox * p.stride_w - p.pad_w;
-        if (in_place && rows_inside && x0 >= 0 && x0 + span_w < in_w) {
-          DepthwisePixel<kFast, kFullRange, kKw>(p, image + (y0 * in_w + x0) * c_n, p.dil_h * in_w * c_n, p.dil_w * c_n, out);
+        DepthwiseGather(p, image, y0, ox * p.stride_w - p.pad_w, col);
+        DepthwisePixel<kFast, kFullRange, kKw>(p, col, p.k_w * out_c, out_c, out);
+      }
+    }
+  }
+}
+
+// --- depth multiplier 1 ------------------------------------------------------------------
+
+// The kernel taps [*k0, *k1) along one axis whose input index i0 + dil * k lies in [0, size).
+inline void DepthwiseTapRange(int32_t i0, int32_t dil, int32_t k, int32_t size, int32_t *k0, int32_t *k1) {
+  const int32_t lo = i0 < 0 ? (-i0 + dil - 1) / dil : 0;
+  const int32_t last = size - 1 - i0;   // the largest dil * k inside the image
+  int32_t hi = last < 0 ? 0 : (last / dil + 1 < k ? last / dil + 1 : k);
+  *k0 = lo;
+  *k1 = hi < lo ? lo : hi;
+}
+
+#if BEDSIDE_ENGINE_DSP
+using DepthwiseWeight = int16_t;   // per tap w0 w2 w1 w3 (SXTB16's lanes)
+#else
+using DepthwiseWeight = int8_t;    // per tap w0 w1 w2 w3
+#endif
+
+// Multiplier 1: everything one group of four channels needs, in one generator-made block of
+// int32 words, so a single pointer walks the groups: acc_init[4] (bias + input_offset *
+// sum(w)), bias[4], quant[4][kQuantStride], then per tap the four weights (two words of
+// int16 on DSP builds, one word of int8 otherwise). Channels past out_c are zero.
+constexpr int32_t kDwBias = 4, kDwQuant = 8, kDwWeights = 8 + 4 * kQuantStride;
+constexpr int32_t kDwTapWords = static_cast<int32_t>(4 * sizeof(DepthwiseWeight) / 4);
+
+// One tap of four channels: acc += x * w, or with kOffset (x + input_offset) * w.
+template <bool kOffset>
+inline void DepthwiseTap4(const int8_t *tap, const DepthwiseWeight *wt, uint32_t off, int32_t &a0, int32_t &a1,
+                          int32_t &a2, int32_t &a3) {
+#if BEDSIDE_ENGINE_DSP
+  // off: the input offset in both halfwords; SXTAB16 adds it while sign-extending
+  // (x + offset fits 16 bits).
+  const uint32_t xv = Load32(tap);
+  const uint32_t xe = kOffset ? __sxtab16(off, xv) : __sxtb16(xv);
+  const uint32_t xo = kOffset ? Sxtab16Odd(off, xv) : Sxtb16Odd(xv);
+  uint64_t w64;   // the tap's four int16 weights, word aligned: one LDRD
+  memcpy(&w64, __builtin_assume_aligned(wt, 4), 8);
+  const uint32_t we = static_cast<uint32_t>(w64), wo = static_cast<uint32_t>(w64 >> 32);
+  a0 = __smlabb(xe, we, a0);
+  a2 = __smlatt(xe, we, a2);
+  a1 = __smlabb(xo, wo, a1);
+  a3 = __smlatt(xo, wo, a3);
+#else
+  const int32_t o = kOffset ? static_cast<int32_t>(off) : 0;
+  a0 += (tap[0] + o) * wt[0];
+  a1 += (tap[1] + o) * wt[1];
+  a2 += (tap[2] + o) * wt[2];
+  a3 += (tap[3] + o) * wt[3];
+#endif
+}
+
+// acc[0..3] += the taps of four channels over an nh x nw window (kOffset: see above). row:
+// channel 0 of the window's first tap; taps at row + ky * row_step + kx * tap_step; w: that
+// tap's four weights, w_row apart per kernel row.
+template <bool kOffset>
+inline void DepthwiseTaps4(const int8_t *row, int32_t row_step, int32_t tap_step, const DepthwiseWeight *w,
+                           int32_t w_row, int32_t nh, int32_t nw, uint32_t off, int32_t *acc) {
+  int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
+  for (int32_t ky = 0; ky < nh; ++ky, row += row_step, w += w_row) {
+    const int8_t *tap = row;
+    const DepthwiseWeight *wt = w;
+    for (int32_t kx = 0; kx < nw; ++kx, tap += tap_step, wt += 4) DepthwiseTap4<kOffset>(tap, wt, off, a0, a1, a2, a3);
+  }
+  acc[0] = a0;
+  acc[1] = a1;
+  acc[2] = a2;
+  acc[3] = a3;
+}
+
+// The whole kH x kW kernel, fixed at compile time: fully unrolled, weights at constant
+// offsets, and when the generator also fixes the input steps (kTap, kRow: bytes between
+// taps and kernel rows, 0: runtime) every tap is an immediate offset from `row`. On DSP
+// cores each tap is one assembly block (LDR, two SXTB16, LDRD, four SMLAxy): written out,
+// the compiler hoists every load ahead and spills the accumulators.
+// blk: the group's block (the weights at kDwWeights words), so one register addresses both
+// the weights and, afterwards, the requantization constants.
+template <int32_t kH, int32_t kW, int32_t kTap, int32_t kRow>
+inline void DepthwiseTaps4Fixed(const int8_t *row, int32_t row_step, int32_t tap_step, const int32_t *blk,
+                                int32_t *acc) {
+  constexpr bool kImm = kTap > 0 && kRow > 0;
+  int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
+#pragma GCC unroll 5
+  for (int32_t ky = 0; ky < kH; ++ky) {
+#pragma GCC unroll 5
+    for (int32_t kx = 0; kx < kW; ++kx) {
+#if BEDSIDE_ENGINE_DSP
+      uint32_t xv, xo, we, wo;
+#define BEDSIDE_DW_TAP(LOAD, ...)                                                                              \
+  __asm__ volatile(LOAD                                                                                        \
+                   "sxtb16 %[xo], %[xv], ror #8\n"                                                             \
+                   "sxtb16 %[xv], %[xv]\n"                                                                     \
+                   "ldrd %[we], %[wo], [%[w], #%c[o]]\n"                                                       \
+                   "smlabb %[a0], %[xv], %[we], %[a0]\n"                                                       \
+                   "smlatt %[a2], %[xv], %[we], %[a2]\n"                                                       \
+                   "smlabb %[a1], %[xo], %[wo], %[a1]\n"                                                       \
+                   "smlatt %[a3], %[xo], %[wo], %[a3]\n"                                                       \
+                   : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [xv] "=&r"(xv),               \
+                     [xo] "=&r"(xo), [we] "=&r"(we), [wo] "=&r"(wo)                                            \
+                   : [t] "r"(row), [w] "r"(blk), [o] "n"(4 * kDwWeights + 8 * (ky * kW + kx)), ##__VA_ARGS__   \
+                   : "memory")
+      if (kImm)
+        BEDSIDE_DW_TAP("ldr %[xv], [%[t], #%c[i]]\n", [i] "n"(kImm ? ky * kRow + kx * kTap : 0));
+      else if (kx == 0)   // the row's first tap in place, the others at a register offset
+        BEDSIDE_DW_TAP("ldr %[xv], [%[t]]\n");
+      else
+        BEDSIDE_DW_TAP("ldr %[xv], [%[t], %[i]]\n", [i] "r"(kx * tap_step));
+#undef BEDSIDE_DW_TAP
+#else
+      DepthwiseTap4<false>(row + (kImm ? ky * kRow + kx * kTap : kx * tap_step),
+                           reinterpret_cast<const DepthwiseWeight *>(blk + kDwWeights) + 4 * (ky * kW + kx), 0, a0, a1,
+                           a2, a3);
+#endif
+    }
+    if (!kImm) row += row_step;
+  }
+  acc[0] = a0;
+  acc[1] = a1;
+  acc[2] = a2;
+  acc[3] = a3;
+}
+
+// Four requantized outputs of one group (q: its four channels' kQuantStride words).
+template <int kFast, bool kFullRange>
+inline void DepthwiseStore4(const int32_t *a, const int32_t *q, int32_t out_off, int32_t lo, int32_t hi, int8_t *o) {
+  o[0] = RequantizeToInt8<kFast, kFullRange>(a[0], q, out_off, lo, hi);
+  o[1] = RequantizeToInt8<kFast, kFullRange>(a[1], q + kQuantStride, out_off, lo, hi);
+  o[2] = RequantizeToInt8<kFast, kFullRange>(a[2], q + 2 * kQuantStride, out_off, lo, hi);
+  o[3] = RequantizeToInt8<kFast, kFullRange>(a[3], q + 3 * kQuantStride, out_off, lo, hi);
+}
+
+// Multiplier-1 DEPTHWISE_CONV_2D with constant weights: taps read in place, interior
+// pixels (whole kernel inside the image) with the folded acc_init and an unrolled tap loop
+// when the generator fixes the kernel size (kKh, kKw; 0: runtime), border pixels over the
+// clipped window from bias_init with the input offset added per tap. No scratch. kTap,
+// kRow: the input steps when fixed (see DepthwiseTaps4Fixed).
+template <int kFast = 0, bool kFullRange = false, int32_t kKh = 0, int32_t kKw = 0, int32_t kTap = 0,
+          int32_t kRow = 0>
+inline void DepthwiseConvM1(const DepthwiseParams &p, const int8_t *input, int8_t *output) {
+  const int32_t c_n = p.in_c, in_h = p.in_h, in_w = p.in_w, out_h = p.out_h, out_w = p.out_w;
+  const int32_t k_h = kKh > 0 ? kKh : p.k_h, k_w = kKw > 0 ? kKw : p.k_w, taps = k_h * k_w;
+  const int32_t dil_h = p.dil_h, dil_w = p.dil_w, stride_h = p.stride_h, stride_w = p.stride_w;
+  const int32_t tap_step = dil_w * c_n, row_step = dil_h * in_w * c_n, w_row = 4 * k_w;
+  const int32_t in_off = p.input_offset, out_off = p.output_offset, lo = p.act_min, hi = p.act_max;
+#if BEDSIDE_ENGINE_DSP
+  const uint32_t off = (static_cast<uint32_t>(in_off) & 0xffffu) * 0x10001u;   // both halfwords
+#else
+  const uint32_t off = static_cast<uint32_t>(in_off);
+#endif
+#if BEDSIDE_ENGINE_DSP
+  const int32_t *const blocks = p.block16;
+  static constexpr int32_t kLane[4] = {0, 2, 1, 3};   // where channel k's weight sits in a tap's four
+#else
+  const int32_t *const blocks = p.block8;
+  static constexpr int32_t kLane[4] = {0, 1, 2, 3};
+#endif
+  const int32_t block_words = kDwWeights + kDwTapWords * taps;
+  const int32_t groups4 = c_n & ~3;
+  int8_t *out = output;
+  for (int32_t b = 0; b < p.batches; ++b) {
+    const int8_t *const image = input + b * in_h * in_w * c_n;
+    for (int32_t oy = 0; oy < out_h; ++oy) {
+      const int32_t y0 = oy * stride_h - p.pad_h;
+      int32_t ky0, ky1;
+      DepthwiseTapRange(y0, dil_h, k_h, in_h, &ky0, &ky1);
+      for (int32_t ox = 0; ox < out_w; ++ox, out += c_n) {
+        const int32_t x0 = ox * stride_w - p.pad_w;
+        int32_t kx0, kx1;
+        DepthwiseTapRange(x0, dil_w, k_w, in_w, &kx0, &kx1);
+        const bool full = ky0 == 0 && ky1 == k_h && kx0 == 0 && kx1 == k_w;
+        const int32_t nh = ky1 - ky0, nw = kx1 - kx0, first = ky0 * k_w + kx0;
+        const int8_t *const src = image + ((y0 + ky0 * dil_h) * in_w + x0 + kx0 * dil_w) * c_n;
+        const int8_t *s = src;
+        const int8_t *const s_end = src + groups4;
+        int8_t *o = out;
+        const int32_t *blk = blocks;
+        // Interior and border pixels in separate loops: the unrolled interior loop then
+        // keeps its pointers in registers.
+        if (full) {
+          for (; s != s_end; s += 4, o += 4, blk += block_words) {
+            int32_t a[4] = {blk[0], blk[1], blk[2], blk[3]};
+            if constexpr (kKh > 0)
+              DepthwiseTaps4Fixed<kKh, kKw, kTap, kRow>(s, row_step, tap_step, blk, a);
+            else
+              DepthwiseTaps4<false>(s, row_step, tap_step, reinterpret_cast<const DepthwiseWeight *>(blk + kDwWeights),
+                                    w_row, k_h, k_w, 0, a);
+            DepthwiseStore4<kFast, kFullRange>(a, blk + kDwQuant, out_off, lo, hi, o);
+          }
         } else {
-          DepthwiseGather(p, image, y0, x0, col);
-          DepthwisePixel<kFast, kFullRange, kKw>(p, col, p.k_w * out_c, out_c, out);
+          for (; s != s_end; s += 4, o += 4, blk += block_words) {
+            int32_t a[4] = {blk[kDwBias], blk[kDwBias + 1], blk[kDwBias + 2], blk[kDwBias + 3]};
+            DepthwiseTaps4<true>(s, row_step, tap_step,
+                                 reinterpret_cast<const DepthwiseWeight *>(blk + kDwWeights) + 4 * first, w_row, nh, nw,
+                                 off, a);
+            DepthwiseStore4<kFast, kFullRange>(a, blk + kDwQuant, out_off, lo, hi, o);
+          }
+        }
+        for (int32_t k = 0; groups4 + k < c_n; ++k) {   // the last 1-3 channels: stay inside the pixel
+          int32_t acc = blk[kDwBias + k];
+          const int8_t *row = s + k;
+          const DepthwiseWeight *wr = reinterpret_cast<const DepthwiseWeight *>(blk + kDwWeights) + 4 * first + kLane[k];
+          for (int32_t ky = 0; ky < nh; ++ky, row += row_step, wr += w_row) {
+            for (int32_t kx = 0; kx < nw; ++kx) {
+              DepthwiseWeight wv;   // memcpy: the weights live in an int32 array
+              memcpy(&wv, wr + 4 * kx, sizeof wv);
+              acc += (row[kx * tap_step] + in_off) * wv;
+            }
+          }
+          o[k] = RequantizeToInt8<kFast, kFullRange>(acc, blk + kDwQuant + k * kQuantStride, out_off, lo, hi);
         }
       }
     }

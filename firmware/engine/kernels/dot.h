@@ -115,10 +115,23 @@ inline void Dot4x16(const int8_t *x, const int16_t *w16, int32_t n4, int32_t *ac
 
 // The portable form: acc[0..3] += x . w[k] over n inputs, w8 interleaved by the generator
 // (`dot_weights_portable`): per input, the four channels' weights side by side, so one
-// input byte load feeds four MACs and every weight load is an immediate offset.
+// input byte load feeds four MACs and every weight load is an immediate offset. Four
+// inputs per iteration (16 MACs for one compare and branch), then the 0-3 left.
 inline void Dot4x8(const int8_t *x, const int8_t *w8, int32_t n, int32_t *acc) {
   int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
-  const int8_t *const end = x + n;
+  const int8_t *const end4 = x + (n & ~3), *const end = x + n;
+  while (x != end4) {
+#pragma GCC unroll 4
+    for (int32_t i = 0; i < 4; ++i) {
+      const int32_t xi = x[i];
+      a0 += xi * w8[4 * i];
+      a1 += xi * w8[4 * i + 1];
+      a2 += xi * w8[4 * i + 2];
+      a3 += xi * w8[4 * i + 3];
+    }
+    x += 4;
+    w8 += 16;
+  }
   while (x != end) {
     const int32_t xi = *x++;
     a0 += xi * w8[0];
@@ -144,7 +157,7 @@ struct RowsQuant {
 // out[oc] = requantized (acc_init[oc] + x . w[oc]) for oc < out_c, four channels per pass.
 // x must be readable for n4 = ceil4(n) bytes on the DSP path (the padding meets zero
 // weights). w16 / w8: the DSP / portable weight copies (only the build's own one is read).
-template <bool kFast, bool kFullRange>
+template <int kFast, bool kFullRange>
 inline void DotRows(const int8_t *x, const int16_t *w16, const int8_t *w8, int32_t n, int32_t out_c,
                     const RowsQuant &q, int8_t *out) {
   const RowsQuant r = q;   // locals: int8 stores may alias anything, fields would be reloaded
@@ -156,22 +169,29 @@ inline void DotRows(const int8_t *x, const int16_t *w16, const int8_t *w8, int32
 #endif
   const int32_t *quant = r.quant;
   const int32_t off = r.output_offset, lo = r.act_min, hi = r.act_max;
-  for (int32_t oc = 0; oc < out_c; oc += 4, quant += 4 * kQuantStride) {
+  const int32_t full = out_c & ~3;
+  // Whole groups of four: the accumulators stay in registers (no runtime-indexed array).
+  for (int32_t oc = 0; oc < full; oc += 4, quant += 4 * kQuantStride) {
     int32_t a[4] = {r.acc_init[oc], r.acc_init[oc + 1], r.acc_init[oc + 2], r.acc_init[oc + 3]};
 #if BEDSIDE_ENGINE_DSP
     Dot4x16(x, w16 + oc * n4, n4, a);
 #else
     Dot4x8(x, w8 + oc * n, n, a);
 #endif
-    if (oc + 4 <= out_c) {   // written out so the accumulators stay in registers
-      out[oc] = RequantizeToInt8<kFast, kFullRange>(a[0], quant, off, lo, hi);
-      out[oc + 1] = RequantizeToInt8<kFast, kFullRange>(a[1], quant + kQuantStride, off, lo, hi);
-      out[oc + 2] = RequantizeToInt8<kFast, kFullRange>(a[2], quant + 2 * kQuantStride, off, lo, hi);
-      out[oc + 3] = RequantizeToInt8<kFast, kFullRange>(a[3], quant + 3 * kQuantStride, off, lo, hi);
-    } else {
-      for (int32_t k = 0; oc + k < out_c; ++k)
-        out[oc + k] = RequantizeToInt8<kFast, kFullRange>(a[k], quant + k * kQuantStride, off, lo, hi);
-    }
+    out[oc] = RequantizeToInt8<kFast, kFullRange>(a[0], quant, off, lo, hi);
+    out[oc + 1] = RequantizeToInt8<kFast, kFullRange>(a[1], quant + kQuantStride, off, lo, hi);
+    out[oc + 2] = RequantizeToInt8<kFast, kFullRange>(a[2], quant + 2 * kQuantStride, off, lo, hi);
+    out[oc + 3] = RequantizeToInt8<kFast, kFullRange>(a[3], quant + 3 * kQuantStride, off, lo, hi);
+  }
+  if (full < out_c) {   // the last 1-3 channels (their padded weights are zero)
+    int32_t a[4] = {r.acc_init[full], r.acc_init[full + 1], r.acc_init[full + 2], r.acc_init[full + 3]};
+#if BEDSIDE_ENGINE_DSP
+    Dot4x16(x, w16 + full * n4, n4, a);
+#else
+    Dot4x8(x, w8 + full * n, n, a);
+#endif
+    for (int32_t k = 0; full + k < out_c; ++k)
+      out[full + k] = RequantizeToInt8<kFast, kFullRange>(a[k], quant + k * kQuantStride, off, lo, hi);
   }
 }
 

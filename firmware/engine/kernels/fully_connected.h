@@ -21,7 +21,7 @@ struct FullyConnectedParams {
 
 // col: ceil4(depth) bytes of scratch where a DSP build must pad the input row to a
 // multiple of 4 (nullptr when depth is one already; portable builds ignore it).
-template <bool kFast = false, bool kFullRange = false>
+template <int kFast = 0, bool kFullRange = false>
 inline void FullyConnected(const FullyConnectedParams &p, const int8_t *input, int8_t *output, int8_t *col) {
   const RowsQuant q = {p.acc_init, p.quant, p.output_offset, p.act_min, p.act_max};
   const int32_t depth = p.depth, out_c = p.out_c;
