@@ -17,6 +17,7 @@ import serial
 from bedside.contract import protocol as p
 from host_tools.qemu import Emulator, HostFirmware
 from host_tools.reference import Contract, Reference
+from converter.engine.codegen import GEN_FORMAT
 from host_tools.verify import expected_held
 from bedside.contract import signals
 
@@ -132,7 +133,7 @@ def check_info(client: Client, contract: Contract, board: str) -> p.Info:
     # label): the portable kernels' weights on the host, the DSP kernels' on the M4
     kind = "compiled" if board == "host" else "compiled, DSP kernels"
     assert info.held_sha256 == expected_held(contract, info.backend)[kind]
-    assert info.info_format == 2 and info.model_format == 1 and info.build_id != bytes(8)
+    assert info.info_format == 2 and info.model_format == GEN_FORMAT and info.build_id != bytes(8)
     return info
 
 

@@ -25,7 +25,7 @@ from .quant import FLOAT64, reference
 from .tflite_reader import Model, Operator, Tensor, read_model
 from .validate import check_model
 
-GEN_FORMAT = 1
+GEN_FORMAT = 2   # 2: model_engine_held (INFO held_sha256)
 GENERATOR = "converter.engine"
 KERNELS = Path(__file__).resolve().parents[2] / "firmware" / "engine" / "kernels"
 
