@@ -131,10 +131,12 @@ IDENTITY_FILE = "identity.json"
 _NOT_FIRMWARE = ("tests", "fuzz", "pio_test")
 
 
-def build_id(gen_dir: Path, defines: dict[str, str], compiler: str) -> str:
+def build_id(gen_dir: Path, defines: dict[str, str], compiler: str,
+             tflm_dir: Path | None = None) -> str:
     """16 hex digits: SHA-256 over the firmware sources, the generated model sources, the
-    CMake definitions (not the measured stack size) and the compiler's version line; the
-    target's flags live in firmware/cmake/targets.cmake, a source. Same inputs, same id."""
+    CMake definitions (not the measured stack size or paths), the compiler's version line
+    and the TFLM tree's file names and sizes when it is compiled in; the target's flags
+    live in firmware/cmake/targets.cmake, a source. Same inputs, same id."""
     import hashlib
     h = hashlib.sha256()
     roots = [("firmware", FIRMWARE_DIR), ("gen", Path(gen_dir))]
@@ -148,6 +150,9 @@ def build_id(gen_dir: Path, defines: dict[str, str], compiler: str) -> str:
         if k not in ("BEDSIDE_STACK_BYTES", "BEDSIDE_BUILD_ID", "BEDSIDE_GEN_DIR", "TFLM_DIR"):
             h.update(f"{k}={defines[k]}\0".encode())
     h.update(_compiler_version(compiler).encode())
+    if tflm_dir:
+        for f in sorted(p for p in Path(tflm_dir).rglob("*") if p.is_file()):
+            h.update(f"tflm/{f.relative_to(tflm_dir).as_posix()}:{f.stat().st_size}\0".encode())
     return h.hexdigest()[:16]
 
 
@@ -262,10 +267,7 @@ def build_firmware(run_dir: Path | None, target: str = "host", backend: str = "c
     spec = TARGETS[target]
     if backend == "compiled":
         check_fit(gen_dir, spec)
-    if tflm_dir:      # the TFLM sources are compiled in too
-        defines["TFLM_TREE"] = _tree_digest(Path(tflm_dir))
-    bid = build_id(gen_dir, defines, spec.compiler)
-    defines.pop("TFLM_TREE", None)
+    bid = build_id(gen_dir, defines, spec.compiler, tflm_dir if backend == "tflm" else None)
     defines["BEDSIDE_BUILD_ID"] = f"0x{int.from_bytes(bytes.fromhex(bid), 'little'):016x}ULL"
     if spec.measured_stack and _cached(build_dir, "BEDSIDE_STACK_BYTES") is None:
         defines["BEDSIDE_STACK_BYTES"] = "0"    # first link: the stack is not measured yet
@@ -286,18 +288,9 @@ def build_firmware(run_dir: Path | None, target: str = "host", backend: str = "c
                        flash_limit=spec.flash_limit, identity=identity)
 
 
-def _tree_digest(root: Path) -> str:
-    """SHA-256 over the names and sizes of a source tree (TFLM: thousands of files)."""
-    import hashlib
-    h = hashlib.sha256()
-    for f in sorted(p for p in root.rglob("*") if p.is_file()):
-        h.update(f"{f.relative_to(root).as_posix()}:{f.stat().st_size}\0".encode())
-    return h.hexdigest()
-
-
 def _write_identity(build_dir: Path, bid: str, gen_dir: Path, target: str, backend: str) -> dict:
     """identity.json: INFO's board, clock, backend, formats and build id as this build made
-    them (CMake wrote board and clock from the target table), plus the model it holds."""
+    them (CMake wrote board and clock from the target table), and what it was built from."""
     import json
     from bedside import fileio
     cmake = json.loads((build_dir / "cmake_identity.json").read_text())
