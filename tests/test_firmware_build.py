@@ -96,6 +96,27 @@ def test_host_build_reports_sizes(host_firmware):
     assert 0 < r.max_stack_frame < 4096, r.max_stack_function
 
 
+def test_build_id_follows_sources_model_settings_and_compiler(converted_run_dir, host_firmware,
+                                                             tmp_path):
+    """The build id: the same inputs give the same id; the generated model, a setting or the
+    compiler change it; paths and the measured stack size do not. The build records it."""
+    from host_tools.firmware_build import build_id, read_identity
+    gen = tmp_path / "gen"
+    shutil.copytree(converted_run_dir / "int8" / "gen", gen)
+    defines = {"BEDSIDE_TARGET": "host", "BEDSIDE_BACKEND": "compiled", "BEDSIDE_GEN_DIR": str(gen)}
+    first = build_id(gen, defines, "g++")
+    assert len(first) == 16 and first == build_id(
+        gen, {**defines, "BEDSIDE_GEN_DIR": "/elsewhere", "BEDSIDE_STACK_BYTES": "512"}, "g++")
+    assert build_id(gen, {**defines, "BEDSIDE_SANITIZE": "ON"}, "g++") != first
+    assert build_id(gen, defines, "arm-none-eabi-g++") != first
+    config = gen / "model_config.h"
+    config.write_text(config.read_text().replace("kAlarmMinDuration = ", "kAlarmMinDuration = 1 + "))
+    assert build_id(gen, defines, "g++") != first
+    identity = read_identity(host_firmware.build_dir)
+    assert identity == host_firmware.identity and identity["board"] == "host"
+    assert identity["backend"] == "compiled" and len(identity["build_id"]) == 16
+
+
 @pytest.mark.qemu
 @pytest.mark.parametrize("target", ["mps2-an385", "mps2-an500"])
 def test_cortex_m_siblings_boot_and_answer_hello(converted_run_dir, contract_sha, target):
