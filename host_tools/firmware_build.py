@@ -267,7 +267,10 @@ def build_firmware(run_dir: Path | None, target: str = "host", backend: str = "c
     spec = TARGETS[target]
     if backend == "compiled":
         check_fit(gen_dir, spec)
-    bid = build_id(gen_dir, defines, spec.compiler, tflm_dir if backend == "tflm" else None)
+    # the backend built, not the one asked for: a tflm request without TFLM builds the
+    # compiled firmware, the same bytes as asking for it
+    bid = build_id(gen_dir, {**defines, "BEDSIDE_BACKEND": backend}, spec.compiler,
+                   tflm_dir if backend == "tflm" else None)
     defines["BEDSIDE_BUILD_ID"] = f"0x{int.from_bytes(bytes.fromhex(bid), 'little'):016x}ULL"
     if spec.measured_stack and _cached(build_dir, "BEDSIDE_STACK_BYTES") is None:
         defines["BEDSIDE_STACK_BYTES"] = "0"    # first link: the stack is not measured yet

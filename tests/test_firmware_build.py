@@ -87,6 +87,7 @@ def test_tflm_backend_without_tflm_falls_back_to_compiled(converted_run_dir, tmp
 def test_build_tflm_without_tflm_reports_the_fallback(converted_run_dir, host_firmware):
     result = build_firmware(converted_run_dir, "host", "tflm")   # reuses the host build tree
     assert result.backend == "compiled" and result.binary == host_firmware.binary
+    assert result.identity == host_firmware.identity    # the same firmware, the same build id
     assert any("TFLM is not provided" in n for n in result.notes)
 
 
