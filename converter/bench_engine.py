@@ -77,7 +77,8 @@ def build_host(gen_dirs: list[Path], build_dir: Path, sanitize: bool = True,
     objs, procs = [], []
     for k, d in enumerate(gen_dirs):
         obj = build_dir / f"m{k}.o"
-        cmd = ["g++", *flags, f"-Dmodel_engine_invoke=m{k}_invoke", f"-I{d}", f"-I{ENGINE_DIR}",
+        cmd = ["g++", *flags, f"-Dmodel_engine_invoke=m{k}_invoke", f"-Dmodel_engine_held=m{k}_held",
+               f"-I{d}", f"-I{ENGINE_DIR}",
                "-c", str(Path(d) / "model_engine.cc"), "-o", str(obj)]
         procs.append((cmd, subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                             text=True)))

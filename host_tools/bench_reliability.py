@@ -106,22 +106,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run_profile(run_dir: Path, device_url: str, name: str, faults: Faults,
                 stall_after: int | None, streams, seed: int, timeout: float,
-                retries: int = 5) -> dict:
-    """Verify `streams` through a FaultLink; count what arrived."""
+                retries: int = 5, build: dict | None = None) -> dict:
+    """Verify `streams` through a FaultLink; count what arrived. `build`: the identity the
+    firmware's build recorded, checked in the handshake like `bedside verify --target`."""
     from .link import Device, DeviceSilent, LinkError
     from .reference import Contract, Reference
-    from .verify import Verifier
+    from .verify import Refusal, Verifier
     contract = Contract.from_run(run_dir)
     out = {"profile": name, "faults": faults.__dict__, "stall_after_bytes": stall_after}
     t0 = time.perf_counter()
     with FaultLink(device_url, faults, faults, seed=seed, stall_after_bytes=stall_after) as link:
         dev = Device(link.url, timeout=timeout, retries=retries)
-        v = Verifier(dev, contract, Reference(contract))
+        v = Verifier(dev, contract, Reference(contract), build=build)
         outcome = "passed"
         try:
             v.handshake()
             for pid, raw in streams:
                 v.stream_patient(pid, raw)
+        except Refusal as e:        # a damaged INFO taken for the device's: a false refusal
+            outcome = f"refused (exit {e.code}): {e}"
         except DeviceSilent as e:
             outcome = f"device not answering: {e}"
         except LinkError as e:
@@ -321,7 +324,7 @@ def run(args: argparse.Namespace) -> int:
                       "(bedside convert RUN_DIR first)", style=None)
         return 2
     try:
-        build_firmware(run_dir, args.target)     # incremental: matches the run's int8/ now
+        identity = build_firmware(run_dir, args.target).identity   # incremental: matches int8/ now
     except BuildError as e:
         console.print(f"[red]error:[/] cannot build the {args.target} firmware: {e}")
         return 2
@@ -334,7 +337,7 @@ def run(args: argparse.Namespace) -> int:
         with launch(run_dir, args.target, tcp_port=0) as dev:
             console.print(f"profile [bold]{name}[/] ...")
             r = run_profile(run_dir, dev.url, name, faults, stall, streams, args.seed,
-                            args.timeout)
+                            args.timeout, build=identity)
         report["profiles"][name] = r
     if args.fuzz_seconds > 0:
         build = run_dir / "firmware" / "fuzz"

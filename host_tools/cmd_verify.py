@@ -33,6 +33,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     where.add_argument("--target", choices=["host", *emulated_targets()],
                        help="start the run's built firmware (bedside build) on this machine "
                             "(host program or QEMU) and verify it")
+    parser.add_argument("--build", type=Path, metavar="BUILD_DIR",
+                        help="the `bedside build` folder of the flashed firmware: INFO must "
+                             "report its build id, board, clock, backend and formats "
+                             "(--target: the run's build of that target)")
     src = parser.add_mutually_exclusive_group()
     src.add_argument("--data", metavar="FILE", help="cohort .npz, PhysioNet .psv or CSV")
     src.add_argument("--simulate", type=POSITIVE_INT, metavar="N_PATIENTS",
@@ -184,6 +188,7 @@ def verify_run(args: argparse.Namespace, console, known: dict) -> tuple[dict, in
         raise _InputError(str(e)) from None
     except fileio.ForeignDirError as e:
         raise _InputError(f"--out {e.filename}: {e.strerror}") from None
+    build, build_source = _build_identity(args)
     speed = 1.0 if args.realtime else args.speed
     try:
         reference = reference_for(contract)
@@ -203,7 +208,8 @@ def verify_run(args: argparse.Namespace, console, known: dict) -> tuple[dict, in
         TimeRemainingColumn
     with dev:
         try:
-            verifier = known["verifier"] = v.Verifier(dev, contract, reference, speed=speed)
+            verifier = known["verifier"] = v.Verifier(dev, contract, reference, speed=speed,
+                                                      build=build, build_source=build_source)
             info = verifier.handshake()
             console.print(f"device [bold]{info.board}[/] ({info.backend_name} backend, "
                           f"{info.core_clock_hz / 1e6:g} MHz) on {args.port}: model "
@@ -247,7 +253,9 @@ def verify_run(args: argparse.Namespace, console, known: dict) -> tuple[dict, in
                    "seed": args.seed, "speed": speed, "device": info.as_dict(),
                    "manifest_model_sha256": contract.model_sha256,
                    "manifest_preproc_sha256": contract.preproc_sha256,
-                   "manifest_held_sha256": v.held_sha256(contract).hex()})
+                   "manifest_held_sha256": {kind: h.hex() for kind, h in
+                                            v.expected_held(contract, info.backend).items()},
+                   "build": build})
     report["timing"] = reports.timing(verifier.cycles, info.board, info.core_clock_hz)
     try:
         out = reports.write(out_dir, report, verifier.traces, verifier.cycles,
@@ -256,6 +264,25 @@ def verify_run(args: argparse.Namespace, console, known: dict) -> tuple[dict, in
         raise _InputError(f"--out {e.filename}: {e.strerror}") from None
     print_summary(console, report, out)
     return report, (v.EXIT_OK if report["passed"] else v.EXIT_MISMATCH)
+
+
+def _build_identity(args) -> tuple[dict | None, str]:
+    """The identity the firmware's build recorded (--build, or the run's build for --target);
+    None when neither names a build."""
+    from .firmware_build import IDENTITY_FILE, default_build_dir, read_identity
+    build_dir = args.build
+    if build_dir is None and args.target:
+        build_dir = default_build_dir(args.run_dir, args.target, "compiled")
+    if build_dir is None:
+        return None, ""
+    try:
+        identity = read_identity(build_dir)
+    except (OSError, ValueError) as e:
+        raise _InputError(f"{build_dir / IDENTITY_FILE}: unreadable ({e})") from None
+    if identity is None:
+        raise _InputError(f"{build_dir / IDENTITY_FILE} not found: --build must be a folder "
+                          "`bedside build` wrote (build the firmware again)")
+    return identity, f"the build in {build_dir} ({IDENTITY_FILE})"
 
 
 def utilisation_text(t: dict) -> str:

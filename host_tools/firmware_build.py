@@ -93,6 +93,7 @@ class BuildResult:
     stack_worst_case: int = 0  # bare metal: deepest call path + interrupt (-fcallgraph-info)
     ram_limit: int | None = None
     flash_limit: int | None = None
+    identity: dict = field(default_factory=dict)   # what INFO reports (IDENTITY_FILE)
 
     @property
     def flash_bytes(self) -> int:
@@ -119,7 +120,55 @@ class BuildResult:
                 "max_stack_frame": self.max_stack_frame,
                 "max_stack_function": self.max_stack_function,
                 "stack_reserved": self.stack_reserved, "stack_worst_case": self.stack_worst_case,
-                "ram_limit": self.ram_limit, "flash_limit": self.flash_limit}
+                "ram_limit": self.ram_limit, "flash_limit": self.flash_limit,
+                "identity": self.identity}
+
+
+# What a build records about the firmware it made, in its build folder: the INFO fields
+# `bedside verify` checks the device against (board, clock, backend, formats, build id).
+IDENTITY_FILE = "identity.json"
+# firmware/ files that are not compiled into the firmware (tests, fuzzers, PlatformIO test)
+_NOT_FIRMWARE = ("tests", "fuzz", "pio_test")
+
+
+def build_id(gen_dir: Path, defines: dict[str, str], compiler: str,
+             tflm_dir: Path | None = None) -> str:
+    """16 hex digits: SHA-256 over the firmware sources, the generated model sources, the
+    CMake definitions (not the measured stack size or paths), the compiler's version line
+    and the TFLM tree's file names and sizes when it is compiled in; the target's flags
+    live in firmware/cmake/targets.cmake, a source. Same inputs, same id."""
+    import hashlib
+    h = hashlib.sha256()
+    roots = [("firmware", FIRMWARE_DIR), ("gen", Path(gen_dir))]
+    for label, root in roots:
+        for f in sorted(p for p in root.rglob("*") if p.is_file()):
+            rel = f.relative_to(root)
+            if label == "firmware" and (rel.parts[0] in _NOT_FIRMWARE or f.suffix == ".md"):
+                continue
+            h.update(f"{label}/{rel.as_posix()}\0".encode() + f.read_bytes() + b"\0")
+    for k in sorted(defines):
+        if k not in ("BEDSIDE_STACK_BYTES", "BEDSIDE_BUILD_ID", "BEDSIDE_GEN_DIR", "TFLM_DIR"):
+            h.update(f"{k}={defines[k]}\0".encode())
+    h.update(_compiler_version(compiler).encode())
+    if tflm_dir:
+        for f in sorted(p for p in Path(tflm_dir).rglob("*") if p.is_file()):
+            h.update(f"tflm/{f.relative_to(tflm_dir).as_posix()}:{f.stat().st_size}\0".encode())
+    return h.hexdigest()[:16]
+
+
+def _compiler_version(compiler: str) -> str:
+    try:
+        out = subprocess.run([compiler, "--version"], capture_output=True, text=True).stdout
+    except OSError:
+        return compiler
+    return out.splitlines()[0] if out else compiler
+
+
+def read_identity(build_dir: Path) -> dict | None:
+    """The identity a build recorded (None when the folder holds none)."""
+    import json
+    path = Path(build_dir) / IDENTITY_FILE
+    return json.loads(path.read_text()) if path.is_file() else None
 
 
 def gen_dir_of(run_dir: Path) -> Path:
@@ -218,6 +267,11 @@ def build_firmware(run_dir: Path | None, target: str = "host", backend: str = "c
     spec = TARGETS[target]
     if backend == "compiled":
         check_fit(gen_dir, spec)
+    # the backend built, not the one asked for: a tflm request without TFLM builds the
+    # compiled firmware, the same bytes as asking for it
+    bid = build_id(gen_dir, {**defines, "BEDSIDE_BACKEND": backend}, spec.compiler,
+                   tflm_dir if backend == "tflm" else None)
+    defines["BEDSIDE_BUILD_ID"] = f"0x{int.from_bytes(bytes.fromhex(bid), 'little'):016x}ULL"
     if spec.measured_stack and _cached(build_dir, "BEDSIDE_STACK_BYTES") is None:
         defines["BEDSIDE_STACK_BYTES"] = "0"    # first link: the stack is not measured yet
     _build(build_dir, defines, spec)
@@ -231,9 +285,33 @@ def build_firmware(run_dir: Path | None, target: str = "host", backend: str = "c
     text, data, bss = parse_size(binary, spec.size_tool)
     frame, func = stack_usage(build_dir)
     stack = section_size(binary, spec.size_tool, ".stack") if spec.tools else 0
+    identity = _write_identity(build_dir, bid, gen_dir, target, backend)
     return BuildResult(target, backend, build_dir, binary, text, data, bss, frame, func, stack,
                        notes, stack_worst_case=worst, ram_limit=spec.ram_limit,
-                       flash_limit=spec.flash_limit)
+                       flash_limit=spec.flash_limit, identity=identity)
+
+
+def _write_identity(build_dir: Path, bid: str, gen_dir: Path, target: str, backend: str) -> dict:
+    """identity.json: INFO's board, clock, backend, formats and build id as this build made
+    them (CMake wrote board and clock from the target table), and what it was built from."""
+    import json
+    from bedside import fileio
+    cmake = json.loads((build_dir / "cmake_identity.json").read_text())
+    identity = {"build_id": bid, "board": cmake["board"], "core_clock_hz": cmake["core_clock_hz"],
+                "backend": backend, "gen_format": _define(FIRMWARE_DIR / "core" / "gen_format.h",
+                                                          "BEDSIDE_FIRMWARE_GEN_FORMAT"),
+                "model_format": (_define(gen_dir / "model_engine.h", "BEDSIDE_ENGINE_GEN_FORMAT")
+                                 if backend == "compiled" else 0),
+                "gen_dir": str(Path(gen_dir).resolve()), "target": target}
+    fileio.write_json(build_dir / IDENTITY_FILE, identity)
+    return identity
+
+
+def _define(header: Path, name: str) -> int:
+    m = re.search(rf"^#define {name} (\d+)", header.read_text(), re.M)
+    if not m:
+        raise BuildError(f"{header}: #define {name} not found")
+    return int(m.group(1))
 
 
 def _build(build_dir: Path, defines: dict[str, str], spec: Target) -> None:

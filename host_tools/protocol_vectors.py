@@ -34,7 +34,7 @@ def _frame(name: str, mtype: int, seq: int, payload: bytes, fields: dict | None 
 def _info() -> p.Info:
     return p.Info(1, 1, 0, "mps2-an386", 25_000_000, bytes(range(32)),
                   bytes(range(0xE0, 0x100)), 7, 60, 5, 420, 1, 1 / 32, 0, 1 / 256, -128, 9216,
-                  bytes(range(0x40, 0x60)))
+                  bytes(range(0x40, 0x60)), bytes(range(0xA0, 0xA8)), 1)
 
 
 def frames() -> list[dict]:

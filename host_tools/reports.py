@@ -112,6 +112,7 @@ def _properties(report: dict) -> dict:
     d = report.get("device") or {}
     return {"board": d.get("board", "unknown"), "backend": d.get("backend_name", "unknown"),
             "model_sha256": report.get("manifest_model_sha256") or d.get("model_sha256", ""),
+            "build_id": d.get("build_id") or "unknown", "held_sha256": d.get("held_sha256") or "",
             "kit_version": kit_version(), "port": report.get("port", ""),
             "run_dir": report.get("run_dir", "")}
 
@@ -182,7 +183,8 @@ def markdown(report: dict, plots: list[str], note: str = "") -> str:
     where = [f"device: `{report.get('port', '')}`"]
     if d:
         where += [f"board `{d['board']}`, backend `{d['backend_name']}`, clock "
-                  f"{d['core_clock_hz'] / 1e6:g} MHz, arena {d['arena_bytes']} bytes"]
+                  f"{d['core_clock_hz'] / 1e6:g} MHz, arena {d['arena_bytes']} bytes, build "
+                  f"`{d.get('build_id') or 'unknown'}`"]
     lines += ["- " + ", ".join(where),
               f"- model SHA-256 `{(report.get('manifest_model_sha256') or '')[:16]}...`, "
               f"run `{report.get('run_dir', '')}`, kit {kit_version()}, {report.get('timestamp', '')}"]

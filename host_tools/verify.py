@@ -110,27 +110,98 @@ def check_comparable(streams, desc: str, c: Contract) -> None:
                       f"{longest} samples, a window needs {L} (stride {S}); nothing to verify")
 
 
-def held_sha256(c: Contract) -> bytes:
-    """What a device running the manifest's constants reports as INFO held_sha256: SHA-256
-    of int32 little-endian n_signals, window length, stride, missing value, shift, then
-    centre, multiplier, valid_min, valid_max, carry_limit per signal, then alarm on_q,
-    off_q, min_duration (docs/protocol.md; firmware/core/app.cc held_params_sha256)."""
+BACKENDS = {0: "compiled", 1: "tflm"}      # INFO backend
+
+
+def held_sha256(c: Contract, backend: int, model_held: bytes) -> bytes:
+    """What a device holding the manifest's constants and a model whose held bytes hash to
+    `model_held` reports as INFO held_sha256 (docs/protocol.md; firmware/core/app.cc
+    held_params_sha256): SHA-256 of int32 little-endian n_signals, window length, stride,
+    missing value, shift, per signal centre, multiplier, valid_min, valid_max, carry_limit,
+    alarm on_q, off_q, min_duration; personalization (0 off, else 1, calib_samples, blocks,
+    block_min_valid, min_blocks, per signal limit low, then high); safety floor (0 off, else
+    1, rules, sustain, per rule signal, high, bound, per signal quality); then the backend
+    and the 32 bytes of `model_held`."""
     import hashlib
     import struct
+    from bedside.contract.safety import rules
     k = c.constants
     values = [c.n_signals, c.window_length, c.stride, k.missing, k.shift]
     for a in (k.center, k.multiplier, k.valid_min, k.valid_max, k.carry_limit):
         values += [int(x) for x in a]
     values += [c.on_q, c.off_q, c.min_duration]
-    return hashlib.sha256(struct.pack(f"<{len(values)}i", *values)).digest()
+    pz = c.personalization
+    values += [0] if pz is None else [1, pz["calib_samples"], pz["blocks"],
+                                      pz["block_min_valid"], pz["min_blocks"],
+                                      *(pz["limits"][n][0] for n in k.names),
+                                      *(pz["limits"][n][1] for n in k.names)]
+    sf = c.safety
+    if sf is None:
+        values += [0]
+    else:
+        r = rules(sf, k)
+        values += [1, len(r), sf["sustain_samples"]]
+        values += [x for i, high, bound in r for x in (i, int(high), bound)]
+        values += [int(n in sf["quality_signals"]) for n in k.names]
+    values += [backend]
+    return hashlib.sha256(struct.pack(f"<{len(values)}i", *values) + model_held).digest()
 
 
-def check_info(info: p.Info, c: Contract) -> None:
-    """Refuse a device whose INFO disagrees with the manifest (most fundamental first)."""
+def model_held_sha256(c: Contract, backend: int) -> dict[str, bytes]:
+    """The SHA-256 a device's backend computes over the model it holds, per kind of build:
+    tflm the flatbuffer (= model.sha256); compiled what the generated model_engine_held()
+    visits, which the generator recorded in RUN_DIR/int8/gen/model_engine.h for portable
+    and DSP builds. Empty when the run has no engine generated from its model.tflite."""
+    import re
+    if backend == 1:
+        return {"tflm": bytes.fromhex(c.model_sha256)}
+    header = c.model_path.parent / "gen" / "model_engine.h"
+    text = header.read_text(errors="replace") if header.is_file() else ""
+    m = re.search(r"Input model SHA-256: ([0-9a-f]{64})", text)
+    if backend != 0 or m is None or m.group(1) != c.model_sha256:
+        return {}
+    found = dict(re.findall(r'#define MODEL_ENGINE_HELD_SHA256(_DSP)? "([0-9a-f]{64})"', text))
+    return {("compiled, DSP kernels" if k else "compiled"): bytes.fromhex(v)
+            for k, v in found.items()}
+
+
+def expected_held(c: Contract, backend: int) -> dict[str, bytes]:
+    """INFO held_sha256 of a device running the run's model on `backend`, per kind of build."""
+    return {kind: held_sha256(c, backend, digest)
+            for kind, digest in model_held_sha256(c, backend).items()}
+
+
+# INFO fields a build records (firmware_build.IDENTITY_FILE) and the device must report
+BUILD_FIELDS = ("build_id", "board", "core_clock_hz", "backend", "gen_format", "model_format")
+
+
+def _identity_refusal(field_name: str, got, want, source: str) -> Refusal:
+    return Refusal(EXIT_PREPROC_HASH, f"device identity mismatch: INFO {field_name} = {got!r}, "
+                   f"{source} says {want!r}: flash the firmware `bedside build` made for "
+                   "this run")
+
+
+def check_build(info: p.Info, build: dict, source: str) -> None:
+    """Refuse (exit 5, naming the field) a device whose INFO differs from the build record."""
+    got = dict(info.as_dict(), backend=info.backend_name)
+    for name in BUILD_FIELDS:
+        if got.get(name) != build.get(name):
+            raise _identity_refusal(name, got.get(name), build.get(name), source)
+
+
+def check_info(info: p.Info, c: Contract, build: dict | None = None,
+               build_source: str = "the build") -> None:
+    """Refuse a device whose INFO disagrees with the manifest (most fundamental first), then
+    with the build that made its firmware when that is known (firmware_build.read_identity)."""
     if info.protocol_version != c.protocol_version or info.protocol_version != p.VERSION:
         raise Refusal(EXIT_PROTOCOL, f"protocol version mismatch: device speaks "
                       f"{info.protocol_version}, the run's manifest says {c.protocol_version} "
                       f"and this host speaks {p.VERSION}: update the firmware or the host tools")
+    if info.info_format < 2:
+        raise Refusal(EXIT_PROTOCOL, f"the device's INFO has no build_id (INFO format "
+                      f"{info.info_format}): its firmware predates held_sha256 over the model, "
+                      "so what it holds cannot be checked; rebuild and flash it "
+                      "(`bedside build RUN_DIR`)")
     if info.model_sha256.hex() != c.model_sha256:
         raise Refusal(EXIT_MODEL_HASH, f"model mismatch: device runs model SHA-256 "
                       f"{info.model_sha256.hex()[:16]}..., the run's int8/model.tflite is "
@@ -139,11 +210,22 @@ def check_info(info: p.Info, c: Contract) -> None:
     if info.preproc_sha256.hex() != c.preproc_sha256:
         raise Refusal(EXIT_PREPROC_HASH, f"preprocessing/alarm constants mismatch: device "
                       f"{info.preproc_sha256.hex()[:16]}..., manifest {c.preproc_sha256[:16]}...")
-    if info.held_sha256 is not None and info.held_sha256 != held_sha256(c):
-        raise Refusal(EXIT_PREPROC_HASH, f"the constants the device holds hash to "
-                      f"{info.held_sha256.hex()[:16]}... (INFO held_sha256), the manifest's "
-                      f"to {held_sha256(c).hex()[:16]}...: its label says this run, its memory "
-                      "does not; rebuild and flash (`bedside build RUN_DIR`)")
+    if info.gen_format != c.gen_format:
+        raise _identity_refusal("gen_format", info.gen_format, c.gen_format, "the manifest")
+    if info.backend not in BACKENDS:
+        raise _identity_refusal("backend", info.backend, "0 (compiled) or 1 (tflm)",
+                                "this host")
+    expected = expected_held(c, info.backend)
+    if info.held_sha256 not in expected.values():
+        want = ", ".join(f"{h.hex()[:16]}... ({kind})" for kind, h in expected.items()) or \
+            "nothing: RUN_DIR/int8/gen/model_engine.h is missing or from another model " \
+            "(re-run `bedside convert`)"
+        raise Refusal(EXIT_PREPROC_HASH, f"device identity mismatch: INFO held_sha256 = "
+                      f"{info.held_sha256.hex()[:16]}..., the SHA-256 the device computed over "
+                      f"the model weights and parameters, preprocessing, alarm, "
+                      f"personalization and safety-floor constants it holds; this run's "
+                      f"{info.backend_name} backend gives {want}: its label says this run, "
+                      "its memory does not; rebuild and flash (`bedside build RUN_DIR`)")
     expected = {"n_signals": c.n_signals, "window_length": c.window_length, "stride": c.stride,
                 "input_bytes": c.input_bytes, "output_bytes": c.output_bytes,
                 "input_zero_point": c.input_zero_point, "output_zero_point": c.output_zero_point}
@@ -157,6 +239,8 @@ def check_info(info: p.Info, c: Contract) -> None:
         if abs(got - want) > 1e-6 * max(abs(want), 1e-12):
             raise Refusal(EXIT_SHAPE, f"quantization mismatch: device {name} = {got}, "
                           f"manifest {want}")
+    if build is not None:
+        check_build(info, build, build_source)
 
 
 @dataclass
@@ -183,9 +267,12 @@ class PatientTrace:
 
 class Verifier:
     def __init__(self, device: Device, contract: Contract, reference: Reference | None = None,
-                 speed: float | None = None, on_samples: Callable[[int], None] | None = None):
+                 speed: float | None = None, on_samples: Callable[[int], None] | None = None,
+                 build: dict | None = None, build_source: str = "the build"):
         self.dev = device
         self.c = contract
+        self.build = build                      # firmware_build.read_identity, if known
+        self.build_source = build_source
         from .stored_reference import reference_for
         self.ref = reference or reference_for(contract)
         self.speed = speed                      # None: as fast as the link allows
@@ -223,7 +310,7 @@ class Verifier:
                 raise Refusal(EXIT_PROTOCOL, f"protocol version mismatch: the device refused "
                               f"frame version {self.dev.version} (it speaks {e.detail}?)") from e
             raise
-        check_info(info, self.c)
+        check_info(info, self.c, self.build, self.build_source)
         if self.dev.counters.retries > retries and self.frame_samples is None:
             self.frame_samples = 2      # a noisy link: start small (see _adapt)
         return info

@@ -87,6 +87,7 @@ def test_tflm_backend_without_tflm_falls_back_to_compiled(converted_run_dir, tmp
 def test_build_tflm_without_tflm_reports_the_fallback(converted_run_dir, host_firmware):
     result = build_firmware(converted_run_dir, "host", "tflm")   # reuses the host build tree
     assert result.backend == "compiled" and result.binary == host_firmware.binary
+    assert result.identity == host_firmware.identity    # the same firmware, the same build id
     assert any("TFLM is not provided" in n for n in result.notes)
 
 
@@ -94,6 +95,27 @@ def test_host_build_reports_sizes(host_firmware):
     r = host_firmware
     assert r.binary.is_file() and r.text > 0 and r.bss > 0
     assert 0 < r.max_stack_frame < 4096, r.max_stack_function
+
+
+def test_build_id_follows_sources_model_settings_and_compiler(converted_run_dir, host_firmware,
+                                                             tmp_path):
+    """The build id: the same inputs give the same id; the generated model, a setting or the
+    compiler change it; paths and the measured stack size do not. The build records it."""
+    from host_tools.firmware_build import build_id, read_identity
+    gen = tmp_path / "gen"
+    shutil.copytree(converted_run_dir / "int8" / "gen", gen)
+    defines = {"BEDSIDE_TARGET": "host", "BEDSIDE_BACKEND": "compiled", "BEDSIDE_GEN_DIR": str(gen)}
+    first = build_id(gen, defines, "g++")
+    assert len(first) == 16 and first == build_id(
+        gen, {**defines, "BEDSIDE_GEN_DIR": "/elsewhere", "BEDSIDE_STACK_BYTES": "512"}, "g++")
+    assert build_id(gen, {**defines, "BEDSIDE_SANITIZE": "ON"}, "g++") != first
+    assert build_id(gen, defines, "arm-none-eabi-g++") != first
+    config = gen / "model_config.h"
+    config.write_text(config.read_text().replace("kAlarmMinDuration = ", "kAlarmMinDuration = 1 + "))
+    assert build_id(gen, defines, "g++") != first
+    identity = read_identity(host_firmware.build_dir)
+    assert identity == host_firmware.identity and identity["board"] == "host"
+    assert identity["backend"] == "compiled" and len(identity["build_id"]) == 16
 
 
 @pytest.mark.qemu

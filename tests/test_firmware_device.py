@@ -17,7 +17,8 @@ import serial
 from bedside.contract import protocol as p
 from host_tools.qemu import Emulator, HostFirmware
 from host_tools.reference import Contract, Reference
-from host_tools.verify import held_sha256
+from converter.engine.codegen import GEN_FORMAT
+from host_tools.verify import expected_held
 from bedside.contract import signals
 
 SEED = 7
@@ -128,8 +129,11 @@ def check_info(client: Client, contract: Contract, board: str) -> p.Info:
     assert (info.input_zero_point, info.output_zero_point) == \
         (contract.input_zero_point, contract.output_zero_point)
     assert info.arena_bytes > 0 and info.core_clock_hz > 0
-    # computed by the device over the constants it runs with (not the header's label)
-    assert info.held_sha256 == held_sha256(contract)
+    # computed by the device over the model and constants it runs with (not the header's
+    # label): the portable kernels' weights on the host, the DSP kernels' on the M4
+    kind = "compiled" if board == "host" else "compiled, DSP kernels"
+    assert info.held_sha256 == expected_held(contract, info.backend)[kind]
+    assert info.info_format == 2 and info.model_format == GEN_FORMAT and info.build_id != bytes(8)
     return info
 
 
@@ -175,8 +179,13 @@ def patient_with_faults(n: int) -> np.ndarray:
 # ------------------------------------------------------------------ host firmware
 
 
-def test_host_hello_info(host, contract):
-    check_info(host, contract, "host")
+def test_host_hello_info(host, contract, host_firmware):
+    info = check_info(host, contract, "host")
+    identity = host_firmware.identity           # what the build recorded is what INFO says
+    assert {k: info.as_dict()[k] for k in ("build_id", "board", "core_clock_hz", "gen_format",
+                                           "model_format")} == \
+        {k: identity[k] for k in ("build_id", "board", "core_clock_hz", "gen_format", "model_format")}
+    assert identity["backend"] == info.backend_name == "compiled"
 
 
 def test_host_simulate_matches_reference(host, contract, reference, firmware_core_tool):
@@ -283,6 +292,9 @@ def test_qemu_an386_hello_simulate_samples(an386_firmware, contract, reference, 
         client = Client(dev.url)
         info = check_info(client, contract, "mps2-an386")
         assert info.core_clock_hz == 25_000_000
+        identity = an386_firmware.identity      # what the build recorded is what INFO says
+        assert (info.build_id.hex(), info.board, info.core_clock_hz, info.backend_name) == \
+            (identity["build_id"], identity["board"], identity["core_clock_hz"], identity["backend"])
         check_simulate(client, contract, reference, firmware_core_tool, 200, 40)
         client.ok(p.MsgType.RESET, reply=p.MsgType.ACK)
         raw = patient_with_faults(146)

@@ -38,6 +38,9 @@ def test_junit_has_a_testcase_per_patient_and_properties(passing, converted_run_
     assert props["board"] == "host" and props["backend"] == "compiled"
     assert props["model_sha256"] == manifest["model"]["sha256"]
     assert props["kit_version"] == kit_version()
+    device = json.loads((passing / "verify.json").read_text())["device"]
+    assert props["build_id"] == device["build_id"] and len(props["build_id"]) == 16
+    assert props["held_sha256"] == device["held_sha256"]
 
 
 def test_html_is_valid_and_stands_alone(passing):

@@ -55,7 +55,7 @@ def test_stream_verification_bit_exact_over_pty(fw, converted_run_dir, tmp_path)
     assert c["verified"] == c["windows_sent"] == c["windows_received"]
     assert c["mismatched"] == 0 and report["passed"]
     assert report["cycles"]["min"] > 0 and report["device"]["board"] == "host"
-    assert report["device"]["held_sha256"] == report["manifest_held_sha256"]
+    assert report["device"]["held_sha256"] == report["manifest_held_sha256"]["compiled"]
     assert report["throughput"]["windows_per_s"] > 100
     assert {"verify.json", "junit.xml", "report.md", "report.html", "risk_trace.png",
             "latency_hist.png", KIT_MARKER} == {f.name for f in out.iterdir()}
@@ -253,19 +253,96 @@ def test_monitor_shows_device_simulator_and_streamed_patient(fw_tcp, capsys):
     assert "hr" in out and "bpm" in out and "13 windows" in out
 
 
-def test_refuses_a_device_whose_held_constants_differ(converted_run_dir):
-    """INFO's labels match the run but the constants the device hashed in memory do not:
-    refused with exit 5, naming held_sha256; firmware without the field is still read."""
+def test_check_info_names_every_identity_field(converted_run_dir):
+    """INFO against the manifest and the build record: each differing field is refused with
+    exit 5 naming it; firmware older than build_id is read and refused (exit 7)."""
     import dataclasses
     from bedside.contract import protocol as p
     c = v.load_contract(converted_run_dir)
+    held = v.expected_held(c, 0)["compiled"]
     info = p.Info(p.VERSION, 1, 0, "host", 10**9, bytes.fromhex(c.model_sha256),
                   bytes.fromhex(c.preproc_sha256), c.n_signals, c.window_length, c.stride,
                   c.input_bytes, c.output_bytes, c.input_scale, c.input_zero_point,
-                  c.output_scale, c.output_zero_point, 1024, v.held_sha256(c))
-    v.check_info(info, c)
-    v.check_info(dataclasses.replace(info, held_sha256=None), c)
-    bad = dataclasses.replace(info, held_sha256=bytes(32))
-    with pytest.raises(v.Refusal, match="held_sha256") as e:
-        v.check_info(bad, c)
-    assert e.value.code == v.EXIT_PREPROC_HASH
+                  c.output_scale, c.output_zero_point, 1024, held, bytes(range(8)), 1)
+    build = {"build_id": bytes(range(8)).hex(), "board": "host", "core_clock_hz": 10**9,
+             "backend": "compiled", "gen_format": 1, "model_format": 1}
+    v.check_info(info, c, build)
+    assert v.expected_held(c, 1)["tflm"] != held      # the backend is part of the identity
+    for name, value in (("held_sha256", bytes(32)), ("gen_format", 2), ("backend", 7)):
+        with pytest.raises(v.Refusal, match=name) as e:
+            v.check_info(dataclasses.replace(info, **{name: value}), c)
+        assert e.value.code == v.EXIT_PREPROC_HASH
+    for name, value in (("build_id", bytes(8)), ("board", "mps2-an386"),
+                        ("core_clock_hz", 25_000_000), ("backend", 1), ("model_format", 2)):
+        changed = dataclasses.replace(info, **{name: value})
+        if name == "backend":        # a tflm device holding this run's model: only the build differs
+            changed = dataclasses.replace(changed, held_sha256=v.expected_held(c, 1)["tflm"])
+        v.check_info(changed, c)                                # the manifest alone accepts it
+        with pytest.raises(v.Refusal, match=f"INFO {name} = ") as e:
+            v.check_info(changed, c, build)
+        assert e.value.code == v.EXIT_PREPROC_HASH
+    for older in (dataclasses.replace(info, build_id=None, model_format=None),
+                  dataclasses.replace(info, held_sha256=None, build_id=None, model_format=None)):
+        parsed = p.parse_info(p.info_payload(older))
+        with pytest.raises(v.Refusal, match="predates") as e:
+            v.check_info(parsed, c)
+        assert e.value.code == v.EXIT_PROTOCOL
+
+
+def _weight_mutated(tflite: bytes) -> bytes:
+    """The same model with one int8 weight changed by one (same shapes, labels, I/O)."""
+    from converter.engine.tflite_reader import read_model
+    for t in read_model(tflite).tensors:
+        data = None if t.data is None else t.data.tobytes()
+        if t.type == "int8" and data and len(data) >= 16 and tflite.count(data) == 1:
+            at = tflite.index(data)
+            return tflite[:at] + bytes([(tflite[at] + 1) % 256]) + tflite[at + 1:]
+    raise AssertionError("no int8 weight tensor found")
+
+
+def test_refuses_firmware_holding_other_weights_or_constants(converted_run_dir, host_binary,
+                                                             tmp_path, capsys):
+    """Real host firmware whose labels (model and preprocessing hashes) say this run but
+    whose memory holds another model's weights, other personalization settings or another
+    safety floor: `bedside verify` refuses each with exit 5 naming held_sha256; the right
+    firmware checked against another build's record is refused naming build_id."""
+    import re
+    from converter.engine import codegen
+    gen = tmp_path / "gen"
+    shutil.copytree(converted_run_dir / "int8" / "gen", gen)
+    build = tmp_path / "build"
+
+    def refused(field: str, *extra) -> None:
+        binary = build_firmware(None, "host", gen_dir=gen, build_dir=build).binary
+        with HostFirmware(binary) as dev:
+            capsys.readouterr()
+            rc = _verify(dev.url, converted_run_dir, tmp_path / "out", "--simulate", "1",
+                         "--no-plots", *extra)
+        assert rc == v.EXIT_PREPROC_HASH, capsys.readouterr().err
+        assert field in capsys.readouterr().err
+
+    # another model's weights behind this run's labels (model_config.h is the run's)
+    tflite = (converted_run_dir / "int8" / "model.tflite").read_bytes()
+    codegen.generate(_weight_mutated(tflite), gen, command="test: one weight changed")
+    refused("held_sha256")
+    shutil.copy(converted_run_dir / "int8" / "gen" / "model_engine.h", gen)
+    shutil.copy(converted_run_dir / "int8" / "gen" / "model_engine.cc", gen)
+    config = gen / "model_config.h"
+    original = config.read_text()
+    for pattern in (r"(kPersonalLimitHi\[kNumSignals\] = \{)(-?\d+)",   # personalization
+                    r"(kSafetySustain = )(\d+)"):                          # safety floor
+        assert re.search(pattern, original), pattern
+        config.write_text(re.sub(pattern, lambda m: m.group(1) + str(int(m.group(2)) + 1),
+                                 original, count=1))
+        refused("held_sha256")
+    # the run's own firmware is accepted, but not as the (different) build just made
+    config.write_text(original)
+    with HostFirmware(host_binary) as dev:
+        assert _verify(dev.url, converted_run_dir, tmp_path / "ok", "--simulate", "1",
+                       "--no-plots") == 0
+        capsys.readouterr()
+        assert _verify(dev.url, converted_run_dir, tmp_path / "b", "--simulate", "1",
+                       "--no-plots", "--build", str(build)) == v.EXIT_PREPROC_HASH
+        assert "INFO build_id = " in capsys.readouterr().err
+        assert _verify(dev.url, converted_run_dir, tmp_path / "ok2", "--simulate", "1",
+                       "--no-plots", "--build", str(host_binary.parent)) == 0

@@ -23,13 +23,16 @@ def an386(converted_run_dir):
 
 def test_stream_and_window_verification_on_qemu(an386, converted_run_dir, tmp_path):
     out = tmp_path / "verify"
+    build = converted_run_dir / "firmware" / "mps2-an386"     # INFO checked against its record
     rc = main(["verify", "--port", an386.url, str(converted_run_dir), "--simulate", "10",
-               "--seed", "21", "--out", str(out), "--float", "none"])
+               "--seed", "21", "--out", str(out), "--float", "none", "--build", str(build)])
     r = json.loads((out / "verify.json").read_text())
     assert rc == 0, r["first_mismatches"]
     c = r["counts"]
     assert c["verified"] == c["windows_sent"] >= 2000 and c["mismatched"] == 0
     assert r["device"]["board"] == "mps2-an386"
+    assert r["device"]["build_id"] == r["build"]["build_id"]
+    assert r["device"]["held_sha256"] == r["manifest_held_sha256"]["compiled, DSP kernels"]
     assert 0 < r["cycles"]["min"] <= r["cycles"]["max"]
     rc = main(["verify", "--port", an386.url, str(converted_run_dir), "--simulate", "1",
                "--windows-mode", "--max-windows", "60", "--out", str(tmp_path / "w"),

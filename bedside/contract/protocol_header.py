@@ -49,6 +49,7 @@ def render() -> str:
         "kNakBytes": ("size_t", p.NAK.size, "code u8, detail u16"),
         "kInfoPartHeadBytes": ("size_t", p.INFO_PART.size, "INFO part: part u8, parts u8"),
         "kInfoPartBytes": ("size_t", p.INFO_PART_BYTES, "INFO payload bytes per part"),
+        "kInfoMaxBytes": ("size_t", p.INFO_BYTES_MAX, "INFO payload with a 32-byte board name"),
         "kInferHeadBytes": ("size_t", p.INFER_HEAD.size, "cycles u32; then the output tensor"),
         "kStatsFields": ("size_t", len(p.STATS_FIELDS), ", ".join(p.STATS_FIELDS) + " (u32 each)"),
     }

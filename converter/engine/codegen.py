@@ -25,10 +25,13 @@ from .quant import FLOAT64, reference
 from .tflite_reader import Model, Operator, Tensor, read_model
 from .validate import check_model
 
-GEN_FORMAT = 1
+GEN_FORMAT = 2   # 2: model_engine_held (INFO held_sha256)
 GENERATOR = "converter.engine"
 KERNELS = Path(__file__).resolve().parents[2] / "firmware" / "engine" / "kernels"
 
+# little-endian numpy dtype of each C type an array is emitted as (held_sha256)
+HELD_DTYPES = {"int8_t": "<i1", "int16_t": "<i2", "int32_t": "<i4", "int64_t": "<i8",
+               "uint8_t": "<u1", "float": "<f4", "bool": "<u1"}
 CTYPES = {"int8": "int8_t", "int32": "int32_t", "float32": "float", "int16": "int16_t",
           "uint8": "uint8_t", "int64": "int64_t", "bool": "bool"}
 
@@ -83,6 +86,9 @@ class Gen:
         self._consts: dict[tuple, str] = {}
         self._n = 0
         self.op: Operator | None = None
+        # held_sha256 (docs/protocol.md): what model_engine_held() visits, in order, as C
+        # lines and as the little-endian bytes the host hashes (dsp: DSP builds only)
+        self.held: list[tuple[str, bytes, bool]] = []
 
     # -- tensors
     def t(self, index: int) -> Tensor:
@@ -130,6 +136,7 @@ class Gen:
         self.decls.append(f"[[maybe_unused]] alignas(16) const {ctype} {name}[{max(arr.size, 1)}] = {_c_array(arr)};")
         self.weight_bytes += arr.nbytes
         self._consts[key] = name
+        self._hold_array(name, arr, ctype, dsp=False)
         return name
 
     def const_dsp(self, values, hint: str, ctype: str) -> str:
@@ -139,6 +146,7 @@ class Gen:
         self.decls.append(f"#if BEDSIDE_ENGINE_DSP\nalignas(16) const {ctype} {name}[{max(arr.size, 1)}] = "
                           f"{_c_array(arr)};\n#endif")
         self.dsp_weight_bytes += arr.nbytes
+        self._hold_array(name, arr, ctype, dsp=True)
         return f"BEDSIDE_ENGINE_DSP_ONLY({name})"
 
     def param(self, ctype: str, comment: str = "", **fields) -> str:
@@ -156,10 +164,41 @@ class Gen:
         init = ", ".join(f".{f} = {_c_value(fields[f])}" for f in order)
         self.decls.append(f"const bedside_engine::{ctype} {name} = {{{init}}};"
                           + (f"  // {comment}" if comment else ""))
+        self._hold_fields(name, order, fields)
         return name
 
     def emit(self, line: str) -> None:
         self.body.append("  " + line)
+
+    # -- held_sha256: the bytes the kernels read, visited from the very objects they use
+    def _hold_array(self, name: str, arr: np.ndarray, ctype: str, dsp: bool) -> None:
+        data = arr.astype(HELD_DTYPES[ctype]).tobytes()
+        self.held.append((f"visit(ctx, {name}, sizeof({name}[0]), {arr.size}u);", data, dsp))
+
+    def _hold_fields(self, name: str, order: tuple[str, ...], fields: dict) -> None:
+        """The int32 fields of a parameter struct (pointer fields name arrays held above)."""
+        for f in order:
+            v = fields[f]
+            values = list(v) if isinstance(v, (list, tuple)) else [v]
+            if not all(isinstance(x, (int, np.integer)) for x in values):
+                continue          # a pointer: its array is held where it is declared
+            ref = f"{name}.{f}" if isinstance(v, (list, tuple)) else f"&{name}.{f}"
+            self.held.append((f"held_i32(visit, ctx, {ref}, {len(values)}u);",
+                              np.array(values, "<i4").tobytes(), False))
+
+    def held_sha256(self, dsp: bool) -> str:
+        """SHA-256 of what model_engine_held() visits in a portable (dsp False) or DSP build."""
+        h = hashlib.sha256()
+        for _, data, only_dsp in self.held:
+            if dsp or not only_dsp:
+                h.update(data)
+        return h.hexdigest()
+
+    def held_function(self) -> str:
+        lines = []
+        for c, _, dsp in self.held:
+            lines += ["#if BEDSIDE_ENGINE_DSP", f"  {c}", "#endif"] if dsp else [f"  {c}"]
+        return "\n".join(lines)
 
 
 
@@ -225,6 +264,10 @@ def render(tflite_bytes: bytes, command: str = "",
 #define MODEL_ENGINE_WEIGHT_BYTES {g.weight_bytes}
 #define MODEL_ENGINE_MACS {g.macs}
 #define MODEL_ENGINE_OPS {len(model.operators)}
+/* SHA-256 of what model_engine_held() visits (little-endian elements), for the host to
+   expect in INFO held_sha256 (docs/protocol.md): portable builds, BEDSIDE_ENGINE_DSP builds */
+#define MODEL_ENGINE_HELD_SHA256 "{g.held_sha256(dsp=False)}"
+#define MODEL_ENGINE_HELD_SHA256_DSP "{g.held_sha256(dsp=True)}"
 
 #ifdef __cplusplus
 extern "C" {{
@@ -232,6 +275,11 @@ extern "C" {{
 /* Runs one inference; input/output are the model's input/output tensors ({tin.type} {list(tin.shape)} ->
    {tout.type} {list(tout.shape)}). Returns 0 on success. Not reentrant (one static arena). */
 int model_engine_invoke(const void *input, void *output);
+/* Visits every weight array and parameter the kernels read, from the objects they read, in
+   a fixed order: `count` elements of `elem_bytes` each, in the target's byte order. */
+typedef void (*model_engine_visit_fn)(void *ctx, const void *data, unsigned elem_bytes,
+                                      unsigned count);
+void model_engine_held(model_engine_visit_fn visit, void *ctx);
 #ifdef __cplusplus
 }}
 #endif
@@ -261,7 +309,18 @@ namespace {{
 
 {chr(10).join(g.decls)}
 
+// int32 fields of the parameter structs (a field of another type does not compile here)
+[[maybe_unused]] void held_i32(model_engine_visit_fn visit, void *ctx, const int32_t *x, unsigned n) {{
+  visit(ctx, x, 4u, n);
+}}
+
 }}  // namespace
+
+extern "C" void model_engine_held(model_engine_visit_fn visit, void *ctx) {{
+  (void)visit;
+  (void)ctx;
+{g.held_function()}
+}}
 
 extern "C" int model_engine_invoke(const void *input, void *output) {{
   (void)input;
@@ -275,7 +334,8 @@ extern "C" int model_engine_invoke(const void *input, void *output) {{
             "ops": [op.op for op in model.operators], "macs": g.macs, "op_macs": g.op_macs,
             "input_bytes": tin.nbytes, "output_bytes": tout.nbytes,
             "input_type": tin.type, "output_type": tout.type, "model_sha256": sha,
-            "reference": ref}
+            "reference": ref, "held_sha256": g.held_sha256(dsp=False),
+            "held_sha256_dsp": g.held_sha256(dsp=True)}
     return {"model_engine.h": header, "model_engine.cc": source}, info
 
 

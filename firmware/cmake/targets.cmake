@@ -19,7 +19,7 @@ macro(bedside_target name port sources ldscript toolchain clock_hz)
 endmacro()
 
 set(_m4f -mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16)
-bedside_target(host       host     "" "" "" 0)
+bedside_target(host       host     "" "" "" 1000000000)  # port_cycles: nanoseconds
 bedside_target(mps2-an385 cortex_m "startup.c;systick.c;port_mps2.c" mps2.ld arm-none-eabi 25000000
                -mcpu=cortex-m3 -mthumb -mfloat-abi=soft)
 bedside_target(mps2-an386 cortex_m "startup.c;systick.c;port_mps2.c" mps2.ld arm-none-eabi 25000000

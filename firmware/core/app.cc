@@ -30,6 +30,11 @@ static_assert(g::kOutputBytes >= 1, "model without output");
 
 namespace {
 
+#ifndef BEDSIDE_BUILD_ID
+#define BEDSIDE_BUILD_ID 0  // not built by `bedside build`
+#endif
+constexpr uint64_t kBuildId = (uint64_t)BEDSIDE_BUILD_ID;
+
 constexpr size_t kRecordBytes = kResultHeaderBytes + (size_t)g::kOutputBytes;
 constexpr size_t kResultsHeader = kResultsHeadBytes;
 constexpr size_t kMaxRecords = (kMaxPayload - kResultsHeader) / kRecordBytes;
@@ -98,8 +103,9 @@ Cache g_cache;
 Decoder g_rx;
 uint8_t g_reply[kMaxPayload];        // payload of the last reply (the cache)
 uint8_t g_tx[kMaxFrame];
-uint8_t g_info[192];  // at most 4 + 32 (board) + 97 + 32 (held_sha256) bytes
+uint8_t g_info[kInfoMaxBytes];
 size_t g_info_len;
+size_t g_info_held;   // offset of held_sha256 in g_info
 int8_t g_input[g::kInputBytes];
 int8_t g_output[g::kOutputBytes];
 uint8_t g_sim_ring[kSimKeep][kRecordBytes];
@@ -142,12 +148,38 @@ void build_info() {
   memcpy(&bits, &out_scale, 4); put_u32(p, bits); p += 4;
   put_u32(p, (uint32_t)g::kOutputZeroPoint); p += 4;
   put_u32(p, model_arena_bytes()); p += 4;
+  g_info_held = (size_t)(p - g_info);
   p += 32;  // held_sha256, filled by held_params_sha256()
+  // build_id: 8 bytes that `bedside build` derives from the sources, the generated model,
+  // the compiler and its flags (host_tools/firmware_build.py; 0 when built otherwise)
+  put_u32(p, (uint32_t)(kBuildId & 0xFFFFFFFFu)); p += 4;
+  put_u32(p, (uint32_t)(kBuildId >> 32)); p += 4;
+  *p++ = (uint8_t)model_format();
   g_info_len = (size_t)(p - g_info);
 }
 
-// held_sha256 (docs/protocol.md): SHA-256 of the parameters the loop runs with, read from
-// the objects it uses, not copied from the header's label. At boot and on every HELLO.
+bool little_endian() {
+  const uint16_t one = 1;
+  uint8_t first;
+  memcpy(&first, &one, 1);
+  return first == 1;
+}
+
+// Hashes what the backend visits as little-endian elements, whatever the target's order.
+void held_visit(void *ctx, const void *data, unsigned elem_bytes, unsigned count) {
+  Sha256 *s = static_cast<Sha256 *>(ctx);
+  const uint8_t *p = static_cast<const uint8_t *>(data);
+  if (elem_bytes <= 1 || little_endian()) {
+    sha256_update(s, p, (size_t)elem_bytes * count);
+    return;
+  }
+  for (unsigned k = 0; k < count; ++k, p += elem_bytes)
+    for (unsigned b = elem_bytes; b-- > 0;) sha256_update(s, p + b, 1);
+}
+
+// held_sha256 (docs/protocol.md): SHA-256 of the parameters the loop runs with and of the
+// model the backend runs, read from the objects they use, not copied from the header's
+// label. At boot and on every HELLO. host_tools/verify.py held_sha256 is its mirror.
 void held_params_sha256(uint8_t out[32]) {
   Sha256 s;
   sha256_init(&s);
@@ -164,6 +196,27 @@ void held_params_sha256(uint8_t out[32]) {
   for (const int32_t *a : arrays)
     for (int k = 0; k < c.n_signals; ++k) i32(a[k]);
   i32(g_alarm.on_q); i32(g_alarm.off_q); i32(g_alarm.min_duration);
+  const PersonalConfig *z = g_pers.cfg;  // personalization: 0 off, else 1 and its settings
+  i32(z != nullptr);
+  if (z != nullptr) {
+    i32(z->calib_samples); i32(z->blocks); i32(z->block_min_valid); i32(z->min_blocks);
+    for (int k = 0; k < c.n_signals; ++k) i32(z->limit_lo[k]);
+    for (int k = 0; k < c.n_signals; ++k) i32(z->limit_hi[k]);
+  }
+  const SafetyConfig &f = *g_safety.cfg;  // safety floor: 0 off, else 1 and its rule table
+  i32(f.quality != nullptr);
+  if (f.quality != nullptr) {
+    i32(f.rules); i32(f.sustain);
+    for (int r = 0; r < f.rules; ++r) { i32(f.signal[r]); i32(f.high[r]); i32(f.bound[r]); }
+    for (int k = 0; k < c.n_signals; ++k) i32(f.quality[k]);
+  }
+  Sha256 m;  // the model: backend, then the SHA-256 of the bytes it runs
+  sha256_init(&m);
+  model_held(held_visit, &m);
+  uint8_t model[32];
+  sha256_final(&m, model);
+  i32(model_backend());
+  sha256_update(&s, model, sizeof(model));
   sha256_final(&s, out);
 }
 
@@ -347,7 +400,8 @@ void handle_frame(const Frame &f) {
   switch (f.type) {
     case kHello:
       type = kInfo;
-      held_params_sha256(g_info + g_info_len - 32);  // on request: what memory holds now
+      // on request: what memory holds now (once per HELLO: whole, or its first part)
+      if (f.length == 0 || f.payload[0] == 0) held_params_sha256(g_info + g_info_held);
       if (f.length == 0) {
         memcpy(g_reply, g_info, g_info_len);
         len = g_info_len;
@@ -449,7 +503,7 @@ bool app_setup(const AppOptions &options) {
   alarm_init(&g_alarm, g::kAlarmOnQ, g::kAlarmOffQ, g::kAlarmMinDuration);
   g_model_ok = model_init();
   build_info();
-  held_params_sha256(g_info + g_info_len - 32);
+  held_params_sha256(g_info + g_info_held);
   new_patient();
   g_last_sample_ms = port_millis();
   return g_model_ok;

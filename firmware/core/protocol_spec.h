@@ -26,6 +26,7 @@ constexpr size_t kCalibHeadBytes = 9;  // calibrated u8, samples u32, calib_samp
 constexpr size_t kNakBytes = 3;  // code u8, detail u16
 constexpr size_t kInfoPartHeadBytes = 2;  // INFO part: part u8, parts u8
 constexpr size_t kInfoPartBytes = 12;  // INFO payload bytes per part
+constexpr size_t kInfoMaxBytes = 174;  // INFO payload with a 32-byte board name
 constexpr size_t kInferHeadBytes = 4;  // cycles u32; then the output tensor
 constexpr size_t kStatsFields = 10;  // frames_ok, frames_bad_crc, frames_bad_length, frames_unknown_type, frames_bad_version, frames_too_long, samples_total, windows_total, cycles_max, cycles_last (u32 each)
 

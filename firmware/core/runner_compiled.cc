@@ -15,6 +15,10 @@ bool model_run(const int8_t *in, int8_t *out, uint32_t *cycles) {
   return rc == 0;
 }
 
+int model_format(void) { return BEDSIDE_ENGINE_GEN_FORMAT; }
+
 int model_backend(void) { return BEDSIDE_BACKEND_COMPILED; }
 
 uint32_t model_arena_bytes(void) { return (uint32_t)MODEL_ENGINE_ARENA_BYTES; }
+
+void model_held(ModelHeldVisit visit, void *ctx) { model_engine_held(visit, ctx); }

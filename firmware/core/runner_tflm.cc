@@ -49,8 +49,12 @@ bool model_run(const int8_t *in, int8_t *out, uint32_t *cycles) {
   return status == kTfLiteOk;
 }
 
+int model_format(void) { return 0; }
+
 int model_backend(void) { return BEDSIDE_BACKEND_TFLM; }
 
 uint32_t model_arena_bytes(void) {
   return g_interpreter ? (uint32_t)g_interpreter->arena_used_bytes() : bedside_gen::kTflmArenaBytes;
 }
+
+void model_held(ModelHeldVisit visit, void *ctx) { visit(ctx, g_model_data, 1u, g_model_data_len); }
