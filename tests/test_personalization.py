@@ -1,6 +1,7 @@
 """On-device personalization: the integer baseline/re-centring of bedside/contract/personalize.py,
 the C++ Personalizer (ASan/UBSan core tool) bit-exact on random and edge streams with
-resets, the host firmware verified bit-exact across a RESET, and the bench (--quick)."""
+resets, the host firmware verified bit-exact across a RESET, the bench (--quick)
+and its validation-only equal-sensitivity operating point."""
 from __future__ import annotations
 
 import json
@@ -180,7 +181,15 @@ def test_bench_quick_writes_json(quick_run_dir, tmp_path):
     assert main(["bench", "personalization", str(run_dir), "--quick"]) == 0
     r = json.loads((run_dir / "personalization.json").read_text())
     assert r["threshold_source"] == "validation" and r["settings"] == CFG
+    assert r["operating_point"]["rule"] == "equal-sensitivity"
     (seed, s), = r["cohort_seeds"].items()
+    # the population arm at the policy; the personalized arm at or above it, matched on
+    # validation event sensitivity when the grid allows
+    assert s["without"]["alarm"]["target_sensitivity"] == r["alarm_policy"]["target_sensitivity"]
+    w = s["with"]["alarm"]
+    assert w["target_sensitivity"] >= r["alarm_policy"]["target_sensitivity"]
+    ev = {arm: s[arm]["alarm"]["val_events_alarmed"] for arm in ("with", "without")}
+    assert w["matched"] == all(ev["with"][g][0] >= ev["without"][g][0] for g in ev["with"])
     for arm in ("with", "without"):
         # one alarm per model, chosen on validation, the same for both groups
         assert s[arm]["alarm"]["chosen_on"] == "val"
@@ -193,6 +202,7 @@ def test_bench_quick_writes_json(quick_run_dir, tmp_path):
         red = s[group]["false_alarm_reduction"]   # None when there is no false alarm
         assert red is None or red <= 1.0
         assert set(s[group]["event_sensitivity"]) == {"with", "without"}
+        assert set(s[group]["alarm_time_fraction"]) == {"with", "without"}
         assert len(s[group]["event_sensitivity_change_ci"]) == 2
     assert isinstance(r["target_met"], bool)
 
@@ -206,3 +216,45 @@ def test_bedside_verify_checks_calibration(converted_run_dir, host_firmware, tmp
     r = json.loads((out / "verify.json").read_text())
     assert r["passed"] and r["counts"]["mismatched"] == 0
     assert r["personalization"] == {"enabled": True, "calibrations_checked": 2}
+
+
+def _val_arm(rng, weak: set[int]) -> dict:
+    """Validation windows of 20 patients (30 windows each, the odd ones with an event in
+    the last 12, patients 0-9 atypical): positives score high except in `weak` patients."""
+    y, p, pidx, ends, onset = [], [], [], [], []
+    for i in range(20):
+        lab = np.zeros(30, np.int8)
+        if i % 2:
+            lab[-12:] = 1
+        score = rng.uniform(0.0, 0.6, 30)
+        if i % 2:
+            score[-12:] = rng.uniform(0.25, 0.4, 12) if i in weak else rng.uniform(0.6, 1.0, 12)
+        y.append(lab), p.append(score), pidx.append(np.full(30, i))
+        ends.append(np.arange(30) * 5 + 59), onset.append(np.full(30, 30 * 5 + 59 if i % 2 else -1))
+    cat = np.concatenate
+    pidx = cat(pidx)
+    return {"y": cat(y), "p": cat(p), "pidx": pidx, "ends": cat(ends), "onset": cat(onset),
+            "atyp": pidx < 10}
+
+
+def test_equal_sensitivity_operating_point_uses_validation_only():
+    from training.bench_personalization import _val_events, operating_points
+    policy = {"target_sensitivity": 0.8, "off_sensitivity": 0.9, "min_duration": 2}
+    rng = np.random.default_rng(SEED)
+    # the personalized arm scores the positive windows of atypical event patient 3 low:
+    # at the policy's point it misses that event, which the population arm alarms
+    val = {"without": _val_arm(rng, set()), "with": _val_arm(rng, {3})}
+    groups = {"overall": np.ones(600, bool), "atypical_baseline": val["with"]["atyp"]}
+    policy_only = operating_points(val, policy, "policy")
+    assert policy_only["with"]["target_sensitivity"] == 0.8
+    assert _val_events(val["with"], policy_only["with"], groups["atypical_baseline"]) == (4, 5)
+    ops = operating_points(val, policy, "equal-sensitivity")
+    assert ops["without"] == {**policy_only["without"], "val_events_alarmed": {
+        "overall": [10, 10], "atypical_baseline": [5, 5]}}
+    w = ops["with"]
+    assert w["matched"] and w["chosen_on"] == "val" and w["target_sensitivity"] > 0.8
+    assert w["threshold"] < policy_only["with"]["threshold"]      # spends FA on sensitivity
+    assert _val_events(val["with"], w, groups["overall"]) == (10, 10)
+    assert _val_events(val["with"], w, groups["atypical_baseline"]) == (5, 5)
+    # the off point keeps the policy's hysteresis in proportion
+    assert w["off_sensitivity"] == pytest.approx(1 - (1 - w["target_sensitivity"]) / 2, abs=1e-4)
