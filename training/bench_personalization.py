@@ -328,6 +328,6 @@ def _print(r: dict) -> None:
                           "" if arm == "without" else
                           f"{_fmt(red['false_alarm_reduction'], '.0%')} "
                           f"[{_fmt(ci[0], '.0%')}, {_fmt(ci[1], '.0%')}]")
-    Console().print(t)
+    Console(width=None if sys.stdout.isatty() else 132).print(t)
     print(f"target (>= 20 % fewer subgroup false alarms, CI > 0, sensitivity not lower, every "
           f"cohort seed) met: {r['target_met']}")
