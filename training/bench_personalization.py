@@ -9,13 +9,13 @@ settings and the next seeds), two Students of the run's architecture are trained
 same seed and initialisation on the train split, without KD (this isolates the input
 transform): one on population-centred windows, one on the personalized windows (the
 device's transform, bedside.contract.personalize). Each gets ONE alarm, the same for
-every patient, chosen on the *validation* split only: the population arm by the run's
-alarm policy (on at `target_sensitivity`, off at `off_sensitivity` of the positive
-windows, `min_duration`); the personalized arm, by default (`equal-sensitivity`), at the
-first point from the policy's towards higher sensitivity whose validation event
-sensitivity (all patients and the atypical subgroup) is at least the population arm's,
-so that the comparison is at equal sensitivity (`--operating-point policy`: both at the
-policy).
+every patient, chosen on the *validation* split only (operating_points): the reference is
+the population arm at the run's alarm policy (on at `target_sensitivity`, off at
+`off_sensitivity` of the positive windows, `min_duration`); by default
+(`equal-sensitivity`) each arm then takes the (on, off) grid point with the fewest
+validation false alarms among those that alarm at least the reference's validation events
+with no more alarm-on time, for all patients and the atypical subgroup, so that the arms
+are compared at equal sensitivity (`--operating-point policy`: both at the policy).
 On the test split it reports, for all patients and the atypical-baseline subgroup, false
 alarms per patient-day and event sensitivity (training.burden: the device's alarm state
 machine per patient) with 95 % patient-bootstrap CIs, and the paired reduction
