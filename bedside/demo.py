@@ -1,7 +1,8 @@
 """`bedside demo`: the whole path in one command, as the README's first command runs it.
 
-data -> Teacher -> Student (KD) -> evaluation -> seed study -> int8 + manifest + generated sources ->
-firmware for an emulated Cortex-M4 -> QEMU -> streamed verification -> report.
+data -> Teacher -> Student (KD) -> evaluation -> seed study -> personalization bench ->
+int8 + manifest + generated sources -> firmware for an emulated Cortex-M4 -> QEMU ->
+streamed verification -> report.
 Each stage is the same CLI command a user would run by hand, on one run directory.
 """
 from __future__ import annotations
@@ -40,6 +41,9 @@ def _stages(args: argparse.Namespace, run_dir: Path) -> list[tuple[str, list[str
         ("student (KD)", ["distill", str(run_dir), *common]),
         ("evaluation", ["evaluate", str(run_dir), *common]),
         ("seed study", ["study", str(run_dir)] + (["--quick"] if args.quick else [])),
+        # Students with vs without on-device personalization, 3 cohort seeds (--quick: 1)
+        ("personalization bench", ["bench", "personalization", str(run_dir)]
+         + (["--quick"] if args.quick else [])),
         ("int8 conversion", ["convert", str(run_dir)]),
         ("firmware", ["build", "--target", args.target, str(run_dir)]),
         ("emulated verification", verify),

@@ -1,6 +1,7 @@
 """On-device personalization: the integer baseline/re-centring of bedside/contract/personalize.py,
 the C++ Personalizer (ASan/UBSan core tool) bit-exact on random and edge streams with
-resets, the host firmware verified bit-exact across a RESET, and the bench (--quick)."""
+resets, the host firmware verified bit-exact across a RESET, the bench (--quick)
+and its validation-only equal-sensitivity operating point."""
 from __future__ import annotations
 
 import json
@@ -180,7 +181,14 @@ def test_bench_quick_writes_json(quick_run_dir, tmp_path):
     assert main(["bench", "personalization", str(run_dir), "--quick"]) == 0
     r = json.loads((run_dir / "personalization.json").read_text())
     assert r["threshold_source"] == "validation" and r["settings"] == CFG
+    assert r["operating_point"]["rule"] == "equal-sensitivity"
     (seed, s), = r["cohort_seeds"].items()
+    # each arm at or above the policy's sensitivity, with its validation figures
+    for arm in ("with", "without"):
+        a = s[arm]["alarm"]
+        assert a["target_sensitivity"] >= r["alarm_policy"]["target_sensitivity"]
+        assert set(a["validation"]) == {"overall", "atypical_baseline"}
+        assert isinstance(a["matched"], bool)
     for arm in ("with", "without"):
         # one alarm per model, chosen on validation, the same for both groups
         assert s[arm]["alarm"]["chosen_on"] == "val"
@@ -193,6 +201,7 @@ def test_bench_quick_writes_json(quick_run_dir, tmp_path):
         red = s[group]["false_alarm_reduction"]   # None when there is no false alarm
         assert red is None or red <= 1.0
         assert set(s[group]["event_sensitivity"]) == {"with", "without"}
+        assert set(s[group]["alarm_time_fraction"]) == {"with", "without"}
         assert len(s[group]["event_sensitivity_change_ci"]) == 2
     assert isinstance(r["target_met"], bool)
 
@@ -206,3 +215,57 @@ def test_bedside_verify_checks_calibration(converted_run_dir, host_firmware, tmp
     r = json.loads((out / "verify.json").read_text())
     assert r["passed"] and r["counts"]["mismatched"] == 0
     assert r["personalization"] == {"enabled": True, "calibrations_checked": 2}
+
+
+def _val_arm(rng, weak: set[int], neg_hi: float) -> dict:
+    """Validation windows of 20 patients (100 windows each, the odd ones with an event in
+    the last 12, patients 0-9 atypical): negatives score up to `neg_hi`, positives high
+    except in `weak` patients."""
+    y, p, pidx, ends, onset = [], [], [], [], []
+    for i in range(20):
+        lab = np.zeros(100, np.int8)
+        if i % 2:
+            lab[-12:] = 1
+        score = rng.uniform(0.0, neg_hi, 100)
+        if i % 2:
+            score[-12:] = rng.uniform(0.25, 0.4, 12) if i in weak else rng.uniform(0.6, 1.0, 12)
+        y.append(lab), p.append(score), pidx.append(np.full(100, i))
+        ends.append(np.arange(100) * 5 + 59)
+        onset.append(np.full(100, 100 * 5 + 59 if i % 2 else -1))
+    cat = np.concatenate
+    pidx = cat(pidx)
+    return {"y": cat(y), "p": cat(p), "pidx": pidx, "ends": cat(ends), "onset": cat(onset),
+            "atyp": pidx < 10}
+
+
+def test_equal_sensitivity_operating_point_uses_validation_only():
+    from training.bench_personalization import _val_stats, operating_points
+    policy = {"target_sensitivity": 0.8, "off_sensitivity": 0.9, "min_duration": 2}
+    rng = np.random.default_rng(SEED)
+    # the personalized arm scores negatives lower but also the positive windows of
+    # atypical event patient 3: at the policy's point it misses that event, which the
+    # population arm alarms
+    val = {"without": _val_arm(rng, set(), 0.8), "with": _val_arm(rng, {3}, 0.3)}
+    groups = {"overall": np.ones(2000, bool), "atypical_baseline": val["with"]["atyp"]}
+    at_policy = operating_points(val, policy, "policy")
+    for arm in ("with", "without"):
+        assert at_policy[arm]["target_sensitivity"] == 0.8
+    ref = {g: _val_stats(val["without"], at_policy["without"], m) for g, m in groups.items()}
+    assert ref["atypical_baseline"]["events_alarmed"] == 5
+    assert _val_stats(val["with"], at_policy["with"], groups["atypical_baseline"])[
+        "events_alarmed"] == 4
+    ops = operating_points(val, policy, "equal-sensitivity")
+    for arm in ("with", "without"):
+        a = ops[arm]
+        assert a["matched"] and a["chosen_on"] == "val"
+        for g, m in groups.items():
+            st = _val_stats(val[arm], a, m)
+            assert st == a["validation"][g]
+            assert st["events_alarmed"] >= ref[g]["events_alarmed"]
+            assert st["alarm_time_fraction"] <= ref[g]["alarm_time_fraction"]
+        # never more validation false alarms than at the policy's point, when that qualifies
+        assert a["validation"]["overall"]["false_per_window"] <= ref["overall"]["false_per_window"] \
+            or arm == "with"
+    # the personalized arm moved to a more sensitive point to catch patient 3's event
+    assert ops["with"]["threshold"] < at_policy["with"]["threshold"]
+    assert ops["with"]["off_sensitivity"] >= ops["with"]["target_sensitivity"]

@@ -1,15 +1,21 @@
 """`bedside bench personalization RUN_DIR`: Students with vs without on-device personalization.
 
     bedside bench personalization RUN_DIR [--cohort-seeds 3] [--patients N] [--epochs 6]
-                                  [--bootstrap 200] [--quick] [--out FILE]
+                                  [--bootstrap 200] [--operating-point equal-sensitivity|policy]
+                                  [--quick] [--out FILE]
 
 For each cohort seed (the run's cohort, then cohorts simulated with the run's data
 settings and the next seeds), two Students of the run's architecture are trained from the
 same seed and initialisation on the train split, without KD (this isolates the input
 transform): one on population-centred windows, one on the personalized windows (the
-device's transform, bedside.contract.personalize). Each gets ONE alarm, chosen on the
-*validation* split by the run's alarm policy (on at `target_sensitivity`, off at
-`off_sensitivity` of the positive windows, `min_duration`), the same for every patient.
+device's transform, bedside.contract.personalize). Each gets ONE alarm, the same for
+every patient, chosen on the *validation* split only (operating_points): the reference is
+the population arm at the run's alarm policy (on at `target_sensitivity`, off at
+`off_sensitivity` of the positive windows, `min_duration`); by default
+(`equal-sensitivity`) each arm then takes the (on, off) grid point with the fewest
+validation false alarms among those that alarm at least the reference's validation events
+with no more alarm-on time, for all patients and the atypical subgroup, so that the arms
+are compared at equal sensitivity (`--operating-point policy`: both at the policy).
 On the test split it reports, for all patients and the atypical-baseline subgroup, false
 alarms per patient-day and event sensitivity (training.burden: the device's alarm state
 machine per patient) with 95 % patient-bootstrap CIs, and the paired reduction
@@ -28,6 +34,16 @@ import numpy as np
 
 GROUPS = ("overall", "atypical_baseline")
 TARGET_REDUCTION = 0.2
+RULES = ("equal-sensitivity", "policy")
+# the operating-point grid (window sensitivities of the on and off thresholds)
+OP_STEP, OP_ON_MAX, OP_OFF_MAX = 0.01, 0.95, 0.99
+RULE_TEXT = {
+    "equal-sensitivity": "each arm at the (on, off) grid point with the fewest validation "
+                         "false alarms among those with validation events alarmed >= and "
+                         "alarm-on time <= the population arm's at the alarm policy, for all "
+                         "patients and the atypical subgroup",
+    "policy": "both arms at the alarm policy (on/off at its window sensitivities)",
+}
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -44,6 +60,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="patient bootstrap resamples (default 200; --quick 20)")
     p.add_argument("--seed", type=int, default=None,
                    help="training seed (default: the run's, else 0)")
+    p.add_argument("--operating-point", choices=RULES, default="equal-sensitivity",
+                   help="how each arm's alarm is chosen on validation (default "
+                        "equal-sensitivity; docs/personalization.md)")
     p.add_argument("--quick", action="store_true",
                    help="tests: 2 epochs, one cohort (the figures are not meaningful)")
     p.add_argument("--out", type=Path, default=None,
@@ -96,51 +115,112 @@ def _cohort(run_dir: Path, cfg: dict, cohort_seed: int, first: bool, patients: i
         if patients is not None and patients < cohort.n_patients:   # first N, same splits
             cohort.split = np.where(np.arange(cohort.n_patients) < patients, cohort.split, -1)
         return cohort
+    from rich.progress import Progress
     d = cfg["data"]
     n = patients or int(d["patients"])
-    pts = [p for c in simulate_cohort(n, cohort_seed, SimConfig.from_dict(d.get("sim", {})),
-                                      chunk_size=int(d.get("chunk_size", 128))) for p in c]
+    pts = []
+    with Progress(transient=False) as progress:
+        task = progress.add_task(f"simulating cohort seed {cohort_seed}", total=n)
+        for chunk in simulate_cohort(n, cohort_seed, SimConfig.from_dict(d.get("sim", {})),
+                                     chunk_size=int(d.get("chunk_size", 128))):
+            pts += chunk
+            progress.advance(task, len(chunk))
     return Cohort.from_patients(pts, cohort_seed, tuple(d.get("split_fractions", (0.6, 0.2, 0.2))),
                                 source="simulate")
 
 
-def one_cohort(cohort, cfg: dict, pz: dict, scfg: dict, policy: dict, seed: int,
-               n_boot: int) -> dict:
-    from . import burden, dataset, metrics, tfutil
+def _val_stats(d: dict, alarm: dict, mask) -> dict:
+    """Validation burden at `alarm` (training.burden's definitions): events alarmed,
+    events, false alarms per window, share of windows with the alarm on."""
+    from . import burden
+    r = burden.per_patient(d["y"][mask], d["p"][mask], d["pidx"][mask], d["ends"][mask],
+                           d["onset"][mask], alarm)
+    n = max(int(r["windows"].sum()), 1)
+    return {"events_alarmed": int(r["alarmed"][r["event"]].sum()), "events": int(r["event"].sum()),
+            "false_per_window": float(r["false"].sum() / n),
+            "alarm_time_fraction": float(r["alarm_windows"].sum() / n)}
+
+
+def _grid(policy: dict):
+    """(on, off) window sensitivities from the policy's point towards more sensitive and
+    stickier alarms (off never above on's threshold: off sensitivity >= on)."""
+    on0, off0 = float(policy["target_sensitivity"]), float(policy["off_sensitivity"])
+    yield on0, off0
+    for on in np.arange(on0, OP_ON_MAX + 1e-9, OP_STEP):
+        for off in np.arange(max(on, off0), OP_OFF_MAX + 1e-9, OP_STEP):
+            yield round(float(on), 4), round(float(off), 4)
+
+
+def operating_points(val: dict, policy: dict, rule: str) -> dict:
+    """One alarm per arm, from the validation split only (`val[arm]`: y, p, pidx, ends,
+    onset, atyp per window). The reference is the population arm at the alarm policy.
+    `policy`: both arms there. `equal-sensitivity`: each arm, by the same rule, at the
+    (on, off) point of the grid with the fewest validation false alarms among those whose
+    validation event sensitivity is at least the reference's and whose alarm-on time is
+    at most the reference's, for all patients and for the atypical-baseline subgroup
+    (the reference itself qualifies, so the population arm never does worse than the
+    policy; an arm with no qualifying point stays at the policy, `matched` false)."""
     from .distill import choose_alarm
+    groups = {arm: {"overall": np.ones(len(d["y"]), bool), "atypical_baseline": d["atyp"]}
+              for arm, d in val.items()}
+    d0 = val["without"]
+    ref = choose_alarm(d0["y"], d0["p"], policy, "val")
+    need = {g: _val_stats(d0, ref, m) for g, m in groups["without"].items()}
+    out = {}
+    for arm, d in val.items():
+        best = None
+        for on, off in (_grid(policy) if rule == "equal-sensitivity" else [(None, None)]):
+            pol = policy if on is None else {**policy, "target_sensitivity": on,
+                                             "off_sensitivity": off}
+            alarm = choose_alarm(d["y"], d["p"], pol, "val")
+            st = {g: _val_stats(d, alarm, m) for g, m in groups[arm].items()}
+            ok = all(st[g]["events_alarmed"] >= need[g]["events_alarmed"]
+                     and st[g]["alarm_time_fraction"] <= need[g]["alarm_time_fraction"]
+                     for g in st)
+            if best is None or (ok and (not best[2] or st["overall"]["false_per_window"]
+                                        < best[1]["overall"]["false_per_window"])):
+                best = (alarm, st, ok)
+        alarm, st, ok = best
+        out[arm] = {**alarm, "matched": ok, "validation": st}
+    return out
+
+
+def one_cohort(cohort, cfg: dict, pz: dict, scfg: dict, policy: dict, seed: int,
+               n_boot: int, rule: str = "equal-sensitivity") -> dict:
+    from . import burden, dataset, metrics, tfutil
     win, horizon = cfg["window"], int(cfg["horizon_min"])
     stride = int(win["stride"])
-    out, rows = {}, {}
+    out, rows, val, test = {}, {}, {}, {}
     for arm, setting in (("without", None), ("with", pz)):
         x, y, _, _ = dataset.split_windows(cohort, "train", win["length"], stride, horizon,
                                            setting)
         if len(y) == 0 or y.sum() == 0:
             raise ValueError("no positive training windows")
         model = _train(x, y, scfg, seed, f"student ({arm} personalization)")
-        xv, yv, pv, _ = dataset.split_windows(cohort, "val", win["length"], stride, horizon,
-                                              setting)
-        alarm = choose_alarm(yv, tfutil.predict_int8(model, xv)[:, 0], policy, "val")
-        xt, yt, pt, et = dataset.split_windows(cohort, "test", win["length"], stride, horizon,
-                                               setting)
-        p = tfutil.predict_int8(model, xt)[:, 0]
-        atyp = cohort.atypical_baseline[pt]
-        out[arm] = {"alarm": alarm}
-        for group, m in (("overall", np.ones(len(yt), bool)), ("atypical_baseline", atyp)):
-            b, r = burden.burden(yt[m], p[m], pt[m], et[m], cohort.onset[pt[m]], alarm, stride,
-                                 n_boot, seed)
-            out[arm][group] = {"auroc": metrics.auroc(yt[m], p[m]),
-                               "auprc": metrics.auprc(yt[m], p[m]), **b}
+        for split, keep in (("val", val), ("test", test)):
+            xs, ys, ps, es = dataset.split_windows(cohort, split, win["length"], stride,
+                                                   horizon, setting)
+            keep[arm] = {"y": ys, "p": tfutil.predict_int8(model, xs)[:, 0], "pidx": ps,
+                         "ends": es, "onset": cohort.onset[ps],
+                         "atyp": cohort.atypical_baseline[ps]}
+    alarms = operating_points(val, policy, rule)
+    for arm in ("without", "with"):
+        d = test[arm]
+        out[arm] = {"alarm": alarms[arm]}
+        for group, m in (("overall", np.ones(len(d["y"]), bool)), ("atypical_baseline", d["atyp"])):
+            b, r = burden.burden(d["y"][m], d["p"][m], d["pidx"][m], d["ends"][m],
+                                 d["onset"][m], alarms[arm], stride, n_boot, seed)
+            out[arm][group] = {"auroc": metrics.auroc(d["y"][m], d["p"][m]),
+                               "auprc": metrics.auprc(d["y"][m], d["p"][m]), **b}
             rows[(arm, group)] = r
     res = {"test_patients": out["with"]["overall"]["patients"],
            "atypical_test_patients": out["with"]["atypical_baseline"]["patients"],
            "with": out["with"], "without": out["without"]}
     for group in GROUPS:
-        sens = {arm: out[arm][group]["event_sensitivity"] for arm in ("without", "with")}
         res[group] = {**_paired(rows[("without", group)], rows[("with", group)], n_boot, seed),
-                      "event_sensitivity": sens,
-                      "false_alarms_per_patient_day": {
-                          arm: out[arm][group]["false_alarms_per_patient_day"]
-                          for arm in ("without", "with")}}
+                      **{key: {arm: out[arm][group][key] for arm in ("without", "with")}
+                         for key in ("event_sensitivity", "false_alarms_per_patient_day",
+                                     "alarm_time_fraction")}}
     sub = res["atypical_baseline"]
     res["target_met"] = bool(
         sub["false_alarm_reduction"] is not None
@@ -190,16 +270,22 @@ def run(args: argparse.Namespace) -> int:
         cs = data_seed + k
         cohort = _cohort(run_dir, cfg, cs, k == 0, args.patients)
         try:
-            seeds[str(cs)] = one_cohort(cohort, cfg, pz, scfg, policy, seed, n_boot)
+            seeds[str(cs)] = one_cohort(cohort, cfg, pz, scfg, policy, seed, n_boot,
+                                        args.operating_point)
         except ValueError as e:
             print(f"error: cohort seed {cs}: {e}", file=sys.stderr)
             return 2
     report = {
         "generator": {"tool": "bedside bench personalization",
                       "command": f"bedside bench personalization {run_dir} --cohort-seeds "
-                                 f"{n_seeds}" + (" --quick" if args.quick else "")},
+                                 f"{n_seeds} --operating-point {args.operating_point}"
+                                 + (" --quick" if args.quick else "")},
         "run_dir": str(run_dir), "seed": seed, "quick": bool(args.quick),
-        "threshold_source": "validation", "alarm_policy": policy, "settings": pz,
+        "threshold_source": "validation", "alarm_policy": policy,
+        "operating_point": {"rule": args.operating_point, "description": RULE_TEXT[
+            args.operating_point], "grid": {"step": OP_STEP, "on_max": OP_ON_MAX,
+                                            "off_max": OP_OFF_MAX}},
+        "settings": pz,
         "student": {k: scfg[k] for k in ("filters", "dense", "epochs", "batch", "lr", "neg_keep")},
         "patients": args.patients, "bootstrap": n_boot, "cohort_seeds": seeds,
         "target": {"false_alarm_reduction": TARGET_REDUCTION, "ci_excludes_0": True,
@@ -222,9 +308,10 @@ def _fmt(v, spec=".3f") -> str:
 def _print(r: dict) -> None:
     from rich.console import Console
     from rich.table import Table
-    t = Table(title="personalization: one validation-chosen alarm per model")
-    for col in ("cohort seed", "group", "model", "AUROC", "event sens.",
-                "false alarms / patient-day", "reduction [95 % CI]"):
+    t = Table(title="personalization: one validation-chosen alarm per model "
+                    f"({r['operating_point']['rule']})")
+    for col in ("cohort", "group", "arm", "on/off at", "AUROC", "events alarmed",
+                "false alarms/day", "alarm on", "reduction [95 % CI]"):
         t.add_column(col)
     for cs, s in r["cohort_seeds"].items():
         for group in GROUPS:
@@ -232,11 +319,15 @@ def _print(r: dict) -> None:
             for arm in ("without", "with"):
                 m = s[arm][group]
                 ci = red["false_alarm_reduction_ci"]
-                t.add_row(cs, group, arm, _fmt(m["auroc"]), _fmt(m["event_sensitivity"], ".2f"),
+                al = s[arm]["alarm"]
+                t.add_row(cs, "all" if group == "overall" else "atypical", arm,
+                          f"{al['target_sensitivity']:.2f}/{al['off_sensitivity']:.2f}",
+                          _fmt(m["auroc"]), f"{m['events_alarmed']}/{m['events']}",
                           _fmt(m["false_alarms_per_patient_day"], ".2f"),
+                          _fmt(m["alarm_time_fraction"], ".0%"),
                           "" if arm == "without" else
-                          f"{_fmt(red['false_alarm_reduction'], '.1%')} "
-                          f"[{_fmt(ci[0], '.1%')}, {_fmt(ci[1], '.1%')}]")
-    Console().print(t)
+                          f"{_fmt(red['false_alarm_reduction'], '.0%')} "
+                          f"[{_fmt(ci[0], '.0%')}, {_fmt(ci[1], '.0%')}]")
+    Console(width=None if sys.stdout.isatty() else 132).print(t)
     print(f"target (>= 20 % fewer subgroup false alarms, CI > 0, sensitivity not lower, every "
           f"cohort seed) met: {r['target_met']}")
