@@ -39,6 +39,7 @@ STACK_MARGIN = 512   # bytes above GCC's call-graph worst case (exception frames
 @dataclass(frozen=True)
 class BenchTarget:
     """How one benchmark target is compiled, linked and run."""
+    label: str
     cpu: tuple[str, ...]               # compiler flags for the core
     board: str                         # firmware/ports/<board>/
     port_sources: tuple[str, ...]
@@ -60,17 +61,19 @@ _M4 = ("-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16")
 _MPS2 = dict(board="cortex_m", port_sources=("startup.c", "systick.c", "port_mps2.c"),
              ldscript="mps2.ld", clock_hz=25_000_000)
 _ARM_QEMU = ("qemu-system-arm", "-semihosting-config", "enable=on,target=native")
+_M3 = ("-mcpu=cortex-m3", "-mthumb", "-mfloat-abi=soft")
+_M0 = ("-mcpu=cortex-m0", "-mthumb", "-mfloat-abi=soft")
 TARGETS = {
-    "m4": BenchTarget(_M4, qemu=(*_ARM_QEMU, "-M", "mps2-an386"), **_MPS2),
-    "m4_portable": BenchTarget(_M4, qemu=(*_ARM_QEMU, "-M", "mps2-an386"),
+    "m4": BenchTarget("Cortex-M4 DSP (mps2-an386)", _M4, qemu=(*_ARM_QEMU, "-M", "mps2-an386"),
+                      **_MPS2),
+    "m4_portable": BenchTarget("Cortex-M4 portable (mps2-an386)", _M4,
+                               qemu=(*_ARM_QEMU, "-M", "mps2-an386"),
                                defines=("-DBEDSIDE_ENGINE_NO_DSP",), **_MPS2),
-    "m3": BenchTarget(("-mcpu=cortex-m3", "-mthumb", "-mfloat-abi=soft"),
-                      qemu=(*_ARM_QEMU, "-M", "mps2-an385"), **_MPS2),
-    "m0": BenchTarget(("-mcpu=cortex-m0", "-mthumb", "-mfloat-abi=soft"), "cortex_m",
-                      ("startup.c", "port_nrf51.c"), "nrf51.ld", 16_000_000,
-                      (*_ARM_QEMU, "-M", "microbit")),
-    "riscv32": BenchTarget(("-march=rv32imc", "-mabi=ilp32"), "riscv", ("start.S", "port_virt.c"),
-                           "virt.ld", 1_000_000_000,
+    "m3": BenchTarget("Cortex-M3 (mps2-an385)", _M3, qemu=(*_ARM_QEMU, "-M", "mps2-an385"), **_MPS2),
+    "m0": BenchTarget("Cortex-M0 (microbit)", _M0, "cortex_m", ("startup.c", "port_nrf51.c"),
+                      "nrf51.ld", 16_000_000, (*_ARM_QEMU, "-M", "microbit")),
+    "riscv32": BenchTarget("RISC-V rv32imc (virt)", ("-march=rv32imc", "-mabi=ilp32"), "riscv",
+                           ("start.S", "port_virt.c"), "virt.ld", 1_000_000_000,
                            ("qemu-system-riscv32", "-M", "virt", "-bios", "none"),
                            tools="riscv64-unknown-elf-", libc=("--specs=picolibc.specs",),
                            libc_compile=("--specs=picolibc.specs",), linker="gcc", arch="riscv"),
