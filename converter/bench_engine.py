@@ -279,12 +279,13 @@ def _print_figures(console, f: dict) -> None:
         t.add_row("Cortex-M4 .text bytes (whole benchmark firmware)", str(f["m4_text_bytes"]))
     cmsis = (f.get("public_model") or {}).get("cmsis_nn_instructions_per_mac") or {}
     for k, target in TARGETS.items():
+        if f"{k}_note" in f:
+            t.add_row(target.label, f[f"{k}_note"])
+        if f"{k}_engine_bytes" in f:
+            t.add_row(f"{target.label}: engine code+weights bytes", str(f[f"{k}_engine_bytes"]))
         if f"{k}_does_not_fit" in f:
             t.add_row(target.label, f"does not fit ({f[f'{k}_does_not_fit']})")
-        elif f"{k}_note" in f:
-            t.add_row(target.label, f[f"{k}_note"])
         elif f"{k}_instructions" in f:
-            t.add_row(f"{target.label}: engine code+weights bytes", str(f[f"{k}_engine_bytes"]))
             t.add_row(f"{target.label}: instructions per inference", str(f[f"{k}_instructions"]))
             ipm = f[f"{k}_instructions_per_mac"]
             quoted = f" (CMSIS-NN, issue 17: {cmsis[k]:.2f})" if k in cmsis else ""

@@ -125,4 +125,5 @@ def test_a_model_too_big_for_the_m0_does_not_fit(tmp_path):
     ram, limit = map(int, re.fullmatch(r"RAM (\d+) bytes > (\d+)", f["m0_does_not_fit"]).groups())
     assert limit == 16 << 10 and ram > 20_000
     assert f["targets_measured"] == ["riscv32"] and f["outputs_equal"]
+    assert f["m0_engine_bytes"] > 0           # the engine compiled; only the firmware overflowed
     assert "does not fit (RAM" in r.stdout

@@ -206,10 +206,15 @@ def measure(gen_dir: Path, work: Path, inputs: np.ndarray, expected: np.ndarray,
             figures[f"{target}_note"] = (f"{t.tool('g++')} / {t.qemu[0]} not found: "
                                          f"{target} figures skipped")
             continue
+        too_big = None
         try:
             elf = build(gen_dir, Path(work) / target, inputs, expected, target)
         except DoesNotFit as e:
-            figures[f"{target}_does_not_fit"] = str(e)
+            too_big = str(e)
+        eng = size_of(Path(work) / target / "model_engine.o", target)   # compiled either way
+        figures[f"{target}_engine_bytes"] = eng["text"] + eng["data"]
+        if too_big:
+            figures[f"{target}_does_not_fit"] = too_big
             continue
         measured.append(target)
         q = run_qemu(elf, target)
@@ -217,8 +222,6 @@ def measure(gen_dir: Path, work: Path, inputs: np.ndarray, expected: np.ndarray,
         figures[f"{target}_instructions_per_mac"] = _per_mac(q["instructions"], macs)
         figures[f"{target}_instructions_per_tick"] = q["instructions_per_tick"]
         figures[f"{target}_outputs_equal"] = q["outputs_equal"]
-        eng = size_of(Path(work) / target / "model_engine.o", target)
-        figures[f"{target}_engine_bytes"] = eng["text"] + eng["data"]
         if target == "m4":
             figures["m4_text_bytes"] = size_of(elf)["text"]
         if per_op and info is not None:
