@@ -195,6 +195,8 @@ def run(args) -> int:
                       f"{','.join(bench_m4.TARGETS)}")
     if (args.model is None) == (args.public is None):
         return refuse("give either a MODEL path or --public NAME")
+    if args.tiny and args.public is None:
+        return refuse("--tiny applies to --public NAME only")
     if args.public is not None:
         if args.public not in public_models.MODELS:
             return refuse(f"--public: unknown model '{args.public}'; choose from "

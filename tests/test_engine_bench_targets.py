@@ -78,7 +78,8 @@ def test_bench_engine_refuses_bad_targets_and_arguments(tmp_path):
     for argv, words in (([path, "--targets", "m4,m7"], "unknown target m7"),
                         ([], "either a MODEL path or --public NAME"),
                         ([path, "--public", "ds_cnn"], "either a MODEL path or --public NAME"),
-                        (["--public", "alexnet"], "unknown model 'alexnet'")):
+                        (["--public", "alexnet"], "unknown model 'alexnet'"),
+                        ([path, "--tiny"], "--tiny applies to --public NAME only")):
         r = _bench(*argv, "-n", "2")
         lines = [line for line in r.stderr.splitlines() if line.strip()]
         assert r.returncode == 2 and len(lines) == 1 and words in lines[0], r.stdout + r.stderr
