@@ -62,6 +62,8 @@ def test_public_models_tiny_bit_exact_on_host(tmp_path):
     from converter.engine import generate, public_models
     names = list(public_models.MODELS)
     models = [public_models.model_path(n, tiny=True, cache=tmp_path).read_bytes() for n in names]
+    # reproducible: built again later in the same process, the same bytes
+    assert public_models.model_path(names[0], tiny=True, cache=tmp_path / "again").read_bytes() == models[0]
     for k, data in enumerate(models):
         generate(data, tmp_path / f"gen{k}")
     exe = build_host([tmp_path / f"gen{k}" for k in range(len(models))], tmp_path / "host")

@@ -152,6 +152,7 @@ MODELS = {f.__name__: f for f in (micro_speech, ds_cnn, mobilenet_vww, person_de
 def build(name: str, tiny: bool = False, seed: int = SEED):
     """The Keras model `name` (see MODELS) with weights drawn from `seed`."""
     import keras
+    keras.backend.clear_session()   # layer names restart, so the .tflite bytes are reproducible
     keras.utils.set_random_seed(seed)
     return MODELS[name](tiny)
 
