@@ -3,11 +3,13 @@
 1. Correctness: generate C++ for the model, compile it for the host (g++, ASan/UBSan),
    run N random inputs through it and through the `tflite_micro` interpreter, compare
    every output byte (exit 1 on any difference; exit 2 with the op's name if unsupported).
-2. Figures: arena bytes vs TFLM's recorded arena, weight bytes, Cortex-M code size
-   (arm-none-eabi-size), instructions per inference and per MAC on QEMU (-icount shift=0,
-   counted with SysTick) for the Cortex-M4 DSP kernels and the portable kernels (on the
-   M4, and on a Cortex-M3 built without DSP and FPU); `--per-op` adds a table of
-   instructions and instructions per MAC for every op of every target.
+2. Figures: arena bytes vs TFLM's recorded arena, weight bytes, and for each emulated
+   target (`--targets`, converter/engine/bench_m4.py: Cortex-M4 DSP and portable kernels,
+   Cortex-M3, Cortex-M0, RISC-V rv32imc) the engine's code+weights bytes and instructions
+   per inference and per MAC on QEMU (-icount shift=0); a model the target cannot hold is
+   reported as not fitting. `--per-op` adds a table of instructions and instructions per
+   MAC for every op of every target. `--public NAME` benchmarks a public architecture at
+   its published size (converter/engine/public_models.py) next to issue 17's CMSIS-NN figures.
 
 The host harness here (`build_host`, `run_host`, `tflm_outputs`) is also what the tests use.
 """
@@ -144,10 +146,19 @@ def random_inputs(model_bytes: bytes, n: int, seed: int) -> np.ndarray:
 # --- command ---------------------------------------------------------------------------
 
 def add_arguments(parser) -> None:
-    parser.add_argument("model", type=Path, help="an int8 .tflite model")
+    from .engine.bench_m4 import DEFAULT_TARGETS
+    from .engine.public_models import MODELS
+    parser.add_argument("model", type=Path, nargs="?", help="an int8 .tflite model (or --public NAME)")
+    parser.add_argument("--public", metavar="NAME",
+                        help="instead of MODEL: a public architecture at its published size, "
+                             f"built with seeded weights and cached ({', '.join(MODELS)}; "
+                             "needs TensorFlow the first time)")
+    parser.add_argument("--tiny", action="store_true", help="with --public: the test-size version")
+    parser.add_argument("--targets", default=",".join(DEFAULT_TARGETS),
+                        help=f"emulated targets, comma-separated ({','.join(DEFAULT_TARGETS)})")
     parser.add_argument("-n", "--inputs", type=int, default=300, help="random inputs to compare (300)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the random inputs (0)")
-    parser.add_argument("--no-cortex-m", action="store_true", help="skip the Cortex-M figures")
+    parser.add_argument("--no-cortex-m", action="store_true", help="skip the emulated targets' figures")
     parser.add_argument("--per-op", action="store_true",
                         help="also count instructions per op (one more build per target)")
     from bedside import jsonout
@@ -176,6 +187,26 @@ def run(args) -> int:
         print(f"bedside bench engine: error: {text}".replace("\n", "\\n"), file=sys.stderr)
         return 2
 
+    from .engine import bench_m4, public_models
+    targets = [t for t in args.targets.split(",") if t]
+    unknown = [t for t in targets if t not in bench_m4.TARGETS]
+    if unknown or not targets:
+        return refuse(f"--targets: unknown target {', '.join(unknown) or '(none)'}; choose from "
+                      f"{','.join(bench_m4.TARGETS)}")
+    if (args.model is None) == (args.public is None):
+        return refuse("give either a MODEL path or --public NAME")
+    if args.tiny and args.public is None:
+        return refuse("--tiny applies to --public NAME only")
+    if args.public is not None:
+        if args.public not in public_models.MODELS:
+            return refuse(f"--public: unknown model '{args.public}'; choose from "
+                          f"{', '.join(public_models.MODELS)}")
+        try:
+            with console.status(f"building public model {args.public} (cached)"):
+                args.model = public_models.model_path(args.public, tiny=args.tiny)
+        except ModuleNotFoundError as e:
+            return refuse(f"--public {args.public}: building it needs '{e.name}' (pip install "
+                          "'bedside-kit[full]')")
     try:
         data = args.model.read_bytes()
     except OSError as e:
@@ -215,9 +246,12 @@ def run(args) -> int:
         console.print(f"[green]bit-exact[/]: {args.inputs} random inputs (seed {args.seed}), "
                       f"all {ref.nbytes} output bytes equal to tflite_micro")
         if not args.no_cortex_m:
-            from .engine import bench_m4
-            figures.update(bench_m4.measure(work / "gen", work / "m4", x[:4], ref[:4], console,
-                                            per_op=args.per_op, info=info))
+            with console.status("building and running the emulated targets"):
+                figures.update(bench_m4.measure(work / "gen", work / "m4", x[:4], ref[:4], console,
+                                                targets=targets, per_op=args.per_op, info=info))
+        if args.public:
+            figures["public_model"] = {"name": args.public, "tiny": args.tiny,
+                                       "cmsis_nn_instructions_per_mac": public_models.CMSIS_NN.get(args.public)}
         _print_figures(console, figures)
         if args.per_op:
             _print_per_op(console, figures)
@@ -233,6 +267,8 @@ def run(args) -> int:
 
 def _print_figures(console, f: dict) -> None:
     from rich.table import Table
+
+    from .engine.bench_m4 import TARGETS
     t = Table(title="compiled engine")
     t.add_column("figure")
     t.add_column("value", justify="right")
@@ -241,19 +277,21 @@ def _print_figures(console, f: dict) -> None:
     t.add_row("arena bytes", f"{f['arena_bytes']}{ratio}")
     t.add_row("weight + constant bytes", str(f["weight_bytes"]))
     t.add_row("MACs per inference", str(f["macs"]))
-    for key, label in (("m4_text_bytes", "Cortex-M4 .text bytes (whole firmware)"),
-                       ("m4_engine_bytes", "Cortex-M4 DSP engine code+weights bytes"),
-                       ("m4_portable_engine_bytes", "Cortex-M4 portable engine code+weights bytes"),
-                       ("m3_engine_bytes", "Cortex-M3 engine code+weights bytes"),
-                       ("m4_instructions", "instructions per inference, M4 DSP"),
-                       ("m4_instructions_per_mac", "instructions per MAC, M4 DSP"),
-                       ("m4_portable_instructions", "instructions per inference, M4 portable"),
-                       ("m4_portable_instructions_per_mac", "instructions per MAC, M4 portable"),
-                       ("m3_instructions", "instructions per inference, M3 (no DSP, soft float)"),
-                       ("m3_instructions_per_mac", "instructions per MAC, M3")):
-        if key in f and f[key] is not None:
-            v = f[key]
-            t.add_row(label, f"{v:.2f}" if isinstance(v, float) else str(v))
+    if "m4_text_bytes" in f:
+        t.add_row("Cortex-M4 .text bytes (whole benchmark firmware)", str(f["m4_text_bytes"]))
+    cmsis = (f.get("public_model") or {}).get("cmsis_nn_instructions_per_mac") or {}
+    for k, target in TARGETS.items():
+        if f"{k}_note" in f:
+            t.add_row(target.label, f[f"{k}_note"])
+        if f"{k}_engine_bytes" in f:
+            t.add_row(f"{target.label}: engine code+weights bytes", str(f[f"{k}_engine_bytes"]))
+        if f"{k}_does_not_fit" in f:
+            t.add_row(target.label, f"does not fit ({f[f'{k}_does_not_fit']})")
+        elif f"{k}_instructions" in f:
+            t.add_row(f"{target.label}: instructions per inference", str(f[f"{k}_instructions"]))
+            ipm = f[f"{k}_instructions_per_mac"]
+            quoted = f" (CMSIS-NN, issue 17: {cmsis[k]:.2f})" if k in cmsis else ""
+            t.add_row(f"{target.label}: instructions per MAC", f"{ipm:.2f}{quoted}" if ipm else "-")
     console.print(t)
 
 

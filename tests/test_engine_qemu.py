@@ -1,5 +1,6 @@
-"""Generated engines cross-compiled with arm-none-eabi-g++ (Cortex-M4 DSP and portable
-kernels on QEMU mps2-an386, Cortex-M3 on mps2-an385) give TFLM's output bytes: the kit's
+"""Generated engines cross-compiled for every benchmark target (Cortex-M4 DSP and portable
+kernels on QEMU mps2-an386, Cortex-M3 on mps2-an385, Cortex-M0 on microbit, rv32imc on
+virt) give TFLM's output bytes: the kit's
 Student, and 2-D and depthwise convolutions that reach every branch of the DSP paths
 (padding, odd channel counts, field sizes not a multiple of 4, strides, single-channel
 input, depth multipliers)."""
@@ -39,7 +40,7 @@ def test_cortex_m4_matches_tflm(tmp_path, name, builder):
     ref = tflm_outputs(model_bytes, x)
     assert len(np.unique(ref)) > 1
     figures = bench_m4.measure(tmp_path / "gen", tmp_path / "m4", x, ref)
-    assert figures["outputs_equal"], figures             # DSP, portable and M3 builds all bit-exact
+    assert figures["outputs_equal"], figures             # every target's build bit-exact
     assert figures["m4_instructions"] > info["macs"] // 4
     if name == "kit_student":
         assert figures["m4_instructions_per_mac"] <= 2.0, figures   # issue 17: <= 2.0 on the Student

@@ -1,12 +1,15 @@
-// Engine benchmark firmware for QEMU mps2-an386 (Cortex-M4) and mps2-an385 (Cortex-M3):
-// runs the generated model on the inputs in bench_data.h, checks the outputs against
-// TFLM's, counts SysTick ticks per inference, prints one line per run on UART0 and exits
-// QEMU through semihosting. Built with BEDSIDE_ENGINE_PROFILE, it also sums the ticks of
-// each op over all runs and prints one `OP` line per op.
+// Engine benchmark firmware for QEMU mps2-an386 (Cortex-M4), mps2-an385 (Cortex-M3),
+// microbit (Cortex-M0) and virt (RISC-V rv32imc): runs the generated model on the inputs in
+// bench_data.h, checks the outputs against TFLM's, counts port_cycles() ticks per inference
+// (SysTick, nRF51 TIMER0 or minstret), prints one line per run on the board's UART and
+// exits QEMU (bench_arch.h: semihosting on Arm, the test finisher on RISC-V). Built with
+// BEDSIDE_ENGINE_PROFILE, it also sums the ticks of each op over all runs and prints one
+// `OP` line per op.
 #include <stdint.h>
 #include <string.h>
 
-#include "bench_data.h"   // kBenchInputs, kBenchExpected, kBenchRuns (written by bench_engine_m4.py)
+#include "bench_arch.h"   // BenchCalibrate, BenchExit (firmware/engine/bench/<arch>/)
+#include "bench_data.h"   // kBenchInputs, kBenchExpected, kBenchRuns (written by converter/engine/bench_m4.py)
 #include "model_engine.h"
 
 extern "C" {
@@ -26,19 +29,6 @@ void PrintU32(uint32_t v) {
   char out[11];
   for (int i = 0; i < n; ++i) out[i] = buf[n - 1 - i];
   port_serial_write(reinterpret_cast<const uint8_t *>(out), n);
-}
-
-// A loop of a known instruction count, to convert SysTick ticks to instructions under
-// -icount (each iteration: subs + bne = 2 instructions).
-__attribute__((noinline)) void Calibrate(uint32_t n) {
-  __asm volatile("1: subs %0, %0, #1\n bne 1b" : "+r"(n) : : "cc");
-}
-
-void SemihostingExit(bool ok) {
-  // AArch32 SYS_EXIT: r1 is the reason. ApplicationExit makes QEMU exit 0, another reason 1.
-  register uint32_t r0 __asm__("r0") = 0x18u;
-  register uint32_t r1 __asm__("r1") = ok ? 0x20026u : 0x20023u;
-  __asm volatile("bkpt 0xAB" : "+r"(r0) : "r"(r1) : "memory");
 }
 
 alignas(16) uint8_t g_out[MODEL_ENGINE_OUTPUT_BYTES];
@@ -61,10 +51,10 @@ extern "C" void bedside_engine_op_done(int op_index) {
 int main() {
   port_init();
   const uint32_t kCal = 1000000u;
-  Calibrate(1000u);   // let SysTick's first reload pass before anything is timed
+  BenchCalibrate(1000u);   // let SysTick's first reload pass before anything is timed
   (void)port_cycles();
   uint32_t t0 = port_cycles();
-  Calibrate(kCal);
+  BenchCalibrate(kCal);
   uint32_t t1 = port_cycles();
   Print("CAL instructions=");
   PrintU32(2u * kCal);
@@ -98,7 +88,7 @@ int main() {
   }
 #endif
   Print(failures ? "DONE FAIL\n" : "DONE OK\n");
-  SemihostingExit(failures == 0);
+  BenchExit(failures == 0);
   for (;;) {
   }
 }
