@@ -87,8 +87,9 @@ class Gen:
         self._n = 0
         self.op: Operator | None = None
         # held_sha256 (docs/protocol.md): what model_engine_held() visits, in order, as C
-        # lines and as the little-endian bytes the host hashes (dsp: DSP builds only)
-        self.held: list[tuple[str, bytes, bool]] = []
+        # lines and as the little-endian bytes the host hashes; builds: "all", "dsp" (DSP
+        # builds only) or "portable" (all others), as the array is compiled
+        self.held: list[tuple[str, bytes, str]] = []
 
     # -- tensors
     def t(self, index: int) -> Tensor:
@@ -122,22 +123,27 @@ class Gen:
         return f"reinterpret_cast<{ctype} *>(g_arena + {b.offset})"
 
     # -- emission
-    def const(self, values, hint: str, ctype: str | None = None) -> str:
+    def const(self, values, hint: str, ctype: str | None = None, builds: str = "all") -> str:
         """A `static const` array in flash; identical arrays are emitted once."""
         arr = np.ascontiguousarray(values)
         if ctype is None:
             ctype = CTYPES[{np.dtype(np.int8): "int8", np.dtype(np.int32): "int32",
                             np.dtype(np.float32): "float32", np.dtype(np.uint8): "uint8",
                             np.dtype(np.int16): "int16", np.dtype(np.int64): "int64"}[arr.dtype]]
-        key = (ctype, arr.dtype.str, arr.shape, arr.tobytes())
+        key = (builds, ctype, arr.dtype.str, arr.shape, arr.tobytes())
         if key in self._consts:
             return self._consts[key]
         name = f"k_{hint}"
         self.decls.append(f"[[maybe_unused]] alignas(16) const {ctype} {name}[{max(arr.size, 1)}] = {_c_array(arr)};")
         self.weight_bytes += arr.nbytes
         self._consts[key] = name
-        self._hold_array(name, arr, ctype, dsp=False)
+        self._hold_array(name, arr, ctype, builds)
         return name
+
+    def const_portable(self, values, hint: str) -> str:
+        """An array only the portable kernels read: nullptr in DSP builds, which then neither
+        keep nor hash it."""
+        return f"BEDSIDE_ENGINE_PORTABLE_ONLY({self.const(values, hint, builds='portable')})"
 
     def const_dsp(self, values, hint: str, ctype: str) -> str:
         """A constant compiled only into DSP builds (BEDSIDE_ENGINE_DSP); nullptr elsewhere."""
@@ -146,7 +152,7 @@ class Gen:
         self.decls.append(f"#if BEDSIDE_ENGINE_DSP\nalignas(16) const {ctype} {name}[{max(arr.size, 1)}] = "
                           f"{_c_array(arr)};\n#endif")
         self.dsp_weight_bytes += arr.nbytes
-        self._hold_array(name, arr, ctype, dsp=True)
+        self._hold_array(name, arr, ctype, "dsp")
         return f"BEDSIDE_ENGINE_DSP_ONLY({name})"
 
     def param(self, ctype: str, comment: str = "", **fields) -> str:
@@ -171,9 +177,9 @@ class Gen:
         self.body.append("  " + line)
 
     # -- held_sha256: the bytes the kernels read, visited from the very objects they use
-    def _hold_array(self, name: str, arr: np.ndarray, ctype: str, dsp: bool) -> None:
+    def _hold_array(self, name: str, arr: np.ndarray, ctype: str, builds: str) -> None:
         data = arr.astype(HELD_DTYPES[ctype]).tobytes()
-        self.held.append((f"visit(ctx, {name}, sizeof({name}[0]), {arr.size}u);", data, dsp))
+        self.held.append((f"visit(ctx, {name}, sizeof({name}[0]), {arr.size}u);", data, builds))
 
     def _hold_fields(self, name: str, order: tuple[str, ...], fields: dict) -> None:
         """The int32 fields of a parameter struct (pointer fields name arrays held above)."""
@@ -184,20 +190,21 @@ class Gen:
                 continue          # a pointer: its array is held where it is declared
             ref = f"{name}.{f}" if isinstance(v, (list, tuple)) else f"&{name}.{f}"
             self.held.append((f"held_i32(visit, ctx, {ref}, {len(values)}u);",
-                              np.array(values, "<i4").tobytes(), False))
+                              np.array(values, "<i4").tobytes(), "all"))
 
     def held_sha256(self, dsp: bool) -> str:
         """SHA-256 of what model_engine_held() visits in a portable (dsp False) or DSP build."""
         h = hashlib.sha256()
-        for _, data, only_dsp in self.held:
-            if dsp or not only_dsp:
+        for _, data, builds in self.held:
+            if builds == "all" or (builds == "dsp") == dsp:
                 h.update(data)
         return h.hexdigest()
 
     def held_function(self) -> str:
         lines = []
-        for c, _, dsp in self.held:
-            lines += ["#if BEDSIDE_ENGINE_DSP", f"  {c}", "#endif"] if dsp else [f"  {c}"]
+        guards = {"dsp": "#if BEDSIDE_ENGINE_DSP", "portable": "#if !BEDSIDE_ENGINE_DSP"}
+        for c, _, builds in self.held:
+            lines += [guards[builds], f"  {c}", "#endif"] if builds in guards else [f"  {c}"]
         return "\n".join(lines)
 
 

@@ -139,5 +139,5 @@ def dot_rows(g, op, w: np.ndarray, bias: int, input_offset: int, mult, shift,
     fields = {"acc_init": g.const(pad4(init), f"acc{i}"),
               "quant": g.const(channel_quant(mult, shift, form, out_zp), f"quant{i}"),
               "filter16": g.const_dsp(dot_weights_dsp(w), f"w16_{i}", "int16_t"),
-              "filter8": f"BEDSIDE_ENGINE_PORTABLE_ONLY({g.const(dot_weights_portable(w), f'w8_{i}')})"}
+              "filter8": g.const_portable(dot_weights_portable(w), f"w8_{i}")}
     return fields, form

@@ -69,8 +69,8 @@ def lower(op, g):
             fields.update(acc_init="nullptr", quant="nullptr", filter16="nullptr", filter8="nullptr",
                           block16=g.const_dsp(np.concatenate([head, w16], axis=1).reshape(-1), f"blk16_{op.index}",
                                               "int32_t"),
-                          block8=f"BEDSIDE_ENGINE_PORTABLE_ONLY("
-                                 f"{g.const(np.concatenate([head, w8], axis=1).reshape(-1), f'blk8_{op.index}')})")
+                          block8=g.const_portable(np.concatenate([head, w8], axis=1).reshape(-1),
+                                                  f"blk8_{op.index}"))
             col = "nullptr"
         else:
             w8 = w4.reshape(kh * kw, c4 // 4, 4).transpose(1, 0, 2).astype(np.int8).reshape(-1)
@@ -79,7 +79,7 @@ def lower(op, g):
             if oc % 4 == 0:   # DSP: [group][tap][w0 w2 w1 w3] int16; portable builds read w8
                 w16 = w4.reshape(kh * kw, c4 // 4, 4)[:, :, [0, 2, 1, 3]].transpose(1, 0, 2).astype(np.int16)
                 fields.update(filter16=g.const_dsp(w16.reshape(-1), f"w16_{op.index}", "int16_t"),
-                              filter8=f"BEDSIDE_ENGINE_PORTABLE_ONLY({g.const(w8, f'w8_{op.index}')})")
+                              filter8=g.const_portable(w8, f"w8_{op.index}"))
             else:
                 fields.update(filter16="nullptr", filter8=g.const(w8, f"w8_{op.index}"))
             col = g.scratch("int8_t")
