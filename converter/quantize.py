@@ -54,6 +54,16 @@ def calibration_windows(x_train_q: np.ndarray, seed: int) -> np.ndarray:
     return np.concatenate([span[None], sample], axis=0)
 
 
+def full_int8(conv, representative) -> None:
+    """Set a TFLiteConverter up for full-integer PTQ with int8 input and output."""
+    import tensorflow as tf
+    conv.optimizations = [tf.lite.Optimize.DEFAULT]
+    conv.representative_dataset = representative
+    conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    conv.inference_input_type = tf.int8
+    conv.inference_output_type = tf.int8
+
+
 @contextlib.contextmanager
 def _quiet():
     """Hide TensorFlow's export/converter chatter (Python and native) on stdout/stderr."""
@@ -96,11 +106,7 @@ def quantize(model, calib_q: np.ndarray) -> tuple[bytes, str]:
                     model.export(tmp + "/sm", format="tf_saved_model", verbose=False)
                     conv, path = tf.lite.TFLiteConverter.from_saved_model(tmp + "/sm"), \
                         "export+from_saved_model"
-                conv.optimizations = [tf.lite.Optimize.DEFAULT]
-                conv.representative_dataset = representative
-                conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-                conv.inference_input_type = tf.int8
-                conv.inference_output_type = tf.int8
+                full_int8(conv, representative)
                 with _quiet():
                     return bytes(conv.convert()), path
             except Exception as e:  # noqa: BLE001 - retried through the SavedModel path

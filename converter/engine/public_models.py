@@ -161,7 +161,7 @@ def convert(model, seed: int = SEED, n_calibration: int = 64) -> bytes:
     """Full-int8 post-training quantization with seeded uniform calibration inputs."""
     import tensorflow as tf
 
-    from converter.quantize import _quiet
+    from converter.quantize import _quiet, full_int8
     rng = np.random.default_rng(seed)
     shape = (1, *model.input_shape[1:])
     calibration = [rng.uniform(-1.0, 1.0, size=shape).astype(np.float32) for _ in range(n_calibration)]
@@ -171,11 +171,7 @@ def convert(model, seed: int = SEED, n_calibration: int = 64) -> bytes:
             yield [x]
 
     conv = tf.lite.TFLiteConverter.from_keras_model(model)
-    conv.optimizations = [tf.lite.Optimize.DEFAULT]
-    conv.representative_dataset = representative
-    conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-    conv.inference_input_type = tf.int8
-    conv.inference_output_type = tf.int8
+    full_int8(conv, representative)
     with _quiet():
         return bytes(conv.convert())
 
