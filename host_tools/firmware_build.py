@@ -13,6 +13,8 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .callgraph import STACK_MARGIN, stack_reserve, worst_case_stack
+
 FIRMWARE_DIR = Path(__file__).resolve().parents[1] / "firmware"
 
 
@@ -58,9 +60,6 @@ TARGETS: dict[str, Target] = {t.name: t for t in (
            qemu=("qemu-system-riscv32", "-M", "virt", "-bios", "none"),
            ram_limit=320 << 10, flash_limit=4 << 20, insn_per_tick=1.0, measured_stack=True),
 )}
-# bytes added to the measured worst-case stack: exception entry frames and library calls
-# (memcpy, division helpers) that GCC's call graph does not see
-STACK_MARGIN = 512
 # What the kit needs besides the model, for the fit check before building (measured with
 # the demo model on the 32-bit targets, rounded up; the linker makes the exact check):
 KIT_STATIC_RAM = 7168   # protocol buffers, personalization, simulator ring (6927 B measured)
@@ -278,7 +277,7 @@ def build_firmware(run_dir: Path | None, target: str = "host", backend: str = "c
     worst = worst_case_stack(build_dir) if spec.tools else 0
     if spec.measured_stack:
         # the stack is the worst case plus a margin: relink when that differs from the last link
-        want = -(-(worst + STACK_MARGIN) // 16) * 16
+        want = stack_reserve(worst)
         if _cached(build_dir, "BEDSIDE_STACK_BYTES") != str(want):
             _build(build_dir, {**defines, "BEDSIDE_STACK_BYTES": str(want)}, spec)
     binary = build_dir / binary_name(target)
@@ -354,13 +353,6 @@ def check_fit(gen_dir: Path, spec: Target) -> None:
             f"+ stack {KIT_STACK + STACK_MARGIN}) and {flash} B of flash (weights "
             f"{need['weights']} + kit code {KIT_CODE}); the budget is {spec.ram_limit} B of RAM "
             f"and {spec.flash_limit} B of flash")
-
-
-def worst_case_stack(build_dir: Path) -> int:
-    """Deepest call path plus the deepest interrupt handler, from -fcallgraph-info=su."""
-    from .bench_reliability import callgraph_stack
-    roots = ("Reset_Handler", "riscv_reset", "call_user_start")   # the ports' reset entries
-    return callgraph_stack(build_dir, roots=roots)["worst_case_bytes"]
 
 
 def _cached(build_dir: Path, name: str) -> str | None:

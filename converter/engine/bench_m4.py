@@ -33,7 +33,6 @@ PORTS_DIR = KIT_ROOT / "firmware" / "ports"
 CORE_DIR = KIT_ROOT / "firmware" / "core"
 CXXFLAGS = ["-std=c++17", "-O2", "-Wall", "-Wextra", "-Werror", "-ffunction-sections",
             "-fdata-sections", "-fno-exceptions", "-fno-rtti", "-fno-threadsafe-statics"]
-STACK_MARGIN = 512   # bytes above GCC's call-graph worst case (exception frames, libc helpers)
 
 
 @dataclass(frozen=True)
@@ -107,7 +106,7 @@ def write_bench_data(path: Path, inputs: np.ndarray, expected: np.ndarray) -> No
 def build(gen_dir: Path, work: Path, inputs: np.ndarray, expected: np.ndarray,
           target: str = "m4", profile: bool = False) -> Path:
     """Cross-compile the benchmark firmware for `target` (see TARGETS); returns the ELF.
-    The stack is GCC's call-graph worst case plus STACK_MARGIN; raises DoesNotFit when the
+    The stack is GCC's call-graph worst case plus a margin (host_tools.callgraph); raises DoesNotFit when the
     linker reports an overflowed region."""
     t = TARGETS[target]
     port = PORTS_DIR / t.board
@@ -127,9 +126,8 @@ def build(gen_dir: Path, work: Path, inputs: np.ndarray, expected: np.ndarray,
         cmd = [*compiler, "-c", str(src), "-o", str(obj)]
         _check(subprocess.run(cmd, capture_output=True, text=True), cmd, "cross-compile")
         objs.append(str(obj))
-    from host_tools.bench_reliability import callgraph_stack
-    stack = callgraph_stack(work, roots=("Reset_Handler", "riscv_reset"))["worst_case_bytes"]
-    stack = -(-(stack + STACK_MARGIN) // 16) * 16
+    from host_tools.callgraph import stack_reserve, worst_case_stack
+    stack = stack_reserve(worst_case_stack(work))
     elf = work / "bench.elf"
     ld = port / t.ldscript
     cmd = [t.tool(t.linker), *t.cpu, "-nostartfiles", *t.libc, "-Wl,--gc-sections", f"-T{ld}",

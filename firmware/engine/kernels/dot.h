@@ -54,6 +54,24 @@ inline uint32_t Sxtab16Odd(uint32_t acc, uint32_t v) {
   return r;
 }
 
+// One group of four inputs: one LDR, two SXTB16, four LDRD and eight SMLAD (16 MACs).
+#define BEDSIDE_DOT4X16_GROUP \
+  "ldr %[xv], [%[x]], #4\n" \
+  "sxtb16 %[xo], %[xv], ror #8\n" \
+  "sxtb16 %[xv], %[xv]\n" \
+  "ldrd %[w0], %[w1], [%[w]], #8\n" \
+  "smlad %[a0], %[w0], %[xv], %[a0]\n" \
+  "smlad %[a0], %[w1], %[xo], %[a0]\n" \
+  "ldrd %[w0], %[w1], [%[w]], #8\n" \
+  "smlad %[a1], %[w0], %[xv], %[a1]\n" \
+  "smlad %[a1], %[w1], %[xo], %[a1]\n" \
+  "ldrd %[w0], %[w1], [%[w]], #8\n" \
+  "smlad %[a2], %[w0], %[xv], %[a2]\n" \
+  "smlad %[a2], %[w1], %[xo], %[a2]\n" \
+  "ldrd %[w0], %[w1], [%[w]], #8\n" \
+  "smlad %[a3], %[w0], %[xv], %[a3]\n" \
+  "smlad %[a3], %[w1], %[xo], %[a3]\n"
+
 // acc[0..3] += x . w[k] for four output channels over n4 (a multiple of 4) int8 inputs.
 // w16 is the generator's int16 copy (`dot_weights_dsp`): per group of four inputs, per
 // channel, the halfwords w0 w2 w1 w3, so one LDRD gives the words that pair with SXTB16's
@@ -69,37 +87,9 @@ inline void Dot4x16(const int8_t *x, const int16_t *w16, int32_t n4, int32_t *ac
       "tst %[n4], #4\n"
       "bne 2f\n"
       "1:\n"
-      "ldr %[xv], [%[x]], #4\n"
-      "sxtb16 %[xo], %[xv], ror #8\n"
-      "sxtb16 %[xv], %[xv]\n"
-      "ldrd %[w0], %[w1], [%[w]], #8\n"
-      "smlad %[a0], %[w0], %[xv], %[a0]\n"
-      "smlad %[a0], %[w1], %[xo], %[a0]\n"
-      "ldrd %[w0], %[w1], [%[w]], #8\n"
-      "smlad %[a1], %[w0], %[xv], %[a1]\n"
-      "smlad %[a1], %[w1], %[xo], %[a1]\n"
-      "ldrd %[w0], %[w1], [%[w]], #8\n"
-      "smlad %[a2], %[w0], %[xv], %[a2]\n"
-      "smlad %[a2], %[w1], %[xo], %[a2]\n"
-      "ldrd %[w0], %[w1], [%[w]], #8\n"
-      "smlad %[a3], %[w0], %[xv], %[a3]\n"
-      "smlad %[a3], %[w1], %[xo], %[a3]\n"
+      BEDSIDE_DOT4X16_GROUP
       "2:\n"
-      "ldr %[xv], [%[x]], #4\n"
-      "sxtb16 %[xo], %[xv], ror #8\n"
-      "sxtb16 %[xv], %[xv]\n"
-      "ldrd %[w0], %[w1], [%[w]], #8\n"
-      "smlad %[a0], %[w0], %[xv], %[a0]\n"
-      "smlad %[a0], %[w1], %[xo], %[a0]\n"
-      "ldrd %[w0], %[w1], [%[w]], #8\n"
-      "smlad %[a1], %[w0], %[xv], %[a1]\n"
-      "smlad %[a1], %[w1], %[xo], %[a1]\n"
-      "ldrd %[w0], %[w1], [%[w]], #8\n"
-      "smlad %[a2], %[w0], %[xv], %[a2]\n"
-      "smlad %[a2], %[w1], %[xo], %[a2]\n"
-      "ldrd %[w0], %[w1], [%[w]], #8\n"
-      "smlad %[a3], %[w0], %[xv], %[a3]\n"
-      "smlad %[a3], %[w1], %[xo], %[a3]\n"
+      BEDSIDE_DOT4X16_GROUP
       "cmp %[x], %[end]\n"
       "bne 1b\n"
       : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [x] "+r"(x), [w] "+r"(w16),
@@ -111,6 +101,7 @@ inline void Dot4x16(const int8_t *x, const int16_t *w16, int32_t n4, int32_t *ac
   acc[2] = a2;
   acc[3] = a3;
 }
+#undef BEDSIDE_DOT4X16_GROUP
 #endif
 
 // The portable form: acc[0..3] += x . w[k] over n inputs, w8 interleaved by the generator

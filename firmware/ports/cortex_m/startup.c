@@ -20,15 +20,16 @@ static void Default_Handler(void) {
 /* Faults stop here: a debugger (or QEMU's -d) shows where. */
 void HardFault_Handler(void) __attribute__((weak, alias("Default_Handler")));
 void SysTick_Handler(void) __attribute__((weak, alias("Default_Handler")));
+/* The external interrupts (mps2: 0..81), one list for the handlers and the vector table. */
+#define BEDSIDE_IRQS(X) \
+    X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11) X(12) X(13) X(14) X(15) \
+    X(16) X(17) X(18) X(19) X(20) X(21) X(22) X(23) X(24) X(25) X(26) X(27) X(28) X(29) \
+    X(30) X(31) X(32) X(33) X(34) X(35) X(36) X(37) X(38) X(39) X(40) X(41) X(42) X(43) \
+    X(44) X(45) X(46) X(47) X(48) X(49) X(50) X(51) X(52) X(53) X(54) X(55) X(56) X(57) \
+    X(58) X(59) X(60) X(61) X(62) X(63) X(64) X(65) X(66) X(67) X(68) X(69) X(70) X(71) \
+    X(72) X(73) X(74) X(75) X(76) X(77) X(78) X(79) X(80) X(81)
 #define IRQ(n) void Irq##n##_Handler(void) __attribute__((weak, alias("Default_Handler")));
-IRQ(0) IRQ(1) IRQ(2) IRQ(3) IRQ(4) IRQ(5) IRQ(6) IRQ(7) IRQ(8) IRQ(9) IRQ(10) IRQ(11)
-IRQ(12) IRQ(13) IRQ(14) IRQ(15) IRQ(16) IRQ(17) IRQ(18) IRQ(19) IRQ(20) IRQ(21) IRQ(22)
-IRQ(23) IRQ(24) IRQ(25) IRQ(26) IRQ(27) IRQ(28) IRQ(29) IRQ(30) IRQ(31) IRQ(32) IRQ(33)
-IRQ(34) IRQ(35) IRQ(36) IRQ(37) IRQ(38) IRQ(39) IRQ(40) IRQ(41) IRQ(42) IRQ(43) IRQ(44)
-IRQ(45) IRQ(46) IRQ(47) IRQ(48) IRQ(49) IRQ(50) IRQ(51) IRQ(52) IRQ(53) IRQ(54) IRQ(55)
-IRQ(56) IRQ(57) IRQ(58) IRQ(59) IRQ(60) IRQ(61) IRQ(62) IRQ(63) IRQ(64) IRQ(65) IRQ(66)
-IRQ(67) IRQ(68) IRQ(69) IRQ(70) IRQ(71) IRQ(72) IRQ(73) IRQ(74) IRQ(75) IRQ(76) IRQ(77)
-IRQ(78) IRQ(79) IRQ(80) IRQ(81)
+BEDSIDE_IRQS(IRQ)
 #undef IRQ
 
 typedef void (*vector_t)(void);
@@ -48,14 +49,7 @@ __attribute__((section(".vectors"), used)) static const vector_t g_vectors[] = {
     0,
     Default_Handler,   /* PendSV */
     SysTick_Handler,
-VEC(0) VEC(1) VEC(2) VEC(3) VEC(4) VEC(5) VEC(6) VEC(7) VEC(8) VEC(9) VEC(10) VEC(11)
-VEC(12) VEC(13) VEC(14) VEC(15) VEC(16) VEC(17) VEC(18) VEC(19) VEC(20) VEC(21) VEC(22)
-VEC(23) VEC(24) VEC(25) VEC(26) VEC(27) VEC(28) VEC(29) VEC(30) VEC(31) VEC(32) VEC(33)
-VEC(34) VEC(35) VEC(36) VEC(37) VEC(38) VEC(39) VEC(40) VEC(41) VEC(42) VEC(43) VEC(44)
-VEC(45) VEC(46) VEC(47) VEC(48) VEC(49) VEC(50) VEC(51) VEC(52) VEC(53) VEC(54) VEC(55)
-VEC(56) VEC(57) VEC(58) VEC(59) VEC(60) VEC(61) VEC(62) VEC(63) VEC(64) VEC(65) VEC(66)
-VEC(67) VEC(68) VEC(69) VEC(70) VEC(71) VEC(72) VEC(73) VEC(74) VEC(75) VEC(76) VEC(77)
-VEC(78) VEC(79) VEC(80) VEC(81)
+BEDSIDE_IRQS(VEC)
 };
 #undef VEC
 
