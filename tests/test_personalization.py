@@ -203,7 +203,16 @@ def test_bench_quick_writes_json(quick_run_dir, tmp_path):
         assert set(s[group]["event_sensitivity"]) == {"with", "without"}
         assert set(s[group]["alarm_time_fraction"]) == {"with", "without"}
         assert len(s[group]["event_sensitivity_change_ci"]) == 2
+        # pooled over one cohort is that cohort's own paired figures, CIs included
+        pg = r["pooled"][group]
+        for key in ("false_alarm_reduction", "false_alarm_reduction_ci",
+                    "event_sensitivity_change", "event_sensitivity_change_ci",
+                    "event_sensitivity", "false_alarms_per_patient_day"):
+            assert pg[key] == s[group][key], key
+        assert pg["events_alarmed"] == {arm: s[arm][group]["events_alarmed"]
+                                        for arm in ("without", "with")}
     assert isinstance(r["target_met"], bool)
+    assert r["target_met_cohorts"] == int(r["target_met"])
 
 
 def test_bedside_verify_checks_calibration(converted_run_dir, host_firmware, tmp_path):
@@ -269,3 +278,34 @@ def test_equal_sensitivity_operating_point_uses_validation_only():
     # the personalized arm moved to a more sensitive point to catch patient 3's event
     assert ops["with"]["threshold"] < at_policy["with"]["threshold"]
     assert ops["with"]["off_sensitivity"] >= ops["with"]["target_sensitivity"]
+
+
+def _rows(false, windows, event, alarmed):
+    n = len(false)
+    return {"false": np.array(false), "episodes": np.array(false) + 1,
+            "windows": np.array(windows), "alarm_windows": np.ones(n, int),
+            "pos_windows": np.array(event, int) * 12,
+            "pos_alarm_windows": np.array(alarmed, int) * 3,
+            "event": np.array(event, bool), "alarmed": np.array(alarmed, bool),
+            "lead": np.full(n, np.nan)}
+
+
+def test_pooled_sums_cohorts_and_resamples_within_each():
+    from training.bench_personalization import pooled
+    a = {(arm, g): _rows([4, 2, 0], [100, 100, 100], [1, 0, 1], [1, 0, arm == "with"])
+         for arm in ("without", "with") for g in ("overall", "atypical_baseline")}
+    b = {(arm, g): _rows([6, 0] if arm == "without" else [1, 1], [200, 200], [1, 1],
+                         [1, arm == "without"])
+         for arm in ("without", "with") for g in ("overall", "atypical_baseline")}
+    p = pooled([a, b], stride=5, n_boot=50, seed=3)["atypical_baseline"]
+    assert p["patients"] == 5 and p["events"] == 4
+    # false alarms: without 4+2+6 = 12, with the same rows as without in cohort a plus 2
+    assert p["false_alarm_reduction"] == pytest.approx(1 - (4 + 2 + 2) / 12)
+    assert p["events_alarmed"] == {"without": 3, "with": 3}
+    assert p["event_sensitivity_change"] == 0.0
+    days = 700 * 5 / 1440
+    assert p["false_alarms_per_patient_day"]["without"] == pytest.approx(12 / days)
+    assert p["positive_window_coverage"]["without"] == pytest.approx(3 * 3 / (4 * 12))
+    lo, hi = p["false_alarm_reduction_ci"]
+    assert lo <= p["false_alarm_reduction"] <= hi and lo < hi
+    assert pooled([a, b], 5, 50, 3) == pooled([a, b], 5, 50, 3)     # deterministic

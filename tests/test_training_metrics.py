@@ -128,6 +128,7 @@ def test_alarm_burden_counts_and_event_operating_point():
     assert res["false_alarms_per_patient_day"] == 1 / (24 * 5 / 1440)
     assert res["alarm_precision"] == 0.5
     assert res["alarm_time_fraction"] == 3 / 24            # on at 2 + 1 windows
+    assert res["positive_window_coverage"] == 2 / 12       # of patient 0's 12 positives
     op = burden.alarm_at_event_sensitivity(p, pidx, y, 2, 1.0)
     assert op["threshold"] == 0.9                          # min of the 2 windows ending at 70
     cmp = burden.compare(rows, rows, 5, 20, 0)

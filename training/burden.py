@@ -7,8 +7,9 @@ has no event within the horizon (label 0), *true* otherwise. An event is *alarme
 the alarm is on at any window ending in the horizon before onset (label-1 windows);
 its lead time is onset minus the end of the first such window. Patient-days count the
 evaluated windows x stride; `alarm_time_fraction` is the share of windows with the alarm
-on (an alarm that stays on raises few episodes but is useless: read both). Confidence
-intervals resample patients.
+on (an alarm that stays on raises few episodes but is useless: read both);
+`positive_window_coverage` the share of label-1 windows (the horizon before an onset) with
+the alarm on. Confidence intervals resample patients.
 """
 from __future__ import annotations
 
@@ -26,10 +27,11 @@ def _patients(pidx):
 
 
 def per_patient(y, p, pidx, ends, onset, alarm: dict) -> dict:
-    """Per-patient counts: false / all episodes, days, event, alarmed, lead (min)."""
+    """Per-patient counts: false / all episodes, windows, windows with the alarm on,
+    positive windows and those with the alarm on, event, alarmed, lead (min)."""
     y, p, ends = np.asarray(y), np.asarray(p, np.float64), np.asarray(ends)
-    rows = {k: [] for k in ("false", "episodes", "windows", "alarm_windows", "event",
-                            "alarmed", "lead")}
+    rows = {k: [] for k in ("false", "episodes", "windows", "alarm_windows", "pos_windows",
+                            "pos_alarm_windows", "event", "alarmed", "lead")}
     for lo, hi in _patients(pidx):
         a = Alarm(float(alarm["threshold"]), float(alarm["off_threshold"]),
                   int(alarm["min_duration"]))
@@ -41,13 +43,16 @@ def per_patient(y, p, pidx, ends, onset, alarm: dict) -> dict:
         rows["episodes"].append(int(start.sum()))
         rows["windows"].append(hi - lo)
         rows["alarm_windows"].append(int(on.sum()))
+        rows["pos_windows"].append(int(yy.sum()))
+        rows["pos_alarm_windows"].append(int((on & yy).sum()))
         rows["event"].append(bool(yy.any()))
         rows["alarmed"].append(bool(len(hit)))
         rows["lead"].append(float(onset[lo] - ends[lo + hit[0]]) if len(hit) else np.nan)
     return {k: np.asarray(v) for k, v in rows.items()}
 
 
-def _summary(r: dict, stride: int) -> dict:
+def summary(r: dict, stride: int) -> dict:
+    """Burden figures of per-patient rows (per_patient), no CIs."""
     days = r["windows"].sum() * stride / 1440.0
     events, episodes = int(r["event"].sum()), int(r["episodes"].sum())
     lead = r["lead"][r["alarmed"] & r["event"]]
@@ -58,6 +63,10 @@ def _summary(r: dict, stride: int) -> dict:
         "alarm_precision": float(1 - r["false"].sum() / episodes) if episodes else None,
         "alarm_time_fraction": float(r["alarm_windows"].sum() / r["windows"].sum())
         if r["windows"].sum() else None,
+        # window-level sensitivity of the alarm: finer than events alarmed, which a few
+        # dozen events make coarse
+        "positive_window_coverage": float(r["pos_alarm_windows"].sum() / r["pos_windows"].sum())
+        if r["pos_windows"].sum() else None,
     }
 
 
@@ -67,10 +76,10 @@ def burden(y, p, pidx, ends, onset_of_window, alarm: dict, stride: int, n_boot: 
     patient-bootstrap CIs, and the per-patient rows (for paired comparisons).
     `onset_of_window` [N]: the patient's onset (-1 none)."""
     r = per_patient(y, p, pidx, ends, np.asarray(onset_of_window), alarm)
-    out = _summary(r, stride)
+    out = summary(r, stride)
     boots = {k: [] for k in out}
     for idx in metrics.patient_resamples(np.arange(len(r["windows"])), n_boot, seed):
-        s = _summary({k: v[idx] for k, v in r.items()}, stride)
+        s = summary({k: v[idx] for k, v in r.items()}, stride)
         for k in out:
             boots[k].append(s[k])
     res = {"patients": int(len(r["windows"])),
@@ -117,11 +126,11 @@ def compare(rows_a: dict, rows_b: dict, stride: int, n_boot: int, seed: int) -> 
     """a - b of false alarms per patient-day and event sensitivity, same patients,
     paired patient-bootstrap CIs."""
     keys = ("false_alarms_per_patient_day", "event_sensitivity")
-    sa, sb = _summary(rows_a, stride), _summary(rows_b, stride)
+    sa, sb = summary(rows_a, stride), summary(rows_b, stride)
     out, boots = {}, {k: [] for k in keys}
     for idx in metrics.patient_resamples(np.arange(len(rows_a["windows"])), n_boot, seed):
-        ra = _summary({k: v[idx] for k, v in rows_a.items()}, stride)
-        rb = _summary({k: v[idx] for k, v in rows_b.items()}, stride)
+        ra = summary({k: v[idx] for k, v in rows_a.items()}, stride)
+        rb = summary({k: v[idx] for k, v in rows_b.items()}, stride)
         for k in keys:
             if ra[k] is not None and rb[k] is not None:
                 boots[k].append(ra[k] - rb[k])
