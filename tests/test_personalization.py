@@ -5,6 +5,7 @@ and its validation-only equal-sensitivity operating point."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -214,6 +215,35 @@ def test_bench_quick_writes_json(quick_run_dir, tmp_path):
     assert isinstance(r["target_met"], bool)
     assert r["target_met_cohorts"] == int(r["target_met"])
 
+
+
+def test_bench_pipeline_trains_with_the_kit_stages_and_reuses_them(quick_run_dir, tmp_path,
+                                                                    capsys):
+    from bedside.cli import main
+    from tests.fixtures.convert import copy_run
+    run_dir = copy_run(quick_run_dir, tmp_path / "run")
+    argv = ["bench", "personalization", str(run_dir), "--pipeline", "--quick"]
+    assert main(argv) == 0
+    out = run_dir / "personalization_pipeline.json"
+    r = json.loads(out.read_text())
+    assert r["students"].startswith("pipeline") and r["threshold_source"] == "validation"
+    assert not (run_dir / "personalization.json").exists()      # the bench mode's file
+    (seed, s), = r["cohort_seeds"].items()
+    subs = {arm: Path(p) for arm, p in r["pipeline_runs"][seed].items()}
+    for arm, sub in subs.items():
+        cfg = json.loads((sub / "run.json").read_text())
+        assert cfg["config"]["personalization"]["enabled"] == (arm == "with")
+        assert set(cfg["stages"]) >= {"data", "train", "distill"}
+        assert s[arm]["alarm"]["chosen_on"] == "val"
+    models = {arm: (sub / "student" / "model.keras").stat().st_mtime_ns
+              for arm, sub in subs.items()}
+    capsys.readouterr()
+    assert main(argv) == 0                                   # finished sub-runs are reused
+    assert capsys.readouterr().out.count("reusing") == 2
+    assert {arm: (sub / "student" / "model.keras").stat().st_mtime_ns
+            for arm, sub in subs.items()} == models
+    assert json.loads(out.read_text())["cohort_seeds"] == r["cohort_seeds"]
+    assert main(argv + ["--epochs", "3"]) == 2
 
 def test_bedside_verify_checks_calibration(converted_run_dir, host_firmware, tmp_path):
     from bedside.cli import main

@@ -2,7 +2,7 @@
 
     bedside bench personalization RUN_DIR [--cohort-seeds 3] [--patients N] [--epochs 6]
                                   [--bootstrap 200] [--operating-point equal-sensitivity|policy]
-                                  [--quick] [--out FILE]
+                                  [--pipeline] [--quick] [--out FILE]
 
 For each cohort seed (the run's cohort, then cohorts simulated with the run's data
 settings and the next seeds), two Students of the run's architecture are trained from the
@@ -23,6 +23,9 @@ machine per patient) with 95 % patient-bootstrap CIs, and the paired reduction
 and pooled over all cohorts (`pooled`: the patient bootstrap stratified by cohort; a
 cohort's subgroup has only 15-30 test events, so one event is 3-7 % of its
 sensitivity). Writes RUN_DIR/personalization.json.
+`--pipeline` trains each arm instead with the kit's own stages (bedside data / train /
+distill: Teacher and KD, what a run deploys) in RUN_DIR/personalization_pipeline/ and
+compares them the same way (RUN_DIR/personalization_pipeline.json).
 TensorFlow is imported only when it runs.
 """
 from __future__ import annotations
@@ -37,6 +40,7 @@ import numpy as np
 GROUPS = ("overall", "atypical_baseline")
 TARGET_REDUCTION = 0.2
 RULES = ("equal-sensitivity", "policy")
+PIPELINE_DIR = "personalization_pipeline"
 # the operating-point grid (window sensitivities of the on and off thresholds)
 OP_STEP, OP_ON_MAX, OP_OFF_MAX = 0.01, 0.95, 0.99
 RULE_TEXT = {
@@ -65,10 +69,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--operating-point", choices=RULES, default="equal-sensitivity",
                    help="how each arm's alarm is chosen on validation (default "
                         "equal-sensitivity; docs/personalization.md)")
+    p.add_argument("--pipeline", action="store_true",
+                   help="train each arm with the kit's own data -> train -> distill (Teacher "
+                        "and KD, as a run deploys; about 9 min a cohort) in "
+                        f"RUN_DIR/{PIPELINE_DIR}/, reusing finished sub-runs, instead of "
+                        "the bench's Students without KD")
     p.add_argument("--quick", action="store_true",
                    help="tests: 2 epochs, one cohort (the figures are not meaningful)")
     p.add_argument("--out", type=Path, default=None,
-                   help="JSON output (default RUN_DIR/personalization.json)")
+                   help="JSON output (default RUN_DIR/personalization.json; --pipeline: "
+                        "RUN_DIR/personalization_pipeline.json)")
 
 
 def _train(x, y, scfg: dict, seed: int, title: str):
@@ -217,26 +227,39 @@ def operating_points(val: dict, policy: dict, rule: str) -> dict:
     return out
 
 
+def _predictions(model, cohort, split: str, cfg: dict, setting) -> dict:
+    """One arm's int8 outputs on a split's windows, with what the burden needs."""
+    from . import dataset, tfutil
+    win = cfg["window"]
+    xs, ys, ps, es = dataset.split_windows(cohort, split, win["length"], int(win["stride"]),
+                                           int(cfg["horizon_min"]), setting)
+    return {"y": ys, "p": tfutil.predict_int8(model, xs)[:, 0], "pidx": ps, "ends": es,
+            "onset": cohort.onset[ps], "atyp": cohort.atypical_baseline[ps]}
+
+
 def one_cohort(cohort, cfg: dict, pz: dict, scfg: dict, policy: dict, seed: int,
                n_boot: int, rule: str = "equal-sensitivity") -> tuple[dict, dict]:
-    """Train both arms on `cohort`, choose their alarms on validation, report on test.
-    Returns the report and the per-patient test rows {(arm, group): rows} (for pooled)."""
-    from . import burden, dataset, metrics, tfutil
+    """Train both arms on `cohort` (no KD), then `compare` them."""
+    from . import dataset
     win, horizon = cfg["window"], int(cfg["horizon_min"])
-    stride = int(win["stride"])
-    out, rows, val, test = {}, {}, {}, {}
+    val, test = {}, {}
     for arm, setting in (("without", None), ("with", pz)):
-        x, y, _, _ = dataset.split_windows(cohort, "train", win["length"], stride, horizon,
-                                           setting)
+        x, y, _, _ = dataset.split_windows(cohort, "train", win["length"], int(win["stride"]),
+                                           horizon, setting)
         if len(y) == 0 or y.sum() == 0:
             raise ValueError("no positive training windows")
         model = _train(x, y, scfg, seed, f"student ({arm} personalization)")
-        for split, keep in (("val", val), ("test", test)):
-            xs, ys, ps, es = dataset.split_windows(cohort, split, win["length"], stride,
-                                                   horizon, setting)
-            keep[arm] = {"y": ys, "p": tfutil.predict_int8(model, xs)[:, 0], "pidx": ps,
-                         "ends": es, "onset": cohort.onset[ps],
-                         "atyp": cohort.atypical_baseline[ps]}
+        val[arm] = _predictions(model, cohort, "val", cfg, setting)
+        test[arm] = _predictions(model, cohort, "test", cfg, setting)
+    return compare(val, test, policy, rule, int(win["stride"]), n_boot, seed)
+
+
+def compare(val: dict, test: dict, policy: dict, rule: str, stride: int, n_boot: int,
+            seed: int) -> tuple[dict, dict]:
+    """Choose each arm's alarm on validation (operating_points), report on test.
+    Returns the report and the per-patient test rows {(arm, group): rows} (for pooled)."""
+    from . import burden, metrics
+    out, rows = {}, {}
     alarms = operating_points(val, policy, rule)
     for arm in ("without", "with"):
         d = test[arm]
@@ -267,6 +290,59 @@ def one_cohort(cohort, cfg: dict, pz: dict, scfg: dict, policy: dict, seed: int,
     return res, rows
 
 
+def _pipeline_finished(sub: Path, cs: int, on: bool, patients: int, quick: bool) -> bool:
+    """`sub` already went through data -> train -> distill with these settings, in order
+    (a later `data` would have left a newer cohort than the Student)."""
+    from . import runinfo
+    files = [sub / "data" / "cohort.npz", sub / "teacher" / "model.keras",
+             sub / "student" / "model.keras"]
+    if not all(f.is_file() for f in files):
+        return False
+    try:
+        r = runinfo.load(sub)
+    except (OSError, ValueError):
+        return False
+    c, st = r.get("config") or {}, r.get("stages") or {}
+    profile = "quick" if quick else "default"
+    mtimes = [f.stat().st_mtime for f in files]
+    return (all((st.get(s) or {}).get("profile") == profile for s in ("data", "train", "distill"))
+            and c.get("seed") == cs and (c.get("personalization") or {}).get("enabled") == on
+            and (c.get("data") or {}).get("patients") == patients and mtimes == sorted(mtimes))
+
+
+def pipeline_arm(run_dir: Path, cs: int, on: bool, patients: int, quick: bool):
+    """One arm of `--pipeline`: the kit's own `bedside data` (cohort seed `cs`, which is
+    also the training seed), `train` (Teacher) and `distill` (Student with KD: what a run
+    deploys), personalization on or off, in RUN_DIR/personalization_pipeline/. A sub-run
+    that already finished them with the same settings is reused (about 4.5 min an arm
+    on 2 cores). Returns (sub-run, exit code)."""
+    from bedside.cli import main
+    sub = run_dir / PIPELINE_DIR / f"cohort-{cs}-{'with' if on else 'without'}"
+    if _pipeline_finished(sub, cs, on, patients, quick):
+        print(f"reusing {sub} (data, train and distill done with these settings)")
+        return sub, 0
+    common = ["--seed", str(cs)] + (["--quick"] if quick else [])
+    for argv in (["data", str(sub), *common, "--patients", str(patients),
+                  "--personalization", "on" if on else "off"],
+                 ["train", str(sub), *common], ["distill", str(sub), *common]):
+        print(f"$ bedside {' '.join(argv)}")
+        rc = main(argv)
+        if rc != 0:
+            return sub, rc
+    return sub, 0
+
+
+def _pipeline_predictions(sub: Path) -> tuple[dict, dict]:
+    from . import dataset, models, runinfo
+    from .cohort import Cohort
+    cfg = runinfo.config(sub)
+    cohort = Cohort.load(sub / "data" / "cohort.npz")
+    model = models.load(sub / "student" / "model.keras")
+    setting = dataset.personalization(cfg)
+    return (_predictions(model, cohort, "val", cfg, setting),
+            _predictions(model, cohort, "test", cfg, setting))
+
+
 def run(args: argparse.Namespace) -> int:
     from . import profiles, runinfo
     from bedside.contract.personalize import DEFAULT, PersonalizationError, normalize
@@ -285,6 +361,10 @@ def run(args: argparse.Namespace) -> int:
     except (ValueError, PersonalizationError) as e:
         print(f"error: {run_dir / 'run.json'}: {e}", file=sys.stderr)
         return 2
+    if args.pipeline and (args.epochs is not None or args.seed is not None):
+        print("error: --pipeline trains with the profile's epochs and each cohort's seed: "
+              "drop --epochs / --seed", file=sys.stderr)
+        return 2
     seed = int(args.seed if args.seed is not None else cfg.get("seed", 0))
     prof = profiles.profile(args.quick)
     scfg = {**prof["student"], **{k: v for k, v in cfg.get("student", {}).items()
@@ -296,34 +376,60 @@ def run(args: argparse.Namespace) -> int:
     n_boot = args.bootstrap or (20 if args.quick else 200)
     data_seed = int(cfg.get("seed", 0))
     simulated = (cfg.get("data") or {}).get("source", "simulate") == "simulate"
-    if n_seeds > 1 and not simulated:
-        print(f"error: {run_dir}: --cohort-seeds > 1 needs a simulated cohort", file=sys.stderr)
+    if (n_seeds > 1 or args.pipeline) and not simulated:
+        print(f"error: {run_dir}: --cohort-seeds > 1 and --pipeline need a simulated cohort",
+              file=sys.stderr)
         return 2
     from . import tfutil
     tfutil.setup(seed)
-    seeds, rows = {}, []
+    stride = int(cfg["window"]["stride"])
+    patients = int(args.patients or cfg["data"]["patients"])
+    seeds, rows, runs = {}, [], {}
     for k in range(n_seeds):
         cs = data_seed + k
-        cohort = _cohort(run_dir, cfg, cs, k == 0, args.patients)
         try:
-            seeds[str(cs)], r = one_cohort(cohort, cfg, pz, scfg, policy, seed, n_boot,
-                                           args.operating_point)
+            if args.pipeline:
+                val, test = {}, {}
+                for arm in ("without", "with"):
+                    sub, rc = pipeline_arm(run_dir, cs, arm == "with", patients, args.quick)
+                    if rc != 0:
+                        print(f"error: cohort seed {cs}: a stage for {sub} failed (exit {rc})",
+                              file=sys.stderr)
+                        return rc
+                    runs.setdefault(str(cs), {})[arm] = str(sub)
+                    val[arm], test[arm] = _pipeline_predictions(sub)
+                seeds[str(cs)], r = compare(val, test, policy, args.operating_point, stride,
+                                            n_boot, seed)
+            else:
+                cohort = _cohort(run_dir, cfg, cs, k == 0, args.patients)
+                seeds[str(cs)], r = one_cohort(cohort, cfg, pz, scfg, policy, seed, n_boot,
+                                               args.operating_point)
             rows.append(r)
         except ValueError as e:
             print(f"error: cohort seed {cs}: {e}", file=sys.stderr)
             return 2
+    if args.pipeline:     # the arms trained as the sub-runs' configs say
+        sub_cfg = runinfo.config(runs[str(data_seed)]["with"])
+        pz = normalize(sub_cfg["personalization"])
+        scfg = sub_cfg["student"]
     report = {
         "generator": {"tool": "bedside bench personalization",
                       "command": f"bedside bench personalization {run_dir} --cohort-seeds "
                                  f"{n_seeds} --operating-point {args.operating_point}"
+                                 + (" --pipeline" if args.pipeline else "")
                                  + (" --quick" if args.quick else "")},
         "run_dir": str(run_dir), "seed": seed, "quick": bool(args.quick),
+        "students": ("pipeline: bedside data / train / distill per arm (Teacher and KD, the "
+                     "profile's epochs; training seed = cohort seed)" if args.pipeline else
+                     "bench: one Student per arm without KD, the same training seed"),
+        "pipeline_runs": runs if args.pipeline else None,
         "threshold_source": "validation", "alarm_policy": policy,
         "operating_point": {"rule": args.operating_point, "description": RULE_TEXT[
             args.operating_point], "grid": {"step": OP_STEP, "on_max": OP_ON_MAX,
                                             "off_max": OP_OFF_MAX}},
         "settings": pz,
-        "student": {k: scfg[k] for k in ("filters", "dense", "epochs", "batch", "lr", "neg_keep")},
+        "student": {k: scfg.get(k) for k in ("filters", "dense", "epochs", "batch", "lr",
+                                             "neg_keep")},
         "patients": args.patients, "bootstrap": n_boot, "cohort_seeds": seeds,
         "target": {"false_alarm_reduction": TARGET_REDUCTION, "ci_excludes_0": True,
                    "event_sensitivity": "with >= without", "group": "atypical_baseline",
@@ -332,10 +438,11 @@ def run(args: argparse.Namespace) -> int:
         "target_met_cohorts": sum(s["target_met"] for s in seeds.values()),
         # every cohort's test patients together (stratified bootstrap): far more events
         # than one cohort's subgroup, so the sensitivity comparison is not one event's luck
-        "pooled": pooled(rows, int(cfg["window"]["stride"]), n_boot, seed),
+        "pooled": pooled(rows, stride, n_boot, seed),
         "seconds": round(time.monotonic() - t0, 1),
     }
-    out = args.out or run_dir / "personalization.json"
+    out = args.out or run_dir / ("personalization_pipeline.json" if args.pipeline
+                                 else "personalization.json")
     runinfo.write_json(out, report)
     _print(report)
     print(f"-> {out}")
