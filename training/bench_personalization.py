@@ -43,6 +43,9 @@ RULES = ("equal-sensitivity", "policy")
 PIPELINE_DIR = "personalization_pipeline"
 # the operating-point grid (window sensitivities of the on and off thresholds)
 OP_STEP, OP_ON_MAX, OP_OFF_MAX = 0.01, 0.95, 0.99
+# each arm's test figures reported side by side ({without, with}) per group
+ARM_KEYS = ("event_sensitivity", "false_alarms_per_patient_day", "alarm_time_fraction",
+            "positive_window_coverage")
 RULE_TEXT = {
     "equal-sensitivity": "each arm at the (on, off) grid point with the fewest validation "
                          "false alarms among those with validation events alarmed >= and "
@@ -120,12 +123,21 @@ def _paired(rows_without: dict, rows_with: dict, resamples) -> dict:
             "event_sensitivity_change_ci": list(metrics.percentile_ci(boots["sens"]))}
 
 
+def _arms(rows_without: dict, rows_with: dict, resamples, stride: int) -> dict:
+    """Per group: each arm's ARM_KEYS figures and the paired change (_paired)."""
+    from . import burden
+    s = {"without": burden.summary(rows_without, stride),
+         "with": burden.summary(rows_with, stride)}
+    return {**_paired(rows_without, rows_with, resamples),
+            **{key: {arm: s[arm][key] for arm in ("without", "with")} for key in ARM_KEYS}}
+
+
 def pooled(rows_by_cohort: list[dict], stride: int, n_boot: int, seed: int) -> dict:
     """All cohorts together, per group: each arm's events alarmed and false alarms per
     patient-day, and the paired reduction and sensitivity change, with a patient
     bootstrap stratified by cohort (cohort k's patients resampled within it, seed + k:
     with one cohort this is exactly that cohort's own figures)."""
-    from . import burden, metrics
+    from . import metrics
     out = {}
     for group in GROUPS:
         arms = {arm: [r[(arm, group)] for r in rows_by_cohort] for arm in ("without", "with")}
@@ -140,10 +152,7 @@ def pooled(rows_by_cohort: list[dict], stride: int, n_boot: int, seed: int) -> d
         out[group] = {
             "patients": int(sum(sizes)), "events": int(ev.sum()),
             "events_alarmed": {arm: int(c["alarmed"][ev].sum()) for arm, c in cat.items()},
-            **{key: {arm: burden.summary(c, stride)[key] for arm, c in cat.items()}
-               for key in ("event_sensitivity", "false_alarms_per_patient_day",
-                           "alarm_time_fraction", "positive_window_coverage")},
-            **_paired(cat["without"], cat["with"], resamples)}
+            **_arms(cat["without"], cat["with"], resamples, stride)}
     return out
 
 
@@ -241,17 +250,17 @@ def one_cohort(cohort, cfg: dict, pz: dict, scfg: dict, policy: dict, seed: int,
                n_boot: int, rule: str = "equal-sensitivity") -> tuple[dict, dict]:
     """Train both arms on `cohort` (no KD), then `compare` them."""
     from . import dataset
-    win, horizon = cfg["window"], int(cfg["horizon_min"])
+    win, stride = cfg["window"], int(cfg["window"]["stride"])
     val, test = {}, {}
     for arm, setting in (("without", None), ("with", pz)):
-        x, y, _, _ = dataset.split_windows(cohort, "train", win["length"], int(win["stride"]),
-                                           horizon, setting)
+        x, y, _, _ = dataset.split_windows(cohort, "train", win["length"], stride,
+                                           int(cfg["horizon_min"]), setting)
         if len(y) == 0 or y.sum() == 0:
             raise ValueError("no positive training windows")
         model = _train(x, y, scfg, seed, f"student ({arm} personalization)")
         val[arm] = _predictions(model, cohort, "val", cfg, setting)
         test[arm] = _predictions(model, cohort, "test", cfg, setting)
-    return compare(val, test, policy, rule, int(win["stride"]), n_boot, seed)
+    return compare(val, test, policy, rule, stride, n_boot, seed)
 
 
 def compare(val: dict, test: dict, policy: dict, rule: str, stride: int, n_boot: int,
@@ -274,12 +283,9 @@ def compare(val: dict, test: dict, policy: dict, rule: str, stride: int, n_boot:
            "atypical_test_patients": out["with"]["atypical_baseline"]["patients"],
            "with": out["with"], "without": out["without"]}
     for group in GROUPS:
-        resamples = metrics.patient_resamples(np.arange(len(rows[("without", group)]["windows"])),
-                                              n_boot, seed)
-        res[group] = {**_paired(rows[("without", group)], rows[("with", group)], resamples),
-                      **{key: {arm: out[arm][group][key] for arm in ("without", "with")}
-                         for key in ("event_sensitivity", "false_alarms_per_patient_day",
-                                     "alarm_time_fraction", "positive_window_coverage")}}
+        a, b = rows[("without", group)], rows[("with", group)]
+        res[group] = _arms(a, b, metrics.patient_resamples(np.arange(len(a["windows"])), n_boot,
+                                                           seed), stride)
     sub = res["atypical_baseline"]
     res["target_met"] = bool(
         sub["false_alarm_reduction"] is not None
