@@ -1,6 +1,7 @@
-"""bedside-kit: what training, converter, firmware generation and host tools share.
+"""bedside-kit: one namespace for every part of the kit.
 
-`bedside.contract` holds the device contract (signals, integer preprocessing, window,
-alarm, personalization, manifest, serial protocol) and imports neither TensorFlow nor
-tflite-micro; `bedside.cli` is the `bedside` command line.
+Floors, from the bottom up (tests/test_imports.py keeps them): `bedside.contract` (the
+device contract, imports nothing of the kit) -> kit utilities (`fileio`, `rundir`, ...) ->
+`bedside.reference` and `bedside.sources` -> the stages `bedside.training`,
+`bedside.converter`, `bedside.host_tools` -> `bedside.bench`, `bedside.demo`, `bedside.cli`.
 """

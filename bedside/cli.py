@@ -17,19 +17,19 @@ import sys
 
 # command -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
-    "data": ("training.cmd_data", "simulate a cohort (or load PhysioNet/CSV data) into RUN_DIR"),
-    "train": ("training.cmd_train", "train the Teacher (Transformer encoder)"),
-    "distill": ("training.cmd_distill", "distill the tiny Student from the Teacher"),
-    "evaluate": ("training.cmd_evaluate", "evaluate Teacher, Students and baselines; write the report"),
-    "study": ("training.cmd_study", "seed study: Student KD vs no attention transfer vs scratch"),
-    "convert": ("converter.cmd_convert", "int8 .tflite + manifest + generated firmware sources"),
-    "build": ("host_tools.cmd_build", "build the firmware for host or a board target"),
-    "emulate": ("host_tools.cmd_emulate", "run a board's firmware in QEMU and expose its UART"),
-    "flash": ("host_tools.cmd_flash", "build with PlatformIO and flash a real board"),
-    "verify": ("host_tools.cmd_verify", "stream signals to a device and verify every output"),
-    "monitor": ("host_tools.cmd_monitor", "live view of vitals, risk and alarms from a device"),
-    "ports": ("host_tools.cmd_ports", "list serial ports"),
-    "bench": ("host_tools.cmd_bench", "benchmarks: engine, link, personalization, reliability"),
+    "data": ("bedside.training.cmd_data", "simulate a cohort (or load PhysioNet/CSV data) into RUN_DIR"),
+    "train": ("bedside.training.cmd_train", "train the Teacher (Transformer encoder)"),
+    "distill": ("bedside.training.cmd_distill", "distill the tiny Student from the Teacher"),
+    "evaluate": ("bedside.training.cmd_evaluate", "evaluate Teacher, Students and baselines; write the report"),
+    "study": ("bedside.training.cmd_study", "seed study: Student KD vs no attention transfer vs scratch"),
+    "convert": ("bedside.converter.cmd_convert", "int8 .tflite + manifest + generated firmware sources"),
+    "build": ("bedside.host_tools.build.cmd_build", "build the firmware for host or a board target"),
+    "emulate": ("bedside.host_tools.build.cmd_emulate", "run a board's firmware in QEMU and expose its UART"),
+    "flash": ("bedside.host_tools.build.cmd_flash", "build with PlatformIO and flash a real board"),
+    "verify": ("bedside.host_tools.verify.cmd_verify", "stream signals to a device and verify every output"),
+    "monitor": ("bedside.host_tools.link.cmd_monitor", "live view of vitals, risk and alarms from a device"),
+    "ports": ("bedside.host_tools.link.cmd_ports", "list serial ports"),
+    "bench": ("bedside.bench.cmd_bench", "benchmarks: engine, link, personalization, reliability"),
     "demo": ("bedside.demo", "the whole path: data -> ... -> verified emulated device"),
 }
 
@@ -40,7 +40,7 @@ def _load(name: str):
 
 
 def build_parser(selected: str | None) -> argparse.ArgumentParser:
-    from bedside.tflm import reference_version
+    from bedside.reference.tflm import reference_version
     from bedside.version import kit_version
     parser = argparse.ArgumentParser(
         prog="bedside",

@@ -53,7 +53,7 @@ def run(args) -> int:
     from .quantize import QuantizeError
     from .engine import TFLiteFormatError
     from .opset import OpSetError
-    from bedside.tflm import TflmError
+    from bedside.reference.tflm import TflmError
     from bedside import rundir
     run_dir = rundir.resolve(args.run_dir, "convert")
     try:
@@ -137,7 +137,7 @@ def _safety(cfg: dict) -> dict | None:
 def load_split(run_dir: Path, split: str):
     """(x_q int8 [N, L, C], labels [N], patient [N]) of one split."""
     import numpy as np
-    from training.dataset import window_dataset
+    from bedside.sources.windows import window_dataset
     try:
         res = window_dataset(run_dir, split)
     except Exception as e:  # noqa: BLE001 - the dataset reader names the file in its message
@@ -203,7 +203,7 @@ def command_line(backend: str, from_tflite: str | None, qat: bool,
 
 def _engine_generate(model: bytes, gen_dir: Path, backend: str, notes: list[str],
                      command: str, compiled_unsupported: bool, derivation: str):
-    """Call converter.engine.generate when the compiled engine generator is present."""
+    """Call bedside.converter.engine.generate when the compiled engine generator is present."""
     try:
         from . import engine
     except ImportError:
@@ -214,7 +214,7 @@ def _engine_generate(model: bytes, gen_dir: Path, backend: str, notes: list[str]
                      "tflm backend")
         return None
     if gen is None:
-        notes.append("compiled engine generator (converter.engine.generate) not available: "
+        notes.append("compiled engine generator (bedside.converter.engine.generate) not available: "
                      "model_engine.* not generated")
         return None
     try:
@@ -380,10 +380,11 @@ def convert(run_dir: Path, backend: str = "both", from_tflite: str | None = None
 
 
 def _store_reference(run_dir: Path, console) -> None:
-    """The reference's outputs for the run's test patients (host_tools/stored_reference.py):
+    """The reference's outputs for the run's test patients (bedside/reference/stored.py):
     a bench PC without the TFLM wheel verifies the run against them."""
-    from host_tools import sources, stored_reference
-    from host_tools.reference import Contract
+    from bedside.sources import streams as sources
+    from bedside.reference import stored as stored_reference
+    from bedside.reference.pipeline import Contract
     try:
         streams, desc = sources.default(run_dir)
     except sources.SourceError:

@@ -29,7 +29,7 @@ def load_keras(path):
     import importlib
 
     import keras
-    for mod in ("training.models", "training.model", "training.student"):
+    for mod in ("bedside.training.models", "training.model", "training.student"):
         try:
             importlib.import_module(mod)
         except ImportError:

@@ -13,7 +13,7 @@ import tempfile
 import numpy as np
 
 from bedside.contract.alarm import alarm_sequence
-from bedside.tflm import TflmError, interpreter
+from bedside.reference.tflm import TflmError, interpreter
 
 
 def _capture_fd2(fn) -> str:

@@ -10,7 +10,7 @@ import shutil
 import pytest
 
 from bedside.cli import main
-from host_tools.firmware_build import TARGETS, build_firmware
+from bedside.host_tools.build.firmware import TARGETS, build_firmware
 
 
 
@@ -94,7 +94,7 @@ def test_xtensa_lx106_compiles_with_strict_warnings_and_reports_sizes(converted_
     built = build_firmware(converted_run_dir, "xtensa-lx106")   # -Wall -Wextra -Werror, linked
     assert built.text > 4096 and built.bss > 0 and built.ram_bytes <= built.ram_limit
     # the ESP8266 reads constants byte by byte only from DRAM: the weights are in .data
-    from host_tools.firmware_build import model_needs
+    from bedside.host_tools.build.firmware import model_needs
     assert built.data >= model_needs(converted_run_dir / "int8" / "gen")["weights"]
     assert 0 < built.stack_worst_case < built.stack_reserved
 

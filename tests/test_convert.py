@@ -16,8 +16,8 @@ def _int8(run_dir):
 
 
 def test_tflm_runs_model_and_deltas_within_bounds(converted_run_dir):
-    from bedside.tflm import interpreter
-    from training.dataset import window_dataset
+    from bedside.reference.tflm import interpreter
+    from bedside.sources.windows import window_dataset
 
     out = _int8(converted_run_dir)
     model = (out / "model.tflite").read_bytes()
@@ -65,7 +65,7 @@ def test_manifest_is_complete_and_consistent(converted_run_dir):
     assert a["on_q"] == prob_to_q(a["threshold"], o["scale"], o["zero_point"])
     assert a["off_q"] == prob_to_q(a["off_threshold"], o["scale"], o["zero_point"])
     assert all({"name", "version"} <= set(op) for op in m["model"]["ops"])
-    from bedside.tflm import reference_version
+    from bedside.reference.tflm import reference_version
     assert m["reference"] == {"package": "tflite-micro", "version": reference_version(),
                               "multiplier_derivation": "float64", "rounding": "double"}
     assert [s["name"] for s in m["signals"]] == ["hr", "sbp", "dbp", "map", "spo2", "rr",
@@ -89,7 +89,7 @@ def test_generated_sources_compile(converted_run_dir, tmp_path):
     n_ops = len(m["model"]["ops"])
     # a resolver with the TFLM method names model_ops.h may call (TFLM is not built here)
     methods = "".join(f"  int {name}() {{ return ++n; }}\n"
-                      for name in sorted(__import__("converter.opset",
+                      for name in sorted(__import__("bedside.converter.opset",
                                                     fromlist=["TFLM_OPS"]).TFLM_OPS.values()))
     (tmp_path / "tu.cc").write_text(f"""
 #include "model_config.h"

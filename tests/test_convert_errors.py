@@ -157,7 +157,7 @@ def test_input_quantization_other_than_preprocessing(run_copy, tmp_path, capsys)
     """A model calibrated on a narrow input range gets another input scale: refused."""
     import numpy as np
 
-    from converter.quantize import load_keras, quantize
+    from bedside.converter.quantize import load_keras, quantize
     model = load_keras(run_copy / "student" / "model.keras")
     calib = np.random.default_rng(0).integers(-10, 11, (8, 60, 7)).astype(np.int8)
     path = tmp_path / "narrow.tflite"

@@ -37,14 +37,14 @@ FULL_MACS = {"micro_speech": 336_000, "ds_cnn": 2_656_768, "mobilenet_vww": 7_48
 
 def test_public_models_have_the_published_shapes(tmp_path):
     pytest.importorskip("tensorflow")
-    from converter.engine import generate, public_models, read_model
+    from bedside.converter.engine import generate, public_models, read_model
     assert set(FULL_MACS) == set(public_models.MODELS)
     for name, macs in FULL_MACS.items():
         path = public_models.model_path(name, cache=tmp_path)
         info = generate(path.read_bytes(), tmp_path / f"gen_{name}")
         assert info["macs"] == macs, name
         assert json.loads(path.with_suffix(".json").read_text())["generated_by"].startswith(
-            f"python -m converter.engine.public_models {name}")
+            f"python -m bedside.converter.engine.public_models {name}")
     m = read_model(public_models.model_path("micro_speech", cache=tmp_path).read_bytes())
     first = m.operators[0]
     assert first.op == "DEPTHWISE_CONV_2D" and first.options.depth_multiplier == 8
@@ -58,8 +58,8 @@ def test_public_models_have_the_published_shapes(tmp_path):
 
 def test_public_models_tiny_bit_exact_on_host(tmp_path):
     pytest.importorskip("tensorflow")
-    from converter.bench_engine import build_host, random_inputs, run_host, tflm_outputs
-    from converter.engine import generate, public_models
+    from bedside.bench.engine import build_host, random_inputs, run_host, tflm_outputs
+    from bedside.converter.engine import generate, public_models
     names = list(public_models.MODELS)
     models = [public_models.model_path(n, tiny=True, cache=tmp_path).read_bytes() for n in names]
     # reproducible: built again later in the same process, the same bytes
@@ -90,7 +90,7 @@ def test_bench_engine_refuses_bad_targets_and_arguments(tmp_path):
 @pytest.mark.qemu
 def test_m0_and_riscv_run_a_public_model_per_op(tmp_path):
     pytest.importorskip("tensorflow")
-    from converter.engine import bench_m4
+    from bedside.bench import engine_m4 as bench_m4
     if not (bench_m4.tools_available("m0") and bench_m4.tools_available("riscv32")):
         pytest.skip("arm-none-eabi / riscv64-unknown-elf toolchains or QEMU not installed")
     out = tmp_path / "bench.json"
@@ -116,7 +116,7 @@ def test_m0_and_riscv_run_a_public_model_per_op(tmp_path):
 @pytest.mark.qemu
 def test_a_model_too_big_for_the_m0_does_not_fit(tmp_path):
     """20,000 output bytes cannot sit in the microbit's 16 KB of RAM: reported, exit 0."""
-    from converter.engine import bench_m4
+    from bedside.bench import engine_m4 as bench_m4
     if not (bench_m4.tools_available("m0") and bench_m4.tools_available("riscv32")):
         pytest.skip("arm-none-eabi / riscv64-unknown-elf toolchains or QEMU not installed")
     path = tmp_path / "wide.tflite"

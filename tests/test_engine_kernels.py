@@ -7,8 +7,8 @@ import subprocess
 import numpy as np
 import pytest
 
-from converter.engine import KERNEL_DIR
-from converter.engine.quant import mbqm, quantize_multiplier
+from bedside.converter.engine import KERNEL_DIR
+from bedside.converter.engine.quant import mbqm, quantize_multiplier
 
 PROGRAM = r"""
 #include <cstdio>
@@ -128,7 +128,7 @@ def dw_many_channels(seed=32):
 
 def dw_dilated(channels, stride, dil_h, dil_w, padding, seed) -> bytes:
     """One DEPTHWISE_CONV_2D with dilation, per-channel scales, random weights and bias."""
-    from converter.engine.ops._common import out_size
+    from bedside.converter.engine.ops._common import out_size
     from tests.fixtures.crafted import T, build
     r = np.random.default_rng(seed)
     h, w, kh, kw = 10, 9, 3, 3
@@ -150,7 +150,7 @@ DILATED = [(6, 1, 2, 3, 0), (5, 2, 2, 2, 0), (8, 1, 3, 2, 1), (3, 2, 2, 1, 1)]
 
 
 def _depthwise_ops(model_bytes):
-    from converter.engine.tflite_reader import read_model
+    from bedside.converter.engine.tflite_reader import read_model
     m = read_model(model_bytes)
     return [op for op in m.operators if op.op == "DEPTHWISE_CONV_2D"]
 
@@ -163,8 +163,8 @@ def _dw_models():
 
 def test_depthwise_m1_bit_exact_on_host(tmp_path):
     pytest.importorskip("tensorflow")
-    from converter.bench_engine import build_host, random_inputs, run_host, tflm_outputs
-    from converter.engine import generate
+    from bedside.bench.engine import build_host, random_inputs, run_host, tflm_outputs
+    from bedside.converter.engine import generate
     models = _dw_models()
     for name, model_bytes in models:
         generate(model_bytes, tmp_path / name)
@@ -184,8 +184,9 @@ def test_depthwise_m1_bit_exact_on_host(tmp_path):
 def test_depthwise_m1_bit_exact_on_cortex_m(tmp_path):
     """The DSP assembly, the portable loops and the M3 build under QEMU."""
     pytest.importorskip("tensorflow")
-    from converter.bench_engine import random_inputs, tflm_outputs
-    from converter.engine import bench_m4, generate
+    from bedside.bench.engine import random_inputs, tflm_outputs
+    from bedside.bench import engine_m4 as bench_m4
+    from bedside.converter.engine import generate
     if not bench_m4.tools_available():
         pytest.skip("arm-none-eabi-g++ / qemu-system-arm not installed")
     for k, (name, model_bytes) in enumerate(_dw_models()):

@@ -184,10 +184,10 @@ def student(seed=0):
 
 
 def kit_student(seed=0):
-    """The kit's own Student (training.models.build_student), random weights, sigmoid output."""
+    """The kit's own Student (bedside.training.models.build_student), random weights, sigmoid output."""
     import keras
 
-    from training.models import build_student
+    from bedside.training.models import build_student
     seeded(seed)
     model = build_student()[1]
     rng = np.random.default_rng(seed)
@@ -268,8 +268,8 @@ def build_all(cases, tmp_path, seed_of=lambda case: case[2] if isinstance(case[2
 
     Returns (exe, [(name, tflite_bytes, index_in_exe)]).
     """
-    from converter.bench_engine import build_host
-    from converter.engine import generate
+    from bedside.bench.engine import build_host
+    from bedside.converter.engine import generate
     built, dirs = [], []
     for k, case in enumerate(cases):
         name, builder, arg = case
@@ -287,7 +287,7 @@ def build_all(cases, tmp_path, seed_of=lambda case: case[2] if isinstance(case[2
 
 def compare(exe, model_bytes: bytes, k: int, n: int = 64, seed: int = 0):
     """Random inputs through the compiled engine and through tflite_micro; both outputs."""
-    from converter.bench_engine import random_inputs, run_host, tflm_outputs
+    from bedside.bench.engine import random_inputs, run_host, tflm_outputs
     x = random_inputs(model_bytes, n, seed)
     ref = tflm_outputs(model_bytes, x)
     got = run_host(exe, k, x, ref.dtype, ref.shape[1:])

@@ -3,7 +3,7 @@
 Each mutation changes one field (a zero point, a scale, the number of scales, a shape, the
 quantized dimension, a tensor type, an operator's inputs, a builtin option, quantization
 removed). TFLM judges each mutant in a child process (it aborts on some); whenever TFLM
-refuses a model, `converter.engine.render` must refuse it too, with EngineError or
+refuses a model, `bedside.converter.engine.render` must refuse it too, with EngineError or
 TFLiteFormatError (a one-line message naming the tensor or op), and it never raises
 anything else.
 """
@@ -117,7 +117,7 @@ def mutants(n: int, seed: int = 0) -> list[bytes]:
 
 
 def test_base_models_are_accepted_by_both(tmp_path):
-    from converter.engine import render
+    from bedside.converter.engine import render
     models = _base_models()
     assert tflm_verdicts(models, tmp_path) == [None] * len(models)
     for m in models:
@@ -125,7 +125,7 @@ def test_base_models_are_accepted_by_both(tmp_path):
 
 
 def test_generator_refuses_what_tflm_refuses(tmp_path):
-    from converter.engine import EngineError, TFLiteFormatError, render
+    from bedside.converter.engine import EngineError, TFLiteFormatError, render
     models = mutants(240)
     verdicts = tflm_verdicts(models, tmp_path)
     refused_by_tflm = [i for i, v in enumerate(verdicts) if v is not None]
@@ -146,7 +146,7 @@ def test_generator_refuses_what_tflm_refuses(tmp_path):
     (3, 128, "zero point 128 is outside int8"),
 ])
 def test_zero_point_out_of_range_is_named(tensor, zero_point, words):
-    from converter.engine import InvalidModelError, render
+    from bedside.converter.engine import InvalidModelError, render
     s = schema()
     m = s.ModelT.InitFromObj(s.Model.GetRootAsModel(_base_models()[0], 0))
     m.subgraphs[0].tensors[tensor].quantization.zeroPoint = [zero_point]

@@ -130,7 +130,7 @@ def int16_softmax_output(model_bytes: bytes) -> bytes:
     """
     import struct
 
-    from converter.engine.tflite_reader import Table, _Buf
+    from bedside.converter.engine.tflite_reader import Table, _Buf
     data = bytearray(model_bytes)
     buf = _Buf(bytes(data))
     sg = Table(buf, buf.read("I", 0, "root"), "Model").tables(2, "subgraphs")[0]
@@ -155,8 +155,8 @@ def _model_bytes(case) -> bytes:
 @pytest.fixture(scope="module")
 def compiled(tmp_path_factory):
     """Every case (and the int16-output softmax variants) in ONE sanitized host program."""
-    from converter.bench_engine import build_host
-    from converter.engine import generate
+    from bedside.bench.engine import build_host
+    from bedside.converter.engine import generate
     tmp = tmp_path_factory.mktemp("engine_ops_extra")
     models = [(f"{c[0]}-{c[2]}", _model_bytes(c)) for c in CASES + WHOLE]
     by_name = dict(models)
@@ -171,7 +171,7 @@ def compiled(tmp_path_factory):
 
 @pytest.mark.parametrize("case", range(len(CASES)), ids=[f"{c[0]}-{c[2]}" for c in CASES])
 def test_op_bit_exact(compiled, case):
-    from converter.engine import read_model
+    from bedside.converter.engine import read_model
     exe, built = compiled
     name, model_bytes, k = built[case]
     op = CASES[case][0].upper().replace("CROPPING", "STRIDED_SLICE").replace("CLASSIFIER", "SOFTMAX")
@@ -186,7 +186,7 @@ def test_op_bit_exact(compiled, case):
 
 @pytest.mark.parametrize("case", range(len(CASES), len(CASES) + len(WHOLE)), ids=[c[0] for c in WHOLE])
 def test_whole_classifier_bit_exact(compiled, case):
-    from converter.engine import read_model
+    from bedside.converter.engine import read_model
     exe, built = compiled
     name, model_bytes, k = built[case]
     ops = [o.op for o in read_model(model_bytes).operators]
@@ -214,7 +214,7 @@ def _tf_params(idx):
 
 def test_strided_slice_resolution_matches_numpy():
     """Generation-time slice resolution (TFLM's rules) vs numpy indexing, many random slices."""
-    from converter.engine.ops.strided_slice import _tflm_out_shape, resolve
+    from bedside.converter.engine.ops.strided_slice import _tflm_out_shape, resolve
     r = np.random.default_rng(0)
     checked = 0
     for _ in range(3000):
@@ -237,7 +237,7 @@ def test_strided_slice_resolution_matches_numpy():
 def test_softmax_limits_are_refused(tmp_path):
     import keras
 
-    from converter.engine import SUPPORTED_OPS, UnsupportedOpError, generate
+    from bedside.converter.engine import SUPPORTED_OPS, UnsupportedOpError, generate
     assert {"SOFTMAX", "PAD", "PADV2", "STRIDED_SLICE"} <= SUPPORTED_OPS
     seeded(3)
     inp = keras.Input((4,))
@@ -262,8 +262,9 @@ def test_softmax_int16_output_bit_exact(compiled, seed):
 @pytest.mark.parametrize("which", ["classifier", "softmax_int16-5"])
 def test_cortex_m4_matches_tflm(compiled, tmp_path, which):
     """Cross-compiled for Cortex-M4 (DSP and portable kernels), run on QEMU: TFLM's bytes."""
-    from converter.bench_engine import random_inputs, tflm_outputs
-    from converter.engine import bench_m4, generate
+    from bedside.bench.engine import random_inputs, tflm_outputs
+    from bedside.bench import engine_m4 as bench_m4
+    from bedside.converter.engine import generate
     if not bench_m4.tools_available():
         pytest.skip("arm-none-eabi-g++ / qemu-system-arm not installed")
     model_bytes = next(b[1] for b in compiled[1] if b[0].startswith(which))

@@ -97,9 +97,10 @@ def test_public_model_bit_exact_on_host(compiled, case):
 @pytest.mark.qemu
 @pytest.mark.parametrize("name,builder,seed", PUBLIC_CASES, ids=[c[0] for c in PUBLIC_CASES])
 def test_public_model_bit_exact_on_cortex_m(tmp_path, name, builder, seed):
-    """Every benchmark target under QEMU (converter/engine/bench_m4.py); per-op figures add up."""
-    from converter.bench_engine import random_inputs, tflm_outputs
-    from converter.engine import bench_m4, generate
+    """Every benchmark target under QEMU (bedside/bench/engine_m4.py); per-op figures add up."""
+    from bedside.bench.engine import random_inputs, tflm_outputs
+    from bedside.bench import engine_m4 as bench_m4
+    from bedside.converter.engine import generate
     if not bench_m4.tools_available():
         pytest.skip("arm-none-eabi-g++ / qemu-system-arm not installed")
     model_bytes = convert(builder(seed), seed=seed)

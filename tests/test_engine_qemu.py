@@ -30,8 +30,9 @@ def odd_convs(seed=11):
 @pytest.mark.parametrize("name,builder", [("kit_student", kit_student), ("odd_convs", odd_convs),
                                           ("resnet", resnet), ("kws_cnn", kws_cnn)])
 def test_cortex_m4_matches_tflm(tmp_path, name, builder):
-    from converter.bench_engine import random_inputs, tflm_outputs
-    from converter.engine import bench_m4, generate
+    from bedside.bench.engine import random_inputs, tflm_outputs
+    from bedside.bench import engine_m4 as bench_m4
+    from bedside.converter.engine import generate
     if not bench_m4.tools_available():
         pytest.skip("arm-none-eabi-g++ / qemu-system-arm not installed")
     model_bytes = convert(builder(), seed=0)

@@ -11,7 +11,7 @@ FULLY_CONNECTED cases also show that the other convention (`float32-product`, TF
 import numpy as np
 import pytest
 
-from converter.engine.quant import FLOAT32_PRODUCT, FLOAT64, quantize_multiplier
+from bedside.converter.engine.quant import FLOAT32_PRODUCT, FLOAT64, quantize_multiplier
 from tests.fixtures.crafted import T, build, run_tflm
 
 F32 = np.float32
@@ -148,8 +148,8 @@ CASES = _cases()
 
 @pytest.fixture(scope="module")
 def compiled(tmp_path_factory):
-    from converter.bench_engine import build_host
-    from converter.engine import generate
+    from bedside.bench.engine import build_host
+    from bedside.converter.engine import generate
     tmp = tmp_path_factory.mktemp("engine_reference")
     dirs = []
     for name, model, derivation, _, _ in CASES:
@@ -160,7 +160,7 @@ def compiled(tmp_path_factory):
 
 @pytest.mark.parametrize("k", range(len(CASES)), ids=[c[0] for c in CASES])
 def test_engine_matches_wheel(compiled, k):
-    from converter.bench_engine import run_host
+    from bedside.bench.engine import run_host
     name, model, derivation, x, accs = CASES[k]
     ref = run_tflm(model, list(x))
     got = run_host(compiled, k, x, ref.dtype, ref.shape[1:])
@@ -180,7 +180,7 @@ def test_engine_matches_wheel(compiled, k):
 def test_issue_case_accumulator():
     """Issue 13's autoencoder layer: accumulator -88337 gives -21 in the wheel (-22 with the
     float32 product), and the engine's derivation follows the wheel."""
-    from converter.engine.quant import fc_multiplier
+    from bedside.converter.engine.quant import fc_multiplier
     si, sf, so, zp = FC_SCALES[0]
     m64, m32 = multipliers(si, sf, so)
     assert m64 == (1462485049, -9) and m32 == (1462485078, -9)
@@ -209,9 +209,9 @@ def test_per_tensor_fc_autoencoder(tmp_path):
     pytest.importorskip("tensorflow")
     import tensorflow as tf
 
-    from converter.bench_engine import build_host, random_inputs, run_host, tflm_outputs
-    from converter.engine import generate, read_model
-    from converter.engine.quant import fc_multiplier
+    from bedside.bench.engine import build_host, random_inputs, run_host, tflm_outputs
+    from bedside.converter.engine import generate, read_model
+    from bedside.converter.engine.quant import fc_multiplier
     from tests.test_engine_models import autoencoder
     model = autoencoder(4)
     rng = np.random.default_rng(4)

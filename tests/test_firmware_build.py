@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from bedside.contract import protocol as p
-from host_tools.firmware_build import FIRMWARE_DIR, BuildError, build_firmware
+from bedside.host_tools.build.firmware import FIRMWARE_DIR, BuildError, build_firmware
 
 ROOT = FIRMWARE_DIR.parent
 STRICT = ["-std=c++17", "-Wall", "-Wextra", "-Werror", "-fno-exceptions", "-fno-rtti"]
@@ -101,7 +101,7 @@ def test_build_id_follows_sources_model_settings_and_compiler(converted_run_dir,
                                                              tmp_path):
     """The build id: the same inputs give the same id; the generated model, a setting or the
     compiler change it; paths and the measured stack size do not. The build records it."""
-    from host_tools.firmware_build import build_id, read_identity
+    from bedside.host_tools.build.firmware import build_id, read_identity
     gen = tmp_path / "gen"
     shutil.copytree(converted_run_dir / "int8" / "gen", gen)
     defines = {"BEDSIDE_TARGET": "host", "BEDSIDE_BACKEND": "compiled", "BEDSIDE_GEN_DIR": str(gen)}
@@ -121,7 +121,7 @@ def test_build_id_follows_sources_model_settings_and_compiler(converted_run_dir,
 @pytest.mark.qemu
 @pytest.mark.parametrize("target", ["mps2-an385", "mps2-an500"])
 def test_cortex_m_siblings_boot_and_answer_hello(converted_run_dir, contract_sha, target):
-    from host_tools.qemu import launch
+    from bedside.host_tools.build.qemu import launch
     if shutil.which("qemu-system-arm") is None or shutil.which("arm-none-eabi-g++") is None:
         pytest.skip("qemu-system-arm / arm-none-eabi-g++ not installed")
     build_firmware(converted_run_dir, target)
@@ -186,7 +186,7 @@ class MicroInterpreter {
 
 
 def test_tflm_runner_compiles_against_the_tflm_api(converted_run_dir, tmp_path):
-    from converter.opset import TFLM_OPS
+    from bedside.converter.opset import TFLM_OPS
     api = tmp_path / "tflm"
     for rel, text in TFLM_API.items():
         (api / rel).parent.mkdir(parents=True, exist_ok=True)

@@ -15,10 +15,10 @@ import pytest
 import serial
 
 from bedside.contract import protocol as p
-from host_tools.qemu import Emulator, HostFirmware
-from host_tools.reference import Contract, Reference
-from converter.engine.codegen import GEN_FORMAT
-from host_tools.verify import expected_held
+from bedside.host_tools.build.qemu import Emulator, HostFirmware
+from bedside.reference.pipeline import Contract, Reference
+from bedside.converter.engine.codegen import GEN_FORMAT
+from bedside.host_tools.verify.verifier import expected_held
 from bedside.contract import signals
 
 SEED = 7

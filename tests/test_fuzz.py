@@ -12,8 +12,7 @@ import shutil
 
 import pytest
 
-from host_tools.bench_reliability import (FUZZ_DIR, FUZZERS, MODEL_FUZZERS, build_fuzzers,
-                                          run_fuzzer)
+from bedside.bench.reliability import FUZZ_DIR, FUZZERS, MODEL_FUZZERS, build_fuzzers, run_fuzzer
 
 pytestmark = pytest.mark.skipif(shutil.which("clang++") is None, reason="clang++ not installed")
 

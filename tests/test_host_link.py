@@ -11,7 +11,7 @@ import pytest
 
 from bedside.contract import protocol as p
 from bedside.cli import main
-from host_tools.link import Device, LinkError, open_serial
+from bedside.host_tools.link.client import Device, LinkError, open_serial
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -22,7 +22,7 @@ def test_missing_port_is_named():
 
 
 def test_refused_socket_is_named():
-    from host_tools.qemu import free_tcp_port
+    from bedside.host_tools.build.qemu import free_tcp_port
     with pytest.raises(LinkError, match="connection refused"):
         Device(f"socket://127.0.0.1:{free_tcp_port()}")
 
@@ -76,7 +76,7 @@ def test_ports_command(capsys):
 
 
 def test_bench_dispatcher_names_missing_module(capsys, monkeypatch):
-    from host_tools import cmd_bench
+    from bedside.bench import cmd_bench
     monkeypatch.setitem(cmd_bench.BENCHES, "future", ("host_tools.bench_future", "later"))
     assert main(["bench", "future", "--x"]) == 2
     assert "needs the package 'host_tools.bench_future'" in capsys.readouterr().err
@@ -97,7 +97,7 @@ def test_verify_help_and_modules_do_not_import_tensorflow():
     code = ("import contextlib, io\nfrom bedside.cli import main\n"
             "with contextlib.redirect_stdout(io.StringIO()):\n"
             "    try: main(['verify', '--help'])\n    except SystemExit: pass\n"
-            "import host_tools.verify, host_tools.reference, host_tools.link, "
-            "host_tools.reports, host_tools.cmd_verify, host_tools.cmd_monitor, "
-            "host_tools.bench_link, host_tools.pytest_plugin, host_tools.sources")
+            "import bedside.host_tools.verify.verifier, bedside.reference.pipeline, bedside.host_tools.link.client, "
+            "bedside.host_tools.verify.reports, bedside.host_tools.verify.cmd_verify, bedside.host_tools.link.cmd_monitor, "
+            "bedside.bench.link, bedside.host_tools.hil.pytest_plugin, bedside.sources.streams")
     assert _imports_after(code) == set()

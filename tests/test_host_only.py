@@ -15,9 +15,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from host_tools import sources
-from host_tools.reference import Contract, Reference, RunDirError
-from host_tools.stored_reference import INSTALL, StoredReference, path_of
+from bedside.sources import streams as sources
+from bedside.reference.pipeline import Contract, Reference, RunDirError
+from bedside.reference.stored import INSTALL, StoredReference, path_of
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from training.loaders import DataError, load_long_csv, load_psv, load_psv_dir
+from bedside.sources.loaders import DataError, load_long_csv, load_psv, load_psv_dir
 from bedside.contract.signals import MISSING
 
 PSV_HEADER = ("HR|O2Sat|Temp|SBP|MAP|DBP|Resp|EtCO2|BaseExcess|HCO3|FiO2|pH|PaCO2|SaO2|AST|BUN|"

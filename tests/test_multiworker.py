@@ -28,7 +28,7 @@ def _free_ports(n: int) -> list[int]:
 
 
 def _weights(path: Path) -> list[np.ndarray]:
-    from training import models
+    from bedside.training import models
     return models.load(path).get_weights()
 
 

@@ -10,12 +10,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from host_tools.link import Device
-from host_tools.qemu import HostFirmware
-from host_tools.reference import Contract, Reference
-from host_tools.verify import Verifier
+from bedside.host_tools.link.client import Device
+from bedside.host_tools.build.qemu import HostFirmware
+from bedside.reference.pipeline import Contract, Reference
+from bedside.host_tools.verify.verifier import Verifier
 from bedside.contract import personalize, preprocess, signals
-from training.simulator import SimConfig, simulate_patient
+from bedside.sources.simulator import SimConfig, simulate_patient
 
 from .test_firmware_core import edge_values, tool
 
@@ -278,7 +278,7 @@ def _val_arm(rng, weak: set[int], neg_hi: float) -> dict:
 
 
 def test_equal_sensitivity_operating_point_uses_validation_only():
-    from training.bench_personalization import _val_stats, operating_points
+    from bedside.bench.personalization import _val_stats, operating_points
     policy = {"target_sensitivity": 0.8, "off_sensitivity": 0.9, "min_duration": 2}
     rng = np.random.default_rng(SEED)
     # the personalized arm scores negatives lower but also the positive windows of
@@ -321,7 +321,7 @@ def _rows(false, windows, event, alarmed):
 
 
 def test_pooled_sums_cohorts_and_resamples_within_each():
-    from training.bench_personalization import pooled
+    from bedside.bench.personalization import pooled
     a = {(arm, g): _rows([4, 2, 0], [100, 100, 100], [1, 0, 1], [1, 0, arm == "with"])
          for arm in ("without", "with") for g in ("overall", "atypical_baseline")}
     b = {(arm, g): _rows([6, 0] if arm == "without" else [1, 1], [200, 200], [1, 1],

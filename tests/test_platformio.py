@@ -88,7 +88,7 @@ def test_environment_sources_compile_with_the_cross_compilers(env, pio_envs, con
 
 
 def test_nucleo_f446re_builds_the_port_ci_verifies_on_netduinoplus2(pio_envs):
-    from host_tools.firmware_build import FIRMWARE_DIR
+    from bedside.host_tools.build.firmware import FIRMWARE_DIR
     nucleo = {s.relative_to(FIRMWARE).as_posix()
               for s in selected_sources(_flat(pio_envs["nucleo_f446re"]["build_src_filter"]))}
     cmake = (FIRMWARE_DIR / "cmake" / "targets.cmake").read_text()

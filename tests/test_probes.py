@@ -1,4 +1,4 @@
-"""Issue 13's hostile probes, one test each (host_tools/probes.py does the probing).
+"""Issue 13's hostile probes, one test each (bedside/bench/probes.py does the probing).
 
 On the run's host firmware and `bedside` in subprocesses: SIMULATE is bounded, stray
 frames never silence stand-alone mode, the TCP port drops idle clients, refuses a second
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from host_tools.probes import PROBES, run_probe
+from bedside.bench.probes import PROBES, run_probe
 
 
 @pytest.mark.parametrize("name", list(PROBES))

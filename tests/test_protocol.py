@@ -13,14 +13,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bedside.contract import protocol as p
-from host_tools import protocol_vectors
+from bedside.host_tools.link import protocol_vectors
 
 VECTORS = Path(__file__).parent / "data" / "protocol_vectors.json"
 
 
 def test_vectors_file_is_generator_output():
     assert VECTORS.read_text() == protocol_vectors.render(), \
-        "regenerate: python -m host_tools.protocol_vectors > tests/data/protocol_vectors.json"
+        "regenerate: python -m bedside.host_tools.link.protocol_vectors > tests/data/protocol_vectors.json"
 
 
 # Wikipedia's COBS examples (Cheshire & Baker canonical form), independent of our encoder.

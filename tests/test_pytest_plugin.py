@@ -1,4 +1,4 @@
-"""The HIL pytest plugin (host_tools/pytest_plugin.py): the documented example
+"""The HIL pytest plugin (host_tools/hil/pytest_plugin.py): the documented example
 `tests_hil/test_board.py` on two host-firmware devices, the start-up checks (no device is
 an error, a device of another model fails every test), device logs in the report, and
 pytest-embedded (PyPI) installed next to the kit in the same pytest run."""
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from host_tools.qemu import HostFirmware
+from bedside.host_tools.build.qemu import HostFirmware
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "tests_hil" / "test_board.py"

@@ -16,16 +16,16 @@ import time
 import numpy as np
 import pytest
 
-from host_tools.faultlink import DirectionCounters, FaultLink, Faults, apply_faults
-from host_tools.qemu import HostFirmware
+from bedside.host_tools.link.faultlink import DirectionCounters, FaultLink, Faults, apply_faults
+from bedside.host_tools.build.qemu import HostFirmware
 
 TIMEOUT = 0.1   # reply timeout for these runs: the host firmware answers within ms
 
 
 def small_cohort(path, n_patients=2, length=240, seed=2026):
     """A cohort .npz of short simulated streams (`bedside verify --data`)."""
-    from training.cohort import Cohort
-    from training.simulator import simulate_patient
+    from bedside.sources.cohort import Cohort
+    from bedside.sources.simulator import simulate_patient
     patients = []
     for i in range(n_patients):
         pt = simulate_patient(seed, i)
@@ -108,7 +108,7 @@ def test_device_that_stops_answering_is_reported_as_such(host_firmware, converte
 def test_hung_firmware_process_is_detected(host_firmware, converted_run_dir, data_file,
                                            tmp_path, capsys):
     """No proxy: the real firmware process is frozen (SIGSTOP) while verify streams."""
-    from host_tools.link import Device, DeviceSilent
+    from bedside.host_tools.link.client import Device, DeviceSilent
     with HostFirmware(host_firmware.binary, tcp=True) as dev:
         with Device(dev.url, timeout=TIMEOUT, retries=2) as link:
             link.hello()

@@ -67,7 +67,7 @@ def test_bench_rejects_bad_input(tmp_path, capsys):
 
 @pytest.mark.qemu
 def test_cortex_m_worst_case_stack_within_budget(converted_run_dir, tmp_path):
-    from host_tools.bench_reliability import stack_report
+    from bedside.bench.reliability import stack_report
     if shutil.which("arm-none-eabi-gcc") is None:
         pytest.skip("arm-none-eabi-gcc not installed")
     r = stack_report(converted_run_dir, 4096, build_dir=tmp_path / "stack")

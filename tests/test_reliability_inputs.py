@@ -15,10 +15,10 @@ import shutil
 import pytest
 
 from bedside.contract.manifest import constants_sha256
-from host_tools import verify as v
+from bedside.host_tools.verify import verifier as v
 from bedside.cli import main
-from host_tools.link import Device
-from host_tools.qemu import HostFirmware
+from bedside.host_tools.link.client import Device
+from bedside.host_tools.build.qemu import HostFirmware
 
 
 def _verify(url, run_dir, out, *extra) -> int:

@@ -52,8 +52,8 @@ QEMU_SUBSET = ("HR 400 every 3rd", "SpO2 120", "long gap (100 samples)", "int16 
 
 
 def write_cohort(path, cases: dict[str, np.ndarray]):
-    from training.cohort import Cohort
-    from training.simulator import Patient
+    from bedside.sources.cohort import Cohort
+    from bedside.sources.simulator import Patient
     patients = [Patient(name, raw, np.full((T, 1), MISSING, np.int16))
                 for name, raw in cases.items()]
     Cohort.from_patients(patients, seed=0, source="reliability sensor cases").save(path)
@@ -90,8 +90,8 @@ def verify_cases(run_dir, url, cases, tmp_path, capsys):
 
 
 def test_bad_sensor_matrix_on_host_firmware(converted_run_dir, tmp_path, capsys):
-    from host_tools.firmware_build import build_firmware
-    from host_tools.qemu import HostFirmware
+    from bedside.host_tools.build.firmware import build_firmware
+    from bedside.host_tools.build.qemu import HostFirmware
     fw = build_firmware(converted_run_dir, "host", sanitize=True,
                         build_dir=converted_run_dir / "firmware" / "host-asan")
     with HostFirmware(fw.binary, tcp=True) as dev:
@@ -102,7 +102,7 @@ def test_bad_sensor_matrix_on_host_firmware(converted_run_dir, tmp_path, capsys)
 
 @pytest.mark.qemu
 def test_bad_sensor_subset_on_cortex_m(an386_firmware, converted_run_dir, tmp_path, capsys):
-    from host_tools.qemu import Emulator
+    from bedside.host_tools.build.qemu import Emulator
     cases = {k: v for k, v in sensor_cases().items() if k in QEMU_SUBSET}
     with Emulator(an386_firmware.binary) as emu:
         verify_cases(converted_run_dir, emu.url, cases, tmp_path, capsys)

@@ -12,9 +12,9 @@ import pytest
 
 from bedside.cli import main
 from bedside.version import kit_version
-from host_tools import reports
-from host_tools import verify as v
-from host_tools.qemu import HostFirmware
+from bedside.host_tools.verify import reports
+from bedside.host_tools.verify import verifier as v
+from bedside.host_tools.build.qemu import HostFirmware
 
 
 @pytest.fixture(scope="module")

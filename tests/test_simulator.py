@@ -3,10 +3,9 @@ import numpy as np
 import pytest
 
 from bedside.contract import preprocess
-from training.cohort import Cohort, assign_splits, window_labels
+from bedside.sources.cohort import Cohort, assign_splits, window_labels
 from bedside.contract.signals import MISSING, SIGNAL_NAMES
-from training.simulator import (HEMORRHAGE, NONE, SEPSIS, SimConfig, simulate_cohort,
-                                simulate_patient)
+from bedside.sources.simulator import HEMORRHAGE, NONE, SEPSIS, SimConfig, simulate_cohort, simulate_patient
 
 
 @pytest.fixture(scope="module")
@@ -105,7 +104,7 @@ def test_cohort_roundtrip_splits_and_labels(tmp_path, cohort_patients):
 
 
 def test_lactate_schedule_follows_what_the_bedside_shows():
-    from training.simulator import HR, MAP, RR, TEMP, _lactate_draws
+    from bedside.sources.simulator import HR, MAP, RR, TEMP, _lactate_draws
     t_len = 1200
     measured = np.full((t_len, 7), np.nan)
     measured[:, HR], measured[:, MAP], measured[:, RR], measured[:, TEMP] = 80, 85, 16, 37.0
@@ -126,7 +125,7 @@ def test_lactate_schedule_follows_what_the_bedside_shows():
 
 
 def test_artifacts_as_monitors_produce_them():
-    from training.simulator import MAP, SBP, SPO2, _artifacts, _measure
+    from bedside.sources.simulator import MAP, SBP, SPO2, _artifacts, _measure
     t_len = 6000
     phys = np.tile([80.0, 120, 60, 80, 97, 16, 37.0], (t_len, 1))
     clean = np.zeros_like(phys)

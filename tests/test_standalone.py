@@ -16,8 +16,8 @@ import serial
 
 from bedside.contract import protocol as p
 from bedside.cli import main
-from host_tools.qemu import HostFirmware
-from host_tools.reference import Contract, Reference
+from bedside.host_tools.build.qemu import HostFirmware
+from bedside.reference.pipeline import Contract, Reference
 from tests.test_firmware_device import sim_raw
 from bedside.contract import signals
 

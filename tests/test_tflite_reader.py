@@ -3,7 +3,7 @@ and parameter structs filled by field name from the kernel headers."""
 import numpy as np
 import pytest
 
-from converter.engine import TFLiteFormatError, read_model
+from bedside.converter.engine import TFLiteFormatError, read_model
 from tests.fixtures.crafted import T, build
 
 
@@ -50,7 +50,7 @@ def test_manifest_views():
 
 
 def test_parameter_structs_are_filled_by_name():
-    from converter.engine.codegen import Gen, struct_fields
+    from bedside.converter.engine.codegen import Gen, struct_fields
     assert struct_fields()["FullyConnectedParams"][:3] == ("batches", "depth", "out_c")
     g = Gen(read_model(_conv(padding=1, strideW=1, strideH=1)), plan=None)
     g.op = g.model.operators[0]

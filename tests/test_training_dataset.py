@@ -3,10 +3,10 @@ import numpy as np
 import pytest
 
 from bedside.contract import preprocess
-from training import runinfo
-from training.cohort import Cohort
-from training.dataset import teacher_windows, window_dataset
-from training.simulator import simulate_cohort
+from bedside import runinfo
+from bedside.sources.cohort import Cohort
+from bedside.sources.windows import teacher_windows, window_dataset
+from bedside.sources.simulator import simulate_cohort
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +66,7 @@ def test_teacher_windows_contain_student_windows(small_run):
 
 
 def test_teacher_sees_the_students_personalized_features(small_run):
-    from training.dataset import split_windows
+    from bedside.sources.windows import split_windows
     from bedside.contract.personalize import DEFAULT, normalize
     cohort = Cohort.load(small_run)
     pz = normalize(DEFAULT)

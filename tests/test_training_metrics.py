@@ -1,7 +1,7 @@
 """Metrics, NEWS2 bands and the KD loss terms."""
 import numpy as np
 
-from training import baselines, metrics
+from bedside.training import baselines, metrics
 
 
 def test_auroc_matches_pair_counting_and_ties():
@@ -64,7 +64,7 @@ def test_news2_bands_and_platt():
 def test_kd_loss_terms():
     import tensorflow as tf
 
-    from training.distill import _losses
+    from bedside.training.distill import _losses
     y = tf.constant([[1.0, 2.0], [0.0, -1.0]])           # label, teacher logit
     z = tf.constant([[0.5], [-0.5]])
     hard = tf.nn.sigmoid_cross_entropy_with_logits(labels=y[:, :1], logits=z)[:, 0]
@@ -83,7 +83,7 @@ def test_kd_loss_terms():
 
 
 def test_map_drop_focus():
-    from training.distill import attention_targets, map_drop_saliency
+    from bedside.training.distill import attention_targets, map_drop_saliency
     x = np.zeros((2, 60, 7), np.int8)
     x[0, 40:, 3] = -32                                     # MAP falls 1 spread in the last 20 min
     s = map_drop_saliency(x, 6)
@@ -97,7 +97,7 @@ def test_map_drop_focus():
 
 def test_own_baseline_uses_past_data_only():
     from bedside.contract.signals import MISSING
-    from training.simulator import HR, MAP, RR
+    from bedside.sources.simulator import HR, MAP, RR
     raw = np.full((300, 7), MISSING, np.int16)
     raw[:, HR], raw[:, MAP], raw[:, RR] = 80, 85, 16
     raw[200:, HR] = 116                                    # +2 spreads (18 bpm)
@@ -110,7 +110,7 @@ def test_own_baseline_uses_past_data_only():
 
 
 def test_alarm_burden_counts_and_event_operating_point():
-    from training import burden
+    from bedside.training import burden
     # patient 0: event at minute 100, windows end 40..95 (y = 1 from end 40 on: H = 60);
     # patient 1: no event, one false episode of 2 windows
     ends = np.concatenate([np.arange(40, 100, 5), np.arange(40, 100, 5)])

@@ -51,11 +51,11 @@ def _int8_model(model, x_q):
 
 def test_student_contract_and_int8_conversion(quick_run_dir):
     from tensorflow.lite.python import schema_py_generated as schema
-    from bedside.tflm import interpreter
+    from bedside.reference.tflm import interpreter
 
     from bedside.contract import preprocess
-    from training import models
-    from training.dataset import window_dataset
+    from bedside.training import models
+    from bedside.sources.windows import window_dataset
     student = models.load(quick_run_dir / "student" / "model.keras")
     assert len(student.inputs) == 1 and tuple(student.inputs[0].shape) == (None, 60, 7)
     assert len(student.outputs) == 1 and tuple(student.outputs[0].shape) == (None, 1)

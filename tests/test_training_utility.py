@@ -7,8 +7,7 @@ import pytest
 
 from tests.fixtures.training import run_bedside
 from tests.test_loaders import psv_row, write_psv
-from training.utility import (best_predictions, hourly_predictions, labels_from_onset,
-                              normalized_utility, patient_utility, psv_labels)
+from bedside.training.utility import best_predictions, hourly_predictions, labels_from_onset, normalized_utility, patient_utility, psv_labels
 
 
 def septic(first_label, n):

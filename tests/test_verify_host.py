@@ -14,12 +14,12 @@ import pytest
 
 from bedside.contract.manifest import constants_sha256
 from bedside.fileio import KIT_MARKER
-from host_tools import verify as v
+from bedside.host_tools.verify import verifier as v
 from bedside.cli import main
-from host_tools.firmware_build import build_firmware
-from host_tools.link import Device
-from host_tools.qemu import HostFirmware
-from host_tools.throttle import UartRelay
+from bedside.host_tools.build.firmware import build_firmware
+from bedside.host_tools.link.client import Device
+from bedside.host_tools.build.qemu import HostFirmware
+from bedside.host_tools.link.throttle import UartRelay
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -137,8 +137,8 @@ def test_mismatch_is_detected_and_reported(fw, converted_run_dir, tmp_path):
     """A device answer that differs from the reference in one output byte is caught, with
     context, and the JUnit file fails."""
     from bedside.contract import protocol as p
-    from host_tools import reports
-    from host_tools.reference import Contract
+    from bedside.host_tools.verify import reports
+    from bedside.reference.pipeline import Contract
     with Device(fw.url) as dev:
         real = dev.send_samples
         state = {"n": 0}
@@ -156,7 +156,7 @@ def test_mismatch_is_detected_and_reported(fw, converted_run_dir, tmp_path):
         dev.send_samples = flip_one
         verifier = v.Verifier(dev, Contract.from_run(converted_run_dir))
         verifier.handshake()
-        from training.simulator import simulate_patient
+        from bedside.sources.simulator import simulate_patient
         verifier.stream_patient("p", simulate_patient(3, 0).raw)
         s = verifier.summary()
     assert s["counts"]["mismatched"] == 1 and not s["passed"]
@@ -205,15 +205,15 @@ def test_paced_streaming_follows_speed(fw_tcp, converted_run_dir, tmp_path):
 
 
 def test_data_file_and_unknown_format(fw_tcp, converted_run_dir, tmp_path, capsys):
-    from training.cohort import Cohort
-    from training.simulator import simulate_patient
+    from bedside.sources.cohort import Cohort
+    from bedside.sources.simulator import simulate_patient
     path = tmp_path / "two.npz"
     Cohort.from_patients([simulate_patient(8, i) for i in range(2)], seed=8).save(path)
     out = tmp_path / "d"
     assert _verify(fw_tcp.url, converted_run_dir, out, "--data", str(path), "--no-plots") == 0
     r = json.loads((out / "verify.json").read_text())
     assert r["counts"]["patients"] == 2 and r["counts"]["mismatched"] == 0
-    csv = tmp_path / "long.csv"                     # long-format CSV (training.loaders)
+    csv = tmp_path / "long.csv"                     # long-format CSV (bedside.sources.loaders)
     rows = ["patient_id,time_min,hr,sbp,dbp,map,spo2,rr,temp"]
     rows += [f"bed{k},{t},{80 + (t * (k + 3)) % 40},{120 - t % 30},70,{85 - t % 20},97,16,"
              + ("37.2" if t % 60 == 0 else "") for k in range(2) for t in range(300)]
@@ -291,7 +291,7 @@ def test_check_info_names_every_identity_field(converted_run_dir):
 
 def _weight_mutated(tflite: bytes) -> bytes:
     """The same model with one int8 weight changed by one (same shapes, labels, I/O)."""
-    from converter.engine.tflite_reader import read_model
+    from bedside.converter.engine.tflite_reader import read_model
     for t in read_model(tflite).tensors:
         data = None if t.data is None else t.data.tobytes()
         if t.type == "int8" and data and len(data) >= 16 and tflite.count(data) == 1:
@@ -307,7 +307,7 @@ def test_refuses_firmware_holding_other_weights_or_constants(converted_run_dir, 
     safety floor: `bedside verify` refuses each with exit 5 naming held_sha256; the right
     firmware checked against another build's record is refused naming build_id."""
     import re
-    from converter.engine import codegen
+    from bedside.converter.engine import codegen
     gen = tmp_path / "gen"
     shutil.copytree(converted_run_dir / "int8" / "gen", gen)
     build = tmp_path / "build"

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from host_tools import verify as v
+from bedside.host_tools.verify import verifier as v
 from bedside.cli import main
 
 pytestmark = pytest.mark.qemu
@@ -14,9 +14,9 @@ pytestmark = pytest.mark.qemu
 
 @pytest.fixture(scope="module")
 def an386(converted_run_dir):
-    from host_tools.firmware_build import build_firmware
+    from bedside.host_tools.build.firmware import build_firmware
     build_firmware(converted_run_dir, target="mps2-an386")
-    from host_tools.qemu import launch
+    from bedside.host_tools.build.qemu import launch
     with launch(converted_run_dir, target="mps2-an386", tcp_port=0) as dev:
         yield dev
 

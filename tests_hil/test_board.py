@@ -5,7 +5,7 @@ the QEMU emulator or the host firmware; only the port changes.
     pytest tests_hil --bedside-run runs/demo --bedside-target host
 
 The devices are opened, greeted and checked against the run's manifest once, before the
-first test (host_tools/pytest_plugin.py).
+first test (host_tools/hil/pytest_plugin.py).
 """
 from bedside.contract import protocol as p
 

@@ -1,5 +1,2 @@
-"""Training side of the kit: cohort simulator, loaders, integer preprocessing, models, KD.
-
-Modules that the host tools import (signals, preprocess, alarm) depend on numpy only;
-TensorFlow is imported lazily by the modules that train models.
-"""
+"""Training side of the kit (installed as `bedside.training`): Teacher/Student models, KD,
+evaluation, seed study. TensorFlow is imported lazily by the modules that train models."""

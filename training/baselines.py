@@ -22,7 +22,7 @@ import numpy as np
 
 from bedside.contract import preprocess
 from bedside.contract.signals import SIGNALS
-from .simulator import HR, LOW_SPO2, MAP, RR, SBP, SPO2, TEMP
+from bedside.sources.simulator import HR, LOW_SPO2, MAP, RR, SBP, SPO2, TEMP
 
 SCORES = ("news2", "current_map", "own_baseline")     # untrained scores
 CALIB_MIN = 120          # own-baseline window: the first 2 h, like the device's calibration

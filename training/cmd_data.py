@@ -13,7 +13,8 @@ import time
 from pathlib import Path
 
 
-from . import cmdutil, runinfo
+from bedside.training import cmdutil
+from bedside import runinfo
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -35,7 +36,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def _simulate(n: int, seed: int, dcfg: dict):
     from rich.progress import Progress
-    from .simulator import SimConfig, simulate_cohort
+    from bedside.sources.simulator import SimConfig, simulate_cohort
     sim = SimConfig.from_dict(dcfg.get("sim", {}))
     patients = []
     with Progress(transient=False) as progress:
@@ -47,8 +48,8 @@ def _simulate(n: int, seed: int, dcfg: dict):
 
 
 def run(args: argparse.Namespace) -> int:
-    from .cohort import Cohort
-    from .loaders import DataError, load_long_csv, load_psv_dir
+    from bedside.sources.cohort import Cohort
+    from bedside.sources.loaders import DataError, load_long_csv, load_psv_dir
     from bedside.contract.preprocess import valid_mask
     t0 = time.monotonic()
     run_dir = cmdutil.run_dir(args, "data")

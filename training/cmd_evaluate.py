@@ -12,7 +12,8 @@ import time
 
 from bedside import fileio
 
-from . import cmdutil, runinfo
+from bedside.training import cmdutil
+from bedside import runinfo
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

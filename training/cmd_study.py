@@ -17,7 +17,8 @@ import sys
 import time
 from pathlib import Path
 
-from . import profiles, runinfo
+from bedside.training import profiles
+from bedside import runinfo
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

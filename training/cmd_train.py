@@ -10,7 +10,8 @@ from __future__ import annotations
 import argparse
 import time
 
-from . import cmdutil, runinfo
+from bedside.training import cmdutil
+from bedside import runinfo
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

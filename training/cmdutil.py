@@ -6,7 +6,8 @@ from pathlib import Path
 
 from bedside import rundir
 
-from . import profiles, runinfo
+from bedside.training import profiles
+from bedside import runinfo
 
 
 def add_common(p: argparse.ArgumentParser, stage: str) -> None:

@@ -24,8 +24,9 @@ from pathlib import Path
 
 import numpy as np
 
-from . import dataset, metrics, models, tfutil
-from .cohort import Cohort
+from bedside.sources import windows as dataset
+from bedside.training import metrics, models, tfutil
+from bedside.sources.cohort import Cohort
 from .train import subsample
 
 FOCUS = ("uniform", "map_drop")

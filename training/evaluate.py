@@ -16,8 +16,9 @@ from pathlib import Path
 import numpy as np
 
 from bedside.contract import preprocess
-from . import baselines, burden, dataset, metrics, models, tfutil
-from .cohort import Cohort
+from bedside.training import baselines, burden, metrics, models, tfutil
+from bedside.sources import windows as dataset
+from bedside.sources.cohort import Cohort
 from .train import subsample
 
 STUDENTS = ("student_kd", "student_scratch")
@@ -153,7 +154,7 @@ def artifact_free_test(cohort: Cohort, cfg: dict) -> Cohort | None:
     when the cohort is not simulated or has no artifacts."""
     import dataclasses
     import re
-    from .simulator import SimConfig, simulate_patient
+    from bedside.sources.simulator import SimConfig, simulate_patient
     sim = (cfg.get("data") or {}).get("sim")
     if cohort.source not in ("simulate", "simulated") or not sim or \
             not float(sim.get("artifact_scale", 1.0)):
@@ -229,7 +230,7 @@ def _fmt_diff(v, ci) -> str:
 
 
 def physionet_utility(run_dir: Path, cohort: Cohort, cfg: dict, val: dict, yv) -> dict:
-    """PhysioNet/CinC 2019 normalized utility (training.utility) of the test patients from
+    """PhysioNet/CinC 2019 normalized utility (bedside.training.utility) of the test patients from
     each model's alarm decisions: every window of the stay (also after onset) runs through
     the alarm hysteresis, then maps to hourly rows. student_kd uses the run's alarm
     (config `alarm`, what the device runs); teacher and student_scratch get thresholds

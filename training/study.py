@@ -21,8 +21,9 @@ from pathlib import Path
 
 import numpy as np
 
-from . import dataset, metrics, models, tfutil
-from .cohort import Cohort
+from bedside.sources import windows as dataset
+from bedside.training import metrics, models, tfutil
+from bedside.sources.cohort import Cohort
 from .distill import teacher_targets, train_student
 from .train import subsample
 

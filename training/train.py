@@ -11,8 +11,9 @@ from pathlib import Path
 
 import numpy as np
 
-from . import dataset, models, tfutil
-from .cohort import Cohort
+from bedside.sources import windows as dataset
+from bedside.training import models, tfutil
+from bedside.sources.cohort import Cohort
 from .metrics import auroc
 
 

@@ -1,7 +1,7 @@
 """The serial protocol (docs/protocol.md, version 1): spec and codec, COBS, CRC-32, messages.
 
 The message types, NAK codes, sizes and record layouts are defined here once;
-`bedside.contract.protocol_header` generates them into `firmware/core/protocol_spec.h`, which
+`bedside.protocol_header` generates them into `firmware/core/protocol_spec.h`, which
 the firmware's C codec (`firmware/core/protocol.{h,cc}`) and `app.cc` use. The codecs are
 tested against each other with `tests/data/protocol_vectors.json`. Pure Python + numpy.
 

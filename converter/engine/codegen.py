@@ -16,6 +16,7 @@ import numpy as np
 
 from bedside import fileio
 from bedside.banner import banner as make_banner
+from bedside.kitfiles import FIRMWARE_DIR
 
 from . import ops as op_registry
 from .fold import fold_constants
@@ -26,8 +27,8 @@ from .tflite_reader import Model, Operator, Tensor, read_model
 from .validate import check_model
 
 GEN_FORMAT = 2   # 2: model_engine_held (INFO held_sha256)
-GENERATOR = "converter.engine"
-KERNELS = Path(__file__).resolve().parents[2] / "firmware" / "engine" / "kernels"
+GENERATOR = "bedside.converter.engine"
+KERNELS = FIRMWARE_DIR / "engine" / "kernels"
 
 # little-endian numpy dtype of each C type an array is emitted as (held_sha256)
 HELD_DTYPES = {"int8_t": "<i1", "int16_t": "<i2", "int32_t": "<i4", "int64_t": "<i8",

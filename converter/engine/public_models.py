@@ -1,7 +1,7 @@
 """Public model architectures at their published size, for comparing the engine with CMSIS-NN
 on exactly the shapes issue 17 quotes (and at a tiny size, for the tests).
 
-    python -m converter.engine.public_models NAME [--tiny] [--cache DIR]   # prints the .tflite path
+    python -m bedside.converter.engine.public_models NAME [--tiny] [--cache DIR]   # prints the .tflite path
     bedside bench engine --public NAME [--tiny] [-n 30] [--targets m4,m3,m0,riscv32]
 
 Each model is the architecture built in Keras with seeded random weights (He normal, biases
@@ -23,8 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-KIT_ROOT = Path(__file__).resolve().parents[2]
-CACHE_DIR = KIT_ROOT / "runs" / "public_models"
+CACHE_DIR = Path("runs") / "public_models"   # beside the runs, in the working folder
 SEED = 17
 
 # Issue 17's CMSIS-NN figures, instructions per MAC (TFLM + CMSIS-NN, -O2, QEMU -icount
@@ -161,7 +160,7 @@ def convert(model, seed: int = SEED, n_calibration: int = 64) -> bytes:
     """Full-int8 post-training quantization with seeded uniform calibration inputs."""
     import tensorflow as tf
 
-    from converter.quantize import _quiet, full_int8
+    from bedside.converter.quantize import _quiet, full_int8
     rng = np.random.default_rng(seed)
     shape = (1, *model.input_shape[1:])
     calibration = [rng.uniform(-1.0, 1.0, size=shape).astype(np.float32) for _ in range(n_calibration)]
@@ -194,7 +193,7 @@ def model_path(name: str, tiny: bool = False, seed: int = SEED, cache: Path | No
     data = convert(build(name, tiny, seed), seed)
     cache.mkdir(parents=True, exist_ok=True)
     write_json(path.with_suffix(".json"), {
-        "generated_by": f"python -m converter.engine.public_models {name}"
+        "generated_by": f"python -m bedside.converter.engine.public_models {name}"
                         f"{' --tiny' if tiny else ''} (seed {seed})",
         "from": f"converter/engine/public_models.py (sha256 {_source_hash()}...)",
         "architecture": " ".join(MODELS[name].__doc__.split()),
@@ -205,7 +204,7 @@ def model_path(name: str, tiny: bool = False, seed: int = SEED, cache: Path | No
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m converter.engine.public_models",
+    p = argparse.ArgumentParser(prog="python -m bedside.converter.engine.public_models",
                                 description=__doc__.split("\n")[0])
     p.add_argument("name", choices=list(MODELS))
     p.add_argument("--tiny", action="store_true", help="the test-size version")

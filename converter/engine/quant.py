@@ -39,7 +39,7 @@ ROUNDING = "double"
 def reference(derivation: str = FLOAT64) -> dict:
     """The manifest's `reference` block: which interpreter the generated engine matches."""
     if derivation == FLOAT64:
-        from bedside.tflm import reference_version
+        from bedside.reference.tflm import reference_version
         package, version = "tflite-micro", reference_version()
     elif derivation == FLOAT32_PRODUCT:
         package, version = "tflite-micro C++ sources", "2026-08-20"

@@ -151,7 +151,7 @@ void build_info() {
   g_info_held = (size_t)(p - g_info);
   p += 32;  // held_sha256, filled by held_params_sha256()
   // build_id: 8 bytes that `bedside build` derives from the sources, the generated model,
-  // the compiler and its flags (host_tools/firmware_build.py; 0 when built otherwise)
+  // the compiler and its flags (host_tools/build/firmware.py; 0 when built otherwise)
   put_u32(p, (uint32_t)(kBuildId & 0xFFFFFFFFu)); p += 4;
   put_u32(p, (uint32_t)(kBuildId >> 32)); p += 4;
   *p++ = (uint8_t)model_format();
@@ -179,7 +179,7 @@ void held_visit(void *ctx, const void *data, unsigned elem_bytes, unsigned count
 
 // held_sha256 (docs/protocol.md): SHA-256 of the parameters the loop runs with and of the
 // model the backend runs, read from the objects they use, not copied from the header's
-// label. At boot and on every HELLO. host_tools/verify.py held_sha256 is its mirror.
+// label. At boot and on every HELLO. host_tools/verify/verifier.py held_sha256 is its mirror.
 void held_params_sha256(uint8_t out[32]) {
   Sha256 s;
   sha256_init(&s);

@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "bench_arch.h"   // BenchCalibrate, BenchExit (firmware/engine/bench/<arch>/)
-#include "bench_data.h"   // kBenchInputs, kBenchExpected, kBenchRuns (written by converter/engine/bench_m4.py)
+#include "bench_data.h"   // kBenchInputs, kBenchExpected, kBenchRuns (written by bedside/bench/engine_m4.py)
 #include "model_engine.h"
 
 extern "C" {

@@ -1,0 +1,229 @@
+"""The Python reference a device is verified against (DESIGN.md contract 6).
+
+Per patient stream: the integer preprocessing (`bedside.contract.preprocess` with the
+constants of the run's manifest, never the signal table; personalized as the manifest's
+`preprocessing.personalization` says, see bedside/contract/personalize.py), the same windows
+the firmware forms, TFLM's own Python interpreter (`tflite_micro`) on the run's int8
+model, and the integer alarm (`bedside.contract.alarm.Alarm`) with the manifest's thresholds.
+numpy + tflite_micro only: no TensorFlow.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from bedside.contract import preprocess
+from bedside.contract.alarm import Alarm
+from bedside.contract.manifest import constants, load_manifest
+from bedside.contract.signals import Constants
+
+
+class RunDirError(ValueError):
+    """The run directory cannot give a reference (missing model, hash mismatch)."""
+
+
+@dataclass
+class Contract:
+    """What the host expects of a device, read from the manifest."""
+    manifest: dict
+    model_path: Path
+    model_bytes: bytes
+    model_sha256: str
+    preproc_sha256: str
+    protocol_version: int
+    gen_format: int
+    n_signals: int
+    window_length: int
+    stride: int
+    input_bytes: int
+    output_bytes: int
+    input_scale: float
+    input_zero_point: int
+    output_scale: float
+    output_zero_point: int
+    on_q: int
+    off_q: int
+    min_duration: int
+    sample_period_s: float
+    constants: Constants                  # the manifest's preprocessing constants
+    personalization: dict | None = None   # manifest preprocessing.personalization (None: off)
+    safety: dict | None = None            # manifest alarm.safety (None: off)
+
+    @classmethod
+    def from_run(cls, run_dir: str | Path) -> "Contract":
+        run_dir = Path(run_dir)
+        m = load_manifest(run_dir)
+        model_path = run_dir / "int8" / m["model"].get("file", "model.tflite")
+        if not model_path.is_file():
+            raise RunDirError(f"{model_path}: int8 model not found (run `bedside convert`)")
+        data = model_path.read_bytes()
+        sha = hashlib.sha256(data).hexdigest()
+        if sha != m["model"]["sha256"]:
+            raise RunDirError(f"{model_path}: SHA-256 {sha[:16]}... differs from manifest "
+                                  f"field model.sha256 {m['model']['sha256'][:16]}...")
+        mi, mo, a = m["model"]["input"], m["model"]["output"], m["alarm"]
+        k = constants(m)
+        return cls(m, model_path, data, sha, m["preprocessing"]["sha256"],
+                   int(m.get("protocol_version", 1)), int(m.get("gen_format", 1)),
+                   len(m["signals"]), int(m["window"]["length"]), int(m["window"]["stride"]),
+                   int(mi["bytes"]), int(mo["bytes"]), float(mi["scale"]), int(mi["zero_point"]),
+                   float(mo["scale"]), int(mo["zero_point"]), int(a["on_q"]), int(a["off_q"]),
+                   int(a["min_duration"]), float(m.get("sample_period_s", 60)), k,
+                   _personalization(m, run_dir, k), _safety(m, run_dir, k))
+
+    def dequantize(self, q: np.ndarray) -> np.ndarray:
+        return (np.asarray(q, np.float32) - self.output_zero_point) * self.output_scale
+
+
+def _personalization(manifest: dict, run_dir: Path, k: Constants) -> dict | None:
+    from bedside.contract.personalize import PersonalizationError, normalize
+    pz = manifest["preprocessing"].get("personalization")
+    try:
+        checked = normalize(pz, k)
+    except PersonalizationError as e:
+        raise RunDirError(f"{run_dir / 'int8' / 'manifest.json'}: field "
+                          f"preprocessing.{e}") from None
+    if checked is not None and checked != pz:
+        raise RunDirError(f"{run_dir / 'int8' / 'manifest.json'}: field "
+                          "preprocessing.personalization is incomplete (re-run `bedside convert`)")
+    return checked
+
+
+def _safety(manifest: dict, run_dir: Path, k: Constants) -> dict | None:
+    from bedside.contract.safety import SafetyError, normalize
+    cfg = manifest["alarm"].get("safety")
+    try:
+        checked = normalize(cfg, k)
+    except SafetyError as e:
+        raise RunDirError(f"{run_dir / 'int8' / 'manifest.json'}: field alarm.{e}") from None
+    if checked != cfg:
+        raise RunDirError(f"{run_dir / 'int8' / 'manifest.json'}: field alarm.safety is "
+                          "incomplete (re-run `bedside convert`)")
+    return checked
+
+
+@dataclass
+class PatientReference:
+    """Reference for one patient stream starting at a RESET."""
+    ends: np.ndarray        # int64 [N] sample index of each window's last sample
+    windows: np.ndarray     # int8 [N, L, C]
+    output: np.ndarray      # int8 [N, output_bytes]
+    alarm: np.ndarray       # uint8 [N]
+    calibrated: np.ndarray | None = None   # bool [N]: RESULT flag bit 0 expected
+    safety: np.ndarray | None = None       # uint8 [N]: RESULT safety bits (quality, reason)
+
+
+class Reference:
+    """One TFLM interpreter, invoked once per window (reused across patients)."""
+
+    def __init__(self, contract: Contract) -> None:
+        from bedside.reference.tflm import interpreter
+        self.contract = contract
+        self.interpreter = interpreter(contract.model_bytes)
+        self.invokes = 0
+
+    def infer(self, windows: np.ndarray) -> np.ndarray:
+        """int8 windows [N, L, C] -> int8 outputs [N, output_bytes]."""
+        c = self.contract
+        out = np.empty((len(windows), c.output_bytes), dtype=np.int8)
+        interp = self.interpreter
+        for i, w in enumerate(windows):
+            interp.set_input(np.ascontiguousarray(w[None], dtype=np.int8), 0)
+            interp.invoke()
+            out[i] = np.asarray(interp.get_output(0)).reshape(-1)
+        self.invokes += len(windows)
+        return out
+
+    def alarms(self, output: np.ndarray) -> np.ndarray:
+        c = self.contract
+        alarm = Alarm(c.on_q, c.off_q, c.min_duration)
+        return np.array([alarm.step(int(q)) for q in output[:, 0]], dtype=np.uint8)
+
+    def patient(self, raw: np.ndarray) -> PatientReference:
+        c = self.contract
+        q = preprocess.preprocess_stream(np.asarray(raw, dtype=np.int16), c.personalization,
+                                         c.constants)
+        ends = preprocess.window_ends(len(q), c.window_length, c.stride)
+        wins = preprocess.windows(q, c.window_length, c.stride)
+        out = self.infer(wins)
+        from bedside.contract.safety import stream_flags
+        flags = stream_flags(raw, c.safety, c.constants)
+        return PatientReference(ends, wins, out, self.alarms(out),
+                                preprocess.calibrated_at(ends, c.personalization), flags[ends])
+
+
+class FloatModel:
+    """The float Student for the tolerance comparison: a float .tflite run by TFLM, or the
+    Keras model when TensorFlow is importable. `load` returns None (with the reason) when
+    neither is available: a host-only bench PC skips the float comparison."""
+
+    def __init__(self, kind: str, path: Path, predict) -> None:
+        self.kind, self.path, self.predict = kind, path, predict
+
+    @staticmethod
+    def load(run_dir: Path, mode: str = "auto") -> tuple["FloatModel | None", str]:
+        if mode == "none":
+            return None, "float comparison disabled (--float none)"
+        if mode in ("auto", "tflite"):
+            for rel in ("int8/model_float.tflite", "float/model.tflite", "student/model.tflite"):
+                path = run_dir / rel
+                if path.is_file():
+                    return FloatModel._tflite(path), ""
+            if mode == "tflite":
+                return None, "no float .tflite in the run directory"
+        keras_path = run_dir / "student" / "model.keras"
+        if not keras_path.is_file():
+            return None, f"{keras_path} not found"
+        import importlib.util
+        try:
+            have_tf = importlib.util.find_spec("tensorflow") is not None
+        except (ImportError, ValueError):
+            have_tf = False
+        if not have_tf:
+            return None, "TensorFlow is not installed (host-only profile): float comparison skipped"
+        import os
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+        try:
+            import keras
+            model = keras.models.load_model(keras_path, compile=False)
+        except Exception as e:   # a broken TF install must not stop device verification
+            return None, f"cannot load {keras_path}: {e}"
+
+        def predict(x: np.ndarray) -> np.ndarray:
+            return np.asarray(model.predict(x, batch_size=1024, verbose=0)).reshape(len(x), -1)
+        return FloatModel("keras", keras_path, predict), ""
+
+    @staticmethod
+    def _tflite(path: Path) -> "FloatModel":
+        from bedside.reference.tflm import interpreter
+        interp = interpreter(path.read_bytes())
+
+        def predict(x: np.ndarray) -> np.ndarray:
+            out = []
+            for w in x:
+                interp.set_input(np.ascontiguousarray(w[None], np.float32), 0)
+                interp.invoke()
+                out.append(np.asarray(interp.get_output(0)).reshape(-1))
+            return np.array(out, np.float32)
+        return FloatModel("tflite", path, predict)
+
+
+def float_metrics(p_float: np.ndarray, p_int8: np.ndarray) -> dict:
+    """STM32Cube.AI-style comparison of the int8 path (dequantized) with the float model."""
+    a = np.asarray(p_float, np.float64).reshape(-1)
+    b = np.asarray(p_int8, np.float64).reshape(-1)
+    if len(a) == 0:
+        return {"n": 0}
+    err = b - a
+    denom = np.linalg.norm(a) * np.linalg.norm(b)
+    return {"n": int(len(a)), "max_abs_err": float(np.max(np.abs(err))),
+            "rmse": float(np.sqrt(np.mean(err ** 2))), "mean_abs_err": float(np.mean(np.abs(err))),
+            "cosine": float(a @ b / denom) if denom > 0 else 1.0}
+
+
+def to_float_input(windows: np.ndarray) -> np.ndarray:
+    return preprocess.to_model_input(windows)

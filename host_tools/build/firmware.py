@@ -1,0 +1,361 @@
+"""Build the firmware with CMake for a run: `bedside build` and the tests use this.
+
+    build_firmware(run_dir, target="mps2-an386") -> BuildResult (binary, sizes, stack)
+
+The build tree is RUN_DIR/firmware/<target>/ (RUN_DIR/firmware/<target>-tflm/ for the
+tflm backend); the generated model sources come from RUN_DIR/int8/gen/ (bedside convert).
+"""
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .callgraph import STACK_MARGIN, stack_reserve, worst_case_stack
+
+from bedside.kitfiles import FIRMWARE_DIR
+
+
+@dataclass(frozen=True)
+class Target:
+    """What runs a firmware target (firmware/cmake/targets.cmake holds how it is compiled)."""
+    name: str
+    core: str
+    tools: str                       # cross-compiler prefix ("" = the host's)
+    qemu: tuple[str, ...] = ()       # QEMU command before -kernel; () = not emulated here
+    ram_limit: int | None = None     # bytes of RAM the application may use
+    flash_limit: int | None = None
+    insn_per_tick: float | None = None   # instructions per port_cycles() unit (-icount shift=0)
+    measured_stack: bool = False     # stack = worst case (-fcallgraph-info) + STACK_MARGIN
+
+    @property
+    def compiler(self) -> str:
+        return f"{self.tools}g++" if self.tools else "g++"
+
+    @property
+    def size_tool(self) -> str:
+        return f"{self.tools}size" if self.tools else "size"
+
+
+_MPS2 = dict(tools="arm-none-eabi-", ram_limit=4 << 20, flash_limit=4 << 20, insn_per_tick=40.0)
+TARGETS: dict[str, Target] = {t.name: t for t in (
+    Target("host", "host", ""),
+    Target("mps2-an386", "Cortex-M4F", qemu=("qemu-system-arm", "-M", "mps2-an386"), **_MPS2),
+    Target("mps2-an385", "Cortex-M3", qemu=("qemu-system-arm", "-M", "mps2-an385"), **_MPS2),
+    Target("mps2-an500", "Cortex-M7", qemu=("qemu-system-arm", "-M", "mps2-an500"), **_MPS2),
+    # SysTick at QEMU's 168 MHz STM32F405 clock: 1e9 / 168e6 instructions per tick
+    Target("netduinoplus2", "Cortex-M4F", "arm-none-eabi-",
+           qemu=("qemu-system-arm", "-M", "netduinoplus2"), ram_limit=128 << 10,
+           flash_limit=512 << 10, insn_per_tick=1e9 / 168e6, measured_stack=True),
+    # TIMER0 at 16 MHz: 62.5 instructions per tick under -icount shift=0
+    Target("microbit", "Cortex-M0", "arm-none-eabi-", qemu=("qemu-system-arm", "-M", "microbit"),
+           ram_limit=16 << 10, flash_limit=256 << 10, insn_per_tick=62.5, measured_stack=True),
+    # compiled and linked only: QEMU has no ESP8266 board
+    Target("xtensa-lx106", "Xtensa LX106", "xtensa-lx106-elf-", ram_limit=80 << 10,
+           flash_limit=1 << 20, measured_stack=True),
+    # minstret counts instructions; the RAM budget is the ESP32-C3's application SRAM
+    Target("riscv32", "RISC-V rv32imc", "riscv64-unknown-elf-",
+           qemu=("qemu-system-riscv32", "-M", "virt", "-bios", "none"),
+           ram_limit=320 << 10, flash_limit=4 << 20, insn_per_tick=1.0, measured_stack=True),
+)}
+# What the kit needs besides the model, for the fit check before building (measured with
+# the demo model on the 32-bit targets, rounded up; the linker makes the exact check):
+KIT_STATIC_RAM = 7168   # protocol buffers, personalization, simulator ring (6927 B measured)
+KIT_STACK = 1024        # worst-case stack before the margin (624-672 B measured)
+KIT_CODE = 16384        # code and constants without the weights (13.5 KB measured on M0)
+BACKENDS = ("compiled", "tflm")
+
+
+class BuildError(RuntimeError):
+    """Configuration or compilation failed; the message names the cause and the log."""
+
+
+class DoesNotFit(BuildError):
+    """The model does not fit the target's RAM or flash (bad input: exit 2)."""
+
+
+@dataclass
+class BuildResult:
+    target: str
+    backend: str
+    build_dir: Path
+    binary: Path
+    text: int = 0           # code + constants (flash)
+    data: int = 0           # initialised data (flash and RAM)
+    bss: int = 0            # zeroed RAM
+    max_stack_frame: int = 0
+    max_stack_function: str = ""
+    stack_reserved: int = 0   # bare metal: the .stack section (counted in bss)
+    notes: list[str] = field(default_factory=list)
+    stack_worst_case: int = 0  # bare metal: deepest call path + interrupt (-fcallgraph-info)
+    ram_limit: int | None = None
+    flash_limit: int | None = None
+    identity: dict = field(default_factory=dict)   # what INFO reports (IDENTITY_FILE)
+
+    @property
+    def flash_bytes(self) -> int:
+        return self.text + self.data
+
+    @property
+    def ram_bytes(self) -> int:
+        return self.data + self.bss
+
+    def summary(self) -> str:
+        return (f"{self.binary}\n  target {self.target}, backend {self.backend}\n"
+                f"  flash {self.flash_bytes} B (text {self.text} + data {self.data}), "
+                f"static RAM {self.ram_bytes} B (data {self.data} + bss {self.bss}"
+                + (f", of which stack {self.stack_reserved}" if self.stack_reserved else "") + ")\n"
+                f"  largest stack frame {self.max_stack_frame} B ({self.max_stack_function})"
+                + (f", worst-case stack {self.stack_worst_case} B" if self.stack_worst_case else "")
+                + (f"\n  RAM budget {self.ram_limit} B, flash budget {self.flash_limit} B"
+                   if self.ram_limit else ""))
+
+    def as_dict(self) -> dict:
+        return {"target": self.target, "backend": self.backend, "binary": str(self.binary),
+                "text": self.text, "data": self.data, "bss": self.bss,
+                "flash_bytes": self.flash_bytes, "ram_bytes": self.ram_bytes,
+                "max_stack_frame": self.max_stack_frame,
+                "max_stack_function": self.max_stack_function,
+                "stack_reserved": self.stack_reserved, "stack_worst_case": self.stack_worst_case,
+                "ram_limit": self.ram_limit, "flash_limit": self.flash_limit,
+                "identity": self.identity}
+
+
+# What a build records about the firmware it made, in its build folder: the INFO fields
+# `bedside verify` checks the device against (board, clock, backend, formats, build id).
+IDENTITY_FILE = "identity.json"
+# firmware/ files that are not compiled into the firmware (tests, fuzzers, PlatformIO test)
+_NOT_FIRMWARE = ("tests", "fuzz", "pio_test")
+
+
+def build_id(gen_dir: Path, defines: dict[str, str], compiler: str,
+             tflm_dir: Path | None = None) -> str:
+    """16 hex digits: SHA-256 over the firmware sources, the generated model sources, the
+    CMake definitions (not the measured stack size or paths), the compiler's version line
+    and the TFLM tree's file names and sizes when it is compiled in; the target's flags
+    live in firmware/cmake/targets.cmake, a source. Same inputs, same id."""
+    import hashlib
+    h = hashlib.sha256()
+    roots = [("firmware", FIRMWARE_DIR), ("gen", Path(gen_dir))]
+    for label, root in roots:
+        for f in sorted(p for p in root.rglob("*") if p.is_file()):
+            rel = f.relative_to(root)
+            if label == "firmware" and (rel.parts[0] in _NOT_FIRMWARE or f.suffix == ".md"):
+                continue
+            h.update(f"{label}/{rel.as_posix()}\0".encode() + f.read_bytes() + b"\0")
+    for k in sorted(defines):
+        if k not in ("BEDSIDE_STACK_BYTES", "BEDSIDE_BUILD_ID", "BEDSIDE_GEN_DIR", "TFLM_DIR"):
+            h.update(f"{k}={defines[k]}\0".encode())
+    h.update(_compiler_version(compiler).encode())
+    if tflm_dir:
+        for f in sorted(p for p in Path(tflm_dir).rglob("*") if p.is_file()):
+            h.update(f"tflm/{f.relative_to(tflm_dir).as_posix()}:{f.stat().st_size}\0".encode())
+    return h.hexdigest()[:16]
+
+
+def _compiler_version(compiler: str) -> str:
+    try:
+        out = subprocess.run([compiler, "--version"], capture_output=True, text=True).stdout
+    except OSError:
+        return compiler
+    return out.splitlines()[0] if out else compiler
+
+
+def read_identity(build_dir: Path) -> dict | None:
+    """The identity a build recorded (None when the folder holds none)."""
+    import json
+    path = Path(build_dir) / IDENTITY_FILE
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def gen_dir_of(run_dir: Path) -> Path:
+    return Path(run_dir) / "int8" / "gen"
+
+
+def default_build_dir(run_dir: Path, target: str, backend: str) -> Path:
+    name = target if backend == "compiled" else f"{target}-{backend}"
+    return Path(run_dir) / "firmware" / name
+
+
+def binary_name(target: str) -> str:
+    return "bedside-firmware" if target == "host" else "bedside-firmware.elf"
+
+
+def check_tools(target: str) -> None:
+    need = ["cmake", TARGETS[target].compiler if target in TARGETS else "g++"]
+    missing = [t for t in need if shutil.which(t) is None]
+    if missing:
+        raise BuildError(f"missing tools for target {target}: {', '.join(missing)} "
+                         "(./run.sh setup as root installs them)")
+
+
+def _run(cmd: list[str], log: Path, what: str) -> str:
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    with log.open("a") as f:
+        f.write(f"$ {' '.join(cmd)}\n{proc.stdout}{proc.stderr}\n")
+    if proc.returncode != 0:
+        tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-25:])
+        raise BuildError(f"{what} failed (exit {proc.returncode}); full log: {log}\n{tail}")
+    return proc.stdout + proc.stderr
+
+
+def configure_and_build(source: Path, build_dir: Path, defines: dict[str, str],
+                        target: str, jobs: int = 2) -> str:
+    """cmake -S source -B build_dir -D... && cmake --build; returns the build output."""
+    check_tools(target)
+    build_dir.mkdir(parents=True, exist_ok=True)
+    log = build_dir / "build.log"
+    log.write_text("")
+    cmd = ["cmake", "-S", str(source), "-B", str(build_dir)]
+    cmd += [f"-D{k}={v}" for k, v in defines.items()]
+    out = _run(cmd, log, "cmake configure")
+    out += _run(["cmake", "--build", str(build_dir), "-j", str(jobs)], log, "build")
+    return out
+
+
+def stack_usage(build_dir: Path) -> tuple[int, str]:
+    """Largest frame in the -fstack-usage reports (.su files) of the build."""
+    best, name = 0, ""
+    for su in build_dir.rglob("*.su"):
+        for line in su.read_text(errors="replace").splitlines():
+            parts = line.split("\t")
+            if len(parts) >= 2 and parts[1].isdigit() and int(parts[1]) > best:
+                best, name = int(parts[1]), parts[0].rsplit(":", 1)[-1]
+    return best, name
+
+
+def parse_size(binary: Path, tool: str) -> tuple[int, int, int]:
+    out = subprocess.run([tool, str(binary)], capture_output=True, text=True, check=True).stdout
+    m = re.search(r"^\s*(\d+)\s+(\d+)\s+(\d+)\s", out, re.M)
+    if not m:
+        raise BuildError(f"cannot read `{tool} {binary}` output:\n{out}")
+    return int(m.group(1)), int(m.group(2)), int(m.group(3))
+
+
+def section_size(binary: Path, tool: str, section: str) -> int:
+    out = subprocess.run([tool, "-A", str(binary)], capture_output=True, text=True).stdout
+    m = re.search(rf"^{re.escape(section)}\s+(\d+)", out, re.M)
+    return int(m.group(1)) if m else 0
+
+
+def build_firmware(run_dir: Path | None, target: str = "host", backend: str = "compiled",
+                   tflm_dir: Path | None = None, gen_dir: Path | None = None,
+                   build_dir: Path | None = None, sanitize: bool = False) -> BuildResult:
+    """Configure and build the firmware for one target; see the module docstring."""
+    if target not in TARGETS:
+        raise BuildError(f"unknown target '{target}': choose one of {', '.join(TARGETS)}")
+    if backend not in BACKENDS:
+        raise BuildError(f"unknown backend '{backend}': choose compiled or tflm")
+    gen_dir = Path(gen_dir) if gen_dir else gen_dir_of(Path(run_dir))
+    if not (gen_dir / "model_config.h").is_file():
+        raise BuildError(f"{gen_dir / 'model_config.h'} not found: run `bedside convert "
+                         f"{run_dir if run_dir else 'RUN_DIR'}` first")
+    notes, requested = [], backend
+    if backend == "tflm" and tflm_dir is None:
+        # CMake makes the same decision (and says so in the build log).
+        notes.append("tflm backend needs TFLM sources (--tflm-dir); TFLM is not provided, "
+                     "so the compiled backend was built")
+        backend = "compiled"
+    build_dir = Path(build_dir) if build_dir else default_build_dir(Path(run_dir), target, backend)
+    defines = {"BEDSIDE_TARGET": target, "BEDSIDE_BACKEND": requested,
+               "BEDSIDE_GEN_DIR": str(gen_dir.resolve()), "CMAKE_BUILD_TYPE": "Release",
+               "TFLM_DIR": str(Path(tflm_dir).resolve()) if tflm_dir else "",
+               "BEDSIDE_SANITIZE": "ON" if sanitize else "OFF"}
+    spec = TARGETS[target]
+    if backend == "compiled":
+        check_fit(gen_dir, spec)
+    # the backend built, not the one asked for: a tflm request without TFLM builds the
+    # compiled firmware, the same bytes as asking for it
+    bid = build_id(gen_dir, {**defines, "BEDSIDE_BACKEND": backend}, spec.compiler,
+                   tflm_dir if backend == "tflm" else None)
+    defines["BEDSIDE_BUILD_ID"] = f"0x{int.from_bytes(bytes.fromhex(bid), 'little'):016x}ULL"
+    if spec.measured_stack and _cached(build_dir, "BEDSIDE_STACK_BYTES") is None:
+        defines["BEDSIDE_STACK_BYTES"] = "0"    # first link: the stack is not measured yet
+    _build(build_dir, defines, spec)
+    worst = worst_case_stack(build_dir) if spec.tools else 0
+    if spec.measured_stack:
+        # the stack is the worst case plus a margin: relink when that differs from the last link
+        want = stack_reserve(worst)
+        if _cached(build_dir, "BEDSIDE_STACK_BYTES") != str(want):
+            _build(build_dir, {**defines, "BEDSIDE_STACK_BYTES": str(want)}, spec)
+    binary = build_dir / binary_name(target)
+    text, data, bss = parse_size(binary, spec.size_tool)
+    frame, func = stack_usage(build_dir)
+    stack = section_size(binary, spec.size_tool, ".stack") if spec.tools else 0
+    identity = _write_identity(build_dir, bid, gen_dir, target, backend)
+    return BuildResult(target, backend, build_dir, binary, text, data, bss, frame, func, stack,
+                       notes, stack_worst_case=worst, ram_limit=spec.ram_limit,
+                       flash_limit=spec.flash_limit, identity=identity)
+
+
+def _write_identity(build_dir: Path, bid: str, gen_dir: Path, target: str, backend: str) -> dict:
+    """identity.json: INFO's board, clock, backend, formats and build id as this build made
+    them (CMake wrote board and clock from the target table), and what it was built from."""
+    import json
+    from bedside import fileio
+    cmake = json.loads((build_dir / "cmake_identity.json").read_text())
+    identity = {"build_id": bid, "board": cmake["board"], "core_clock_hz": cmake["core_clock_hz"],
+                "backend": backend, "gen_format": _define(FIRMWARE_DIR / "core" / "gen_format.h",
+                                                          "BEDSIDE_FIRMWARE_GEN_FORMAT"),
+                "model_format": (_define(gen_dir / "model_engine.h", "BEDSIDE_ENGINE_GEN_FORMAT")
+                                 if backend == "compiled" else 0),
+                "gen_dir": str(Path(gen_dir).resolve()), "target": target}
+    fileio.write_json(build_dir / IDENTITY_FILE, identity)
+    return identity
+
+
+def _define(header: Path, name: str) -> int:
+    m = re.search(rf"^#define {name} (\d+)", header.read_text(), re.M)
+    if not m:
+        raise BuildError(f"{header}: #define {name} not found")
+    return int(m.group(1))
+
+
+def _build(build_dir: Path, defines: dict[str, str], spec: Target) -> None:
+    """configure_and_build, with the linker's "region overflowed" as DoesNotFit."""
+    try:
+        configure_and_build(FIRMWARE_DIR, build_dir, defines, spec.name)
+    except BuildError as e:
+        m = re.search(r"region `(\w+)' overflowed by (\d+) bytes", str(e))
+        if m:
+            limit = spec.ram_limit if m.group(1) == "RAM" else spec.flash_limit
+            raise DoesNotFit(f"the firmware does not fit {spec.name}: {m.group(1)} overflowed by "
+                             f"{m.group(2)} B (budget {limit} B); see {build_dir / 'build.log'}") from None
+        raise
+
+
+def model_needs(gen_dir: Path) -> dict[str, int]:
+    """The compiled model's own RAM and flash, from the generated model_engine.h."""
+    text = (Path(gen_dir) / "model_engine.h").read_text()
+    get = {k: int(m.group(1)) for k in ("ARENA", "INPUT", "OUTPUT", "WEIGHT")
+           if (m := re.search(rf"#define MODEL_ENGINE_{k}_BYTES (\d+)", text))}
+    if len(get) < 4:
+        raise BuildError(f"{Path(gen_dir) / 'model_engine.h'}: MODEL_ENGINE_*_BYTES missing: "
+                         "run `bedside convert RUN_DIR` again")
+    # the app keeps the input window and the model input next to the engine's arena
+    return {"arena": get["ARENA"], "window": 2 * get["INPUT"] + get["OUTPUT"],
+            "weights": get["WEIGHT"]}
+
+
+def check_fit(gen_dir: Path, spec: Target) -> None:
+    """Refuse, before building, a model that cannot fit the target (raises DoesNotFit)."""
+    if spec.ram_limit is None:
+        return
+    need = model_needs(gen_dir)
+    ram = need["arena"] + need["window"] + KIT_STATIC_RAM + KIT_STACK + STACK_MARGIN
+    flash = need["weights"] + KIT_CODE
+    if ram > spec.ram_limit or flash > (spec.flash_limit or flash):
+        raise DoesNotFit(
+            f"the model does not fit {spec.name} ({spec.core}): it needs about {ram} B of RAM "
+            f"(arena {need['arena']} + input window {need['window']} + kit {KIT_STATIC_RAM} "
+            f"+ stack {KIT_STACK + STACK_MARGIN}) and {flash} B of flash (weights "
+            f"{need['weights']} + kit code {KIT_CODE}); the budget is {spec.ram_limit} B of RAM "
+            f"and {spec.flash_limit} B of flash")
+
+
+def _cached(build_dir: Path, name: str) -> str | None:
+    cache = build_dir / "CMakeCache.txt"
+    m = re.search(rf"^{name}:\w+=(.*)$", cache.read_text(), re.M) if cache.is_file() else None
+    return m.group(1) if m else None
