@@ -1,4 +1,4 @@
-// Window ring buffer (see window.h).
+// Window buffer (see window.h).
 #include "window.h"
 
 #include <string.h>
