@@ -22,7 +22,8 @@ namespace bedside {
 
 namespace g = bedside_gen;
 
-static_assert(g::kNumSignals >= 1 && g::kNumSignals <= kMaxSignals, "too many signals for this build (BEDSIDE_MAX_SIGNALS)");
+static_assert(g::kNumSignals >= 1 && g::kNumSignals <= kMaxSignals,
+              "too many signals for this build (BEDSIDE_MAX_SIGNALS)");
 static_assert(g::kInputBytes == g::kWindowLength * g::kNumSignals,
               "the sensing loop feeds an int8 [1, L, C] input tensor (float-interface models: "
               "use INFER only)");
@@ -52,7 +53,8 @@ const PreprocConfig kPreproc = {g::kNumSignals, g::kMissingValue, g::kFixedPoint
 // Personalization settings from the generated header; a header generated before the
 // feature (or from a manifest without it) leaves personalization off.
 #if defined(BEDSIDE_GEN_PERSONALIZATION) && BEDSIDE_GEN_PERSONALIZATION
-static_assert(g::kPersonalBlocks >= 1 && g::kPersonalBlocks <= kMaxBlocks, "personalization blocks: more than this build holds (BEDSIDE_MAX_BLOCKS)");
+static_assert(g::kPersonalBlocks >= 1 && g::kPersonalBlocks <= kMaxBlocks,
+              "personalization blocks: more than this build holds (BEDSIDE_MAX_BLOCKS)");
 static_assert(g::kPersonalCalibSamples % g::kPersonalBlocks == 0, "calib_samples % blocks");
 const PersonalConfig kPersonalStorage = {g::kPersonalCalibSamples, g::kPersonalBlocks,
                                          g::kPersonalBlockMinValid, g::kPersonalMinBlocks,
@@ -112,6 +114,7 @@ int8_t g_output[g::kOutputBytes];
 
 // An uncached frame: NAK, ACK, EVENT.
 void send(uint8_t type, uint16_t seq, const uint8_t *payload, size_t len) {
+  if (len > kSmallPayload) return;  // unreachable: NAK, ACK and EVENT payloads only
   const size_t n = frame_encode(type, seq, payload, len, g_small);
   port_serial_write(g_small, (int)n);
 }
@@ -184,11 +187,8 @@ void held_visit(void *ctx, const void *data, unsigned elem_bytes, unsigned count
     for (unsigned b = elem_bytes; b-- > 0;) sha256_update(s, p + b, 1);
 }
 
-// held_sha256 (docs/protocol.md): SHA-256 of the parameters the loop runs with and of the
-// model the backend runs, read from the objects they use, not copied from the header's
-// label. At boot and on every HELLO. host_tools/verify/verifier.py held_sha256 is its mirror.
-// The model's part: the SHA-256 of the bytes the backend runs (its own frame, apart from
-// the parameters' context, so the stack holds one context at a time).
+// The model's part of held_sha256: the SHA-256 of the bytes the backend runs (in its own
+// frame, apart from the parameters' context, so the stack holds one context at a time).
 __attribute__((noinline)) void held_model_sha256(uint8_t out[32]) {
   Sha256 m;
   sha256_init(&m);
@@ -196,6 +196,9 @@ __attribute__((noinline)) void held_model_sha256(uint8_t out[32]) {
   sha256_final(&m, out);
 }
 
+// held_sha256 (docs/protocol.md): SHA-256 of the parameters the loop runs with and of the
+// model the backend runs, read from the objects they use, not copied from the header's
+// label. At boot and on every HELLO. host_tools/verify/verifier.py held_sha256 is its mirror.
 void held_params_sha256(uint8_t out[32]) {
   uint8_t model[32];
   held_model_sha256(model);
