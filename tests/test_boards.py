@@ -58,6 +58,21 @@ def test_microbit_fits_16k_and_verifies_bit_exact(converted_run_dir, tmp_path):
     assert r["device"]["board"] == "microbit" and r["device"]["core_clock_hz"] == 16_000_000
 
 
+@pytest.mark.qemu
+def test_stm32c011_fits_6k_ram_32k_flash_and_verifies_bit_exact(converted_run_dir, tmp_path):
+    """The whole demo app (protocol, personalization, safety floor, identity hash, Student)
+    in an STM32C011-class budget: data + bss + the measured worst-case stack + margin."""
+    _need("stm32c011")
+    built = build_firmware(converted_run_dir, "stm32c011")
+    assert built.ram_limit == 6144 and built.flash_limit == 32768
+    assert 0 < built.stack_worst_case < built.stack_reserved <= built.stack_worst_case + 528
+    assert built.ram_bytes <= 6144 and built.flash_bytes <= 32768
+    r = verify_target(converted_run_dir, "stm32c011", tmp_path)
+    c = r["counts"]
+    assert c["verified"] == c["windows_sent"] >= 500 and c["mismatched"] == 0
+    assert r["device"]["board"] == "stm32c011" and r["device"]["core_clock_hz"] == 16_000_000
+
+
 def test_build_refuses_a_model_too_large_for_the_target(converted_run_dir, tmp_path, capsys):
     # the same model with a 20 KB arena: more than the micro:bit's 16 KB of RAM
     run = tmp_path / "big"

@@ -34,6 +34,12 @@ bedside_target(netduinoplus2 cortex_m "startup.c;systick.c;port_stm32f4.c" stm32
 # nRF51822: no SysTick (TIMER0 counts), no DSP (the engine's portable kernels)
 bedside_target(microbit   cortex_m "startup.c;port_nrf51.c" nrf51.ld arm-none-eabi 16000000
                -mcpu=cortex-m0 -mthumb -mfloat-abi=soft)
+# An STM32C011-class budget (Cortex-M0+, 6 KB RAM, 32 KB flash) on QEMU's microbit: the
+# nRF51 port with those sizes in its linker script; state arrays sized for up to 8 signals
+# and 8 personalization blocks (preprocess.h)
+bedside_target(stm32c011  cortex_m "startup.c;port_nrf51.c" stm32c011.ld arm-none-eabi 16000000
+               -mcpu=cortex-m0plus -mthumb -mfloat-abi=soft -DBEDSIDE_MAX_SIGNALS=8
+               -DBEDSIDE_MAX_BLOCKS=8)
 # rv32imc: the ESP32-C3 instruction set; minstret counts instructions under -icount shift=0
 bedside_target(riscv32    riscv    "start.S;port_virt.c" virt.ld riscv-none-elf 1000000000
                -march=rv32imc -mabi=ilp32)

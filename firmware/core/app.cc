@@ -22,7 +22,8 @@ namespace bedside {
 
 namespace g = bedside_gen;
 
-static_assert(g::kNumSignals >= 1 && g::kNumSignals <= kMaxSignals, "too many signals");
+static_assert(g::kNumSignals >= 1 && g::kNumSignals <= kMaxSignals,
+              "too many signals for this build (BEDSIDE_MAX_SIGNALS)");
 static_assert(g::kInputBytes == g::kWindowLength * g::kNumSignals,
               "the sensing loop feeds an int8 [1, L, C] input tensor (float-interface models: "
               "use INFER only)");
@@ -42,6 +43,8 @@ constexpr size_t kEventBytes = kRecordBytes + 2 * (size_t)g::kNumSignals;  // re
 static_assert(kEventBytes <= kMaxPayload, "EVENT payload too large");
 constexpr size_t kSimKeep = kMaxRecords < 64 ? kMaxRecords : 64;  // SIMULATE keeps the last 64
 static_assert(kMaxRecords >= 1, "output tensor too large for one RESULT record");
+// Frames that are never cached (NAK, ACK, EVENT) are encoded apart from the cached reply.
+constexpr size_t kSmallPayload = kEventBytes > kNakBytes ? kEventBytes : kNakBytes;
 
 const PreprocConfig kPreproc = {g::kNumSignals, g::kMissingValue, g::kFixedPointShift,
                                 g::kCenter, g::kMultiplier, g::kValidMin, g::kValidMax,
@@ -50,7 +53,8 @@ const PreprocConfig kPreproc = {g::kNumSignals, g::kMissingValue, g::kFixedPoint
 // Personalization settings from the generated header; a header generated before the
 // feature (or from a manifest without it) leaves personalization off.
 #if defined(BEDSIDE_GEN_PERSONALIZATION) && BEDSIDE_GEN_PERSONALIZATION
-static_assert(g::kPersonalBlocks >= 1 && g::kPersonalBlocks <= kMaxBlocks, "blocks");
+static_assert(g::kPersonalBlocks >= 1 && g::kPersonalBlocks <= kMaxBlocks,
+              "personalization blocks: more than this build holds (BEDSIDE_MAX_BLOCKS)");
 static_assert(g::kPersonalCalibSamples % g::kPersonalBlocks == 0, "calib_samples % blocks");
 const PersonalConfig kPersonalStorage = {g::kPersonalCalibSamples, g::kPersonalBlocks,
                                          g::kPersonalBlockMinValid, g::kPersonalMinBlocks,
@@ -76,19 +80,18 @@ struct Stats {
   uint32_t samples_total, windows_total, cycles_max, cycles_last;
 };
 
-struct Cache {  // the last executed request and its reply (stop-and-wait retransmission)
+struct Cache {  // the last executed request and its reply frame (stop-and-wait retransmission)
   bool valid;
   uint16_t seq;
   uint32_t request_crc;
-  uint8_t type;
-  size_t length;
+  size_t frame_bytes;  // the reply, encoded, in g_frame: a retransmission gets the same bytes
 };
 
 AppOptions g_opt;
 bool g_model_ok;
 Preprocessor g_pre;
 Personalizer g_pers;
-int8_t g_window_storage[g::kWindowLength * g::kNumSignals];
+int8_t g_window_storage[g::kWindowLength * g::kNumSignals];  // oldest sample first: the model input
 Window g_window;
 Alarm g_alarm;
 Safety g_safety;
@@ -101,19 +104,26 @@ uint32_t g_last_sample_ms;
 Stats g_stats;
 Cache g_cache;
 Decoder g_rx;
-uint8_t g_reply[kMaxPayload];        // payload of the last reply (the cache)
-uint8_t g_tx[kMaxFrame];
-uint8_t g_info[kInfoMaxBytes];
-size_t g_info_len;
-size_t g_info_held;   // offset of held_sha256 in g_info
-int8_t g_input[g::kInputBytes];
+// The last reply: its payload is built at g_reply, then encoded in place into the frame
+// that stays there as the cache. Uncached frames (NAK, ACK, EVENT) use g_small.
+uint8_t g_frame[kMaxFrame];
+uint8_t *const g_reply = g_frame + kFramePayloadAt;
+uint8_t g_small[frame_bytes(kSmallPayload)];
+uint8_t g_held[32];   // held_sha256 as of the last HELLO (INFO parts after the first reuse it)
 int8_t g_output[g::kOutputBytes];
-uint8_t g_sim_ring[kSimKeep][kRecordBytes];
-uint32_t g_sim_ring_count;
 
+// An uncached frame: NAK, ACK, EVENT.
 void send(uint8_t type, uint16_t seq, const uint8_t *payload, size_t len) {
-  const size_t n = frame_encode(type, seq, payload, len, g_tx);
-  port_serial_write(g_tx, (int)n);
+  if (len > kSmallPayload) return;  // unreachable: NAK, ACK and EVENT payloads only
+  const size_t n = frame_encode(type, seq, payload, len, g_small);
+  port_serial_write(g_small, (int)n);
+}
+
+// The reply to a request, from g_reply; kept in g_frame as the cached reply.
+size_t send_reply(uint8_t type, uint16_t seq, size_t len) {
+  const size_t n = frame_encode_in_place(type, seq, len, g_frame);
+  port_serial_write(g_frame, (int)n);
+  return n;
 }
 
 void send_nak(const Nak &nak) {
@@ -122,8 +132,9 @@ void send_nak(const Nak &nak) {
   send(kNak, nak.seq, p, sizeof(p));
 }
 
-void build_info() {
-  uint8_t *p = g_info;
+// INFO, written into p (kInfoMaxBytes); returns its size.
+size_t build_info(uint8_t *const info) {
+  uint8_t *p = info;
   *p++ = kProtocolVersion;
   *p++ = (uint8_t)BEDSIDE_FIRMWARE_GEN_FORMAT;
   *p++ = (uint8_t)model_backend();
@@ -148,14 +159,13 @@ void build_info() {
   memcpy(&bits, &out_scale, 4); put_u32(p, bits); p += 4;
   put_u32(p, (uint32_t)g::kOutputZeroPoint); p += 4;
   put_u32(p, model_arena_bytes()); p += 4;
-  g_info_held = (size_t)(p - g_info);
-  p += 32;  // held_sha256, filled by held_params_sha256()
+  memcpy(p, g_held, 32); p += 32;  // held_sha256
   // build_id: 8 bytes that `bedside build` derives from the sources, the generated model,
   // the compiler and its flags (host_tools/build/firmware.py; 0 when built otherwise)
   put_u32(p, (uint32_t)(kBuildId & 0xFFFFFFFFu)); p += 4;
   put_u32(p, (uint32_t)(kBuildId >> 32)); p += 4;
   *p++ = (uint8_t)model_format();
-  g_info_len = (size_t)(p - g_info);
+  return (size_t)(p - info);
 }
 
 bool little_endian() {
@@ -177,10 +187,21 @@ void held_visit(void *ctx, const void *data, unsigned elem_bytes, unsigned count
     for (unsigned b = elem_bytes; b-- > 0;) sha256_update(s, p + b, 1);
 }
 
+// The model's part of held_sha256: the SHA-256 of the bytes the backend runs (in its own
+// frame, apart from the parameters' context, so the stack holds one context at a time).
+__attribute__((noinline)) void held_model_sha256(uint8_t out[32]) {
+  Sha256 m;
+  sha256_init(&m);
+  model_held(held_visit, &m);
+  sha256_final(&m, out);
+}
+
 // held_sha256 (docs/protocol.md): SHA-256 of the parameters the loop runs with and of the
 // model the backend runs, read from the objects they use, not copied from the header's
 // label. At boot and on every HELLO. host_tools/verify/verifier.py held_sha256 is its mirror.
 void held_params_sha256(uint8_t out[32]) {
+  uint8_t model[32];
+  held_model_sha256(model);
   Sha256 s;
   sha256_init(&s);
   const auto i32 = [&s](int32_t v) {
@@ -210,12 +231,7 @@ void held_params_sha256(uint8_t out[32]) {
     for (int r = 0; r < f.rules; ++r) { i32(f.signal[r]); i32(f.high[r]); i32(f.bound[r]); }
     for (int k = 0; k < c.n_signals; ++k) i32(f.quality[k]);
   }
-  Sha256 m;  // the model: backend, then the SHA-256 of the bytes it runs
-  sha256_init(&m);
-  model_held(held_visit, &m);
-  uint8_t model[32];
-  sha256_final(&m, model);
-  i32(model_backend());
+  i32(model_backend());  // the model: backend, then the SHA-256 of the bytes it runs
   sha256_update(&s, model, sizeof(model));
   sha256_final(&s, out);
 }
@@ -229,15 +245,18 @@ void host_drives() {
 }
 
 // INFO in parts of kInfoPartBytes, for links too noisy for the whole frame to survive.
-size_t info_parts() { return (g_info_len + kInfoPartBytes - 1) / kInfoPartBytes; }
+// INFO is written where the reply goes, past the part header, and the part moved down.
+size_t info_parts(size_t info_len) { return (info_len + kInfoPartBytes - 1) / kInfoPartBytes; }
 
-bool info_part(uint8_t part, size_t *len) {
-  if (part >= info_parts()) return false;
+bool info_part(uint8_t part, size_t *len, size_t *parts) {
+  const size_t info_len = build_info(g_reply + kInfoPartHeadBytes);
+  *parts = info_parts(info_len);
+  if (part >= *parts) return false;
   const size_t start = part * kInfoPartBytes;
-  const size_t n = g_info_len - start < kInfoPartBytes ? g_info_len - start : kInfoPartBytes;
+  const size_t n = info_len - start < kInfoPartBytes ? info_len - start : kInfoPartBytes;
+  memmove(g_reply + kInfoPartHeadBytes, g_reply + kInfoPartHeadBytes + start, n);
   g_reply[0] = part;
-  g_reply[1] = (uint8_t)info_parts();
-  memcpy(g_reply + kInfoPartHeadBytes, g_info + start, n);
+  g_reply[1] = (uint8_t)*parts;
   *len = kInfoPartHeadBytes + n;
   return true;
 }
@@ -250,7 +269,6 @@ void new_patient() {
   alarm_reset(&g_alarm);
   g_stats.samples_total = 0;
   g_sim_started = false;
-  g_sim_ring_count = 0;
   g_led = false;
   port_alarm_led(false);
 }
@@ -264,9 +282,8 @@ bool process_sample(const int16_t *raw, uint8_t *rec) {
   const uint8_t safety = safety_push(&g_safety, kPreproc, raw);
   const uint32_t sample_index = g_stats.samples_total++;
   if (!window_push(&g_window, q)) return false;
-  window_copy(&g_window, g_input);
-  uint32_t cycles = 0;
-  const bool ok = g_model_ok && model_run(g_input, g_output, &cycles);
+  uint32_t cycles = 0;  // the window's storage is the model input (oldest sample first)
+  const bool ok = g_model_ok && model_run(window_data(&g_window), g_output, &cycles);
   if (!ok) memset(g_output, 0, sizeof(g_output));
   // The alarm reads output element 0: the Student's single risk output. The LED also
   // shows the safety floor, which does not depend on the model.
@@ -316,6 +333,21 @@ size_t handle_samples(const uint8_t *payload, bool *nak_payload, uint16_t *max_s
   return kResultsHeader + n_results * kRecordBytes;
 }
 
+// Rotates the n bytes at p left by k (three reversals: no second buffer).
+void reverse(uint8_t *a, uint8_t *b) {
+  while (a < b) {
+    const uint8_t t = *a;
+    *a++ = *--b;
+    *b = t;
+  }
+}
+
+void rotate_left(uint8_t *p, size_t n, size_t k) {
+  reverse(p, p + k);
+  reverse(p + k, p + n);
+  reverse(p, p + n);
+}
+
 void sim_sample(int16_t *raw) {
   sim_next(&g_sim, raw, g::kNumSignals, g::kCenter, g::kMissingValue);
 }
@@ -328,21 +360,20 @@ size_t handle_simulate(const uint8_t *payload) {
     sim_start(&g_sim, seed, deteriorate);
     g_sim_started = true;
   }
-  g_sim_ring_count = 0;
+  // The last kSimKeep records, in a ring where the reply's records go, put in order after.
+  uint8_t *const ring = g_reply + kResultsHeader;
+  uint32_t windows = 0;
   int16_t raw[g::kNumSignals];
-  uint8_t rec[kRecordBytes];
   const uint32_t t0 = port_millis();
   for (uint32_t s = 0; s < n; ++s) {
     // Bounded: stop after the time budget; samples_total in the reply says how far it got.
     if (port_millis() - t0 >= kSimulateBudgetMs) break;
     sim_sample(raw);
-    if (process_sample(raw, rec)) memcpy(g_sim_ring[g_sim_ring_count++ % kSimKeep], rec, kRecordBytes);
+    if (process_sample(raw, ring + (windows % kSimKeep) * kRecordBytes)) ++windows;
   }
-  const uint32_t kept = g_sim_ring_count < kSimKeep ? g_sim_ring_count : (uint32_t)kSimKeep;
-  for (uint32_t k = 0; k < kept; ++k) {
-    const uint32_t idx = (g_sim_ring_count - kept + k) % kSimKeep;
-    memcpy(g_reply + kResultsHeader + k * kRecordBytes, g_sim_ring[idx], kRecordBytes);
-  }
+  const uint32_t kept = windows < kSimKeep ? windows : (uint32_t)kSimKeep;
+  if (windows > kSimKeep)  // oldest first: the ring's oldest record is at windows % kSimKeep
+    rotate_left(ring, kSimKeep * kRecordBytes, (windows % kSimKeep) * kRecordBytes);
   put_u32(g_reply, g_stats.samples_total);
   g_reply[4] = (uint8_t)kept;
   return kResultsHeader + kept * kRecordBytes;
@@ -391,7 +422,7 @@ void handle_frame(const Frame &f) {
   g_stats.frames_ok++;
   // A retransmission of the request just executed: send the same reply, do not execute.
   if (g_cache.valid && g_cache.seq == f.seq && g_cache.request_crc == f.crc) {
-    send(g_cache.type, f.seq, g_reply, g_cache.length);
+    port_serial_write(g_frame, (int)g_cache.frame_bytes);  // same type, seq and payload
     return;
   }
   g_cache.valid = false;
@@ -401,13 +432,15 @@ void handle_frame(const Frame &f) {
     case kHello:
       type = kInfo;
       // on request: what memory holds now (once per HELLO: whole, or its first part)
-      if (f.length == 0 || f.payload[0] == 0) held_params_sha256(g_info + g_info_held);
+      if (f.length == 0 || f.payload[0] == 0) held_params_sha256(g_held);
       if (f.length == 0) {
-        memcpy(g_reply, g_info, g_info_len);
-        len = g_info_len;
-      } else if (!info_part(f.payload[0], &len)) {
-        send_nak(Nak{kNakBadPayload, (uint16_t)info_parts(), f.seq});
-        return;
+        len = build_info(g_reply);
+      } else {
+        size_t parts = 0;
+        if (!info_part(f.payload[0], &len, &parts)) {
+          send_nak(Nak{kNakBadPayload, (uint16_t)parts, f.seq});
+          return;
+        }
       }
       break;
     case kReset:
@@ -456,8 +489,7 @@ void handle_frame(const Frame &f) {
     default:
       return;  // unreachable: request_check knows every type
   }
-  g_cache = Cache{true, f.seq, f.crc, type, len};
-  send(type, f.seq, g_reply, len);
+  g_cache = Cache{true, f.seq, f.crc, send_reply(type, f.seq, len)};
 }
 
 void standalone_step() {
@@ -502,8 +534,7 @@ bool app_setup(const AppOptions &options) {
   window_init(&g_window, g_window_storage, g::kWindowLength, g::kNumSignals, g::kStride);
   alarm_init(&g_alarm, g::kAlarmOnQ, g::kAlarmOffQ, g::kAlarmMinDuration);
   g_model_ok = model_init();
-  build_info();
-  held_params_sha256(g_info + g_info_held);
+  held_params_sha256(g_held);
   new_patient();
   g_last_sample_ms = port_millis();
   return g_model_ok;

@@ -60,9 +60,9 @@ namespace {
 
 // Median of m >= 1 non-negative values (sorted in place): odd m the middle one, even m
 // the floor of the mean of the two middle ones.
-int32_t median(int32_t *v, int m) {
+int32_t median(int16_t *v, int m) {
   for (int a = 1; a < m; ++a) {  // insertion sort: m <= kMaxBlocks
-    const int32_t x = v[a];
+    const int16_t x = v[a];
     int b = a - 1;
     while (b >= 0 && v[b] > x) {
       v[b + 1] = v[b];
@@ -70,7 +70,7 @@ int32_t median(int32_t *v, int m) {
     }
     v[b + 1] = x;
   }
-  return (m % 2) ? v[m / 2] : (v[m / 2 - 1] + v[m / 2]) / 2;
+  return (m % 2) ? v[m / 2] : ((int32_t)v[m / 2 - 1] + v[m / 2]) / 2;
 }
 
 }  // namespace
@@ -91,7 +91,7 @@ void personal_push(Personalizer *z, const int16_t *raw) {
     for (int i = 0; i < c.n_signals; ++i) {
       const int32_t cnt = z->block_count[i];
       if (cnt >= k.block_min_valid && z->n_means[i] < kMaxBlocks) {
-        z->means[i][z->n_means[i]++] = (z->block_sum[i] + cnt / 2) / cnt;
+        z->means[i][z->n_means[i]++] = (int16_t)((z->block_sum[i] + cnt / 2) / cnt);
       }
       z->block_sum[i] = 0;
       z->block_count[i] = 0;
@@ -104,7 +104,7 @@ void personal_push(Personalizer *z, const int16_t *raw) {
       int32_t off = b - c.center[i];
       if (off < -k.limit_lo[i]) off = -k.limit_lo[i];
       if (off > k.limit_hi[i]) off = k.limit_hi[i];
-      z->baseline[i] = b;
+      z->baseline[i] = (int16_t)b;
       z->center[i] = c.center[i] + off;
     }
     z->calibrated = true;

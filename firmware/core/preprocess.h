@@ -17,7 +17,15 @@
 
 namespace bedside {
 
-constexpr int kMaxSignals = 16;
+// State arrays hold this many signals (and personalization blocks, below); a board short
+// of RAM builds with smaller limits (-DBEDSIDE_MAX_SIGNALS=8, firmware/cmake/targets.cmake).
+#ifndef BEDSIDE_MAX_SIGNALS
+#define BEDSIDE_MAX_SIGNALS 16
+#endif
+#ifndef BEDSIDE_MAX_BLOCKS
+#define BEDSIDE_MAX_BLOCKS 16
+#endif
+constexpr int kMaxSignals = BEDSIDE_MAX_SIGNALS;
 
 struct PreprocConfig {
   int n_signals;
@@ -66,7 +74,7 @@ void preprocess_push_centered(Preprocessor *p, const int16_t *raw, const int32_t
                               int8_t *q_out);
 
 // --- personalization (mirrors bedside/contract/personalize.py) -----------------------------------
-constexpr int kMaxBlocks = 16;
+constexpr int kMaxBlocks = BEDSIDE_MAX_BLOCKS;
 
 struct PersonalConfig {
   int calib_samples;        // multiple of blocks
@@ -77,17 +85,19 @@ struct PersonalConfig {
   const int32_t *limit_hi;
 };
 
+// Packed to the value ranges: block means and baselines are means of valid raw int16
+// values, so they fit int16; a block holds at most calib_samples / blocks samples.
 struct Personalizer {
   const PreprocConfig *pre;
   const PersonalConfig *cfg;  // nullptr: personalization off (centres stay the population's)
   uint32_t n;                 // samples since reset, counted up to calib_samples
   bool calibrated;
+  uint8_t n_means[kMaxSignals];
+  uint16_t block_count[kMaxSignals];
+  int16_t baseline[kMaxSignals];  // settled baseline, missing_value where none
+  int16_t means[kMaxSignals][kMaxBlocks];
   int32_t block_sum[kMaxSignals];
-  int32_t block_count[kMaxSignals];
-  int32_t means[kMaxSignals][kMaxBlocks];
-  int32_t n_means[kMaxSignals];
   int32_t center[kMaxSignals];    // centres in use for the current sample
-  int32_t baseline[kMaxSignals];  // settled baseline, missing_value where none
 };
 
 void personal_init(Personalizer *z, const PreprocConfig *pre, const PersonalConfig *cfg);

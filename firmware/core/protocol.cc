@@ -15,49 +15,20 @@ uint32_t crc32(const uint8_t *data, size_t len, uint32_t crc) {
   return ~crc;
 }
 
-namespace {
-// Streaming COBS encoder, so a frame is encoded straight from its pieces (no body copy
-// on the stack). Canonical: no trailing 0x01 code after a final full 254-byte block.
-struct CobsWriter {
-  uint8_t *out;
-  size_t code_at = 0, o = 1;
-  uint8_t code = 1;
-  bool after_full = false;
-
-  explicit CobsWriter(uint8_t *dst) : out(dst) {}
-
-  void push(uint8_t b) {
-    after_full = false;
-    if (b == 0) {
-      close_block();
-      return;
-    }
-    out[o++] = b;
-    if (++code == 0xFF) {
-      close_block();
-      after_full = true;
-    }
-  }
-  void push(const uint8_t *p, size_t n) {
-    for (size_t i = 0; i < n; ++i) push(p[i]);
-  }
-  void close_block() {
-    out[code_at] = code;
-    code_at = o++;
-    code = 1;
-  }
-  size_t finish() {
-    if (after_full) return o - 1;  // drop the code slot reserved after the full block
-    out[code_at] = code;
-    return o;
-  }
-};
-}  // namespace
-
 size_t cobs_encode(const uint8_t *in, size_t len, uint8_t *out) {
-  CobsWriter w(out);
-  w.push(in, len);
-  return w.finish();
+  // Each block: its code byte, then up to 254 non-zero bytes read and written in order.
+  // The output runs at most 1 + i/254 bytes ahead of input position i, so with out at
+  // least 2 + len/254 bytes before in, nothing is overwritten before it is read.
+  size_t i = 0, o = 0;
+  for (;;) {
+    size_t run = 0;
+    while (run < 254 && i + run < len && in[i + run] != 0) ++run;
+    out[o++] = (uint8_t)(run + 1);
+    for (size_t k = 0; k < run; ++k) out[o++] = in[i + k];
+    i += run;
+    if (i == len) return o;  // canonical: no 0x01 block after a final full block
+    if (run < 254) ++i;      // the 0x00 this block ends with
+  }
 }
 
 long cobs_decode(const uint8_t *in, size_t len, uint8_t *out, size_t out_cap) {
@@ -77,25 +48,41 @@ long cobs_decode(const uint8_t *in, size_t len, uint8_t *out, size_t out_cap) {
   return (long)o;
 }
 
+size_t frame_encode_in_place(uint8_t type, uint16_t seq, size_t len, uint8_t *frame) {
+  if (len > kMaxPayload) return 0;
+  uint8_t *body = frame + kFrameBodyAt;
+  body[0] = kProtocolVersion;
+  body[1] = type;
+  put_u16(body + 2, seq);
+  put_u16(body + 4, (uint16_t)len);
+  put_u32(body + kHeaderBytes + len, crc32(body, kHeaderBytes + len));
+  const size_t n = cobs_encode(body, kMinBody + len, frame);
+  frame[n] = 0;
+  return n + 1;
+}
+
 size_t frame_encode(uint8_t type, uint16_t seq, const uint8_t *payload, size_t len,
                     uint8_t *out) {
   if (len > kMaxPayload) return 0;
-  uint8_t head[kHeaderBytes] = {kProtocolVersion, type, 0, 0, 0, 0};
-  put_u16(head + 2, seq);
-  put_u16(head + 4, (uint16_t)len);
-  uint8_t crc[kCrcBytes];
-  put_u32(crc, crc32(payload, len, crc32(head, kHeaderBytes)));
-  CobsWriter w(out);
-  w.push(head, kHeaderBytes);
-  w.push(payload, len);
-  w.push(crc, kCrcBytes);
-  const size_t n = w.finish();
+  // The body starts past where its encoding can reach (frame_bytes(len) bytes in all).
+  const size_t at = 2 + (kMinBody + len) / 254;
+  uint8_t *body = out + at;
+  if (len > 0) memmove(body + kHeaderBytes, payload, len);  // payload may be null when empty
+  body[0] = kProtocolVersion;
+  body[1] = type;
+  put_u16(body + 2, seq);
+  put_u16(body + 4, (uint16_t)len);
+  put_u32(body + kHeaderBytes + len, crc32(body, kHeaderBytes + len));
+  const size_t n = cobs_encode(body, kMinBody + len, out);
   out[n] = 0;
   return n + 1;
 }
 
 void decoder_reset(Decoder *d) {
   d->n = 0;
+  d->size = 0;
+  d->left = 0;
+  d->zero = false;
   d->overflow = false;
 }
 
@@ -110,18 +97,32 @@ RxEvent nak_untrusted(Nak *nak, uint8_t code, uint16_t detail) {
 
 RxEvent decoder_push(Decoder *d, uint8_t byte, Frame *frame, Nak *nak) {
   if (byte != 0) {
-    if (d->n < sizeof(d->encoded)) d->encoded[d->n++] = byte;
-    else d->overflow = true;
+    // COBS decoded as it arrives (cobs_decode's rules): a code byte closes the previous
+    // block, with the 0x00 it stands for, and opens the next one.
+    if (d->overflow || ++d->n > kMaxEncoded - 1) {
+      d->overflow = true;
+      return RxEvent::kNone;
+    }
+    uint8_t out = byte;
+    if (d->left == 0) {
+      const bool zero = d->zero;
+      d->left = (uint8_t)(byte - 1);
+      d->zero = byte != 0xFF;
+      if (!zero) return RxEvent::kNone;
+      out = 0;
+    } else {
+      d->left -= 1;
+    }
+    if (d->size < sizeof(d->body)) d->body[d->size] = out;
+    d->size += 1;
     return RxEvent::kNone;
   }
-  const size_t n = d->n;
-  const bool overflow = d->overflow;
+  const size_t n = d->n, size = d->size;
+  const bool overflow = d->overflow, truncated = d->left != 0;
   decoder_reset(d);
   if (overflow) return nak_untrusted(nak, kNakTooLong, 0);
   if (n == 0) return RxEvent::kNone;
-  const long len = cobs_decode(d->encoded, n, d->body, sizeof(d->body));
-  if (len < 0) return nak_untrusted(nak, kNakBadLength, 0);  // not valid COBS
-  const size_t size = (size_t)len;
+  if (truncated) return nak_untrusted(nak, kNakBadLength, 0);  // not valid COBS
   if (size < kMinBody || size > kMaxBody) return nak_untrusted(nak, kNakBadLength, (uint16_t)size);
   const uint16_t length = get_u16(d->body + 4);
   if ((size_t)length + kMinBody != size) return nak_untrusted(nak, kNakBadLength, (uint16_t)size);

@@ -1,7 +1,9 @@
-// Window ring buffer: the last `length` int8 feature vectors, and when the model runs.
+// Window: the last `length` int8 feature vectors, and when the model runs.
 //
 // Window k covers samples [k*stride, k*stride + length) and runs when its last sample
 // arrives (bedside/contract/preprocess.py window_ends). Storage is passed in: no heap.
+// The rows stay in time order (a push shifts them up one row), so the storage is the
+// model's input tensor as it is: no second copy of the window in RAM.
 #ifndef BEDSIDE_CORE_WINDOW_H_
 #define BEDSIDE_CORE_WINDOW_H_
 
@@ -12,7 +14,6 @@ namespace bedside {
 struct Window {
   int8_t *storage;      // length * n_signals bytes
   int length, n_signals, stride;
-  int head;             // row the next sample goes to
   uint32_t count;       // samples pushed since reset
 };
 
@@ -20,7 +21,8 @@ void window_init(Window *w, int8_t *storage, int length, int n_signals, int stri
 void window_reset(Window *w);
 // Append one feature vector; returns true when a window ends at this sample.
 bool window_push(Window *w, const int8_t *q);
-// Copy the current window, oldest sample first, row-major [length][n_signals].
+// The current window, oldest sample first, row-major [length][n_signals].
+inline const int8_t *window_data(const Window *w) { return w->storage; }
 void window_copy(const Window *w, int8_t *out);
 
 }  // namespace bedside

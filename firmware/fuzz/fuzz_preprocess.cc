@@ -1,10 +1,10 @@
-// libFuzzer harness: integer preprocessing and the window ring buffer, against an int64 model.
+// libFuzzer harness: integer preprocessing and the window buffer, against an int64 model.
 //
 // Input: n_signals, shift, per-signal constants (centre, multiplier, valid range, carry
 // limit), window length/stride, then raw int16 samples. Configurations outside the
 // documented contract (bedside/contract/signals.py Constants.checked: the fixed-point product fits
 // int32) are skipped. Every int8 feature must equal a straightforward int64 computation of
-// the rule in bedside/contract/preprocess.py, and every window the ring buffer reports must end
+// the rule in bedside/contract/preprocess.py, and every window the window buffer reports must end
 // where window_ends says and hold the last `length` feature rows, oldest first.
 #include <stddef.h>
 #include <stdint.h>

@@ -181,8 +181,17 @@ int run_protocol() {
       if (sscanf(line + 1, "%u %u %16384s", &type, &seq, hex) < 2) return 2;
       const size_t n = parse_hex(hex, bytes, sizeof(bytes));
       const size_t w = frame_encode((uint8_t)type, (uint16_t)seq, bytes, n, wire);
-      if (w == 0) printf("TOOBIG\n");
-      else { print_hex(wire, w); printf("\n"); }
+      if (w == 0) {
+        printf("TOOBIG\n");
+        continue;
+      }
+      // the device's reply path: the payload in place in a kMaxFrame buffer, encoded there
+      static uint8_t frame[kMaxFrame];
+      memcpy(frame + kFramePayloadAt, bytes, n);
+      const size_t v = frame_encode_in_place((uint8_t)type, (uint16_t)seq, n, frame);
+      if (v != w || memcmp(frame, wire, w) != 0) printf("IN-PLACE DIFFERS ");
+      print_hex(wire, w);
+      printf("\n");
     } else if (line[0] == 'D') {
       const size_t n = parse_hex(line + 2, bytes, sizeof(bytes));
       for (size_t i = 0; i < n; ++i) {

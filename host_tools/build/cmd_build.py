@@ -1,6 +1,6 @@
 """`bedside build`: compile the firmware for host or a board target.
 
-    bedside build --target mps2-an386|netduinoplus2|microbit|riscv32|xtensa-lx106 [RUN_DIR]
+    bedside build --target mps2-an386|netduinoplus2|microbit|stm32c011|riscv32|xtensa-lx106 [RUN_DIR]
     bedside build --target host [--backend tflm --tflm-dir TFLM_TREE] [RUN_DIR]
 
 Configures CMake (firmware/CMakeLists.txt) with the run's generated model

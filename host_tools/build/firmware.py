@@ -52,6 +52,9 @@ TARGETS: dict[str, Target] = {t.name: t for t in (
     # TIMER0 at 16 MHz: 62.5 instructions per tick under -icount shift=0
     Target("microbit", "Cortex-M0", "arm-none-eabi-", qemu=("qemu-system-arm", "-M", "microbit"),
            ram_limit=16 << 10, flash_limit=256 << 10, insn_per_tick=62.5, measured_stack=True),
+    # STM32C011-class budget (6 KB RAM, 32 KB flash) on the microbit machine, TIMER0 at 16 MHz
+    Target("stm32c011", "Cortex-M0+", "arm-none-eabi-", qemu=("qemu-system-arm", "-M", "microbit"),
+           ram_limit=6 << 10, flash_limit=32 << 10, insn_per_tick=62.5, measured_stack=True),
     # compiled and linked only: QEMU has no ESP8266 board
     Target("xtensa-lx106", "Xtensa LX106", "xtensa-lx106-elf-", ram_limit=80 << 10,
            flash_limit=1 << 20, measured_stack=True),
@@ -60,11 +63,13 @@ TARGETS: dict[str, Target] = {t.name: t for t in (
            qemu=("qemu-system-riscv32", "-M", "virt", "-bios", "none"),
            ram_limit=320 << 10, flash_limit=4 << 20, insn_per_tick=1.0, measured_stack=True),
 )}
-# What the kit needs besides the model, for the fit check before building (measured with
-# the demo model on the 32-bit targets, rounded up; the linker makes the exact check):
-KIT_STATIC_RAM = 7168   # protocol buffers, personalization, simulator ring (6927 B measured)
-KIT_STACK = 1024        # worst-case stack before the margin (624-672 B measured)
-KIT_CODE = 16384        # code and constants without the weights (13.5 KB measured on M0)
+# What the kit needs besides the model, for the fit check before building: measured with
+# the demo model and rounded down (2,743 B of static RAM on stm32c011, whose state arrays
+# hold 8 signals, 3,319 B on microbit; worst-case stack 784-880 B; 17.1 KB of code on the
+# M0), so the check refuses only what cannot fit. The linker makes the exact check.
+KIT_STATIC_RAM = 2688   # protocol buffers, personalization, safety floor, loop state
+KIT_STACK = 768         # worst-case stack before the margin
+KIT_CODE = 16384        # code and constants without the weights
 BACKENDS = ("compiled", "tflm")
 
 
@@ -334,8 +339,8 @@ def model_needs(gen_dir: Path) -> dict[str, int]:
     if len(get) < 4:
         raise BuildError(f"{Path(gen_dir) / 'model_engine.h'}: MODEL_ENGINE_*_BYTES missing: "
                          "run `bedside convert RUN_DIR` again")
-    # the app keeps the input window and the model input next to the engine's arena
-    return {"arena": get["ARENA"], "window": 2 * get["INPUT"] + get["OUTPUT"],
+    # the app's window is the model input (firmware/core/window.h), next to the engine's arena
+    return {"arena": get["ARENA"], "window": get["INPUT"] + get["OUTPUT"],
             "weights": get["WEIGHT"]}
 
 
@@ -348,7 +353,7 @@ def check_fit(gen_dir: Path, spec: Target) -> None:
     flash = need["weights"] + KIT_CODE
     if ram > spec.ram_limit or flash > (spec.flash_limit or flash):
         raise DoesNotFit(
-            f"the model does not fit {spec.name} ({spec.core}): it needs about {ram} B of RAM "
+            f"the model does not fit {spec.name} ({spec.core}): it needs at least {ram} B of RAM "
             f"(arena {need['arena']} + input window {need['window']} + kit {KIT_STATIC_RAM} "
             f"+ stack {KIT_STACK + STACK_MARGIN}) and {flash} B of flash (weights "
             f"{need['weights']} + kit code {KIT_CODE}); the budget is {spec.ram_limit} B of RAM "
