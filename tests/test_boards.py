@@ -1,6 +1,8 @@
-"""Board targets beyond the MPS2 images: each emulated one is built with `bedside build
---target T` and verified with `bedside verify --target T` (QEMU, the same protocol,
-streamed sample by sample, every window bit-exact with the reference)."""
+"""The board table (firmware/boards.toml) and the targets beyond the MPS2 images: the
+generated CMake include and library.json are current, a board is one table row, and each
+emulated target is built with `bedside build --target T` and verified with `bedside verify
+--target T` (QEMU, the same protocol, streamed sample by sample, every window bit-exact
+with the reference)."""
 from __future__ import annotations
 
 import json
@@ -9,8 +11,81 @@ import shutil
 
 import pytest
 
+from bedside import boards
 from bedside.cli import main
 from bedside.host_tools.build.firmware import TARGETS, build_firmware
+
+
+def test_generated_board_files_are_current():
+    # firmware/cmake/boards.cmake and library.json are rendered from the table
+    assert boards.main(["--check"]) == 0
+    cmake = boards.CMAKE_PATH.read_text()
+    assert cmake.startswith("# The board table for CMake") and "Do not edit" in cmake
+    assert all(f'"{name}"' in cmake.splitlines()[5] for name in TARGETS)
+    lib = json.loads(boards.LIBRARY_JSON.read_text())
+    assert lib["license"] == "Apache-2.0" and lib["repository"]["url"] and lib["authors"]
+
+
+def test_every_user_of_the_table_reads_the_one_table():
+    from bedside.bench import engine_m4
+    from bedside.host_tools.build import qemu
+    from bedside.host_tools.hil import pytest_plugin
+    assert TARGETS is boards.TARGETS and engine_m4.TARGETS is boards.BENCH
+    assert set(pytest_plugin.TARGETS) == {"host", *qemu.emulated_targets()}
+    assert qemu.emulated_targets() == [n for n, b in TARGETS.items() if b.qemu]
+    assert TARGETS["microbit"].ram_limit == 16 * 1024 and TARGETS["microbit"].measured_stack
+    assert boards.BENCH["m0"].board is TARGETS["microbit"]
+    assert boards.PIO["nucleo_f446re"].target is TARGETS["netduinoplus2"]
+
+
+NEW_ROW = """
+[target.stm32-test]
+core = "Cortex-M0+"
+port = "cortex_m"
+sources = ["startup.c", "systick.c", "port_stm32f4.c"]
+ldscript = "stm32f4.ld"
+toolchain = "arm-none-eabi"
+cpu = ["-mcpu=cortex-m0plus", "-mthumb", "-mfloat-abi=soft"]
+clock_hz = 12_000_000
+stack = "measured"
+ram = 6144
+flash = 32768
+counting = "SysTick at 12 MHz"
+real = "a 6 KB Cortex-M0+ part"
+"""
+
+
+def test_a_new_board_is_one_row(tmp_path):
+    table = boards.parse(boards.TABLE_PATH.read_text() + NEW_ROW)
+    b = table.targets["stm32-test"]
+    assert (b.ram_limit, b.compiler, b.measured_stack, b.qemu) == (6144, "arm-none-eabi-g++", True, ())
+    cmake = boards.render_cmake(table)
+    assert '"stm32-test"' in cmake and '"-mcpu=cortex-m0plus"' in cmake
+    assert '"--specs=nano.specs"' in cmake.split('"stm32-test")')[1]
+    # CMake selects the row (configure only: the table's include, not a build)
+    src = tmp_path / "CMakeLists.txt"
+    (tmp_path / "boards.cmake").write_text(cmake)
+    src.write_text("cmake_minimum_required(VERSION 3.16)\nproject(t NONE)\n"
+                   "include(${CMAKE_CURRENT_LIST_DIR}/boards.cmake)\n"
+                   'message(STATUS "row ${BEDSIDE_PORT} ${BEDSIDE_CPU_FLAGS} ${BEDSIDE_STACK_DEFAULT}")\n')
+    import subprocess
+    r = subprocess.run(["cmake", "-S", str(tmp_path), "-B", str(tmp_path / "b"),
+                        "-DBEDSIDE_TARGET=stm32-test"], capture_output=True, text=True)
+    assert "row cortex_m -mcpu=cortex-m0plus;-mthumb;-mfloat-abi=soft 8192" in r.stdout, r.stderr
+
+
+@pytest.mark.parametrize("edit,message", [
+    ('core = "Cortex-M0+"\n', "target.stm32-test: missing field 'core'"),
+    ('ram = 6144\n', "target.stm32-test: missing field 'ram'"),
+    ('stack = "measured"\n', "target.stm32-test: missing field 'stack'"),
+    ('toolchain = "arm-none-eabi"\n', "target.stm32-test: sources, ldscript"),
+])
+def test_a_bad_row_is_refused_by_name(edit, message):
+    text = boards.TABLE_PATH.read_text() + NEW_ROW.replace(edit, "")
+    with pytest.raises(boards.TableError, match=re.escape(message)):
+        boards.parse(text)
+    with pytest.raises(boards.TableError, match=r"target.stm32-test: unknown field\(s\) rom"):
+        boards.parse(text.replace("flash = 32768", "rom = 32768"))
 
 
 
@@ -128,3 +203,4 @@ def test_bench_boards_writes_boards_json(converted_run_dir):
     assert mb["built"] and mb["verified_windows"] > 100 and mb["mismatches"] == 0
     assert mb["ram_bytes"] <= mb["ram_limit"] == 16384 and mb["instructions_per_inference"] > 0
     assert xt["built"] and xt["verified_windows"] == 0 and xt["instructions_per_inference"] is None
+

@@ -1,5 +1,5 @@
 """Firmware build checks: strict compile of the Arduino port, the generated-format guard,
-platformio.ini accepted offline, `bedside build` errors, and the M3/M7 siblings boot."""
+a run's platformio.ini accepted offline, `bedside build` errors, and the M3/M7 siblings boot."""
 from __future__ import annotations
 
 import shutil
@@ -52,16 +52,20 @@ def test_generated_format_guard(tmp_path, fmt, ok):
         assert "Regenerate" in r.stderr
 
 
-def test_platformio_ini_is_accepted_offline():
-    pio = Path(sys.executable).parent / "pio"
-    if not pio.exists():
+def test_platformio_ini_is_accepted_offline(tmp_path):
+    from bedside.host_tools.build.cmd_flash import find_pio
+    from bedside.host_tools.build.pio_project import write_project
+    pio = find_pio()
+    if pio is None:
         pytest.skip("platformio not installed in this environment")
-    r = subprocess.run([str(pio), "project", "config", "-d", str(ROOT), "--json-output"],
+    project = write_project(tmp_path / "run")        # what `bedside flash` writes
+    r = subprocess.run([pio, "project", "config", "-d", str(project), "--json-output"],
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr
     for env in ("env:esp32dev", "env:nano33ble", "env:nano33ble_tflm", "env:nucleo_f446re"):
         assert f'"{env}"' in r.stdout
     assert "tflite-micro-arduino-examples" in r.stdout
+    assert not (ROOT / "platformio.ini").exists() and not (ROOT / ".pio").exists()
 
 
 def test_build_refuses_a_run_without_generated_sources(tmp_path):

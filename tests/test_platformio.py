@@ -1,9 +1,11 @@
 """The PlatformIO path, as far as it can be checked offline (`pio run` downloads platforms):
-platformio.ini parses; every environment's own source filter and include set compiles with
-Debian's cross compilers and the flags PlatformIO passes (build_flags, build_src_flags,
--Werror from pio_gen.py on the kit's sources, the board's CPU flags); library.json packs
-as a PlatformIO library; `bedside flash` runs `pio run -t upload` with the run's gen
-folder; the `pio test` hook is a PlatformIO custom test runner."""
+`bedside flash` writes RUN_DIR/pio/ from the board table and `pio project config` accepts
+it; every environment's sources (the library's filter, the backend's runner, the port
+sources pio_gen.py adds, the run's model) compile with Debian's cross compilers and the
+flags PlatformIO passes (build_flags, build_src_flags, -Werror from pio_gen.py on the kit's
+sources, the board's CPU flags); library.json packs as a PlatformIO library; offline,
+`bedside flash` ends in one line and exit 5 and writes nothing outside the run; the
+`pio test` hook is a PlatformIO custom test runner."""
 from __future__ import annotations
 
 import fnmatch
@@ -20,10 +22,11 @@ from pathlib import Path
 import pytest
 
 from bedside.cli import main
+from bedside.host_tools.build.cmd_flash import classify, find_pio, registry_reachable
 
 ROOT = Path(__file__).resolve().parents[1]
 FIRMWARE = ROOT / "firmware"
-PIO = Path(sys.executable).parent / "pio"
+PIO = find_pio()
 XTENSA_SPECS = "/usr/lib/xtensa-lx106-elf/picolibc.specs"   # Debian's picolibc-xtensa-lx106-elf
 M4F = ["-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16"]
 # the board's compiler and CPU flags PlatformIO's platform adds (board manifests' build.cpu);
@@ -36,15 +39,26 @@ COMPILERS = {
 }
 COMPILERS["esp32dev_simulator"] = COMPILERS["esp32dev"]
 
-pytestmark = pytest.mark.skipif(not PIO.exists(), reason="platformio not installed here")
+pytestmark = pytest.mark.skipif(PIO is None, reason="platformio not installed here")
 
 
 @pytest.fixture(scope="module")
-def pio_envs() -> dict[str, dict]:
-    r = subprocess.run([str(PIO), "project", "config", "-d", str(ROOT), "--json-output"],
+def pio_run(converted_run_dir, tmp_path_factory) -> Path:
+    """A copy of the converted run with RUN_DIR/pio/ written by `bedside flash --dry-run`."""
+    run = tmp_path_factory.mktemp("pio") / "run"
+    shutil.copytree(converted_run_dir / "int8", run / "int8")
+    assert main(["flash", str(run), "--env", "nucleo_f446re", "--dry-run"]) == 0
+    return run
+
+
+@pytest.fixture(scope="module")
+def pio_envs(pio_run) -> dict[str, dict]:
+    r = subprocess.run([PIO, "project", "config", "-d", str(pio_run / "pio"), "--json-output"],
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr
-    return {name[4:]: dict(opts) for name, opts in json.loads(r.stdout) if name.startswith("env:")}
+    sections = {name: dict(opts) for name, opts in json.loads(r.stdout)}
+    return {name[4:]: {**sections["env"], **opts} for name, opts in sections.items()
+            if name.startswith("env:")}
 
 
 def _flat(value) -> str:
@@ -52,7 +66,7 @@ def _flat(value) -> str:
 
 
 def selected_sources(src_filter: str) -> list[Path]:
-    """PlatformIO's build_src_filter applied to src_dir (firmware/), in order."""
+    """PlatformIO's source filter applied to the firmware folder, in order."""
     chosen: list[Path] = []
     every = [p for p in FIRMWARE.rglob("*") if p.suffix in (".c", ".cc", ".cpp")]
     for sign, pattern in re.findall(r"([+-])<([^>]+)>", src_filter):
@@ -62,17 +76,29 @@ def selected_sources(src_filter: str) -> list[Path]:
     return chosen
 
 
+def env_sources(opts: dict) -> list[Path]:
+    """What PlatformIO compiles for an environment of RUN_DIR/pio: the library's filter,
+    then what pio_gen.py adds (the backend's runner, the port sources)."""
+    lib = json.loads((ROOT / "library.json").read_text())
+    sources = selected_sources(" ".join(lib["build"]["srcFilter"]))
+    sources.append(FIRMWARE / "core" / f"runner_{opts['custom_bedside_backend']}.cc")
+    return sources + [FIRMWARE / s for s in _flat(opts["custom_bedside_port_sources"]).split()]
+
+
 @pytest.mark.parametrize("env", sorted(COMPILERS))
-def test_environment_sources_compile_with_the_cross_compilers(env, pio_envs, converted_run_dir, tmp_path):
+def test_environment_sources_compile_with_the_cross_compilers(env, pio_envs, pio_run, tmp_path):
     opts = pio_envs[env]
-    flags = shlex.split(_flat(opts.get("build_flags")))    # -I paths: from the project dir
+    flags = shlex.split(_flat(opts.get("build_flags")))
     src_flags = shlex.split(_flat(opts.get("build_src_flags")))
-    sources = selected_sources(_flat(opts["build_src_filter"]))
-    gen = converted_run_dir / "int8" / "gen"
+    sources = env_sources(opts)
+    gen = pio_run / "int8" / "gen"
     sources.append(gen / "model_engine.cc")                       # pio_gen.py adds it
     assert any("core/app.cc" in str(s) for s in sources)
     arduino = "arduino" in _flat(opts.get("framework"))
-    includes = [f"-I{gen}"] + ([f"-I{FIRMWARE / 'ports' / 'arduino' / 'compile_check'}"] if arduino else [])
+    # the library's include folders (library.json) and the port's folder (pio_gen.py)
+    ports = {f"-I{(FIRMWARE / s).parent}" for s in _flat(opts["custom_bedside_port_sources"]).split()}
+    includes = [f"-I{gen}", f"-I{FIRMWARE / 'core'}", f"-I{FIRMWARE / 'engine'}", f"-I{FIRMWARE}",
+                *sorted(ports)] + ([f"-I{FIRMWARE / 'ports' / 'arduino' / 'compile_check'}"] if arduino else [])
     for prefix, cpu in COMPILERS[env]:
         if shutil.which(prefix + "g++") is None:
             pytest.skip(f"{prefix}g++ not installed")
@@ -83,52 +109,99 @@ def test_environment_sources_compile_with_the_cross_compilers(env, pio_envs, con
             cmd = [prefix + ("g++" if cxx else "gcc"), *cpu, "-Os", "-ffunction-sections",
                    *(["-fno-exceptions", "-fno-rtti"] if cxx else []), *lang, *src_flags, *strict,
                    *includes, "-c", str(src), "-o", str(tmp_path / (src.name + ".o"))]
-            r = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+            r = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path)
             assert r.returncode == 0, f"{env}: {' '.join(cmd)}\n{r.stderr}"
 
 
 def test_nucleo_f446re_builds_the_port_ci_verifies_on_netduinoplus2(pio_envs):
-    from bedside.host_tools.build.firmware import FIRMWARE_DIR
-    nucleo = {s.relative_to(FIRMWARE).as_posix()
-              for s in selected_sources(_flat(pio_envs["nucleo_f446re"]["build_src_filter"]))}
-    cmake = (FIRMWARE_DIR / "cmake" / "targets.cmake").read_text()
-    row = re.search(r"bedside_target\(netduinoplus2 cortex_m \"([^\"]+)\" (\S+)", cmake)
-    assert {f"ports/cortex_m/{f}" for f in row.group(1).split(";")} <= nucleo
-    assert pio_envs["nucleo_f446re"]["board_build.ldscript"].endswith(row.group(2))
+    from bedside.boards import TARGETS
+    row = TARGETS["netduinoplus2"]
+    nucleo = {s.relative_to(FIRMWARE).as_posix() for s in env_sources(pio_envs["nucleo_f446re"])}
+    assert {f"ports/cortex_m/{f}" for f in row.sources} | {"ports/common/main.cc"} <= nucleo
+    assert pio_envs["nucleo_f446re"]["board_build.ldscript"].endswith(f"cortex_m/{row.ldscript}")
     assert "framework" not in pio_envs["nucleo_f446re"]
+    assert "-DBEDSIDE_STM32_USART=2" in _flat(pio_envs["nucleo_f446re"]["build_flags"])
 
 
-def test_platforms_are_pinned_and_no_default_model_path(pio_envs):
+def test_platforms_are_pinned_and_the_model_is_the_runs(pio_envs, pio_run):
     for env, opts in pio_envs.items():
         assert re.fullmatch(r"\w+@\d+\.\d+\.\d+", opts["platform"]), env
-        assert "custom_bedside_gen_dir" not in opts, env      # the run is always named
+        assert opts["custom_bedside_gen_dir"] == "../int8/gen", env   # this run's model
+    lib = pio_run / "pio" / "lib" / "bedside-kit"
+    assert (lib / "firmware").resolve() == FIRMWARE.resolve()
+    assert json.loads((lib / "library.json").read_text())["build"]["srcDir"] == "firmware"
 
 
 def test_library_json_packs_as_a_platformio_library(tmp_path):
-    r = subprocess.run([str(PIO), "pkg", "pack", str(ROOT), "-o", str(tmp_path)],
-                       capture_output=True, text=True, timeout=120)
+    cmd = [PIO, "pkg", "pack", str(ROOT), "-o", str(tmp_path)]
+    if not registry_reachable():
+        # PlatformIO checks "license" against SPDX's list, which it downloads; offline the
+        # pack runs in-process with that list reduced to the kit's own licence
+        cmd = [sys.executable, "-c", (
+            "import sys; from platformio.package.manifest.schema import ManifestSchema as M; "
+            "M.load_spdx_licenses = staticmethod(lambda: {'licenses': [{'licenseId': 'Apache-2.0'}]}); "
+            "from platformio.__main__ import main; sys.argv = ['pio', *sys.argv[1:]]; sys.exit(main())"),
+            *cmd[1:]]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr + r.stdout
     meta = json.loads((ROOT / "library.json").read_text())
     import tomllib
     assert meta["version"] == tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    assert meta["license"] == "Apache-2.0" and meta["repository"]["type"] == "git"
+    assert meta["authors"][0]["name"]
     with tarfile.open(next(tmp_path.glob("bedside-kit-*.tar.gz"))) as tar:
         names = set(tar.getnames())
     assert {"library.json", "firmware/core/app.cc", "firmware/core/port.h",
-            "firmware/engine/engine.h", "firmware/ports/pio_gen.py"} <= names
+            "firmware/engine/engine.h", "firmware/ports/pio_gen.py", "firmware/boards.toml"} <= names
     assert not any(n.startswith(("tests/", "training/", "host_tools/")) for n in names)
 
 
-def test_flash_runs_pio_upload_with_the_runs_gen_folder(converted_run_dir, capsys):
-    rc = main(["flash", str(converted_run_dir), "--env", "nucleo_f446re",
-               "--upload-port", "/dev/ttyACM9", "--dry-run"])
+def _tree(folder: Path) -> dict[str, int]:
+    return {p.relative_to(folder).as_posix(): p.stat().st_mtime_ns
+            for p in folder.rglob("*") if ".venv" not in p.parts and "runs" not in p.parts}
+
+
+def test_flash_writes_the_project_into_the_run_and_nothing_else(pio_run, tmp_path, capsys, monkeypatch):
+    before = _tree(FIRMWARE)
+    rc = main(["flash", str(pio_run), "--env", "nucleo_f446re", "--upload-port", "/dev/ttyACM9",
+               "--dry-run"])
     out = capsys.readouterr().out
     assert rc == 0
-    gen = (converted_run_dir / "int8" / "gen").resolve()
-    assert f"BEDSIDE_GEN_DIR={gen} " in out
-    assert "run -d" in out and "-e nucleo_f446re -t upload --upload-port /dev/ttyACM9" in out
-    assert main(["flash", str(converted_run_dir), "--env", "nope", "--dry-run"]) == 2
+    assert f"run -d {pio_run / 'pio'} -e nucleo_f446re -t upload --upload-port /dev/ttyACM9" in out
+    assert main(["flash", str(pio_run), "--env", "nope", "--dry-run"]) == 2
     assert "nucleo_f446re" in capsys.readouterr().err
-    assert main(["flash", str(converted_run_dir.parent), "--env", "nucleo_f446re"]) == 2
+    assert main(["flash", str(pio_run.parent), "--env", "nucleo_f446re"]) == 2
+    assert "bedside convert" in capsys.readouterr().err
+    # offline (no platform in an empty PLATFORMIO_CORE_DIR, no registry): one line, exit 5
+    if registry_reachable():
+        pytest.skip("the PlatformIO registry is reachable here: the offline case cannot be shown")
+    monkeypatch.setenv("PLATFORMIO_CORE_DIR", str(tmp_path / "core"))
+    rc = main(["flash", str(pio_run), "--env", "nucleo_f446re", "--no-upload", "--json"])
+    captured = capsys.readouterr()
+    assert rc == 5
+    err = [ln for ln in captured.err.splitlines() if ln.startswith("error:")]
+    assert len(err) == 1 and "offline:" in err[0]
+    assert "pre-seed PLATFORMIO_CORE_DIR" in err[0] and "--target netduinoplus2" in err[0]
+    assert json.loads(captured.out)["exit_code"] == 5
+    assert "Traceback" not in captured.err
+    assert _tree(FIRMWARE) == before and not (ROOT / ".pio").exists()
+    assert (pio_run / "pio" / "platformio.ini").is_file()
+
+
+def test_flash_failures_are_one_line_each():
+    offline = classify("Platform Manager: Installing ststm32 @ 17.3.0\nHTTPClientError: \n", 1,
+                       "nucleo_f446re")
+    assert offline[0] == 5 and offline[1].startswith("offline:")
+    assert "bedside build --target netduinoplus2" in offline[1]
+    no_board = classify("Configuring upload protocol...\nUploading .pio/build/esp32dev/firmware.bin\n"
+                        "A fatal error occurred: could not open port '/dev/ttyUSB7'\n", 1,
+                        "esp32dev", "/dev/ttyUSB7")
+    assert no_board[0] == 3 and "/dev/ttyUSB7" in no_board[1] and "bedside ports" in no_board[1]
+    unknown = classify("UnknownPackageError: Could not find the package with 'x' requirements", 1,
+                       "esp32dev")
+    assert unknown[0] == 6 and "espressif32@6.5.0" in unknown[1]
+    failed = classify("src/a.c:3:1: error: expected ';'\n*** [a.o] Error 1\n", 1, "esp32dev")
+    assert failed[0] == 1 and "Error 1" in failed[1] and "\n" not in failed[1]
 
 
 def test_pio_test_hook_is_a_custom_runner(pio_envs):

@@ -22,63 +22,22 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from bedside.boards import BENCH, FLAGS
 from bedside.kitfiles import FIRMWARE_DIR
 
 ENGINE_DIR = FIRMWARE_DIR / "engine"
 PORTS_DIR = FIRMWARE_DIR / "ports"
 CORE_DIR = FIRMWARE_DIR / "core"
-CXXFLAGS = ["-std=c++17", "-O2", "-Wall", "-Wextra", "-Werror", "-ffunction-sections",
-            "-fdata-sections", "-fno-exceptions", "-fno-rtti", "-fno-threadsafe-statics"]
-
-
-@dataclass(frozen=True)
-class BenchTarget:
-    """How one benchmark target is compiled, linked and run."""
-    label: str
-    cpu: tuple[str, ...]               # compiler flags for the core
-    board: str                         # firmware/ports/<board>/
-    port_sources: tuple[str, ...]
-    ldscript: str
-    clock_hz: int                      # what the port's counter counts (its BEDSIDE_CORE_CLOCK_HZ)
-    qemu: tuple[str, ...]              # QEMU command before -kernel
-    tools: str = "arm-none-eabi-"
-    defines: tuple[str, ...] = ()
-    libc: tuple[str, ...] = ("--specs=nano.specs",)   # at link time
-    libc_compile: tuple[str, ...] = ()
-    linker: str = "g++"                # the driver that links (gcc where there is no libstdc++)
-    arch: str = "arm"                  # firmware/engine/bench/<arch>/bench_arch.h
-
-    def tool(self, name: str) -> str:
-        return self.tools + name
-
-
-_M4 = ("-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16")
-_MPS2 = dict(board="cortex_m", port_sources=("startup.c", "systick.c", "port_mps2.c"),
-             ldscript="mps2.ld", clock_hz=25_000_000)
-_ARM_QEMU = ("qemu-system-arm", "-semihosting-config", "enable=on,target=native")
-_M3 = ("-mcpu=cortex-m3", "-mthumb", "-mfloat-abi=soft")
-_M0 = ("-mcpu=cortex-m0", "-mthumb", "-mfloat-abi=soft")
-TARGETS = {
-    "m4": BenchTarget("Cortex-M4 DSP (mps2-an386)", _M4, qemu=(*_ARM_QEMU, "-M", "mps2-an386"),
-                      **_MPS2),
-    "m4_portable": BenchTarget("Cortex-M4 portable (mps2-an386)", _M4,
-                               qemu=(*_ARM_QEMU, "-M", "mps2-an386"),
-                               defines=("-DBEDSIDE_ENGINE_NO_DSP",), **_MPS2),
-    "m3": BenchTarget("Cortex-M3 (mps2-an385)", _M3, qemu=(*_ARM_QEMU, "-M", "mps2-an385"), **_MPS2),
-    "m0": BenchTarget("Cortex-M0 (microbit)", _M0, "cortex_m", ("startup.c", "port_nrf51.c"),
-                      "nrf51.ld", 16_000_000, (*_ARM_QEMU, "-M", "microbit")),
-    "riscv32": BenchTarget("RISC-V rv32imc (virt)", ("-march=rv32imc", "-mabi=ilp32"), "riscv",
-                           ("start.S", "port_virt.c"), "virt.ld", 1_000_000_000,
-                           ("qemu-system-riscv32", "-M", "virt", "-bios", "none"),
-                           tools="riscv64-unknown-elf-", libc=("--specs=picolibc.specs",),
-                           libc_compile=("--specs=picolibc.specs",), linker="gcc", arch="riscv"),
-}
+# the benchmark targets ([bench.*] rows of firmware/boards.toml: a board's core, port, QEMU)
+TARGETS = BENCH
 DEFAULT_TARGETS = tuple(TARGETS)
+# the firmware's own compile flags, from the same table
+CXXFLAGS = [*FLAGS.cxx, *FLAGS.optimize, *FLAGS.strict, *FLAGS.common, *FLAGS.bare_metal_cxx]
+CFLAGS = [*FLAGS.optimize, *FLAGS.common]
 
 
 class DoesNotFit(RuntimeError):
@@ -110,18 +69,18 @@ def build(gen_dir: Path, work: Path, inputs: np.ndarray, expected: np.ndarray,
     The stack is GCC's call-graph worst case plus a margin (bedside.host_tools.build.callgraph); raises DoesNotFit when the
     linker reports an overflowed region."""
     t = TARGETS[target]
-    port = PORTS_DIR / t.board
+    b, chain = t.board, t.board.toolchain
+    port = PORTS_DIR / b.port
     work.mkdir(parents=True, exist_ok=True)
     write_bench_data(work / "bench_data.h", inputs, expected)
-    common = [*t.cpu, *t.libc_compile, "-fcallgraph-info=su", f"-I{gen_dir}", f"-I{ENGINE_DIR}",
-              f"-I{work}", f"-I{CORE_DIR}", f"-I{ENGINE_DIR / 'bench' / t.arch}"]
+    common = [*b.cpu, *chain.libc_compile, *FLAGS.bare_metal, f"-I{gen_dir}", f"-I{ENGINE_DIR}",
+              f"-I{work}", f"-I{CORE_DIR}", f"-I{ENGINE_DIR / 'bench' / chain.bench_arch}"]
     cxx = [t.tool("g++"), *common, *CXXFLAGS, *t.defines,
            *(["-DBEDSIDE_ENGINE_PROFILE"] if profile else [])]
-    cc = [t.tool("gcc"), *common, "-O2", "-ffunction-sections", "-fdata-sections",
-          f"-DBEDSIDE_CORE_CLOCK_HZ={t.clock_hz}u"]
+    cc = [t.tool("gcc"), *common, *CFLAGS, *b.defines, f"-DBEDSIDE_CORE_CLOCK_HZ={b.clock_hz}u"]
     objs = []
     for src in (Path(gen_dir) / "model_engine.cc", ENGINE_DIR / "bench" / "bench_main.cc",
-                *(port / p for p in t.port_sources)):
+                *(port / p for p in b.sources)):
         obj = work / (src.stem + ".o")
         compiler = {".cc": cxx, ".c": [*cc, "-std=c11"], ".S": cc}[src.suffix]
         cmd = [*compiler, "-c", str(src), "-o", str(obj)]
@@ -130,10 +89,10 @@ def build(gen_dir: Path, work: Path, inputs: np.ndarray, expected: np.ndarray,
     from bedside.host_tools.build.callgraph import stack_reserve, worst_case_stack
     stack = stack_reserve(worst_case_stack(work))
     elf = work / "bench.elf"
-    ld = port / t.ldscript
-    cmd = [t.tool(t.linker), *t.cpu, "-nostartfiles", *t.libc, "-Wl,--gc-sections", f"-T{ld}",
-           f"-L{PORTS_DIR / 'common'}", f"-Wl,--defsym=BEDSIDE_STACK_SIZE={stack}", *objs, "-lm",
-           "-o", str(elf)]
+    ld = port / b.ldscript
+    cmd = [t.tool("gcc" if chain.link_with_c else "g++"), *b.cpu, *FLAGS.bare_metal_link,
+           *chain.libc_link, f"-T{ld}", f"-L{PORTS_DIR / 'common'}",
+           f"-Wl,--defsym=BEDSIDE_STACK_SIZE={stack}", *objs, "-lm", "-o", str(elf)]
     r = subprocess.run(cmd, capture_output=True, text=True)
     over = re.findall(r"region `(\w+)' overflowed by (\d+) bytes", r.stderr)
     if r.returncode and over:

@@ -1,5 +1,5 @@
 # Toolchain file: bare-metal RISC-V (Debian's riscv64-unknown-elf-gcc, which also builds
-# rv32, with picolibc). The -march/-mabi flags come from firmware/cmake/targets.cmake.
+# rv32, with picolibc). The -march/-mabi and libc flags come from firmware/boards.toml.
 # There is no libstdc++ for this toolchain: the firmware uses C headers only and links
 # with the C driver (firmware/CMakeLists.txt).
 set(CMAKE_SYSTEM_NAME Generic)
@@ -9,9 +9,6 @@ set(CMAKE_CXX_COMPILER riscv64-unknown-elf-g++)
 set(CMAKE_ASM_COMPILER riscv64-unknown-elf-gcc)
 set(CMAKE_OBJCOPY riscv64-unknown-elf-objcopy)
 set(CMAKE_SIZE riscv64-unknown-elf-size)
-set(BEDSIDE_LIBC_COMPILE_FLAGS --specs=picolibc.specs)
-set(BEDSIDE_LIBC_LINK_FLAGS --specs=picolibc.specs)
-set(BEDSIDE_LINK_WITH_C ON)
 set(CMAKE_TRY_COMPILE_TARGET_TYPE STATIC_LIBRARY)
 set(CMAKE_FIND_ROOT_PATH_MODE_PROGRAM NEVER)
 set(CMAKE_FIND_ROOT_PATH_MODE_LIBRARY ONLY)

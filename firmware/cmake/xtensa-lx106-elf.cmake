@@ -1,6 +1,6 @@
 # Toolchain file: Xtensa LX106 (the ESP8266 core; Debian's xtensa-lx106-elf-gcc with
-# picolibc). Debian installs picolibc's specs outside GCC's search path, hence the full
-# path (override with -DBEDSIDE_XTENSA_SPECS=...). No libstdc++: the firmware uses C
+# picolibc). Debian installs picolibc's specs outside GCC's search path: the board table
+# (firmware/boards.toml) names them by their full path. No libstdc++: the firmware uses C
 # headers only and links with the C driver (firmware/CMakeLists.txt).
 set(CMAKE_SYSTEM_NAME Generic)
 set(CMAKE_SYSTEM_PROCESSOR xtensa)
@@ -9,10 +9,6 @@ set(CMAKE_CXX_COMPILER xtensa-lx106-elf-g++)
 set(CMAKE_ASM_COMPILER xtensa-lx106-elf-gcc)
 set(CMAKE_OBJCOPY xtensa-lx106-elf-objcopy)
 set(CMAKE_SIZE xtensa-lx106-elf-size)
-set(BEDSIDE_XTENSA_SPECS /usr/lib/xtensa-lx106-elf/picolibc.specs CACHE FILEPATH "picolibc specs for xtensa-lx106-elf")
-set(BEDSIDE_LIBC_COMPILE_FLAGS --specs=${BEDSIDE_XTENSA_SPECS})
-set(BEDSIDE_LIBC_LINK_FLAGS --specs=${BEDSIDE_XTENSA_SPECS})
-set(BEDSIDE_LINK_WITH_C ON)
 set(CMAKE_TRY_COMPILE_TARGET_TYPE STATIC_LIBRARY)
 set(CMAKE_FIND_ROOT_PATH_MODE_PROGRAM NEVER)
 set(CMAKE_FIND_ROOT_PATH_MODE_LIBRARY ONLY)

@@ -18,7 +18,7 @@
 namespace bedside {
 
 // State arrays hold this many signals (and personalization blocks, below); a board short
-// of RAM builds with smaller limits (-DBEDSIDE_MAX_SIGNALS=8, firmware/cmake/targets.cmake).
+// of RAM builds with smaller limits (-DBEDSIDE_MAX_SIGNALS=8, firmware/boards.toml).
 #ifndef BEDSIDE_MAX_SIGNALS
 #define BEDSIDE_MAX_SIGNALS 16
 #endif

@@ -15,54 +15,11 @@ from pathlib import Path
 
 from .callgraph import STACK_MARGIN, stack_reserve, worst_case_stack
 
+from bedside.boards import TARGETS, Board
 from bedside.kitfiles import FIRMWARE_DIR
 
+# TARGETS: every target, its flags, budgets and how it runs (firmware/boards.toml).
 
-@dataclass(frozen=True)
-class Target:
-    """What runs a firmware target (firmware/cmake/targets.cmake holds how it is compiled)."""
-    name: str
-    core: str
-    tools: str                       # cross-compiler prefix ("" = the host's)
-    qemu: tuple[str, ...] = ()       # QEMU command before -kernel; () = not emulated here
-    ram_limit: int | None = None     # bytes of RAM the application may use
-    flash_limit: int | None = None
-    insn_per_tick: float | None = None   # instructions per port_cycles() unit (-icount shift=0)
-    measured_stack: bool = False     # stack = worst case (-fcallgraph-info) + STACK_MARGIN
-
-    @property
-    def compiler(self) -> str:
-        return f"{self.tools}g++" if self.tools else "g++"
-
-    @property
-    def size_tool(self) -> str:
-        return f"{self.tools}size" if self.tools else "size"
-
-
-_MPS2 = dict(tools="arm-none-eabi-", ram_limit=4 << 20, flash_limit=4 << 20, insn_per_tick=40.0)
-TARGETS: dict[str, Target] = {t.name: t for t in (
-    Target("host", "host", ""),
-    Target("mps2-an386", "Cortex-M4F", qemu=("qemu-system-arm", "-M", "mps2-an386"), **_MPS2),
-    Target("mps2-an385", "Cortex-M3", qemu=("qemu-system-arm", "-M", "mps2-an385"), **_MPS2),
-    Target("mps2-an500", "Cortex-M7", qemu=("qemu-system-arm", "-M", "mps2-an500"), **_MPS2),
-    # SysTick at QEMU's 168 MHz STM32F405 clock: 1e9 / 168e6 instructions per tick
-    Target("netduinoplus2", "Cortex-M4F", "arm-none-eabi-",
-           qemu=("qemu-system-arm", "-M", "netduinoplus2"), ram_limit=128 << 10,
-           flash_limit=512 << 10, insn_per_tick=1e9 / 168e6, measured_stack=True),
-    # TIMER0 at 16 MHz: 62.5 instructions per tick under -icount shift=0
-    Target("microbit", "Cortex-M0", "arm-none-eabi-", qemu=("qemu-system-arm", "-M", "microbit"),
-           ram_limit=16 << 10, flash_limit=256 << 10, insn_per_tick=62.5, measured_stack=True),
-    # STM32C011-class budget (6 KB RAM, 32 KB flash) on the microbit machine, TIMER0 at 16 MHz
-    Target("stm32c011", "Cortex-M0+", "arm-none-eabi-", qemu=("qemu-system-arm", "-M", "microbit"),
-           ram_limit=6 << 10, flash_limit=32 << 10, insn_per_tick=62.5, measured_stack=True),
-    # compiled and linked only: QEMU has no ESP8266 board
-    Target("xtensa-lx106", "Xtensa LX106", "xtensa-lx106-elf-", ram_limit=80 << 10,
-           flash_limit=1 << 20, measured_stack=True),
-    # minstret counts instructions; the RAM budget is the ESP32-C3's application SRAM
-    Target("riscv32", "RISC-V rv32imc", "riscv64-unknown-elf-",
-           qemu=("qemu-system-riscv32", "-M", "virt", "-bios", "none"),
-           ram_limit=320 << 10, flash_limit=4 << 20, insn_per_tick=1.0, measured_stack=True),
-)}
 # What the kit needs besides the model, for the fit check before building: measured with
 # the demo model and rounded down (2,743 B of static RAM on stm32c011, whose state arrays
 # hold 8 signals, 3,319 B on microbit; worst-case stack 784-880 B; 17.1 KB of code on the
@@ -140,7 +97,7 @@ def build_id(gen_dir: Path, defines: dict[str, str], compiler: str,
     """16 hex digits: SHA-256 over the firmware sources, the generated model sources, the
     CMake definitions (not the measured stack size or paths), the compiler's version line
     and the TFLM tree's file names and sizes when it is compiled in; the target's flags
-    live in firmware/cmake/targets.cmake, a source. Same inputs, same id."""
+    live in firmware/boards.toml, a source. Same inputs, same id."""
     import hashlib
     h = hashlib.sha256()
     roots = [("firmware", FIRMWARE_DIR), ("gen", Path(gen_dir))]
@@ -318,7 +275,7 @@ def _define(header: Path, name: str) -> int:
     return int(m.group(1))
 
 
-def _build(build_dir: Path, defines: dict[str, str], spec: Target) -> None:
+def _build(build_dir: Path, defines: dict[str, str], spec: Board) -> None:
     """configure_and_build, with the linker's "region overflowed" as DoesNotFit."""
     try:
         configure_and_build(FIRMWARE_DIR, build_dir, defines, spec.name)
@@ -344,7 +301,7 @@ def model_needs(gen_dir: Path) -> dict[str, int]:
             "weights": get["WEIGHT"]}
 
 
-def check_fit(gen_dir: Path, spec: Target) -> None:
+def check_fit(gen_dir: Path, spec: Board) -> None:
     """Refuse, before building, a model that cannot fit the target (raises DoesNotFit)."""
     if spec.ram_limit is None:
         return

@@ -10,7 +10,7 @@
 QEMU runs with `-icount shift=0`: one instruction per nanosecond of virtual time, so
 cycle counts are deterministic (the MPS2 SysTick runs at the 25 MHz board clock, i.e.
 one tick per 40 instructions on AN385/AN386; riscv32 counts instructions with minstret).
-The QEMU command of each target is in bedside.host_tools.build.firmware.TARGETS.
+The QEMU command of each target is in the board table (firmware/boards.toml).
 """
 from __future__ import annotations
 

@@ -22,10 +22,12 @@ from pathlib import Path
 
 import pytest
 
+from bedside.boards import TABLE
 from bedside.contract import protocol as p
 from bedside.host_tools.link.client import Device
 
-TARGETS = ("host", "mps2-an386", "mps2-an385", "mps2-an500")
+# what --bedside-target can start here: the host program and every emulated board
+TARGETS = ("host", *TABLE.emulated())
 # "Captured log ..." sections are printed with a failure and go into JUnit XML's system-out
 # under `-o junit_logging=log` (or `all`); the full log's path is always a JUnit property.
 LOG_KEY = "log bedside device"

@@ -28,7 +28,7 @@ BOARD = "board"           # a real board: core cycles at its clock
 
 
 def board_kind(board: str) -> str:
-    from bedside.host_tools.build.firmware import TARGETS
+    from bedside.boards import TARGETS
     if board == "host":
         return HOST
     return EMULATED if board in TARGETS else BOARD

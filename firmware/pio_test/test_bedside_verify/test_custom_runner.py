@@ -1,9 +1,11 @@
 """`pio test` hook: after PlatformIO has built and flashed the firmware, verify the board
-with `bedside verify` (platformio.ini: test_framework = custom).
+with `bedside verify` (RUN_DIR/pio/platformio.ini: test_framework = custom).
 
-    BEDSIDE_GEN_DIR=RUN_DIR/int8/gen pio test -e nucleo_f446re --test-port /dev/ttyACM0
+    bedside flash RUN_DIR --env nucleo_f446re --no-upload      # writes RUN_DIR/pio/
+    pio test -d RUN_DIR/pio -e nucleo_f446re --test-port /dev/ttyACM0
 
-The run is the one whose generated model was flashed (BEDSIDE_GEN_DIR = RUN_DIR/int8/gen);
+The run is the one whose generated model was flashed (BEDSIDE_GEN_DIR, or the project's
+custom_bedside_gen_dir = ../int8/gen: RUN_DIR/int8/gen);
 the board is on --test-port (or `test_port` in platformio.ini). The whole verification
 (handshake, model and preprocessing hashes, every window bit-exact) is one test case; its
 report is in RUN_DIR/verify/. BEDSIDE_VERIFY_ARGS adds options (default: --simulate 2).
@@ -20,10 +22,13 @@ class CustomTestRunner(TestRunnerBase):
     def stage_testing(self):
         if self.options.without_testing:
             return
-        gen = os.environ.get("BEDSIDE_GEN_DIR", "")
+        project = Path(self.project_config.path).parent
+        gen = os.environ.get("BEDSIDE_GEN_DIR") or self.project_config.get(
+            "env", "custom_bedside_gen_dir", "")
         port = self.get_test_port()
         if not gen or not port:
-            raise RuntimeError("set BEDSIDE_GEN_DIR=RUN_DIR/int8/gen and --test-port PORT")
+            raise RuntimeError("run in RUN_DIR/pio (bedside flash writes it) with --test-port PORT")
+        gen = project / gen
         cmd = [os.environ.get("BEDSIDE", "bedside"), "verify", str(Path(gen).resolve().parents[1]),
                "--port", port, "--baud", str(self.get_test_speed()),
                *shlex.split(os.environ.get("BEDSIDE_VERIFY_ARGS", "--simulate 2"))]

@@ -12,7 +12,7 @@
 #include "systick.h"
 
 #ifndef BEDSIDE_CORE_CLOCK_HZ
-#error "BEDSIDE_CORE_CLOCK_HZ: the core clock SysTick counts (set by firmware/cmake/targets.cmake)"
+#error "BEDSIDE_CORE_CLOCK_HZ: the core clock SysTick counts (set from firmware/boards.toml)"
 #endif
 
 #define REG(addr) (*(volatile uint32_t *)(addr))
