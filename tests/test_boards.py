@@ -204,3 +204,26 @@ def test_bench_boards_writes_boards_json(converted_run_dir):
     assert mb["ram_bytes"] <= mb["ram_limit"] == 16384 and mb["instructions_per_inference"] > 0
     assert xt["built"] and xt["verified_windows"] == 0 and xt["instructions_per_inference"] is None
 
+
+@pytest.mark.qemu
+def test_a_copied_run_builds_verifies_and_benches(converted_run_dir, tmp_path, capsys):
+    # build folders made at the run's first place carry CMake caches naming it; in the copy
+    # `bedside build` notices, drops them and builds afresh (no "CMakeCache.txt directory
+    # ... is different")
+    _need("microbit")
+    targets = ["microbit"] + (["xtensa-lx106"] if shutil.which("xtensa-lx106-elf-g++") else [])
+    for t in targets:
+        build_firmware(converted_run_dir, t)
+    moved = tmp_path / "elsewhere" / "run"
+    shutil.copytree(converted_run_dir, moved, ignore=shutil.ignore_patterns("verify", "pio"))
+    assert main(["build", "--target", "microbit", str(moved)]) == 0
+    assert "made for another folder" in capsys.readouterr().out
+    from bedside.host_tools.build.firmware import _cached
+    build_dir = moved / "firmware" / "microbit"
+    assert _cached(build_dir, "CMAKE_CACHEFILE_DIR") == str(build_dir.resolve())
+    r = verify_target(moved, "microbit", tmp_path, patients=1)
+    assert r["counts"]["mismatched"] == 0 and r["device"]["board"] == "microbit"
+    assert main(["bench", "boards", str(moved), "--targets", ",".join(targets),
+                 "--simulate", "1"]) == 0
+    rows = json.loads((moved / "boards.json").read_text())["targets"]
+    assert all(r["built"] and r["mismatches"] == 0 for r in rows.values())

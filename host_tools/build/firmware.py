@@ -163,10 +163,38 @@ def _run(cmd: list[str], log: Path, what: str) -> str:
     return proc.stdout + proc.stderr
 
 
+# what CMake writes into every build folder it configured (a folder the kit made)
+_CMAKE_MADE = ("CMakeCache.txt", "CMakeFiles", "Makefile", "cmake_install.cmake",
+               "build.ninja", "cmake_identity.json")
+
+
+def discard_stale_cache(source: Path, build_dir: Path) -> bool:
+    """A run folder copied or moved elsewhere carries CMake caches made for its old place
+    (CMake then refuses: "CMakeCache.txt directory ... is different"). When the cache names
+    another build folder (CMAKE_CACHEFILE_DIR) or source folder (CMAKE_HOME_DIRECTORY), drop
+    what CMake made there so the folder is configured and built afresh. True if dropped."""
+    build_dir = Path(build_dir)
+    cached = {k: _cached(build_dir, k) for k in ("CMAKE_CACHEFILE_DIR", "CMAKE_HOME_DIRECTORY")}
+    if cached["CMAKE_CACHEFILE_DIR"] is None:
+        return False
+    here = {"CMAKE_CACHEFILE_DIR": build_dir.resolve(), "CMAKE_HOME_DIRECTORY": Path(source).resolve()}
+    if all(Path(cached[k]).resolve() == here[k] for k in here):
+        return False
+    for name in _CMAKE_MADE:
+        path = build_dir / name
+        if path.is_dir():
+            shutil.rmtree(path)
+        elif path.exists():
+            path.unlink()
+    return True
+
+
 def configure_and_build(source: Path, build_dir: Path, defines: dict[str, str],
                         target: str, jobs: int = 2) -> str:
-    """cmake -S source -B build_dir -D... && cmake --build; returns the build output."""
+    """cmake -S source -B build_dir -D... && cmake --build; returns the build output.
+    A cache made for another folder (a copied run) is dropped first."""
     check_tools(target)
+    discard_stale_cache(source, build_dir)
     build_dir.mkdir(parents=True, exist_ok=True)
     log = build_dir / "build.log"
     log.write_text("")
@@ -233,6 +261,9 @@ def build_firmware(run_dir: Path | None, target: str = "host", backend: str = "c
     bid = build_id(gen_dir, {**defines, "BEDSIDE_BACKEND": backend}, spec.compiler,
                    tflm_dir if backend == "tflm" else None)
     defines["BEDSIDE_BUILD_ID"] = f"0x{int.from_bytes(bytes.fromhex(bid), 'little'):016x}ULL"
+    if discard_stale_cache(FIRMWARE_DIR, build_dir):
+        notes.append(f"{build_dir}: its CMake cache was made for another folder (a copied or "
+                     "moved run); rebuilt from scratch")
     if spec.measured_stack and _cached(build_dir, "BEDSIDE_STACK_BYTES") is None:
         defines["BEDSIDE_STACK_BYTES"] = "0"    # first link: the stack is not measured yet
     _build(build_dir, defines, spec)
