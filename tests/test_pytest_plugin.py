@@ -61,6 +61,15 @@ def test_no_device_is_an_error_unless_skipping_is_asked(tmp_path):
     assert proc.returncode == 0 and "3 skipped" in proc.stdout, proc.stdout[-2000:]
 
 
+def test_a_wrong_port_fails_in_one_line(tmp_path):
+    proc = pytest_run(str(EXAMPLE), "--bedside-port", str(tmp_path / "no-such-port"),
+                      "-k", "hello", cwd=tmp_path)
+    assert proc.returncode == 1 and "1 error" in proc.stdout, proc.stdout[-2000:]
+    line = f"--bedside-port {tmp_path / 'no-such-port'}: "
+    assert line in proc.stdout
+    assert "Traceback" not in proc.stdout and "pytest_plugin.py:" not in proc.stdout
+
+
 def test_device_of_another_model_fails_at_start(host_firmware, converted_run_dir, tmp_path):
     other = tmp_path / "other"
     shutil.copytree(converted_run_dir / "int8", other / "int8")

@@ -33,6 +33,10 @@ def test_junit_has_a_testcase_per_patient_and_properties(passing, converted_run_
     assert {c.get("name") for c in cases} == {p["patient"] for p in json.loads(
         (passing / "verify.json").read_text())["per_patient"]}
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00", suite.get("timestamp"))
+    for case in cases:       # each patient's own time, and the frames it took as system-out
+        assert float(case.get("time")) > 0
+        log = case.findtext("system-out", "")
+        assert log.startswith("tx ") and "\nrx " in log and len(log.splitlines()) <= 81
     props = {p.get("name"): p.get("value") for p in suite.iter("property")}
     manifest = json.loads((converted_run_dir / "int8" / "manifest.json").read_text())
     assert props["board"] == "host" and props["backend"] == "compiled"

@@ -5,7 +5,9 @@ the QEMU emulator or the host firmware; only the port changes.
     pytest tests_hil --bedside-run runs/demo --bedside-target host
 
 The devices are opened, greeted and checked against the run's manifest once, before the
-first test (host_tools/hil/pytest_plugin.py).
+first test (host_tools/hil/pytest_plugin.py). `verify()` streams the run's first test
+patients; without the TFLM wheel (`pip install bedside-kit[host]`) their outputs come from
+the run's stored reference, so this runs on a bench PC without TensorFlow.
 """
 from bedside.contract import protocol as p
 
@@ -23,5 +25,5 @@ def test_stats_after_raw_frame(bedside_device):
 
 def test_every_board_is_bit_exact(bedside_devices):
     for device in bedside_devices:
-        summary = device.verify(simulate=2)
+        summary = device.verify(patients=2)
         assert summary["passed"], summary["first_mismatches"]

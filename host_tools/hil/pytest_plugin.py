@@ -10,10 +10,17 @@ fixture `bedside_`, so the plugin sits next to pytest-embedded (`--port`, `dut`)
 environment. Devices are opened once per session (opening a port can reset a board through
 DTR/RTS), greeted with HELLO and, with `--bedside-run`, checked against the run's manifest
 (model and preprocessing hashes, shapes) before the first test. A test that needs a device
-when none is given is an error, not a skip, unless `--bedside-skip-missing` is passed. The
-frames each test exchanged are attached to its report (a "Captured log bedside device"
-section; JUnit XML gets the log file as a property, and the text with
-`-o junit_logging=log`). Registered through the `pytest11` entry point of the bedside-kit distribution.
+when none is given is an error, not a skip, unless `--bedside-skip-missing` is passed. A
+port that cannot be opened, a device that does not answer or is refused fails the test
+with one line naming the port (no traceback). The frames each test exchanged are attached
+to its report (a "Captured log bedside device" section; JUnit XML gets the log file as a
+property, and the text with `-o junit_logging=log`).
+
+`verify()` streams the run's test patients (RUN_DIR/data/cohort.npz) by default: without
+the TFLM wheel (`pip install bedside-kit[host]`) their model outputs come from the stored
+reference (RUN_DIR/int8/reference_outputs.npz, bedside/reference/stored.py), so the same
+test runs on a bench PC that has no TensorFlow. Registered through the `pytest11` entry
+point of the bedside-kit distribution.
 """
 from __future__ import annotations
 
@@ -24,7 +31,7 @@ import pytest
 
 from bedside.boards import TABLE
 from bedside.contract import protocol as p
-from bedside.host_tools.link.client import Device
+from bedside.host_tools.link.client import Device, LinkError
 
 # what --bedside-target can start here: the host program and every emulated board
 TARGETS = ("host", *TABLE.emulated())
@@ -132,13 +139,25 @@ class BedsideDevice:
     def simulate(self, n_samples: int, seed: int = 1, deteriorate: bool = True):
         return self.device.simulate(n_samples, seed, deteriorate)
 
-    def verify(self, run_dir: str | Path | None = None, **kwargs) -> dict:
-        """verify.verify_device on this device; kwargs: simulate, seed, data, windows_mode."""
-        from bedside.host_tools.verify.verifier import verify_device
+    def verify(self, run_dir: str | Path | None = None, patients: int | None = 2,
+               **kwargs) -> dict:
+        """verify.verify_device on this device: the run's first `patients` test patients
+        (stored reference outputs when the TFLM wheel is missing); kwargs: simulate, seed,
+        data, windows_mode. A link or device error, or a refusal, fails the test in one line."""
+        from bedside.contract.manifest import ManifestError
+        from bedside.host_tools.verify.verifier import Refusal, verify_device
+        from bedside.reference.pipeline import RunDirError
+        from bedside.sources.streams import SourceError
         run_dir = run_dir or self.run_dir
         if run_dir is None:
             raise pytest.UsageError("verify() needs a run directory: pass --bedside-run")
-        return verify_device(self.device, run_dir, **kwargs)
+        kwargs.setdefault("simulate", None)
+        try:
+            return verify_device(self.device, run_dir, max_patients=patients, **kwargs)
+        except (LinkError, p.ProtocolError, Refusal) as e:
+            pytest.fail(f"{self.url}: {e} (log: {self.log_path})", pytrace=False)
+        except (RunDirError, ManifestError, SourceError) as e:
+            pytest.fail(f"--bedside-run {run_dir}: {e}", pytrace=False)
 
     def close(self) -> None:
         self._log.close()
@@ -156,6 +175,15 @@ def _check_against_run(dev: BedsideDevice, run_dir: str) -> None:
         raise pytest.UsageError(f"--bedside-run {run_dir}: {e}") from None
     except Refusal as e:
         pytest.fail(f"{dev.url} is not the device of {run_dir}: {e}", pytrace=False)
+
+
+def _open(url: str, run_dir: str | None, config, log_path: Path) -> BedsideDevice:
+    """The device on `url`; a port that cannot be opened fails in one line."""
+    try:
+        return BedsideDevice(url, run_dir, config.getoption("bedside_baud"),
+                             config.getoption("bedside_timeout"), log_path)
+    except (LinkError, OSError, ValueError) as e:     # serial errors are OSError/ValueError
+        pytest.fail(f"--bedside-port {url}: {e}", pytrace=False)
 
 
 @pytest.fixture(scope="session")
@@ -186,10 +214,12 @@ def bedside_devices(request, tmp_path_factory):
     config.stash[_DEVICES] = devices
     try:
         for i, url in enumerate(urls):
-            dev = BedsideDevice(url, run_dir, config.getoption("bedside_baud"),
-                                config.getoption("bedside_timeout"), log_dir / f"device{i}.log")
+            dev = _open(url, run_dir, config, log_dir / f"device{i}.log")
             devices.append(dev)
-            dev.info = dev.hello()
+            try:
+                dev.info = dev.hello()
+            except (LinkError, p.ProtocolError) as e:
+                pytest.fail(f"{url}: no bedside device answers HELLO: {e}", pytrace=False)
             if run_dir:
                 _check_against_run(dev, run_dir)
         yield devices

@@ -11,6 +11,7 @@ from __future__ import annotations
 import errno
 import time
 from dataclasses import dataclass, field
+from typing import Callable
 
 import numpy as np
 import serial
@@ -132,6 +133,7 @@ class Device:
         self._seq = 0
         self._pending: list[p.Frame | p.FrameError] = []
         self.log: list[tuple[str, str]] = []      # recent (direction, frame summary)
+        self.listeners: list[Callable[[str, str], None]] = []   # told every frame summary
         self._rx_tail = b""                       # last raw bytes received (for messages)
         self.copies = 1                           # copies per attempt (see MAX_COPIES)
         self._rtts: list[float] = []              # recent request-to-reply times
@@ -153,6 +155,8 @@ class Device:
     def _note(self, direction: str, text: str) -> None:
         self.log.append((direction, text))
         del self.log[:-50]
+        for listen in self.listeners:
+            listen(direction, text)
 
     def _gone(self, e: Exception) -> DeviceGone:
         text = self._rx_tail.split(b"\x00")[-1].decode("ascii", "replace").strip()

@@ -260,7 +260,8 @@ def verify_run(args: argparse.Namespace, console, known: dict) -> tuple[dict, in
     report["timing"] = reports.timing(verifier.cycles, info.board, info.core_clock_hz)
     try:
         out = reports.write(out_dir, report, verifier.traces, verifier.cycles,
-                            info.core_clock_hz, plots=not args.no_plots)
+                            info.core_clock_hz, plots=not args.no_plots,
+                            device_logs=verifier.device_logs)
     except fileio.ForeignDirError as e:         # appeared while the device was verified
         raise _InputError(f"--out {e.filename}: {e.strerror}") from None
     print_summary(console, report, out)

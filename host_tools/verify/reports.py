@@ -4,8 +4,8 @@ Everything goes to a temporary folder next to the destination, which is then ren
 into place, so a crash never leaves a half-written `RUN_DIR/verify/`. A run that fails
 before or while talking to the device (refusal, link error, silent device) still gets a
 report, a failing one, so CI never publishes the previous run's passing `junit.xml`.
-JUnit: one testcase per patient, one per refusal or link error, `<properties>` naming the
-board, backend, model and kit. HTML: report.md rendered by markdown-it-py, plots embedded.
+JUnit: one testcase per patient (with its time and the frames exchanged as system-out),
+one per refusal or link error, `<properties>` naming the board, backend, model and kit. HTML: report.md rendered by markdown-it-py, plots embedded.
 """
 from __future__ import annotations
 
@@ -117,8 +117,9 @@ def _properties(report: dict) -> dict:
             "run_dir": report.get("run_dir", "")}
 
 
-def junit_xml(report: dict) -> str:
-    """One testcase per patient; one per refusal or link error; one if nothing was compared."""
+def junit_xml(report: dict, device_logs: dict | None = None) -> str:
+    """One testcase per patient (its time, and the frames exchanged as system-out); one per
+    refusal or link error; one if nothing was compared."""
     by_patient: dict[str, list] = {}
     for m in report.get("first_mismatches", []):
         by_patient.setdefault(m["patient"], []).append(m)
@@ -135,8 +136,11 @@ def junit_xml(report: dict) -> str:
             what = f"{pat['mismatched']} of {pat['windows']} windows mismatched"
             body = (f"<failure message={quoteattr(what)}>" + escape("\n".join(lines))
                     + "</failure>")
-        cases.append(f"  <testcase classname={cls} name={quoteattr(str(pat['patient']))}>"
-                     f"{body}</testcase>")
+        log = (device_logs or {}).get(pat["patient"])
+        if log:
+            body += f"<system-out>{escape(chr(10).join(log))}</system-out>"
+        cases.append(f"  <testcase classname={cls} name={quoteattr(str(pat['patient']))} "
+                     f"time=\"{pat.get('time_s', 0)}\">{body}</testcase>")
     err = report.get("error")
     if err:
         tag = "failure" if err["kind"] == "refusal" else "error"
@@ -255,8 +259,9 @@ def html(md: str, folder: Path) -> str:
 # --- writing --------------------------------------------------------------------------
 
 def write(out_dir: Path, report: dict, traces: list, cycles: list, clock_hz: int,
-          plots: bool = True) -> Path:
-    """The report folder for `report` (a summary, or a failure with an "error" entry)."""
+          plots: bool = True, device_logs: dict | None = None) -> Path:
+    """The report folder for `report` (a summary, or a failure with an "error" entry);
+    `device_logs`: the frames exchanged per patient (Verifier.device_logs), for JUnit."""
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
@@ -268,7 +273,7 @@ def write(out_dir: Path, report: dict, traces: list, cycles: list, clock_hz: int
         files, note = _plots(tmp, traces, cycles, report["timing"]) if plots else ([], "")
         report["files"] = ["verify.json", "junit.xml", "report.md", "report.html"] + files
         (tmp / "verify.json").write_text(json.dumps(report, indent=2, default=_jsonable) + "\n")
-        (tmp / "junit.xml").write_text(junit_xml(report))
+        (tmp / "junit.xml").write_text(junit_xml(report, device_logs))
         md = markdown(report, files, note)
         (tmp / "report.md").write_text(md)
         (tmp / "report.html").write_text(html(md, tmp))

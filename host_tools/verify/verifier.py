@@ -13,6 +13,7 @@ the model and the alarm); window mode (`infer_windows`) sends int8 windows direc
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -34,6 +35,7 @@ EXIT_PROTOCOL = 7
 EXIT_NO_ANSWER = 8      # the device stopped answering (link.DeviceSilent), not a mismatch
 
 MAX_REPORTED_MISMATCHES = 20
+DEVICE_LOG_LINES = 40          # per patient, at each end: the JUnit testcase's system-out
 # RESULT flag bits of the safety floor (bedside/contract/safety.py), compared per window
 SAFETY_BITS = p.RESULT_FLAG_QUALITY | (0xF << p.RESULT_REASON_SHIFT)
 
@@ -288,6 +290,7 @@ class Verifier:
         self.mismatches: list[Mismatch] = []
         self.traces: list[PatientTrace] = []
         self.by_patient: dict[str, dict] = {}   # windows/verified/mismatched: a JUnit case each
+        self.device_logs: dict[str, list[str]] = {}   # frames exchanged, per patient (JUnit)
         self.link_time = 0.0
         self.link_bytes = [0, 0]                # wire, payload bytes within link_time
         self.ref_windows: list[np.ndarray] = []   # for the float comparison
@@ -382,8 +385,30 @@ class Verifier:
                     "ref_alarm": int(ref.alarm[j])} for j in range(lo, min(k_ctx, len(ref.ends)))]
             self.mismatches.append(Mismatch(pid, int(k), int(sample_index), what, dev, refd, ctx))
 
+    @contextmanager
+    def _patient_log(self, pid: str):
+        """The patient's wall time and the frames exchanged for it (first and last lines)."""
+        lines: list[str] = []
+        listen = lambda d, t: lines.append(f"{d} {t}")      # noqa: E731
+        self.dev.listeners.append(listen)
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.dev.listeners.remove(listen)
+            n = DEVICE_LOG_LINES
+            if len(lines) > 2 * n:
+                lines[n:-n] = [f"... {len(lines) - 2 * n} more frames ..."]
+            self.device_logs[pid] = lines
+            if pid in self.by_patient:
+                self.by_patient[pid]["time_s"] = round(time.perf_counter() - start, 3)
+
     def stream_patient(self, pid: str, raw: np.ndarray) -> None:
         """RESET, then the patient's samples in SAMPLES frames; compare every RESULT."""
+        with self._patient_log(pid):
+            self._stream_patient(pid, raw)
+
+    def _stream_patient(self, pid: str, raw: np.ndarray) -> None:
         from bedside.host_tools.link.client import DeviceSilent, LinkError, NakError
         raw = np.asarray(raw, dtype=np.int16)
         ref = self.ref.patient(raw)
@@ -470,6 +495,10 @@ class Verifier:
                       limit: int | None = None) -> None:
         """Send the reference's int8 windows directly (INFER); compare outputs only.
         `limit`: only the patient's first windows."""
+        with self._patient_log(pid):
+            self._infer_windows(pid, raw, warmup, limit)
+
+    def _infer_windows(self, pid: str, raw: np.ndarray, warmup: int, limit: int | None) -> None:
         ref = self.ref.patient(np.asarray(raw, dtype=np.int16))
         if limit is not None:
             ref = PatientReference(ref.ends[:limit], ref.windows[:limit], ref.output[:limit],
@@ -562,15 +591,16 @@ class Verifier:
 
 def verify_device(device: Device, run_dir, simulate: int | None = 2, seed: int = 2026,
                   data: str | None = None, windows_mode: bool = False, warmup: int = 3,
-                  speed: float | None = None) -> dict:
+                  speed: float | None = None, max_patients: int | None = None) -> dict:
     """The whole check on an open Device (used by the pytest plugin and the benches):
     handshake (raises Refusal), stream or infer every patient, return the summary dict
-    (`summary["passed"]`, `summary["counts"]`, ...)."""
+    (`summary["passed"]`, `summary["counts"]`, ...). `simulate=None` and no `data`: the
+    run's test patients (stored reference outputs when the TFLM wheel is missing)."""
     from pathlib import Path
 
     from bedside.sources import streams as sources
     contract = Contract.from_run(run_dir)
-    streams, desc = sources.select(Path(run_dir), data, simulate, seed)
+    streams, desc = sources.select(Path(run_dir), data, simulate, seed, max_patients)
     verifier = Verifier(device, contract, speed=speed)
     verifier.handshake()
     for pid, raw in streams:
