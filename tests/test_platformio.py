@@ -39,7 +39,7 @@ COMPILERS = {
 }
 COMPILERS["esp32dev_simulator"] = COMPILERS["esp32dev"]
 
-pytestmark = pytest.mark.skipif(PIO is None, reason="platformio not installed here")
+_needs_pio = pytest.mark.skipif(PIO is None, reason="platformio not installed here")
 
 
 @pytest.fixture(scope="module")
@@ -53,6 +53,8 @@ def pio_run(converted_run_dir, tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def pio_envs(pio_run) -> dict[str, dict]:
+    if PIO is None:
+        pytest.skip("platformio not installed here")
     r = subprocess.run([PIO, "project", "config", "-d", str(pio_run / "pio"), "--json-output"],
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr
@@ -132,6 +134,7 @@ def test_platforms_are_pinned_and_the_model_is_the_runs(pio_envs, pio_run):
     assert json.loads((lib / "library.json").read_text())["build"]["srcDir"] == "firmware"
 
 
+@_needs_pio
 def test_library_json_packs_as_a_platformio_library(tmp_path):
     cmd = [PIO, "pkg", "pack", str(ROOT), "-o", str(tmp_path)]
     if not registry_reachable():
@@ -161,6 +164,7 @@ def _tree(folder: Path) -> dict[str, int]:
             for p in folder.rglob("*") if ".venv" not in p.parts and "runs" not in p.parts}
 
 
+@_needs_pio
 def test_flash_writes_the_project_into_the_run_and_nothing_else(pio_run, tmp_path, capsys, monkeypatch):
     before = _tree(FIRMWARE)
     rc = main(["flash", str(pio_run), "--env", "nucleo_f446re", "--upload-port", "/dev/ttyACM9",
@@ -186,6 +190,19 @@ def test_flash_writes_the_project_into_the_run_and_nothing_else(pio_run, tmp_pat
     assert "Traceback" not in captured.err
     assert _tree(FIRMWARE) == before and not (ROOT / ".pio").exists()
     assert (pio_run / "pio" / "platformio.ini").is_file()
+
+
+def test_flash_without_platformio_is_one_line(tmp_path, monkeypatch, capsys):
+    if (Path(sys.executable).parent / "pio").exists():
+        pytest.skip("PlatformIO is installed next to this Python")
+    run = tmp_path / "run"
+    (run / "int8" / "gen").mkdir(parents=True)
+    (run / "int8" / "gen" / "model_config.h").write_text("")   # flash only looks for it
+    monkeypatch.setenv("PATH", str(tmp_path))                    # no `pio` on PATH either
+    assert main(["flash", str(run), "--env", "esp32dev", "--no-upload"]) == 4
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "pip install platformio" in err[0]
+    assert (run / "pio" / "platformio.ini").is_file()
 
 
 def test_flash_failures_are_one_line_each():

@@ -14,7 +14,7 @@ bit for bit with the reference). Writes RUN_DIR/boards.json and prints the same 
 
 `verified_windows` is 0 for a compile-only target; instructions per inference are the
 median cycle count times the target's instructions per tick under `-icount shift=0`
-(bedside.host_tools.build.firmware.TARGETS), null where nothing ran.
+(the board table, firmware/boards.toml), null where nothing ran.
 """
 from __future__ import annotations
 
