@@ -245,7 +245,8 @@ def run(args: argparse.Namespace) -> int:
     from bedside.host_tools.build.qemu import launch
     console = Console()
     from bedside import rundir
-    run_dir = rundir.resolve(args.run_dir, "bench reliability")
+    run_dir = rundir.owned(rundir.resolve(args.run_dir, "bench reliability"),
+                            "bench reliability")
     profiles = dict(PROFILES)
     custom = []
     try:

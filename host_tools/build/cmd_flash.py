@@ -47,6 +47,12 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: {gen / 'model_config.h'} not found: run `bedside convert {args.run_dir}` "
               "first", file=sys.stderr)
         return 2
+    from bedside.host_tools.build.firmware import UnsafePath, check_tool_path
+    try:
+        check_tool_path(gen, "generated folder")
+    except UnsafePath as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     pio = find_pio()
     if pio is None:
         print("error: PlatformIO (`pio`) not found: pip install platformio", file=sys.stderr)

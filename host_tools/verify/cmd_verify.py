@@ -111,7 +111,7 @@ def _fail(args, known: dict, err, kind: str, code: int, message: str) -> int:
     """Write a failing report (never leave a stale passing junit.xml for CI): after a
     refusal, link error or silent device always (when the run directory or --out's parent
     exists); after bad input only over an earlier report; never into a folder bedside did
-    not create (bedside/fileio.is_kit_dir). Then say why, as the last line on stderr."""
+    not create (bedside/ownership.is_kit_dir). Then say why, as the last line on stderr."""
     from rich.markup import escape
 
     written = _failing_report(args, known, kind, code, message, err)
@@ -123,11 +123,11 @@ def _fail(args, known: dict, err, kind: str, code: int, message: str) -> int:
 
 
 def _failing_report(args, known: dict, kind: str, code: int, message: str, err) -> Path | None:
-    from bedside import fileio
+    from bedside import ownership
 
     from bedside.host_tools.verify import reports
     out = Path(args.out or Path(args.run_dir) / "verify")
-    if not out.parent.is_dir() or not fileio.is_kit_dir(out):
+    if not out.parent.is_dir() or not ownership.is_kit_dir(out):
         return None
     if kind == "input" and not (out / "verify.json").is_file():
         return None
@@ -166,7 +166,7 @@ class _NoAnswer(Exception):
 
 
 def verify_run(args: argparse.Namespace, console, known: dict) -> tuple[dict, int]:
-    from bedside import fileio
+    from bedside import ownership
     from bedside.contract.manifest import ManifestError
     from bedside.contract import protocol as p
     from bedside.host_tools.verify import reports
@@ -184,10 +184,10 @@ def verify_run(args: argparse.Namespace, console, known: dict) -> tuple[dict, in
             limit = DEFAULT_SPLIT_PATIENTS
         streams, desc = sources.select(run_dir, args.data, args.simulate, args.seed, limit)
         v.check_comparable(streams, desc, contract)
-        fileio.check_replaceable(out_dir)      # before the run, not after it
+        ownership.check_replaceable(out_dir)      # before the run, not after it
     except (ManifestError, RunDirError, sources.SourceError) as e:
         raise _InputError(str(e)) from None
-    except fileio.ForeignDirError as e:
+    except ownership.ForeignDirError as e:
         raise _InputError(f"--out {e.filename}: {e.strerror}") from None
     build, build_source = _build_identity(args)
     speed = 1.0 if args.realtime else args.speed
@@ -261,7 +261,7 @@ def verify_run(args: argparse.Namespace, console, known: dict) -> tuple[dict, in
     try:
         out = reports.write(out_dir, report, verifier.traces, verifier.cycles,
                             info.core_clock_hz, plots=not args.no_plots)
-    except fileio.ForeignDirError as e:         # appeared while the device was verified
+    except ownership.ForeignDirError as e:         # appeared while the device was verified
         raise _InputError(f"--out {e.filename}: {e.strerror}") from None
     print_summary(console, report, out)
     return report, (v.EXIT_OK if report["passed"] else v.EXIT_MISMATCH)

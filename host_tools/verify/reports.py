@@ -18,7 +18,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
-from bedside.fileio import replace_dir
+from bedside.ownership import replace_dir
 from bedside.version import kit_version
 
 # How each kind of board's cycle counter reads (docs/verify.md, "Timing").
