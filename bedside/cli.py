@@ -98,7 +98,8 @@ INPUT_ERRORS = {"bedside.ownership": ("BadInput", "ForeignDirError"),
                 "bedside.contract.manifest": ("ManifestError",),
                 "bedside.sources.loaders": ("DataError",),
                 "bedside.sources.streams": ("SourceError",),
-                "bedside.reference.pipeline": ("RunDirError",)}
+                "bedside.reference.pipeline": ("RunDirError",),
+                "bedside.reference.tflm": ("TflmError",)}
 # errors writing or reading the kit's folders that are the machine's, not the kit's
 _OS_ERRNOS = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM,
               errno.ENOTDIR, errno.EISDIR, errno.EEXIST, errno.ENAMETOOLONG, errno.ELOOP,

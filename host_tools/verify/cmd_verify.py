@@ -191,9 +191,10 @@ def verify_run(args: argparse.Namespace, console, known: dict) -> tuple[dict, in
         raise _InputError(f"--out {e.filename}: {e.strerror}") from None
     build, build_source = _build_identity(args)
     speed = 1.0 if args.realtime else args.speed
+    from bedside.reference.tflm import TflmError
     try:
         reference = reference_for(contract)
-    except RunDirError as e:
+    except (RunDirError, TflmError) as e:
         raise _InputError(str(e)) from None
     if isinstance(reference, StoredReference) and (args.data or args.simulate is not None):
         raise _InputError("new signals (--data, --simulate) need the TFLM reference, which "
