@@ -63,9 +63,14 @@ def stage_config(run_dir: Path, quick: bool, stages: tuple[str, ...]) -> dict:
 
 
 def require(run_dir: Path, rel: str, stage: str) -> None:
+    """The earlier stage's output must be there; the cohort is also checked (shapes, dtypes,
+    offsets: bedside.sources.cohort), before TensorFlow is loaded."""
     if not (run_dir / rel).exists():
         raise rundir.NoRunDir(f"{run_dir / rel} not found: run `bedside {stage} "
                               f"{run_dir}` first")
+    if rel == "data/cohort.npz":
+        from bedside.sources.cohort import Cohort
+        Cohort.load(run_dir / rel)
 
 
 def command_line(args: argparse.Namespace) -> str:
