@@ -215,12 +215,17 @@ def claim(folder: str | Path) -> Path:
     check_replaceable(folder)
     created: list[Path] = []
     missing = [p for p in [folder, *folder.parents] if not p.exists() and not p.is_symlink()]
-    for p in reversed(missing):
-        try:
-            p.mkdir()
-        except FileExistsError:
-            continue
-        created.append(p)
+    try:
+        for p in reversed(missing):
+            try:
+                p.mkdir()
+            except FileExistsError:
+                continue
+            created.append(p)
+    except OSError:
+        for p in reversed(created):      # a path too long, a read-only parent: undo
+            p.rmdir()
+        raise
     c = Claim(folder, created)
     if not is_marked(folder):
         _mark(folder, set())

@@ -32,7 +32,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from bedside import rundir
     args.run_dir = rundir.resolve(args.run_dir, "build")
-    from bedside.host_tools.build.firmware import (BuildError, DoesNotFit, UnsafePath,
+    from bedside.host_tools.build.firmware import (BuildError, BuildInputError, DoesNotFit,
                                                   build_firmware)
     if args.sanitize and args.target != "host":
         print("error: --sanitize is for --target host only", file=sys.stderr)
@@ -44,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
                                     build_dir=args.build_dir, sanitize=args.sanitize)
     except BuildError as e:
         print(f"error: {e}", file=sys.stderr)
-        return 2 if isinstance(e, (DoesNotFit, UnsafePath)) else 1
+        return 2 if isinstance(e, (DoesNotFit, BuildInputError)) else 1
     for note in result.notes:
         print(f"note: {note}")
     print(result.summary())

@@ -211,7 +211,11 @@ def _run(cmd: list[str], log: Path, what: str) -> str:
 _UNSAFE_PATH_CHARS = set("'\"`$\\;#%&|<>*?") | {chr(c) for c in range(32)} | {"\x7f"}
 
 
-class UnsafePath(BuildError):
+class BuildInputError(BuildError):
+    """The build's input is missing or unusable (exit 2, not a compiler failure)."""
+
+
+class UnsafePath(BuildInputError):
     """A path the toolchain cannot take; refused before anything runs (exit 2)."""
 
 
@@ -283,7 +287,7 @@ def build_firmware(run_dir: Path | None, target: str = "host", backend: str = "c
         raise BuildError(f"unknown backend '{backend}': choose compiled or tflm")
     gen_dir = Path(gen_dir) if gen_dir else gen_dir_of(Path(run_dir))
     if not (gen_dir / "model_config.h").is_file():
-        raise BuildError(f"{gen_dir / 'model_config.h'} not found: run `bedside convert "
+        raise BuildInputError(f"{gen_dir / 'model_config.h'} not found: run `bedside convert "
                          f"{run_dir if run_dir else 'RUN_DIR'}` first")
     notes, requested = [], backend
     if backend == "tflm" and tflm_dir is None:

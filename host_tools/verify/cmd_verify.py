@@ -79,7 +79,13 @@ def run(args: argparse.Namespace) -> int:
     known: dict = {}         # what verify_run learnt, for the failing report
     try:
         if args.target:
+            from bedside.contract.manifest import ManifestError
+            from bedside.reference.pipeline import RunDirError
             from bedside.host_tools.build.qemu import DeviceStartError, launch
+            try:        # the run's input first: no device is started for a bad run
+                v.load_contract(args.run_dir)
+            except (ManifestError, RunDirError) as e:
+                raise _InputError(str(e)) from None
             try:
                 with launch(args.run_dir, target=args.target, tcp_port=0) as dev:
                     args.port = dev.url
@@ -244,8 +250,12 @@ def verify_run(args: argparse.Namespace, console, known: dict) -> tuple[dict, in
             raise _InputError(str(e)) from None
         except (LinkError, p.ProtocolError) as e:
             from bedside.host_tools.link.client import DeviceSilent
-            if isinstance(e, DeviceSilent):
+            if isinstance(e, DeviceSilent) and dev.info is not None:
                 raise _NoAnswer(str(e)) from None
+            if isinstance(e, DeviceSilent):     # never answered HELLO: busy port or nothing
+                raise _LinkFailure(f"no device answered HELLO on {args.port} (the port is "
+                                   f"busy with another program, or nothing runs there): "
+                                   f"{e}") from None
             raise _LinkFailure(str(e)) from None
     report = verifier.summary()
     float_model, why = FloatModel.load(run_dir, args.float_mode)
@@ -312,6 +322,8 @@ def print_summary(console, report: dict, out: Path) -> None:
     else:
         table.add_row("float comparison", fc.get("skipped", "none"))
     console.print(table)
+    if tm.get("implausible"):
+        console.print(f"[yellow]timing flagged:[/] {tm['implausible']}", soft_wrap=True)
     for m in report["first_mismatches"][:5]:
         console.print(f"[red]mismatch[/] patient {m['patient']} window {m['window_index']} "
                       f"(sample {m['sample_index']}): {m['what']}: device {m['device']} "
