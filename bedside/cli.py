@@ -79,12 +79,15 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     from bedside import ownership
+    from bedside.rundir import NoRunDir
     with ownership.session() as state:
         try:
             rc = int(_load(args.command).run(args) or 0)
         except KeyboardInterrupt:
             print("interrupted", file=sys.stderr)
             rc = 130
+        except NoRunDir:          # said why on stderr already
+            rc = 2
         except Exception as e:
             rc = refused(e)
             if rc is None:

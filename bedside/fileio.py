@@ -6,6 +6,7 @@ the target before a file is replaced.
 """
 from __future__ import annotations
 
+import errno
 import json
 import os
 import tempfile
@@ -22,6 +23,8 @@ def atomic_file(path: str | Path) -> Iterator[BinaryIO]:
     """Open a temporary file beside `path` for binary writing; rename it over `path` only
     when the block ends without an exception."""
     path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(errno.EISDIR, "is a folder, not a file to write", str(path))
     for guard in GUARDS:
         guard(path)
     path.parent.mkdir(parents=True, exist_ok=True)

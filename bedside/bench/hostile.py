@@ -32,8 +32,8 @@ ROOT = Path(__file__).resolve().parents[2]
 # verify: 3 link error, 4-7 refused device, 8 silent device; 130 interrupted.
 EXIT_CODES: dict[str, set[int]] = {
     "data": {0, 2}, "train": {0, 2}, "distill": {0, 2}, "evaluate": {0, 2}, "study": {0, 2},
-    "convert": {0, 2}, "build": {0, 1, 2}, "flash": {0, 1, 2}, "emulate": {0, 2, 3},
-    "verify": {0, 1, 2, 3, 4, 5, 6, 7, 8}, "monitor": {0, 2, 3}, "ports": {0},
+    "convert": {0, 2}, "build": {0, 1, 2}, "flash": {0, 1, 2}, "emulate": {0, 1, 2, 3},
+    "verify": {0, 1, 2, 3, 4, 5, 6, 7, 8}, "monitor": {0, 2, 3}, "ports": {0, 2},
     "bench": {0, 1, 2}, "demo": {0, 1, 2, 3, 4, 5, 6, 7, 8},
 }
 MEMORY_LIMIT = 3 << 30          # address space of each command: a blow-up fails fast
@@ -373,6 +373,30 @@ def generate(run_dir: Path, work: Path) -> list[Case]:
     case("verify-port-refused", "busy or absent port",
          lambda b, r: ["verify", r, "--port", "socket://127.0.0.1:9", "--timeout", "0.2"],
          expect=(3,), firmware=True, may_write=["run/verify"])
+    case("monitor-port-refused", "busy or absent port",
+         lambda b, r: ["monitor", "--port", "socket://127.0.0.1:9"], expect=(3,))
+
+    # --- the remaining commands: a file where a run, a model or an output belongs
+    def plain(b: Path) -> Path:
+        f = b / "file"
+        f.write_text("not a folder\n")
+        return f
+    case("emulate-file-as-run", "a file as RUN_DIR",
+         lambda b, r: ["emulate", plain(b), "--target", "host", "--tcp", "0"])
+    case("bench-link-file-as-run", "a file as RUN_DIR",
+         lambda b, r: ["bench", "link", plain(b), "--port", "socket://127.0.0.1:9"],
+         expect=(2,))
+    case("bench-engine-not-a-model", "truncated model",
+         lambda b, r: ["bench", "engine", plain(b)])
+
+    def truncated_tflite(b: Path, r: Path) -> Path:
+        t = b / "model.tflite"
+        t.write_bytes((r / "int8" / "model.tflite").read_bytes()[:3000])
+        return t
+    case("bench-engine-truncated", "truncated model",
+         lambda b, r: ["bench", "engine", truncated_tflite(b, r)], run=True)
+    case("ports-json-into-folder", "folder bedside did not create",
+         lambda b, r: ["ports", "--json", foreign(b, "out")])
     return cases
 
 
