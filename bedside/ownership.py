@@ -96,8 +96,10 @@ def is_kit_dir(path: str | Path) -> bool:
     return path.is_dir() and (is_marked(path) or not any(path.iterdir()))
 
 
-def check_replaceable(out_dir: str | Path) -> None:
-    """Raise ForeignDirError (naming the folder) unless `is_kit_dir(out_dir)`."""
+def check_replaceable(out_dir: str | Path, will_write: tuple[str, ...] = ()) -> None:
+    """Raise ForeignDirError (naming the folder) unless `is_kit_dir(out_dir)`, or naming a
+    file of the user's in it that one of `will_write` (relative paths) would replace: a
+    command checks this before its work, replace_dir again at the end."""
     out_dir = Path(out_dir)
     if not is_kit_dir(out_dir):
         what = ("a link" if out_dir.is_symlink() else
@@ -105,6 +107,12 @@ def check_replaceable(out_dir: str | Path) -> None:
         raise _refuse(out_dir, f"is {what} that bedside did not create (no {MARKER} file): "
                                "refusing to write there (write elsewhere, or move it away "
                                "yourself)")
+    if will_write and out_dir.is_dir():
+        clash = sorted(set(foreign(out_dir)) & set(will_write))
+        if clash:
+            raise _refuse(out_dir / clash[0], "is a file bedside did not write, and this "
+                                              "command writes one of that name: refusing "
+                                              "to replace it (move it away yourself)")
 
 
 def foreign(folder: Path) -> list[str]:

@@ -191,7 +191,7 @@ def generate(run_dir: Path, work: Path) -> list[Case]:
         return r
     case("verify-user-file-clash", "a user's files in a marked folder",
          lambda b, r: ["verify", clash(b, r), "--target", "host", "--max-patients", "1",
-                       "--no-plots"], expect=(2,), firmware=True)
+                       "--no-plots", "--float", "none"], expect=(2,), firmware=True)
 
     # --- a plain file where a run directory belongs
     for cmd in ("data", "train", "distill", "evaluate", "study", "convert", "build",

@@ -190,7 +190,7 @@ def verify_run(args: argparse.Namespace, console, known: dict) -> tuple[dict, in
             limit = DEFAULT_SPLIT_PATIENTS
         streams, desc = sources.select(run_dir, args.data, args.simulate, args.seed, limit)
         v.check_comparable(streams, desc, contract)
-        ownership.check_replaceable(out_dir)      # before the run, not after it
+        ownership.check_replaceable(out_dir, reports.FILES)   # before the run, not after
     except (ManifestError, RunDirError, sources.SourceError) as e:
         raise _InputError(str(e)) from None
     except ownership.ForeignDirError as e:

@@ -68,6 +68,11 @@ def timing(cycles: list[int], board: str, clock_hz: int) -> dict:
     return t
 
 
+# Every file a report folder may hold (checked against a user's files before a run).
+FILES = ("verify.json", "junit.xml", "report.md", "report.html", "risk_trace.png",
+         "latency_hist.png")
+
+
 # What a pass proves, in every report (md, html, JUnit property): equivalence, not attestation.
 PROVES = ("A pass proves input/output equivalence: for these signals every window's int8 "
           "output, alarm state and safety flags from the device equal the Python reference "
