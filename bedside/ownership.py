@@ -48,23 +48,33 @@ def is_marked(folder: str | Path) -> bool:
     return (Path(folder) / MARKER).is_file() and not Path(folder).is_symlink()
 
 
-def written(folder: str | Path) -> set[str]:
-    """The files (relative POSIX paths) the marker of `folder` lists; a marker of the older
-    plain-text kind lists none."""
+def _marker(folder: str | Path) -> dict:
     try:
         data = json.loads((Path(folder) / MARKER).read_text())
     except (OSError, ValueError):
-        return set()
-    files = data.get("files") if isinstance(data, dict) else None
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def written(folder: str | Path) -> set[str]:
+    """The files (relative POSIX paths) the marker of `folder` lists; a marker of the older
+    plain-text kind lists none."""
+    files = _marker(folder).get("files")
     return {f for f in files if isinstance(f, str)} if isinstance(files, list) else set()
 
 
-def _mark(folder: Path, files: set[str]) -> None:
+def is_whole(folder: str | Path) -> bool:
+    """A folder a tool owns as a whole (a CMake build tree): no file in it is the user's."""
+    return _marker(folder).get("whole") is True
+
+
+def _mark(folder: Path, files: set[str], whole: bool = False) -> None:
     fileio.write_json(folder / MARKER, {
         "format": _FORMAT,
-        "about": "Written by bedside: it writes in this folder only the files listed here; "
-                 "any other file is yours and is kept.",
-        "files": sorted(files)})
+        "about": ("Written by bedside: a build folder, the build tool's as a whole." if whole
+                  else "Written by bedside: it writes in this folder only the files listed "
+                       "here; any other file is yours and is kept."),
+        "whole": whole, "files": sorted(files)})
 
 
 def files_under(folder: Path) -> set[str]:
@@ -117,6 +127,8 @@ def check_replaceable(out_dir: str | Path, will_write: tuple[str, ...] = ()) -> 
 
 def foreign(folder: Path) -> list[str]:
     """Files in a marked folder that the kit did not write (the user's)."""
+    if is_whole(folder):
+        return []
     return sorted(files_under(folder) - written(folder))
 
 
@@ -165,12 +177,13 @@ class Claim:
     """A folder a command writes into: what was there before (the user's files among
     them) and whether this command created it."""
 
-    def __init__(self, folder: Path, created: list[Path]) -> None:
+    def __init__(self, folder: Path, created: list[Path], whole: bool) -> None:
         self.folder = folder
         self.created = created               # folders made by this claim, outermost first
+        self.whole = whole
         self.before = files_under(folder)
         self.listed = written(folder)
-        self.users = self.before - self.listed
+        self.users = set() if whole else self.before - self.listed
 
     def guards(self, path: Path) -> bool:
         """True when writing `path` would replace a file of the user's in this folder."""
@@ -186,7 +199,9 @@ class Claim:
         if not self.folder.is_dir():
             return
         now = files_under(self.folder)
-        mine = (self.listed | (now - self.before)) & now
+        mine = set() if self.whole else (self.listed | (now - self.before)) & now
+        if self.whole and now:          # the tool's tree: nothing to list, keep it
+            return
         if not ok and self.folder in self.created and not mine:
             shutil.rmtree(self.folder, ignore_errors=True)
             for p in reversed(self.created[:-1]):        # parents made for it, if empty
@@ -196,7 +211,7 @@ class Claim:
                     break
             return
         if mine != self.listed or not is_marked(self.folder):
-            _mark(self.folder, mine)
+            _mark(self.folder, mine, self.whole)
 
 
 _claims: list[Claim] = []
@@ -212,10 +227,11 @@ def _guard(path: Path) -> None:
 fileio.GUARDS.append(_guard)
 
 
-def claim(folder: str | Path) -> Path:
+def claim(folder: str | Path, whole: bool = False) -> Path:
     """Make `folder` the kit's for this command: create it (marked) when missing, mark it
     when empty, accept it when marked; refuse (ForeignDirError, exit 2) a link, a file or a
-    folder with files and no marker. Files in it the kit did not write are reported."""
+    folder with files and no marker. Files in it the kit did not write are reported.
+    `whole`: a folder a build tool fills as a whole (CMake's build tree)."""
     folder = Path(folder)
     for c in _claims:
         if c.folder == folder:
@@ -234,9 +250,10 @@ def claim(folder: str | Path) -> Path:
         for p in reversed(created):      # a path too long, a read-only parent: undo
             p.rmdir()
         raise
-    c = Claim(folder, created)
-    if not is_marked(folder):
-        _mark(folder, set())
+    whole = whole or is_whole(folder)
+    c = Claim(folder, created, whole)
+    if not is_marked(folder) or (whole and not is_whole(folder)):
+        _mark(folder, set(), whole)
     _report_kept(folder, sorted(c.users))
     _claims.append(c)
     return folder

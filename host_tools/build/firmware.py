@@ -242,7 +242,7 @@ def configure_and_build(source: Path, build_dir: Path, defines: dict[str, str],
         if k.endswith("_DIR") and v:
             check_tool_path(Path(v), k)
     check_tools(target)
-    ownership.claim(build_dir)
+    ownership.claim(build_dir, whole=True)     # CMake's tree, the kit's as a whole
     log = build_dir / "build.log"
     log.write_text("")
     cmd = ["cmake", "-S", str(source), "-B", str(build_dir)]
