@@ -56,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
 
     run_dir = args.run_dir or Path("runs") / datetime.now().strftime("demo-%Y%m%d-%H%M%S")
     from bedside import ownership
-    ownership.claim(run_dir)        # a new, empty or earlier demo folder; else exit 2
+    ownership.claim(run_dir, done_when="run.json")   # new, empty or an earlier demo's
     console.rule(f"[bold]bedside demo[/] -> {run_dir}")
     if importlib.util.find_spec("tensorflow") is None:
         console.print("[red]bedside demo trains models and needs TensorFlow: "

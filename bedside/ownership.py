@@ -177,8 +177,10 @@ class Claim:
     """A folder a command writes into: what was there before (the user's files among
     them) and whether this command created it."""
 
-    def __init__(self, folder: Path, created: list[Path], whole: bool) -> None:
+    def __init__(self, folder: Path, created: list[Path], whole: bool,
+                 done_when: str | None = None) -> None:
         self.folder = folder
+        self.done_when = done_when           # a file there means a stage finished in it
         self.created = created               # folders made by this claim, outermost first
         self.whole = whole
         self.before = files_under(folder)
@@ -194,15 +196,17 @@ class Claim:
         return rel in self.users
 
     def finish(self, ok: bool) -> None:
-        """Record the files this command wrote; after a failure remove the folders it
-        created when they hold nothing (no half-made run folder)."""
+        """Record the files this command wrote; after a failure remove a folder it created
+        when it holds nothing, or no finished stage (no `done_when` file): no half-made
+        run folder. Everything in a folder this command created is this command's."""
         if not self.folder.is_dir():
             return
         now = files_under(self.folder)
         mine = set() if self.whole else (self.listed | (now - self.before)) & now
         if self.whole and now:          # the tool's tree: nothing to list, keep it
             return
-        if not ok and self.folder in self.created and not mine:
+        half_made = not mine or (self.done_when is not None and self.done_when not in now)
+        if not ok and self.folder in self.created and half_made:
             shutil.rmtree(self.folder, ignore_errors=True)
             for p in reversed(self.created[:-1]):        # parents made for it, if empty
                 try:
@@ -227,11 +231,12 @@ def _guard(path: Path) -> None:
 fileio.GUARDS.append(_guard)
 
 
-def claim(folder: str | Path, whole: bool = False) -> Path:
+def claim(folder: str | Path, whole: bool = False, done_when: str | None = None) -> Path:
     """Make `folder` the kit's for this command: create it (marked) when missing, mark it
     when empty, accept it when marked; refuse (ForeignDirError, exit 2) a link, a file or a
     folder with files and no marker. Files in it the kit did not write are reported.
-    `whole`: a folder a build tool fills as a whole (CMake's build tree)."""
+    `whole`: a folder a build tool fills as a whole (CMake's build tree); `done_when`: the
+    file that says a stage finished there (a run folder's run.json)."""
     folder = Path(folder)
     for c in _claims:
         if c.folder == folder:
@@ -251,7 +256,7 @@ def claim(folder: str | Path, whole: bool = False) -> Path:
             p.rmdir()
         raise
     whole = whole or is_whole(folder)
-    c = Claim(folder, created, whole)
+    c = Claim(folder, created, whole, done_when)
     if not is_marked(folder) or (whole and not is_whole(folder)):
         _mark(folder, set(), whole)
     _report_kept(folder, sorted(c.users))

@@ -62,5 +62,5 @@ def owned(run_dir: Path, command: str) -> Path:
     if not run_dir.is_dir():
         raise NoRunDir(f"{run_dir}: {'not a folder' if run_dir.exists() else 'not found'}: "
                        f"`bedside {command}` needs a run directory")
-    ownership.claim(run_dir)
+    ownership.claim(run_dir, done_when="run.json")
     return run_dir

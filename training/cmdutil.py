@@ -41,7 +41,7 @@ def run_dir(args: argparse.Namespace, stage: str) -> Path:
     if stage != "data" and not path.is_dir():
         raise rundir.NoRunDir(f"{path}: {'not a folder' if path.exists() else 'not found'}: "
                               f"pass a run directory (start one with `bedside data {path}`)")
-    ownership.claim(path)           # the kit's folder (or a new/empty one), else exit 2
+    ownership.claim(path, done_when="run.json")   # the kit's, new or empty; else exit 2
     args.run_dir, args.out = path, None      # command_line() records the resolved folder
     return path
 

@@ -84,3 +84,18 @@ def test_replace_dir_carries_the_users_files_over(tmp_path):
     assert (out / "notes.txt").read_text() == "mine"
     assert (out / "sub" / "data.csv").read_text() == "a,b"
     assert ownership.written(out) == {"report.md"}
+
+
+def test_a_failed_command_removes_the_run_folder_it_made_before_any_stage_finished(tmp_path):
+    from bedside import fileio, ownership
+    run = tmp_path / "run"
+    with ownership.session() as state:
+        ownership.claim(run, done_when="run.json")
+        fileio.write_bytes(run / "data" / "cohort.npz", b"half")    # then the disk fills
+        state["ok"] = False
+    assert not run.exists()
+    with ownership.session() as state:               # a finished stage: the run is kept
+        ownership.claim(run, done_when="run.json")
+        fileio.write_text(run / "run.json", "{}")
+        state["ok"] = False
+    assert (run / "run.json").is_file()
