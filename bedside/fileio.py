@@ -34,6 +34,11 @@ def atomic_file(path: str | Path) -> Iterator[BinaryIO]:
             yield f
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
+    except OSError as e:
+        Path(tmp).unlink(missing_ok=True)
+        if e.filename is None:      # a failed write (disk full) names no file: name it
+            raise type(e)(e.errno, e.strerror, str(path)) from None
+        raise
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
