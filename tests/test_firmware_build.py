@@ -67,7 +67,7 @@ def test_platformio_ini_is_accepted_offline():
 def test_build_refuses_a_run_without_generated_sources(tmp_path):
     from bedside.cli import main
     (tmp_path / "int8").mkdir()
-    assert main(["build", "--target", "host", str(tmp_path)]) == 1
+    assert main(["build", "--target", "host", str(tmp_path)]) == 2     # bad input
     with pytest.raises(BuildError, match="bedside convert"):
         build_firmware(tmp_path, "host")
     with pytest.raises(BuildError, match="unknown target"):

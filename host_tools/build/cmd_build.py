@@ -5,6 +5,9 @@
 
 Configures CMake (firmware/CMakeLists.txt) with the run's generated model
 (RUN_DIR/int8/gen), builds into RUN_DIR/firmware/<target>/ and prints flash/RAM sizes.
+
+Exit codes: 0 built; 1 the compiler or linker failed; 2 bad input (no converted run, a path
+CMake/make cannot take, a model that does not fit, a --build-dir bedside did not create).
 """
 from __future__ import annotations
 
