@@ -312,6 +312,8 @@ def run(args: argparse.Namespace) -> int:
         import tempfile
         with tempfile.TemporaryDirectory(prefix="bedside-hostile-") as work:
             report["hostile"], results = run_corpus(run_dir, Path(work) / "corpus")
+        console.print(f"hostile corpus: {report['hostile']['passed']}/"
+                      f"{report['hostile']['cases']} cases passed")
         for command, s in report["hostile"]["per_command"].items():
             failed = [r["name"] for r in results if r["command"] == command and not r["passed"]]
             probes[f"hostile: {command}"] = {
