@@ -11,6 +11,7 @@ Conventions shared by every command: the run directory is an optional positional
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import os
 import sys
@@ -77,11 +78,54 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
-    try:
-        return int(_load(args.command).run(args) or 0)
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+    from bedside import ownership
+    from bedside.rundir import NoRunDir
+    with ownership.session() as state:
+        try:
+            rc = int(_load(args.command).run(args) or 0)
+        except KeyboardInterrupt:
+            print("interrupted", file=sys.stderr)
+            rc = 130
+        except NoRunDir:          # said why on stderr already
+            rc = 2
+        except Exception as e:
+            rc = refused(e)
+            if rc is None:
+                raise
+        state["ok"] = rc == 0
+    return rc
+
+
+# exceptions that mean "this input (or this place to write) is refused": one line, exit 2
+INPUT_ERRORS = {"bedside.ownership": ("BadInput", "ForeignDirError"),
+                "bedside.contract.manifest": ("ManifestError",),
+                "bedside.sources.loaders": ("DataError",),
+                "bedside.sources.streams": ("SourceError",),
+                "bedside.reference.pipeline": ("RunDirError",),
+                "bedside.reference.tflm": ("TflmError",)}
+# errors writing or reading the kit's folders that are the machine's, not the kit's
+_OS_ERRNOS = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM,
+              errno.ENOTDIR, errno.EISDIR, errno.EEXIST, errno.ENAMETOOLONG, errno.ELOOP,
+              errno.ENOENT}
+
+
+def refused(e: BaseException) -> int | None:
+    """The exit code and one line on stderr for an error that is the input's or the
+    machine's (docs/reliability.md), None for a bug (its traceback is shown)."""
+    kinds = tuple(getattr(sys.modules[m], n) for m, names in INPUT_ERRORS.items()
+                  if m in sys.modules for n in names)
+    if isinstance(e, kinds) or (isinstance(e, OSError) and e.errno in _OS_ERRNOS):
+        if isinstance(e, OSError) and e.filename is not None:
+            msg = f"{e.filename}: {e.strerror}"
+        else:
+            msg = str(e).splitlines()[0] if str(e) else type(e).__name__
+        print(f"error: {msg}", file=sys.stderr)
+        return 2
+    if isinstance(e, (MemoryError, RecursionError)):
+        print(f"error: input too large or too deeply nested ({type(e).__name__})",
+              file=sys.stderr)
+        return 2
+    return None
 
 
 if __name__ == "__main__":

@@ -55,7 +55,8 @@ def run(args: argparse.Namespace) -> int:
     from bedside.cli import main as cli_main
 
     run_dir = args.run_dir or Path("runs") / datetime.now().strftime("demo-%Y%m%d-%H%M%S")
-    run_dir.mkdir(parents=True, exist_ok=True)
+    from bedside import ownership
+    ownership.claim(run_dir, done_when="run.json")   # new, empty or an earlier demo's
     console.rule(f"[bold]bedside demo[/] -> {run_dir}")
     if importlib.util.find_spec("tensorflow") is None:
         console.print("[red]bedside demo trains models and needs TensorFlow: "

@@ -52,3 +52,15 @@ def resolve(run_dir: Path | None, command: str, *, new: bool = False) -> Path:
     print(f"bedside {command}: using the most recent run {found} (pass RUN_DIR for another)",
           file=sys.stderr)
     return found
+
+
+def owned(run_dir: Path, command: str) -> Path:
+    """An existing run directory, claimed for writing (bedside.ownership): exit 2 naming it
+    when it is missing, not a folder, or a folder bedside did not create."""
+    from bedside import ownership
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise NoRunDir(f"{run_dir}: {'not a folder' if run_dir.exists() else 'not found'}: "
+                       f"`bedside {command}` needs a run directory")
+    ownership.claim(run_dir, done_when="run.json")
+    return run_dir

@@ -18,12 +18,18 @@ import sys
 from pathlib import Path
 
 from bedside.fileio import write_json
+from bedside.ownership import BadInput
 from bedside.version import kit_version
 
 FORMAT_VERSION = 1
 DEFAULT_WINDOW = {"length": 60, "stride": 5}
 DEFAULT_HORIZON_MIN = 60
 MIRRORED = ("window", "horizon_min", "alarm")
+MAX_BYTES = 16 << 20
+
+
+class RunInfoError(BadInput):
+    """A run.json that cannot be read as one (names the file and field; exit 2)."""
 
 
 def load(run_dir: str | Path) -> dict:
@@ -31,10 +37,22 @@ def load(run_dir: str | Path) -> dict:
     if not path.exists():
         return {"format_version": FORMAT_VERSION, "config": {}, "versions": {},
                 "stages": {}, "metrics": {}}
+    if path.stat().st_size > MAX_BYTES:
+        raise RunInfoError(f"{path}: {path.stat().st_size} bytes, more than a run.json's "
+                           f"{MAX_BYTES}")
     try:
-        return json.loads(path.read_text())
+        run = json.loads(path.read_bytes().decode("utf-8"))
     except json.JSONDecodeError as e:
-        raise ValueError(f"{path}: not valid JSON (line {e.lineno}, column {e.colno}): {e.msg}")
+        raise RunInfoError(f"{path}: not valid JSON (line {e.lineno}, column {e.colno}): "
+                           f"{e.msg}") from None
+    except UnicodeDecodeError as e:
+        raise RunInfoError(f"{path}: not UTF-8 text (byte {e.start})") from None
+    except RecursionError:
+        raise RunInfoError(f"{path}: nested too deeply") from None
+    if not isinstance(run, dict) or not isinstance(run.get("config", {}), dict):
+        raise RunInfoError(f"{path}: field 'config': the top level and its config must be "
+                           "objects")
+    return run
 
 
 def config(run_dir: str | Path) -> dict:

@@ -15,7 +15,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bedside import fileio
+from bedside import fileio, ownership
 from bedside.contract import manifest as mf
 from bedside.contract.safety import DEFAULT as SAFETY_DEFAULT
 from bedside.version import kit_version
@@ -63,9 +63,9 @@ def run(args) -> int:
             mf.ManifestError) as e:
         print(f"bedside convert: error: {e}", file=sys.stderr)
         return 2
-    except OSError as e:       # e.g. RUN_DIR not writable, disk full
+    except OSError as e:       # a folder not bedside's, RUN_DIR not writable, disk full
         print(f"bedside convert: error: {e.filename or ''}: {e.strerror or e}", file=sys.stderr)
-        return 1
+        return 2
     return 0
 
 
@@ -450,7 +450,7 @@ def _write_artifacts(run_dir, cfg, tflite, info, alarm, arena_tflm, metrics, not
         fileio.write_json(tmp / "manifest.json", manifest)
         fileio.write_json(tmp / "conversion.json", report)
         mf.load_manifest(tmp / "manifest.json")        # what we wrote must read back
-        fileio.replace_dir(tmp, out_dir)
+        ownership.replace_dir(tmp, out_dir)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

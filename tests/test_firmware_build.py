@@ -71,7 +71,7 @@ def test_platformio_ini_is_accepted_offline(tmp_path):
 def test_build_refuses_a_run_without_generated_sources(tmp_path):
     from bedside.cli import main
     (tmp_path / "int8").mkdir()
-    assert main(["build", "--target", "host", str(tmp_path)]) == 1
+    assert main(["build", "--target", "host", str(tmp_path)]) == 2     # bad input
     with pytest.raises(BuildError, match="bedside convert"):
         build_firmware(tmp_path, "host")
     with pytest.raises(BuildError, match="unknown target"):
@@ -204,3 +204,22 @@ def test_tflm_runner_compiles_against_the_tflm_api(converted_run_dir, tmp_path):
     for source in (FIRMWARE_DIR / "core" / "runner_tflm.cc", gen / "model_data.cc"):
         r = compile_only(source, f"-I{api}", f"-I{gen}", f"-I{FIRMWARE_DIR / 'core'}")
         assert r.returncode == 0, f"{source.name}:\n{r.stderr}"
+
+
+@pytest.mark.parametrize("name", ["x`touch PWNED`", "x'q", "x;touch PWNED", "x\nq", "x$(id)"])
+def test_a_path_the_toolchain_cannot_take_is_refused_before_anything_runs(tmp_path, name):
+    """No shell, and no path CMake/make would read as syntax (issue 25)."""
+    from bedside.host_tools.build.firmware import FIRMWARE_DIR, UnsafePath, configure_and_build
+    with pytest.raises(UnsafePath, match="cannot take in a path"):
+        configure_and_build(FIRMWARE_DIR, tmp_path / name, {}, "host")
+    assert list(tmp_path.iterdir()) == [] and not Path("PWNED").exists()
+
+
+def test_every_cmake_custom_command_is_verbatim():
+    """A custom command without VERBATIM goes through the shell of the generator."""
+    import re
+    from bedside.kitfiles import FIRMWARE_DIR
+    for path in [FIRMWARE_DIR / "CMakeLists.txt", *(FIRMWARE_DIR / "cmake").glob("*.cmake")]:
+        for call in re.findall(r"add_custom_(?:command|target)\((.*?)\)\s*$", path.read_text(),
+                               re.S | re.M):
+            assert "VERBATIM" in call, f"{path}: add_custom_command without VERBATIM"

@@ -102,3 +102,40 @@ def test_long_csv_malformed(tmp_path, text, where):
     with pytest.raises(DataError) as e:
         load_long_csv(f)
     assert where in str(e.value)
+
+
+def test_long_csv_accepts_a_byte_order_mark(tmp_path):
+    f = tmp_path / "bom.csv"
+    f.write_bytes(b"\xef\xbb\xbfpatient_id,time_min,hr\np1,0,80\np1,1,81\n")
+    (p,) = load_long_csv(f)
+    assert p.pid == "p1" and len(p.raw) == 2
+
+
+def test_long_csv_caps_patient_minutes_before_allocating(tmp_path):
+    """3,000 one-sample patients at minute 86399 would be 3.6 GB of arrays: refused from
+    the counts, before anything is allocated (issue 25)."""
+    f = tmp_path / "span.csv"
+    f.write_text("patient_id,time_min,hr\n" + "".join(f"p{i},86399,80\n" for i in range(3000)))
+    with pytest.raises(DataError, match=r"span\.csv:2: column 'time_min'.*more than"):
+        load_long_csv(f)
+
+
+@pytest.mark.parametrize("field, edit", [
+    ("raw", lambda a: a.update(raw=a["raw"].reshape(-1))),
+    ("raw", lambda a: a.update(raw=a["raw"][:, :5].copy())),
+    ("raw", lambda a: a.update(raw=a["raw"].astype("float64"))),
+    ("offsets", lambda a: a["offsets"].__setitem__(1, -5)),
+    ("offsets", lambda a: a["offsets"].__setitem__(-1, 10 ** 9)),
+    ("split", lambda a: a["split"].__setitem__(0, 7)),
+])
+def test_cohort_file_is_checked_field_by_field(tmp_path, field, edit):
+    from bedside.sources.cohort import Cohort, CohortError
+    from bedside.sources.simulator import simulate_patient
+    path = tmp_path / "cohort.npz"
+    Cohort.from_patients([simulate_patient(0, i) for i in range(4)], 0).save(path)
+    with np.load(path) as z:
+        arrays = {k: z[k] for k in z.files}
+    edit(arrays)
+    np.savez(path, **arrays)
+    with pytest.raises(CohortError, match=f"cohort.npz: field '{field}'"):
+        Cohort.load(path)

@@ -16,7 +16,8 @@ def test_bench_reliability_writes_the_evidence(converted_run_dir, host_firmware,
     from bedside.cli import main
     rc = main(["bench", "reliability", str(converted_run_dir), "--profiles",
                "clean,corrupt 1% + drop 1%,device stops answering", "--simulate", "1",
-               "--max-samples", "200", "--fuzz-seconds", "0", "--no-stack", "--no-probes"])
+               "--max-samples", "200", "--fuzz-seconds", "0", "--no-stack", "--no-probes",
+               "--no-hostile"])
     out = capsys.readouterr().out
     assert rc == 0, out
     report = json.loads((converted_run_dir / "reliability.json").read_text())
@@ -41,7 +42,7 @@ def test_bench_faults_from_the_command_line(converted_run_dir, host_firmware, ca
     from bedside.cli import main
     rc = main(["bench", "reliability", str(converted_run_dir), "--faults",
                "corrupt=0.1,drop=0.1", "--simulate", "1", "--max-samples", "80",
-               "--fuzz-seconds", "0", "--no-stack", "--no-probes", "--timeout", "0.05"])
+               "--fuzz-seconds", "0", "--no-stack", "--no-probes", "--no-hostile", "--timeout", "0.05"])
     out = capsys.readouterr().out
     report = json.loads((converted_run_dir / "reliability.json").read_text())
     assert list(report["profiles"]) == ["corrupt 10% + drop 10%"], out

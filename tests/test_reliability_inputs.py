@@ -84,6 +84,14 @@ def test_missing_and_busy_ports(host_firmware, converted_run_dir, tmp_path, caps
             assert "busy" in capsys.readouterr().err
     report = json.loads((tmp_path / "o" / "verify.json").read_text())   # a failing report
     assert not report["passed"] and report["error"]["exit_code"] == v.EXIT_LINK
+    with HostFirmware(host_firmware.binary, tcp=True) as fw:       # TCP: one client at a time
+        with Device(fw.url, timeout=1.0) as holder:
+            holder.hello()
+            # the firmware tells the second client it is busy and closes: a link error (3),
+            # not a device that stopped answering mid-run (8) (issue 25)
+            assert _verify(fw.url, converted_run_dir, tmp_path / "o",
+                           "--simulate", "1") == v.EXIT_LINK
+            assert "busy" in capsys.readouterr().err
 
 
 def test_verify_json_records_the_locked_model(host_firmware, converted_run_dir, tmp_path):

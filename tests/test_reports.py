@@ -137,3 +137,24 @@ def test_bad_input_fails_an_earlier_report_only(converted_run_dir, passing, tmp_
     assert main(["verify", str(converted_run_dir), "--port", "loop://", "--data",
                  str(tmp_path / "none.npz"), "--out", str(tmp_path / "new")]) == v.EXIT_USAGE
     assert not (tmp_path / "new").exists()
+
+
+def test_every_report_says_what_a_pass_proves(passing):
+    """I/O equivalence plus the identity the device reports, not attestation (issue 25)."""
+    assert "## What a pass proves" in (passing / "report.md").read_text()
+    assert "not attestation" in (passing / "report.html").read_text()
+    suite = ET.parse(passing / "junit.xml").getroot().find("testsuite")
+    props = {p.get("name"): p.get("value") for p in suite.iter("property")}
+    assert props["proves"] == reports.PROVES and props["timing_flag"] == ""
+
+
+def test_zero_time_inferences_are_flagged():
+    flagged = reports.timing([0, 0, 0], "host", 0)
+    assert "physically impossible" in flagged["implausible"]
+    assert "implausible" not in reports.timing([52_000], "host", 0)
+    report = {"passed": True, "counts": {"verified": 3, "windows_sent": 3, "mismatched": 0,
+                                         "retried": 0}, "mode": "stream", "timing": flagged}
+    assert "**Timing flagged**" in reports.markdown(report, [])
+    props = {p.get("name"): p.get("value") for p in
+             ET.fromstring(reports.junit_xml(report)).iter("property")}
+    assert "physically impossible" in props["timing_flag"]

@@ -134,3 +134,27 @@ def test_monitor_device_mode_shows_calibration(host_firmware, contract, capsys):
     assert rc == 0, out
     calib = (contract.personalization or {}).get("calib_samples", 0)
     assert (f"calibrating 60/{calib} samples" if calib else "off") in out, out[-2000:]
+
+
+def test_simulate_of_zero_samples_leaves_the_standalone_patient(host_firmware, contract,
+                                                                 firmware_core_tool):
+    """SIMULATE n=0 with another seed feeds nothing, so it changes nothing: the stand-alone
+    EVENTs after it continue the same simulated patient (issue 25)."""
+    c = contract
+    with HostFirmware(host_firmware.binary, tcp=True,
+                      extra_args=["--simulate", "--seed", str(SEED), "--sample-ms", "1"]) as fw:
+        port = serial.serial_for_url(fw.url, timeout=0.05)
+        decoder = p.FrameDecoder()
+        frames = _read(port, decoder, 0.5)
+        port.write(p.encode_frame(p.Frame(p.MsgType.SIMULATE, 9,
+                                          p.simulate_payload(0, SEED + 1, False))))
+        frames += _read(port, decoder, 0.8)
+        port.close()
+    events = [f for f in frames if isinstance(f, p.Frame) and f.type == p.MsgType.EVENT]
+    assert any(f.type == p.MsgType.SIMULATE_RESULT for f in frames if isinstance(f, p.Frame))
+    parsed = [p.parse_event(e.payload, c.output_bytes, c.n_signals) for e in events]
+    assert len(parsed) > 2, "too few EVENTs to compare"
+    raw = sim_raw(firmware_core_tool, SEED, True, parsed[-1][0].sample_index + 1)
+    for r, sample in parsed:
+        assert sample.tolist() == raw[r.sample_index].tolist(), \
+            f"sample {r.sample_index}: not the stand-alone patient of seed {SEED}"

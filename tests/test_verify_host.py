@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from bedside.contract.manifest import constants_sha256
-from bedside.fileio import KIT_MARKER
+from bedside.ownership import MARKER as KIT_MARKER
 from bedside.host_tools.verify import verifier as v
 from bedside.cli import main
 from bedside.host_tools.build.firmware import build_firmware

@@ -9,6 +9,7 @@ Writes RUN_DIR/data/cohort.npz and merges config/metrics into RUN_DIR/run.json.
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
 
@@ -66,15 +67,15 @@ def run(args: argparse.Namespace) -> int:
             dcfg["sim"] = sim
         else:
             if args.input is None:
-                print(f"error: --source {args.source} needs --input")
+                print(f"error: --source {args.source} needs --input", file=sys.stderr)
                 return 2
             patients = (load_psv_dir(args.input, args.hourly) if args.source == "physionet"
                         else load_long_csv(args.input))
             dcfg = {**dcfg, "patients": len(patients), "input": str(args.input),
                     "hourly": args.hourly}
     except (DataError, FileNotFoundError) as e:
-        print(f"error: {e}")
-        return 1
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     dcfg["source"] = args.source
     cohort = Cohort.from_patients(patients, seed, tuple(dcfg["split_fractions"]),
                                   source=args.source)

@@ -34,6 +34,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     t0 = time.monotonic()
     run_dir = cmdutil.run_dir(args, "distill")
+    cmdutil.require(run_dir, "data/cohort.npz", "data")
     cmdutil.require(run_dir, "teacher/model.keras", "train")
     seed = cmdutil.seed_of(args, run_dir)
     cfg = cmdutil.stage_config(run_dir, args.quick, ("teacher", "student", "distill",

@@ -41,7 +41,8 @@ def _previous_study(run_dir) -> dict | None:
 def run(args: argparse.Namespace) -> int:
     t0 = time.monotonic()
     run_dir = cmdutil.run_dir(args, "evaluate")
-    for rel, stage in (("teacher/model.keras", "train"), ("student/model.keras", "distill")):
+    for rel, stage in (("data/cohort.npz", "data"), ("teacher/model.keras", "train"),
+                       ("student/model.keras", "distill")):
         cmdutil.require(run_dir, rel, stage)
     seed = cmdutil.seed_of(args, run_dir)
     cfg = cmdutil.stage_config(run_dir, args.quick, ("evaluate",))

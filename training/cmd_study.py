@@ -42,7 +42,7 @@ def fingerprint(run_dir: Path) -> dict:
 def run(args: argparse.Namespace) -> int:
     t0 = time.monotonic()
     from bedside import rundir
-    run_dir = rundir.resolve(args.run_dir, "study")
+    run_dir = rundir.owned(rundir.resolve(args.run_dir, "study"), "study")
     for rel, stage in (("teacher/model.keras", "train"), ("student/model.keras", "distill"),
                        ("evaluation.json", "evaluate")):
         if not (run_dir / rel).is_file():

@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from bedside import rundir
+from bedside import ownership, rundir
 
 from bedside.training import profiles
 from bedside import runinfo
@@ -38,7 +38,10 @@ def run_dir(args: argparse.Namespace, stage: str) -> Path:
     if args.run_dir is not None and args.out is not None and args.run_dir != args.out:
         raise rundir.NoRunDir(f"RUN_DIR {args.run_dir} and --out {args.out} disagree: pass one")
     path = rundir.resolve(args.run_dir or args.out, stage, new=stage == "data")
-    path.mkdir(parents=True, exist_ok=True)
+    if stage != "data" and not path.is_dir():
+        raise rundir.NoRunDir(f"{path}: {'not a folder' if path.exists() else 'not found'}: "
+                              f"pass a run directory (start one with `bedside data {path}`)")
+    ownership.claim(path, done_when="run.json")   # the kit's, new or empty; else exit 2
     args.run_dir, args.out = path, None      # command_line() records the resolved folder
     return path
 
@@ -60,9 +63,14 @@ def stage_config(run_dir: Path, quick: bool, stages: tuple[str, ...]) -> dict:
 
 
 def require(run_dir: Path, rel: str, stage: str) -> None:
+    """The earlier stage's output must be there; the cohort is also checked (shapes, dtypes,
+    offsets: bedside.sources.cohort), before TensorFlow is loaded."""
     if not (run_dir / rel).exists():
-        raise SystemExit(f"error: {run_dir / rel} not found: run `bedside {stage} "
-                         f"{run_dir}` first")
+        raise rundir.NoRunDir(f"{run_dir / rel} not found: run `bedside {stage} "
+                              f"{run_dir}` first")
+    if rel == "data/cohort.npz":
+        from bedside.sources.cohort import Cohort
+        Cohort.load(run_dir / rel)
 
 
 def command_line(args: argparse.Namespace) -> str:

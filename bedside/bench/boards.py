@@ -91,6 +91,8 @@ def run(args: argparse.Namespace) -> int:
         console.print(f"[red]error:[/] {args.run_dir / 'int8' / 'gen'} not found "
                       "(bedside convert RUN_DIR first)")
         return 2
+    from bedside import rundir
+    rundir.owned(args.run_dir, "bench boards")      # boards.json and the builds go there
     rows = {}
     for t in targets:
         with console.status(f"{t}: building and verifying ..."):

@@ -212,6 +212,9 @@ def run(args) -> int:
         data = args.model.read_bytes()
     except OSError as e:
         return refuse(f"cannot read {args.model}: {e.strerror or e}")
+    if args.keep:
+        from bedside import ownership
+        ownership.claim(Path(args.keep))      # the kit's folder (or a new/empty one)
     work = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="bench_engine_"))
     try:
         try:

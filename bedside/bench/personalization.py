@@ -358,7 +358,8 @@ def run(args: argparse.Namespace) -> int:
     from bedside.contract.personalize import DEFAULT, PersonalizationError, normalize
     t0 = time.monotonic()
     from bedside import rundir
-    run_dir = rundir.resolve(args.run_dir, "bench personalization")
+    run_dir = rundir.owned(rundir.resolve(args.run_dir, "bench personalization"),
+                            "bench personalization")
     path = run_dir / "data" / "cohort.npz"
     if not path.is_file():
         print(f"error: {path} not found (run `bedside data {run_dir}` first)",

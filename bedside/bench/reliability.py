@@ -101,6 +101,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--stack-budget", type=int, default=STACK_BUDGET,
                         help=f"Cortex-M worst-case stack budget, bytes (default {STACK_BUDGET})")
     parser.add_argument("--no-stack", action="store_true", help="skip the Cortex-M stack report")
+    parser.add_argument("--no-hostile", action="store_true",
+                        help="skip the hostile-input corpus (bedside/bench/hostile.py: every "
+                             "command against bad inputs; about 3 minutes)")
 
 
 # ----------------------------------------------------------------------- link profiles
@@ -245,7 +248,8 @@ def run(args: argparse.Namespace) -> int:
     from bedside.host_tools.build.qemu import launch
     console = Console()
     from bedside import rundir
-    run_dir = rundir.resolve(args.run_dir, "bench reliability")
+    run_dir = rundir.owned(rundir.resolve(args.run_dir, "bench reliability"),
+                            "bench reliability")
     profiles = dict(PROFILES)
     custom = []
     try:
@@ -302,6 +306,21 @@ def run(args: argparse.Namespace) -> int:
         for name in PROBES:
             console.print(f"probe [bold]{name}[/] ...")
             probes[name] = run_probe(name, run_dir, binary)
+    if not args.no_hostile:
+        from .hostile import run_corpus
+        console.print("hostile-input corpus (every command) ...")
+        import tempfile
+        with tempfile.TemporaryDirectory(prefix="bedside-hostile-") as work:
+            report["hostile"], results = run_corpus(run_dir, Path(work) / "corpus")
+        console.print(f"hostile corpus: {report['hostile']['passed']}/"
+                      f"{report['hostile']['cases']} cases passed")
+        for command, s in report["hostile"]["per_command"].items():
+            failed = [r["name"] for r in results if r["command"] == command and not r["passed"]]
+            probes[f"hostile: {command}"] = {
+                "passed": not failed,
+                "detail": f"{s['passed']}/{s['cases']} cases: exit code in the table, one "
+                          "line, no traceback, nothing outside its folders changed"
+                          + (f"; failed: {', '.join(failed)}" if failed else "")}
     for name, r in report["profiles"].items():
         probes[f"link: {name}"] = {"passed": profile_passed(name, r),
                                    "detail": f"{r['verified']}/{r['sent']} verified, {r['lost']} "

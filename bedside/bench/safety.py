@@ -113,7 +113,7 @@ def run(args: argparse.Namespace) -> int:
     from bedside.reference.pipeline import Contract, RunDirError
     from bedside.host_tools.verify.verifier import Refusal, check_info
     from bedside import jsonout, rundir
-    args.run_dir = rundir.resolve(args.run_dir, "bench safety")
+    args.run_dir = rundir.owned(rundir.resolve(args.run_dir, "bench safety"), "bench safety")
     try:
         contract = Contract.from_run(args.run_dir)
     except (ManifestError, RunDirError) as e:

@@ -21,6 +21,9 @@ from bedside.contract.manifest import constants, load_manifest
 from bedside.contract.signals import Constants
 
 
+MAX_MODEL_BYTES = 64 << 20      # far above any microcontroller's flash
+
+
 class RunDirError(ValueError):
     """The run directory cannot give a reference (missing model, hash mismatch)."""
 
@@ -57,8 +60,13 @@ class Contract:
         run_dir = Path(run_dir)
         m = load_manifest(run_dir)
         model_path = run_dir / "int8" / m["model"].get("file", "model.tflite")
-        if not model_path.is_file():
-            raise RunDirError(f"{model_path}: int8 model not found (run `bedside convert`)")
+        if model_path.is_symlink() or not model_path.is_file():
+            raise RunDirError(f"{model_path}: int8 model not found (run `bedside convert`)"
+                              if not model_path.is_symlink() else
+                              f"{model_path}: is a link; the model must be a file of the run")
+        if model_path.stat().st_size > MAX_MODEL_BYTES:
+            raise RunDirError(f"{model_path}: {model_path.stat().st_size} bytes, more than "
+                              f"{MAX_MODEL_BYTES} (not a model bedside converted)")
         data = model_path.read_bytes()
         sha = hashlib.sha256(data).hexdigest()
         if sha != m["model"]["sha256"]:

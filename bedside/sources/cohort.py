@@ -6,6 +6,7 @@ patient (0 train, 1 validation, 2 test), stratified by event type, never by wind
 """
 from __future__ import annotations
 
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,11 +14,57 @@ import numpy as np
 
 from bedside.contract.signals import N_SIGNALS
 from bedside.fileio import atomic_file
+from bedside.ownership import BadInput
 
 from .simulator import Patient
 
 SPLITS = {"train": 0, "val": 1, "test": 2}
 FORMAT_VERSION = 1
+MAX_BYTES = 4 << 30          # unpacked: about 300 million patient-minutes
+_FIELDS = ("format_version", "raw", "privileged", "offsets", "pid", "onset", "event_type",
+           "rapid_map_drop", "atypical", "hard", "split", "source")
+_PER_PATIENT = ("onset", "event_type", "rapid_map_drop", "atypical", "hard", "split")
+
+
+class CohortError(BadInput):
+    """A cohort.npz that is not what `bedside data` writes; names file and field."""
+
+
+def _check_sizes(path: Path) -> None:
+    """Refuse a file whose members would unpack past MAX_BYTES (zip directory only)."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            total = sum(zi.file_size for zi in zf.infolist())
+    except (zipfile.BadZipFile, OSError) as e:
+        raise CohortError(f"{path}: not a readable cohort .npz ({e})") from None
+    if total > MAX_BYTES:
+        raise CohortError(f"{path}: unpacks to {total} bytes, more than {MAX_BYTES}")
+
+
+def _check_arrays(path: Path, a: dict) -> None:
+    """Rank, width, dtype of every array; offsets rising from 0 to the sample count."""
+    def bad(field: str, why: str) -> CohortError:
+        return CohortError(f"{path}: field '{field}' {why}")
+    raw, priv, off, pid = a["raw"], a["privileged"], a["offsets"], a["pid"]
+    if raw.ndim != 2 or raw.shape[1] != N_SIGNALS or raw.dtype != np.int16:
+        raise bad("raw", f"must be int16 [samples, {N_SIGNALS}], found {raw.dtype} {raw.shape}")
+    if priv.shape != (len(raw), 1) or priv.dtype != np.int16:
+        raise bad("privileged", f"must be int16 [{len(raw)}, 1], found {priv.dtype} {priv.shape}")
+    n = len(pid) if pid.ndim == 1 else 0
+    if pid.ndim != 1 or pid.dtype.kind != "U" or n == 0:
+        raise bad("pid", f"must be a non-empty list of names, found {pid.dtype} {pid.shape}")
+    if off.shape != (n + 1,) or off.dtype.kind not in "iu":
+        raise bad("offsets", f"must be integers [{n + 1}], found {off.dtype} {off.shape}")
+    if off[0] != 0 or off[-1] != len(raw) or (np.diff(off) < 0).any():
+        raise bad("offsets", f"must rise from 0 to {len(raw)} (the samples), found "
+                             f"{int(off.min())}..{int(off.max())}")
+    for k in _PER_PATIENT:
+        if a[k].shape != (n,) or a[k].dtype.kind not in "biu":
+            raise bad(k, f"must be integers [{n}], found {a[k].dtype} {a[k].shape}")
+    if not np.isin(a["split"], (0, 1, 2)).all():
+        raise bad("split", "must hold 0 (train), 1 (val) or 2 (test)")
+    if a["source"].shape != () or a["source"].dtype.kind != "U":
+        raise bad("source", "must be one string")
 
 
 @dataclass
@@ -76,15 +123,26 @@ class Cohort:
         if path.is_dir():
             path = path / "data" / "cohort.npz"
         if not path.is_file():
-            raise FileNotFoundError(f"{path}: cohort not found (run `bedside data` first)")
-        with np.load(path, allow_pickle=False) as z:
-            if int(z["format_version"]) != FORMAT_VERSION:
-                raise ValueError(f"{path}: cohort format {int(z['format_version'])}, "
-                                 f"this kit reads {FORMAT_VERSION}")
-            return cls(raw=z["raw"], privileged=z["privileged"], offsets=z["offsets"],
-                       pid=z["pid"], onset=z["onset"], event_type=z["event_type"],
-                       rapid_map_drop=z["rapid_map_drop"], atypical=z["atypical"],
-                       hard=z["hard"], split=z["split"], source=str(z["source"]))
+            raise CohortError(f"{path}: cohort not found (run `bedside data` first)")
+        # sizes from the zip directory before any array is read, then each array's shape
+        _check_sizes(path)
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                missing = [k for k in _FIELDS if k not in z.files]
+                if missing:
+                    raise CohortError(f"{path}: field '{missing[0]}' is missing")
+                fv = z["format_version"]
+                if fv.shape != () or fv.dtype.kind not in "iu" or int(fv) != FORMAT_VERSION:
+                    raise CohortError(f"{path}: field 'format_version': this kit reads "
+                                      f"{FORMAT_VERSION}")
+                arrays = {k: z[k] for k in _FIELDS if k != "format_version"}
+        except CohortError:
+            raise
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
+            raise CohortError(f"{path}: not a readable cohort .npz ({str(e)[:120]})") from None
+        _check_arrays(path, arrays)
+        return cls(**{k: v for k, v in arrays.items() if k != "source"},
+                   source=str(arrays["source"]))
 
     @classmethod
     def from_patients(cls, patients: list[Patient], seed: int,

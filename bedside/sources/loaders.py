@@ -18,22 +18,24 @@ A malformed file raises DataError naming file, line and column.
 from __future__ import annotations
 
 import csv
-import io
 import math
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 
 from bedside.contract.signals import MISSING, SIGNAL_NAMES, SIGNALS
+from bedside.ownership import BadInput
 from .simulator import NONE, SEPSIS, Patient
 
 PSV_COLUMNS = {"HR": "hr", "SBP": "sbp", "DBP": "dbp", "MAP": "map", "O2Sat": "spo2",
                "Resp": "rr", "Temp": "temp"}
 SEPSIS_LABEL_SHIFT_H = 6
-MAX_MINUTES = 60 * 24 * 60        # 60 days: refuse absurd times rather than allocate
+MAX_MINUTES = 60 * 24 * 60        # 60 days per patient: refuse absurd times, not allocate
+MAX_SAMPLES = 100_000_000         # patient-minutes per load (1.6 GB of int16 arrays)
 
 
-class DataError(ValueError):
+class DataError(BadInput):
     """A malformed input file; the message names file, line and column."""
 
 
@@ -62,6 +64,8 @@ def _number(text: str, path, line: int, column: str) -> float:
 def _read_text(path: Path) -> str:
     """The file as UTF-8 text; DataError names the line of the first bad byte."""
     data = path.read_bytes()
+    if data.startswith(b"\xef\xbb\xbf"):      # a byte-order mark (Excel's "CSV UTF-8")
+        data = data[3:]
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as e:
@@ -125,11 +129,27 @@ def load_psv_dir(folder: str | Path, hourly: str = "hold") -> list[Patient]:
     return [load_psv(f, hourly) for f in files]
 
 
-def load_long_csv(path: str | Path) -> list[Patient]:
-    """Patients from one long-format CSV (see module docstring)."""
+def _lines(path: Path, f) -> Iterator[str]:
+    """The file's lines as text, one at a time (a UTF-8 byte-order mark is dropped); a bad
+    byte is a DataError naming its line."""
+    for number, data in enumerate(f, start=1):
+        if number == 1 and data.startswith(b"\xef\xbb\xbf"):
+            data = data[3:]
+        try:
+            yield data.decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise DataError(f"{path}:{number}: not UTF-8 text (byte 0x{data[e.start]:02x})"
+                            ) from None
+
+
+def load_long_csv(path: str | Path, max_samples: int = MAX_SAMPLES) -> list[Patient]:
+    """Patients from one long-format CSV (see module docstring). The file is read row by
+    row; the patient-minutes the arrays would hold (each patient's last time_min + 1,
+    summed) are counted before anything is allocated, and more than `max_samples` is
+    refused."""
     path = Path(path)
-    with io.StringIO(_read_text(path), newline="") as f:
-        reader = csv.reader(f)
+    with path.open("rb") as fb:
+        reader = csv.reader(_lines(path, fb))
         try:
             header = [h.strip() for h in next(reader)]
         except StopIteration:
@@ -160,6 +180,12 @@ def load_long_csv(path: str | Path) -> list[Patient]:
             vals = {c: _number(row[c], path, line, c) for c in header
                     if c not in ("patient_id", "time_min")}
             records.setdefault(pid, []).append((int(t), vals, line))
+    total = sum(max(r[0] for r in recs) + 1 for recs in records.values())
+    if total > max_samples:
+        raise DataError(f"{path}:2: column 'time_min': the {len(records)} patients span "
+                        f"{total} minutes in all, more than the {max_samples} this load "
+                        "allows (each patient's stream runs from minute 0 to its last "
+                        "time_min)")
     patients = []
     for pid, recs in records.items():
         t_len = max(r[0] for r in recs) + 1

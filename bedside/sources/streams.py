@@ -25,9 +25,11 @@ def simulated(n_patients: int, seed: int) -> tuple[list[Stream], str]:
 
 
 def _cohort(path: Path, split: str) -> tuple[list[Stream], str]:
-    from bedside.sources.cohort import Cohort
+    from bedside.sources.cohort import Cohort, CohortError
     try:
         cohort = Cohort.load(path)
+    except CohortError as e:          # names file and field already
+        raise SourceError(str(e)) from None
     except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile) as e:
         # a truncated or damaged .npz (zip) fails in any of these ways
         raise SourceError(f"{path}: not a readable cohort file ({type(e).__name__}: "

@@ -355,8 +355,9 @@ void sim_sample(int16_t *raw) {
 size_t handle_simulate(const uint8_t *payload) {
   const uint32_t n = get_u32(payload), seed = get_u32(payload + 4);
   const bool deteriorate = payload[8] != 0;
-  // Continue the running simulated patient when asked for the same one, else start anew.
-  if (!g_sim_started || g_sim.seed != seed || g_sim.deteriorate != deteriorate) {
+  // Continue the running simulated patient when asked for the same one, else start anew;
+  // n = 0 feeds nothing, so it changes nothing (the stand-alone patient runs on as it was).
+  if (n > 0 && (!g_sim_started || g_sim.seed != seed || g_sim.deteriorate != deteriorate)) {
     sim_start(&g_sim, seed, deteriorate);
     g_sim_started = true;
   }

@@ -5,6 +5,9 @@
 
 Configures CMake (firmware/CMakeLists.txt) with the run's generated model
 (RUN_DIR/int8/gen), builds into RUN_DIR/firmware/<target>/ and prints flash/RAM sizes.
+
+Exit codes: 0 built; 1 the compiler or linker failed; 2 bad input (no converted run, a path
+CMake/make cannot take, a model that does not fit, a --build-dir bedside did not create).
 """
 from __future__ import annotations
 
@@ -32,7 +35,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from bedside import rundir
     args.run_dir = rundir.resolve(args.run_dir, "build")
-    from bedside.host_tools.build.firmware import BuildError, DoesNotFit, build_firmware
+    from bedside.host_tools.build.firmware import (BuildError, BuildInputError, DoesNotFit,
+                                                  build_firmware)
     if args.sanitize and args.target != "host":
         print("error: --sanitize is for --target host only", file=sys.stderr)
         return 2
@@ -43,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
                                     build_dir=args.build_dir, sanitize=args.sanitize)
     except BuildError as e:
         print(f"error: {e}", file=sys.stderr)
-        return 2 if isinstance(e, DoesNotFit) else 1
+        return 2 if isinstance(e, (DoesNotFit, BuildInputError)) else 1
     for note in result.notes:
         print(f"note: {note}")
     print(result.summary())

@@ -31,7 +31,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from bedside import rundir
     args.run_dir = rundir.resolve(args.run_dir, "emulate")
-    from bedside.host_tools.build.firmware import BuildError, binary_name, build_firmware, default_build_dir
+    from bedside.host_tools.build.firmware import (BuildError, BuildInputError, binary_name,
+                                                  build_firmware, default_build_dir)
     from bedside.host_tools.build.qemu import DeviceStartError, launch
 
     binary = default_build_dir(args.run_dir, args.target, "compiled") / binary_name(args.target)
@@ -46,7 +47,9 @@ def run(args: argparse.Namespace) -> int:
         device.start()
     except (BuildError, DeviceStartError) as e:
         print(f"error: {e}", file=sys.stderr)
-        return 1
+        # bad input (no converted run, unsafe path) 2; the device would not start 3
+        return 2 if isinstance(e, BuildInputError) else 3 if isinstance(e, DeviceStartError) \
+            else 1
     print(f"{args.target} running; connect with:  --port {device.url}", flush=True)
     print("(Ctrl-C stops it)", flush=True)
     # `kill` stops QEMU too: SIGTERM goes the same way as Ctrl-C.

@@ -189,13 +189,44 @@ def discard_stale_cache(source: Path, build_dir: Path) -> bool:
     return True
 
 
+# Characters CMake, make and the compilers' response files cannot take in a path unharmed
+# (a list separator, quotes, shell and make metacharacters, control characters).
+_UNSAFE_PATH_CHARS = set("'\"`$\\;#%&|<>*?") | {chr(c) for c in range(32)} | {"\x7f"}
+
+
+class BuildInputError(BuildError):
+    """The build's input is missing or unusable (exit 2, not a compiler failure)."""
+
+
+class UnsafePath(BuildInputError):
+    """A path the toolchain cannot take; refused before anything runs (exit 2)."""
+
+
+def check_tool_path(path: Path, what: str) -> None:
+    """Refuse (UnsafePath, naming it) a path that would reach CMake or make with a character
+    they read as syntax: paths are passed as arguments, never through a shell, but make and
+    CMake lists still split or expand them."""
+    text = str(Path(path).resolve())
+    bad = sorted({c for c in text if c in _UNSAFE_PATH_CHARS})
+    if bad:
+        raise UnsafePath(f"{what} {text!r}: holds {', '.join(repr(c) for c in bad)}, which "
+                         "CMake/make cannot take in a path; use a folder without it")
+
+
 def configure_and_build(source: Path, build_dir: Path, defines: dict[str, str],
                         target: str, jobs: int = 2) -> str:
     """cmake -S source -B build_dir -D... && cmake --build; returns the build output.
-    A cache made for another folder (a copied run) is dropped first."""
+    A cache made for another folder (a copied run) is dropped first. The build folder is
+    claimed first (bedside.ownership): a folder with files bedside did not write is refused."""
+    from bedside import ownership
+    check_tool_path(source, "firmware source folder")
+    check_tool_path(build_dir, "build folder")
+    for k, v in defines.items():
+        if k.endswith("_DIR") and v:
+            check_tool_path(Path(v), k)
     check_tools(target)
+    ownership.claim(build_dir, whole=True)     # CMake's tree, the kit's as a whole
     discard_stale_cache(source, build_dir)
-    build_dir.mkdir(parents=True, exist_ok=True)
     log = build_dir / "build.log"
     log.write_text("")
     cmd = ["cmake", "-S", str(source), "-B", str(build_dir)]
@@ -240,7 +271,7 @@ def build_firmware(run_dir: Path | None, target: str = "host", backend: str = "c
         raise BuildError(f"unknown backend '{backend}': choose compiled or tflm")
     gen_dir = Path(gen_dir) if gen_dir else gen_dir_of(Path(run_dir))
     if not (gen_dir / "model_config.h").is_file():
-        raise BuildError(f"{gen_dir / 'model_config.h'} not found: run `bedside convert "
+        raise BuildInputError(f"{gen_dir / 'model_config.h'} not found: run `bedside convert "
                          f"{run_dir if run_dir else 'RUN_DIR'}` first")
     notes, requested = [], backend
     if backend == "tflm" and tflm_dir is None:

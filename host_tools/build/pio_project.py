@@ -83,7 +83,8 @@ def render_ini(table: Table = TABLE) -> str:
 
 def write_project(run_dir: Path, table: Table = TABLE) -> Path:
     """Write RUN_DIR/pio/ (see the module docstring); returns its folder."""
-    proj = project_dir(run_dir)
+    from bedside import ownership
+    proj = ownership.claim(project_dir(run_dir), whole=True)   # PlatformIO's .pio/ goes there too
     lib = proj / "lib" / LIBRARY
     lib.mkdir(parents=True, exist_ok=True)
     (proj / "src").mkdir(exist_ok=True)

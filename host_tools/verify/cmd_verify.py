@@ -79,7 +79,13 @@ def run(args: argparse.Namespace) -> int:
     known: dict = {}         # what verify_run learnt, for the failing report
     try:
         if args.target:
+            from bedside.contract.manifest import ManifestError
+            from bedside.reference.pipeline import RunDirError
             from bedside.host_tools.build.qemu import DeviceStartError, launch
+            try:        # the run's input first: no device is started for a bad run
+                v.load_contract(args.run_dir)
+            except (ManifestError, RunDirError) as e:
+                raise _InputError(str(e)) from None
             try:
                 with launch(args.run_dir, target=args.target, tcp_port=0) as dev:
                     args.port = dev.url
@@ -111,7 +117,7 @@ def _fail(args, known: dict, err, kind: str, code: int, message: str) -> int:
     """Write a failing report (never leave a stale passing junit.xml for CI): after a
     refusal, link error or silent device always (when the run directory or --out's parent
     exists); after bad input only over an earlier report; never into a folder bedside did
-    not create (bedside/fileio.is_kit_dir). Then say why, as the last line on stderr."""
+    not create (bedside/ownership.is_kit_dir). Then say why, as the last line on stderr."""
     from rich.markup import escape
 
     written = _failing_report(args, known, kind, code, message, err)
@@ -123,11 +129,11 @@ def _fail(args, known: dict, err, kind: str, code: int, message: str) -> int:
 
 
 def _failing_report(args, known: dict, kind: str, code: int, message: str, err) -> Path | None:
-    from bedside import fileio
+    from bedside import ownership
 
     from bedside.host_tools.verify import reports
     out = Path(args.out or Path(args.run_dir) / "verify")
-    if not out.parent.is_dir() or not fileio.is_kit_dir(out):
+    if not out.parent.is_dir() or not ownership.is_kit_dir(out):
         return None
     if kind == "input" and not (out / "verify.json").is_file():
         return None
@@ -166,7 +172,7 @@ class _NoAnswer(Exception):
 
 
 def verify_run(args: argparse.Namespace, console, known: dict) -> tuple[dict, int]:
-    from bedside import fileio
+    from bedside import ownership
     from bedside.contract.manifest import ManifestError
     from bedside.contract import protocol as p
     from bedside.host_tools.verify import reports
@@ -184,16 +190,17 @@ def verify_run(args: argparse.Namespace, console, known: dict) -> tuple[dict, in
             limit = DEFAULT_SPLIT_PATIENTS
         streams, desc = sources.select(run_dir, args.data, args.simulate, args.seed, limit)
         v.check_comparable(streams, desc, contract)
-        fileio.check_replaceable(out_dir)      # before the run, not after it
+        ownership.check_replaceable(out_dir, reports.FILES)   # before the run, not after
     except (ManifestError, RunDirError, sources.SourceError) as e:
         raise _InputError(str(e)) from None
-    except fileio.ForeignDirError as e:
+    except ownership.ForeignDirError as e:
         raise _InputError(f"--out {e.filename}: {e.strerror}") from None
     build, build_source = _build_identity(args)
     speed = 1.0 if args.realtime else args.speed
+    from bedside.reference.tflm import TflmError
     try:
         reference = reference_for(contract)
-    except RunDirError as e:
+    except (RunDirError, TflmError) as e:
         raise _InputError(str(e)) from None
     if isinstance(reference, StoredReference) and (args.data or args.simulate is not None):
         raise _InputError("new signals (--data, --simulate) need the TFLM reference, which "
@@ -243,8 +250,12 @@ def verify_run(args: argparse.Namespace, console, known: dict) -> tuple[dict, in
             raise _InputError(str(e)) from None
         except (LinkError, p.ProtocolError) as e:
             from bedside.host_tools.link.client import DeviceSilent
-            if isinstance(e, DeviceSilent):
+            if isinstance(e, DeviceSilent) and dev.info is not None:
                 raise _NoAnswer(str(e)) from None
+            if isinstance(e, DeviceSilent):     # never answered HELLO: busy port or nothing
+                raise _LinkFailure(f"no device answered HELLO on {args.port} (the port is "
+                                   f"busy with another program, or nothing runs there): "
+                                   f"{e}") from None
             raise _LinkFailure(str(e)) from None
     report = verifier.summary()
     float_model, why = FloatModel.load(run_dir, args.float_mode)
@@ -262,7 +273,7 @@ def verify_run(args: argparse.Namespace, console, known: dict) -> tuple[dict, in
         out = reports.write(out_dir, report, verifier.traces, verifier.cycles,
                             info.core_clock_hz, plots=not args.no_plots,
                             device_logs=verifier.device_logs)
-    except fileio.ForeignDirError as e:         # appeared while the device was verified
+    except ownership.ForeignDirError as e:         # appeared while the device was verified
         raise _InputError(f"--out {e.filename}: {e.strerror}") from None
     print_summary(console, report, out)
     return report, (v.EXIT_OK if report["passed"] else v.EXIT_MISMATCH)
@@ -312,6 +323,8 @@ def print_summary(console, report: dict, out: Path) -> None:
     else:
         table.add_row("float comparison", fc.get("skipped", "none"))
     console.print(table)
+    if tm.get("implausible"):
+        console.print(f"[yellow]timing flagged:[/] {tm['implausible']}", soft_wrap=True)
     for m in report["first_mismatches"][:5]:
         console.print(f"[red]mismatch[/] patient {m['patient']} window {m['window_index']} "
                       f"(sample {m['sample_index']}): {m['what']}: device {m['device']} "

@@ -18,7 +18,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
-from bedside.fileio import replace_dir
+from bedside.ownership import replace_dir
 from bedside.version import kit_version
 
 # How each kind of board's cycle counter reads (docs/verify.md, "Timing").
@@ -59,7 +59,27 @@ def timing(cycles: list[int], board: str, clock_hz: int) -> dict:
          "max": float(values.max())}
     if kind == BOARD and clock_hz:
         t["median_us"] = float(np.median(c) / clock_hz * 1e6)
+    zero = int((c <= 0).sum())
+    if zero:
+        # no core runs an inference in no time: the counter is not read, or INFO/RESULT
+        # come from something that does not run the model (reported, not a mismatch)
+        t["implausible"] = (f"{zero} of {len(c)} inferences reported 0 {unit}: physically "
+                            "impossible; the device's timing cannot be trusted")
     return t
+
+
+# Every file a report folder may hold (checked against a user's files before a run).
+FILES = ("verify.json", "junit.xml", "report.md", "report.html", "risk_trace.png",
+         "latency_hist.png")
+
+
+# What a pass proves, in every report (md, html, JUnit property): equivalence, not attestation.
+PROVES = ("A pass proves input/output equivalence: for these signals every window's int8 "
+          "output, alarm state and safety flags from the device equal the Python reference "
+          "(TFLite Micro), and the device reported (INFO) the run's model and constants "
+          "hashes and build identity. It is not attestation: the identity is what the device "
+          "says, so a device that answers with a forged INFO built from the run folder's "
+          "files would pass too (docs/verify.md).")
 
 
 def _plots(tmp: Path, traces: list, cycles: list, t: dict) -> tuple[list[str], str]:
@@ -114,7 +134,8 @@ def _properties(report: dict) -> dict:
             "model_sha256": report.get("manifest_model_sha256") or d.get("model_sha256", ""),
             "build_id": d.get("build_id") or "unknown", "held_sha256": d.get("held_sha256") or "",
             "kit_version": kit_version(), "port": report.get("port", ""),
-            "run_dir": report.get("run_dir", "")}
+            "run_dir": report.get("run_dir", ""), "proves": PROVES,
+            "timing_flag": (report.get("timing") or {}).get("implausible", "")}
 
 
 def junit_xml(report: dict, device_logs: dict | None = None) -> str:
@@ -184,6 +205,8 @@ def markdown(report: dict, plots: list[str], note: str = "") -> str:
         lines += [f"**{verdict}**: {c['verified']} of {c['windows_sent']} windows bit-exact "
                   f"({c['mismatched']} mismatched, {c['retried']} link retries), mode "
                   f"`{report['mode']}`.", ""]
+    if (report.get("timing") or {}).get("implausible"):
+        lines += [f"**Timing flagged**: {report['timing']['implausible']}.", ""]
     where = [f"device: `{report.get('port', '')}`"]
     if d:
         where += [f"board `{d['board']}`, backend `{d['backend_name']}`, clock "
@@ -230,6 +253,7 @@ def markdown(report: dict, plots: list[str], note: str = "") -> str:
                          f" | {m['reference'].get('output')} a={m['reference'].get('alarm')} |")
     if note:
         lines += ["", note + "."]
+    lines += ["", "## What a pass proves", "", PROVES]
     if plots:
         lines += [""] + [f"![{f}]({f})" for f in plots]
     return "\n".join(lines) + "\n"
