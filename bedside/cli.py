@@ -22,6 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train": ("bedside.training.cmd_train", "train the Teacher (Transformer encoder)"),
     "distill": ("bedside.training.cmd_distill", "distill the tiny Student from the Teacher"),
     "evaluate": ("bedside.training.cmd_evaluate", "evaluate Teacher, Students and baselines; write the report"),
+    "audit": ("bedside.training.cmd_audit", "shortcut audit: AUROC of nuisance variables against the labels"),
     "study": ("bedside.training.cmd_study", "seed study: Student KD vs no attention transfer vs scratch"),
     "convert": ("bedside.converter.cmd_convert", "int8 .tflite + manifest + generated firmware sources"),
     "build": ("bedside.host_tools.build.cmd_build", "build the firmware for host or a board target"),

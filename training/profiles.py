@@ -9,12 +9,14 @@ from __future__ import annotations
 import copy
 
 from .models import STUDENT_DEFAULT, TEACHER_DEFAULT
+from bedside.sources.simulator import SimConfig
 from bedside.contract.personalize import DEFAULT as PERSONALIZATION_DEFAULT
 
 DEFAULT = {
     "data": {"patients": 1500, "chunk_size": 128, "split_fractions": [0.6, 0.2, 0.2],
-             "sim": {"stay_hours": [8.0, 24.0], "onset_hours": [4.0, 20.0],
-                     "event_rate": 0.4}},
+             # stays shorter than SimConfig's realistic 40 h median to keep training
+             # cheap; the onset hazard gives about 0.4 of patients an event
+             "sim": SimConfig.short_stays().changes()},
     "teacher": {**TEACHER_DEFAULT, "dropout": 0.2, "epochs": 10, "batch": 128, "lr": 1e-3,
                 "neg_keep": 0.06},
     "student": {**STUDENT_DEFAULT, "epochs": 10, "batch": 256, "lr": 3e-3, "neg_keep": 0.3},
@@ -30,8 +32,8 @@ DEFAULT = {
 }
 
 QUICK = copy.deepcopy(DEFAULT)
-QUICK["data"].update(patients=80, sim={"stay_hours": [8.0, 14.0], "onset_hours": [4.0, 10.0],
-                                       "event_rate": 0.4})
+QUICK["data"].update(patients=80, sim={"stay_median_hours": 10.0, "stay_sigma": 0.4,
+                                       "stay_hours": [4.0, 24.0], "onset_hazard_per_hour": 0.05})
 QUICK["teacher"].update(d_model=32, heads=2, layers=1, ff=64, epochs=4, neg_keep=0.3)
 QUICK["student"].update(epochs=8, neg_keep=1.0)
 QUICK["evaluate"].update(bootstrap=50)

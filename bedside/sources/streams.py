@@ -19,8 +19,10 @@ class SourceError(ValueError):
 
 
 def simulated(n_patients: int, seed: int) -> tuple[list[Stream], str]:
-    from bedside.sources.simulator import simulate_patient
-    streams = [(f"sim-{seed}-{i}", simulate_patient(seed, i).raw) for i in range(n_patients)]
+    from bedside.sources.simulator import SimConfig, simulate_patient
+    cfg = SimConfig.short_stays()        # the default profile's world
+    streams = [(f"sim-{seed}-{i}", simulate_patient(seed, i, cfg).raw)
+               for i in range(n_patients)]
     return streams, f"simulator: {n_patients} patients, seed {seed}"
 
 

@@ -1,0 +1,69 @@
+"""Shortcut audit (training/audit.py, `bedside audit`): a clean simulated world passes,
+a planted shortcut is flagged, and the command writes audit.json and exits 1."""
+import json
+
+import numpy as np
+import pytest
+
+from bedside import runinfo
+from bedside.cli import main
+from bedside.sources.cohort import Cohort
+from bedside.sources.simulator import SimConfig, simulate_cohort
+from bedside.training.audit import NUISANCE, PRIVILEGED, audit_cohort
+
+CFG = {"window": {"length": 60, "stride": 5}, "horizon_min": 60,
+       "personalization": {"enabled": True}}
+
+
+@pytest.fixture(scope="module")
+def patients():
+    return [p for c in simulate_cohort(240, seed=11, cfg=SimConfig.short_stays()) for p in c]
+
+
+def test_clean_world_passes_and_reports_every_variable(patients):
+    res = audit_cohort(Cohort.from_patients(patients, seed=11), CFG)
+    assert set(res["variables"]) == set(NUISANCE + PRIVILEGED)
+    for name, row in res["variables"].items():
+        assert row["kind"] == ("nuisance" if name in NUISANCE else "privileged")
+        assert 0 <= row["auroc_val"] <= 1 and 0 <= row["auroc_test"] <= 1
+    assert res["threshold"] == 0.6
+    assert res["passed"] == (not res["flagged"])
+    # 48 patients per split: window AUROCs of per-patient variables are noisy here; the
+    # default cohort's audit is in docs/simulator.md. Time since admission stays near 0.5
+    assert abs(res["variables"]["time_since_admission"]["auroc_test"] - 0.5) < 0.12
+
+
+def test_planted_shortcuts_are_flagged(patients):
+    # patient order: every event patient loaded first (records sorted by outcome)
+    ordered = sorted(patients, key=lambda p: p.onset < 0)
+    res = audit_cohort(Cohort.from_patients(ordered, seed=11), CFG)
+    assert res["variables"]["patient_order"]["flagged"] and not res["passed"]
+    assert min(res["variables"]["patient_order"]["auroc_val"],
+               res["variables"]["patient_order"]["auroc_test"]) < 0.25
+    assert "patient_order" in res["flagged"]
+    # missingness: event patients' SpO2 never recorded in the 2 h before onset (an
+    # extraction that drops the last charted hours of transferred patients)
+    leaky = []
+    for p in patients:
+        q = type(p)(**vars(p))
+        q.raw = p.raw.copy()
+        if p.onset >= 0:
+            q.raw[max(p.onset - 120, 0):p.onset, 4] = -32768
+        leaky.append(q)
+    res = audit_cohort(Cohort.from_patients(leaky, seed=11), CFG)
+    assert res["variables"]["missing_student_window"]["flagged"]
+    assert min(res["variables"]["missing_student_window"]["auroc_val"],
+               res["variables"]["missing_student_window"]["auroc_test"]) > 0.65
+
+
+def test_command_writes_audit_json(tmp_path, patients, capsys):
+    run = tmp_path / "run"
+    ordered = sorted(patients, key=lambda p: p.onset < 0)
+    Cohort.from_patients(ordered, seed=11).save(run / "data" / "cohort.npz")
+    runinfo.merge(run, config={"seed": 11, **CFG})
+    assert main(["audit", str(run)]) == 1                    # a shortcut: exit 1
+    res = json.loads((run / "audit.json").read_text())
+    assert res["passed"] is False and res["threshold"] == 0.6
+    assert res["variables"]["patient_order"]["kind"] == "nuisance"
+    assert "SHORTCUT" in capsys.readouterr().out
+    assert main(["audit", str(tmp_path / "none")]) == 2      # no cohort: bad input
