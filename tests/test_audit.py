@@ -67,3 +67,15 @@ def test_command_writes_audit_json(tmp_path, patients, capsys):
     assert res["variables"]["patient_order"]["kind"] == "nuisance"
     assert "SHORTCUT" in capsys.readouterr().out
     assert main(["audit", str(tmp_path / "none")]) == 2      # no cohort: bad input
+
+
+def test_a_failed_audit_fails_the_demo_but_not_the_quick_one(tmp_path):
+    from bedside.demo import _audit_passed
+    (tmp_path / "audit.json").write_text(json.dumps(
+        {"threshold": 0.6, "passed": False, "flagged": ["time_since_admission"],
+         "variables": {}}))
+    assert _audit_passed(tmp_path, quick=False) is False
+    assert _audit_passed(tmp_path, quick=True) is True
+    (tmp_path / "audit.json").write_text(json.dumps(
+        {"threshold": 0.6, "passed": True, "flagged": [], "variables": {}}))
+    assert _audit_passed(tmp_path, quick=False) is True

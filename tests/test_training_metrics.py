@@ -133,3 +133,41 @@ def test_alarm_burden_counts_and_event_operating_point():
     assert op["threshold"] == 0.9                          # min of the 2 windows ending at 70
     cmp = burden.compare(rows, rows, 5, 20, 0)
     assert cmp["false_alarms_per_patient_day_difference"] == 0
+
+
+def test_endpoint_alarm_states_match_the_state_machine_and_choice_on_validation():
+    from bedside.training import burden, endpoint
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        n_p = 5
+        pidx = np.repeat(np.arange(n_p), rng.integers(3, 30, n_p))
+        ends = np.concatenate([59 + 5 * np.arange((pidx == i).sum()) for i in range(n_p)])
+        onset = np.where(rng.random(n_p) < 0.5, 200, -1)[pidx]
+        y = ((ends < onset) & (onset <= ends + 60)).astype(np.int8)
+        p, m, t = rng.random(len(pidx)), int(rng.integers(1, 4)), rng.random()
+        ref = burden.per_patient(y, p, pidx, ends, onset,
+                                 {"threshold": t, "off_threshold": t, "min_duration": m})
+        got = endpoint.rows_from_on(endpoint.alarm_on(p, pidx, t, m), y, pidx, ends, onset)
+        for k in ref:
+            assert np.allclose(np.asarray(ref[k], float), np.asarray(got[k], float),
+                               equal_nan=True), k
+    pts = [{"threshold": 0.9, "event_sensitivity": 0.8, "false_alarms_per_patient_day": 0.1},
+           {"threshold": 0.5, "event_sensitivity": 0.9, "false_alarms_per_patient_day": 1.0},
+           {"threshold": 0.4, "event_sensitivity": 0.95, "false_alarms_per_patient_day": 1.5},
+           {"threshold": 0.1, "event_sensitivity": 1.0, "false_alarms_per_patient_day": 3.0}]
+    assert endpoint.choose(pts, 0.9)["threshold"] == 0.5     # fewest FA at >= 90 %
+    assert endpoint.curve(pts) == [[0.8, 0.1], [0.9, 1.0], [0.95, 1.5], [1.0, 3.0]]
+
+
+def test_device_windows_count_the_floor_between_windows():
+    from bedside.contract.safety import DEFAULT, normalize
+    from bedside.sources.cohort import Cohort
+    from bedside.sources.simulator import Patient
+    from bedside.training import endpoint
+    raw = np.tile(np.array([80, 120, 60, 80, 97, 16, 370], np.int16), (200, 1))
+    raw[103:110, 3] = 40                                   # MAP < 50 for 7 min
+    pt = Patient(pid="p", raw=raw, privileged=np.full((200, 1), -32768, np.int16))
+    c = Cohort.from_patients([pt], seed=0)
+    ends = np.arange(59, 200, 5)
+    on = endpoint.floor_windows(c, np.zeros(len(ends), int), ends, normalize(DEFAULT))
+    assert on.any() and not on[ends < 100].any() and not on[ends > 140].any()

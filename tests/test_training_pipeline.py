@@ -102,6 +102,26 @@ def test_evaluate_writes_report(quick_run_dir, tmp_path):
                 assert key + "_ci" in b, (name, op, key)
             assert b["false_alarms_per_patient_day"] >= 0
     assert res["threshold_source"] == "validation"
+    # alarm burden as the endpoint: a curve per model and the device (issue 23)
+    ep = res["alarm_burden"]["endpoint"]
+    assert set(ep) == set(models) | {"device"}
+    for name, m in ep.items():
+        sens = [c[0] for c in m["curve"]]
+        assert sens == sorted(sens) and all(0 <= c[0] <= 1 and c[1] >= 0 for c in m["curve"])
+        assert m["operating_point"]["chosen_on"] == "val"
+        for key in ("false_alarms_per_patient_day", "event_sensitivity", "alarm_time_fraction",
+                    "median_lead_min"):
+            assert key in m and key + "_ci" in m, (name, key)
+    assert ep["device"]["safety_floor"] == "on" and ep["device"]["model"] == "student_kd"
+    g = res["goals"]
+    assert set(g) == {"teacher_edge_kept", "beats_strongest_baseline", "kd_over_scratch",
+                      "device_false_alarms"}
+    assert all({"value", "ci", "pass"} <= set(v) for v in g.values())
+    assert g["beats_strongest_baseline"]["baseline"] in ("logistic", "own_baseline", "news2")
+    audit = json.loads((run / "audit.json").read_text())
+    assert audit["threshold"] == 0.6 and isinstance(audit["passed"], bool)
+    assert {v["kind"] for v in audit["variables"].values()} == {"nuisance", "privileged"}
+    assert res["audit"]["passed"] == audit["passed"]
     # the device's alarm is the Student's policy operating point
     run_cfg = json.loads((run / "run.json").read_text())["config"]
     assert res["alarm_burden"]["models"]["student_kd"]["policy"]["threshold"] == \
@@ -116,10 +136,13 @@ def test_evaluate_writes_report(quick_run_dir, tmp_path):
     report = (run / "report.md").read_text()
     assert "## Targets" in report and "rapid_map_drop" in report
     assert "## Alarm burden" in report and "strongest baseline" in report
+    assert "## Alarm burden: the endpoint" in report and "## Goals" in report
+    assert "## Shortcut audit" in report
     art = res["artifacts"]                 # simulated cohort: with vs without artifacts
     assert art["with"]["events"] == art["without"]["events"] > 0
     assert "Monitor artifacts" in report
-    for png in ("roc.png", "pr.png", "calibration.png", "teacher_vs_student.png"):
+    for png in ("roc.png", "pr.png", "calibration.png", "teacher_vs_student.png",
+                "alarm_burden.png"):
         assert (run / "plots" / png).read_bytes()[:4] == b"\x89PNG"
     assert "evaluate" in json.loads((run / "run.json").read_text())["metrics"]
 

@@ -26,6 +26,11 @@ def test_study_writes_per_seed_metrics_and_paired_cis(quick_run_dir, tmp_path):
         d = st["differences"][k]
         assert d["auroc_ci"][0] <= d["auroc_ci"][1] and d["auprc_ci"][0] <= d["auprc_ci"][1]
     assert "## Seed study" in (run / "report.md").read_text()
+    assert st["differences"]["kd - scratch"]["ci_over"] == "seeds and patients"
+    assert len(st["differences"]["kd - scratch"]["auroc_per_seed"]) == 2
+    g = json.loads((run / "evaluation.json").read_text())["goals"]["kd_over_scratch"]
+    assert g["value"] == st["differences"]["kd - scratch"]["auroc"] and g["seeds"] == 2
+    assert not g["pass"] and g["recipe_is_deployed"] is False    # 2 seeds, study recipe
     # a later evaluate of the same cohort and Teacher keeps the study
     run_bedside("evaluate", "--out", str(run), "--quick")
     assert json.loads((run / "evaluation.json").read_text())["study"] == st

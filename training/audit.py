@@ -85,8 +85,10 @@ def audit_cohort(cohort: Cohort, cfg: dict) -> dict:
     horizon = int(cfg["horizon_min"])
     context = int(cfg.get("teacher", {}).get("context", DEFAULT_CONTEXT))
     pers = personalization(cfg)
-    scores = {}
+    scores, events = {}, {}
     for split in ("val", "test"):
+        idx = cohort.indices(split)
+        events[split] = {"patients": int(len(idx)), "events": int((cohort.onset[idx] >= 0).sum())}
         y, v = window_variables(cohort, split, length, stride, horizon, context, pers)
         for name, vals in v.items():
             scores.setdefault(name, {})[split] = _auroc(y, vals)
@@ -101,7 +103,7 @@ def audit_cohort(cohort: Cohort, cfg: dict) -> dict:
                 flagged.append(name)
         variables[name] = row
     return {"threshold": THRESHOLD, "variables": variables, "flagged": flagged,
-            "passed": not flagged, "source": cohort.source}
+            "passed": not flagged, "source": cohort.source, "splits": events}
 
 
 def audit_run(run_dir: str | Path) -> dict:
@@ -110,13 +112,23 @@ def audit_run(run_dir: str | Path) -> dict:
     return audit_cohort(Cohort.load(Path(run_dir) / "data" / "cohort.npz"), cfg)
 
 
+def _sizes(res: dict) -> str:
+    sp = res.get("splits")
+    if not sp:
+        return ""
+    return (f" Judged on {sp['val']['patients']} / {sp['test']['patients']} patients "
+            f"({sp['val']['events']} / {sp['test']['events']} with an event): a variable "
+            "that is constant within a patient is noisy on a few dozen events, so a small "
+            "cohort can cross the line by chance.")
+
+
 def markdown(res: dict) -> list[str]:
     """The audit as a report section."""
     verdict = "passed" if res["passed"] else "FAILED: " + ", ".join(res["flagged"])
     lines = ["## Shortcut audit", "",
              f"AUROC against the labels of each variable alone (validation / test); a "
              f"nuisance variable above {res['threshold']:.2f} in either direction is a "
-             f"shortcut. Audit {verdict}.", "",
+             f"shortcut. Audit {verdict}." + _sizes(res), "",
              "| variable | kind | AUROC val | AUROC test | flag |", "| --- | --- | --- | --- | --- |"]
     for name, r in res["variables"].items():
         f = lambda a: "n/a" if a is None else f"{a:.3f}"

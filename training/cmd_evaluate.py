@@ -2,7 +2,8 @@
 
     bedside evaluate [RUN_DIR] [--seed S] [--quick] [--alarm-rate 0.05] [--bootstrap 200]
 
-Writes RUN_DIR/evaluation.json, RUN_DIR/report.md and RUN_DIR/plots/*.png, prints the
+Writes RUN_DIR/evaluation.json, RUN_DIR/report.md and RUN_DIR/plots/*.png, runs the
+shortcut audit (`bedside audit`: RUN_DIR/audit.json, a section of the report), prints the
 issue's targets with pass/fail and merges the metrics into run.json.
 """
 from __future__ import annotations
@@ -55,13 +56,21 @@ def run(args: argparse.Namespace) -> int:
     from .evaluate import evaluate
     tfutil.setup(seed)
     console = Console()
+    from .cmd_audit import write as write_audit
+    with console.status("shortcut audit (nuisance variables against the labels)"):
+        audit = write_audit(run_dir)
     with console.status("evaluating on the test split"):
         res = evaluate(run_dir, cfg, seed)
         files = report.plots(res, run_dir / "plots")
     res.pop("_arrays")
+    res["audit"] = {"passed": audit["passed"], "flagged": audit["flagged"],
+                    "threshold": audit["threshold"], "file": "audit.json",
+                    "variables": audit["variables"], "splits": audit["splits"]}
     study = _previous_study(run_dir)
     if study:
         res["study"] = study
+        from .goals import with_study
+        res["goals"] = with_study(res["goals"], study)
     import hashlib
     digest = hashlib.sha256((run_dir / "data" / "cohort.npz").read_bytes()).hexdigest()
     command = "bedside evaluate " + str(run_dir)
@@ -75,6 +84,7 @@ def run(args: argparse.Namespace) -> int:
     if "physionet_utility" in res:
         summary["physionet_utility"] = {k: v["utility"] for k, v in
                                         res["physionet_utility"]["models"].items()}
+    summary["audit_passed"] = audit["passed"]
     summary["targets_passed"] = sum(t["pass"] for t in res["targets"])
     summary["targets_total"] = len(res["targets"])
     runinfo.merge(run_dir, stage="evaluate", config={"seed": seed, "evaluate": cfg["evaluate"]},
@@ -90,5 +100,17 @@ def run(args: argparse.Namespace) -> int:
     for t in res["targets"]:
         mark = "[green]PASS[/]" if t["pass"] else "[red]FAIL[/]"
         console.print(f"  {mark} {t['target']}: {t['value']}")
+    for k, g in res.get("goals", {}).items():
+        mark = "[green]PASS[/]" if g["pass"] else "[red]FAIL[/]"
+        v = "n/a" if g["value"] is None else f"{g['value']:+.3f}"
+        ci = g.get("ci") or [None, None]
+        c = "" if ci[0] is None else f" [{ci[0]:+.3f}, {ci[1]:+.3f}]"
+        console.print(f"  {mark} goal {k}: {v}{c}")
+    if audit["passed"]:
+        console.print("  [green]PASS[/] shortcut audit: no nuisance variable above AUROC "
+                      f"{audit['threshold']:.2f} (audit.json)")
+    else:
+        console.print(f"  [red]FAIL[/] shortcut audit: {', '.join(audit['flagged'])} above "
+                      f"AUROC {audit['threshold']:.2f} (audit.json)")
     console.print(f"report: {run_dir / 'report.md'}")
     return 0

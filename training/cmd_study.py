@@ -1,7 +1,11 @@
 """`bedside study RUN_DIR`: seed study of the Student (KD, KD without attention transfer,
 KD with the other attention focus, scratch) on the run's split and Teacher.
 
-    bedside study RUN_DIR [--seeds 5] [--epochs N] [--bootstrap N] [--quick]
+    bedside study RUN_DIR [--seeds 5] [--epochs N] [--bootstrap N] [--deployed] [--quick]
+
+The paired CIs come from a bootstrap over training seeds and test patients together.
+--deployed trains the deployed Student's recipe (the kd_over_scratch goal of
+evaluation.json `goals` passes only on such a study).
 
 Writes the result under "study" in RUN_DIR/evaluation.json (run `bedside evaluate`
 first; a later `bedside evaluate` keeps it while the cohort and Teacher are unchanged),
@@ -30,6 +34,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="Student epochs per training (default: the profile's study epochs)")
     p.add_argument("--bootstrap", type=int, default=None,
                    help="patient bootstrap resamples for the paired CIs")
+    p.add_argument("--deployed", action="store_true",
+                   help="train the deployed Student's recipe (its epochs and share of "
+                        "negative windows, run.json config student) instead of the study's "
+                        "shorter one; the kd_over_scratch goal needs it (issue 23)")
     p.add_argument("--quick", action="store_true", help="tests/CI: 2 seeds, 2 epochs")
 
 
@@ -61,21 +69,31 @@ def run(args: argparse.Namespace) -> int:
         print("error: --seeds must be at least 2", file=sys.stderr)
         return 2
     seed0 = int(cfg.get("seed", 0))
-    scfg = {**cfg["student"], "epochs": args.epochs or prof["epochs"],
-            "neg_keep": prof["neg_keep"]}
+    if args.deployed:
+        scfg = dict(cfg["student"])
+        if args.epochs:
+            scfg["epochs"] = args.epochs
+    else:
+        scfg = {**cfg["student"], "epochs": args.epochs or prof["epochs"],
+                "neg_keep": prof["neg_keep"]}
     n_boot = args.bootstrap or prof["bootstrap"]
     from . import tfutil
     from .study import study
     tfutil.setup(seed0)
     res = study(run_dir, cfg, list(range(seed0, seed0 + n_seeds)), scfg, n_boot)
+    res["recipe_is_deployed"] = all(scfg[k] == cfg["student"][k] for k in ("epochs", "neg_keep"))
     command = f"bedside study {run_dir} --seeds {n_seeds}" + \
-        (f" --epochs {args.epochs}" if args.epochs else "") + (" --quick" if args.quick else "")
+        (f" --epochs {args.epochs}" if args.epochs else "") + \
+        (" --deployed" if args.deployed else "") + (" --quick" if args.quick else "")
     res["generator"] = {"tool": "bedside study", "command": command,
                         "version": runinfo.versions().get("bedside-kit"),
                         "inputs_sha256": fingerprint(run_dir)}
     res["seconds"] = round(time.monotonic() - t0, 1)
     runinfo.write_json(run_dir / "study.json", res)
     evaluation["study"] = res
+    if "goals" in evaluation:
+        from .goals import with_study
+        evaluation["goals"] = with_study(evaluation["goals"], res)
     runinfo.write_json(run_dir / "evaluation.json", evaluation)
     from bedside.fileio import write_text
     from . import report

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from bedside.contract import preprocess
-from bedside.training import baselines, burden, metrics, models, tfutil
+from bedside.training import baselines, burden, goals, metrics, models, tfutil
 from bedside.sources import windows as dataset
 from bedside.sources.cohort import Cohort
 from .train import subsample
@@ -123,6 +123,30 @@ def alarm_burden(test: dict, y, pidx, ends, onset, ops: dict, stride: int, n_boo
             res, r = burden.burden(y, test[k], pidx, ends, onset, op, stride, n_boot, seed)
             out[k][name] = res
             rows[(k, name)] = r
+    return out, rows
+
+
+def safety_config(cfg: dict) -> dict | None:
+    """The run's safety floor as the device runs it: run.json config `safety`, the
+    contract's defaults when absent, None when off (as `bedside convert` writes it)."""
+    from bedside.contract.safety import DEFAULT, normalize
+    return normalize(cfg.get("safety", DEFAULT))
+
+
+def endpoint_burden(cohort: Cohort, cfg: dict, val: dict, test: dict, yv, pv, ev, y, pidx,
+                    ends, n_boot: int, seed: int) -> tuple[dict, dict]:
+    """Alarm burden as the endpoint (training/endpoint.py): every model's curve and its
+    validation-chosen operating point, and the device (Student KD + safety floor)."""
+    from . import endpoint
+    floor = safety_config(cfg)
+    pol = cfg["alarm_policy"]
+    target = float(cfg["evaluate"].get("event_sensitivity", 0.9))
+    out, rows = endpoint.evaluate(
+        val, test, yv, pv, ev, cohort.onset[pv], y, pidx, ends, cohort.onset[pidx],
+        endpoint.floor_windows(cohort, pv, ev, floor),
+        endpoint.floor_windows(cohort, pidx, ends, floor),
+        int(pol["min_duration"]), int(cfg["window"]["stride"]), target, n_boot, seed)
+    out["device"]["safety_floor"] = "off" if floor is None else "on"
     return out, rows
 
 
@@ -290,7 +314,7 @@ def evaluate(run_dir: Path, cfg: dict, seed: int) -> dict:
     stride = int(cfg["window"]["stride"])
     logistic, logistic_info = fit_logistic(cohort, cfg, seed)
     test, y, pidx, ends = _predict(run_dir, cohort, cfg, "test", logistic)
-    val, yv, pv, _ = _predict(run_dir, cohort, cfg, "val", logistic)
+    val, yv, pv, ev = _predict(run_dir, cohort, cfg, "val", logistic)
     # scores are not probabilities: Platt-scale them on validation to report Brier/ECE
     probs = dict(test)
     platt = {}
@@ -324,6 +348,10 @@ def evaluate(run_dir: Path, cfg: dict, seed: int) -> dict:
             k: _metrics(y[mask], probs[k][mask], pidx[mask], rate, n_boot, seed) for k in MODELS}
     res["versus_strongest_baseline"] = versus_strongest_baseline(
         val_auroc, y, test, pidx, rows, stride, n_boot, seed)
+    res["alarm_burden"]["endpoint"], ep_rows = endpoint_burden(
+        cohort, cfg, val, test, yv, pv, ev, y, pidx, ends, n_boot, seed)
+    res["goals"] = goals.compute(res["alarm_burden"]["endpoint"], ep_rows, None, stride,
+                                 n_boot, seed)
     res["targets"] = targets(res)
     art = artifact_effect(run_dir, cohort, cfg, test, y, pidx, ends, n_boot, seed)
     if art:

@@ -9,7 +9,8 @@ from . import metrics
 
 LABELS = {"teacher": "Teacher", "student_kd": "Student (KD)",
           "student_scratch": "Student (scratch)", "news2": "NEWS2", "current_map": "current MAP",
-          "own_baseline": "own-baseline deviation", "logistic": "logistic regression"}
+          "own_baseline": "own-baseline deviation", "logistic": "logistic regression",
+          "device": "device (Student KD + safety floor)"}
 
 
 def plots(res: dict, out: Path) -> list[str]:
@@ -53,6 +54,22 @@ def plots(res: dict, out: Path) -> list[str]:
     ax.legend(fontsize=8)
     save(fig, "calibration.png")
 
+    ep = res.get("alarm_burden", {}).get("endpoint")
+    if ep:
+        fig, ax = plt.subplots(figsize=(5.5, 4.5))
+        for k, m in ep.items():
+            c = np.asarray(m["curve"]) if m["curve"] else np.zeros((0, 2))
+            line, = ax.plot(c[:, 0], c[:, 1], lw=2.0 if k == "device" else 1.0,
+                            label=LABELS.get(k, k))
+            if m.get("event_sensitivity") is not None:
+                ax.plot([m["event_sensitivity"]], [m["false_alarms_per_patient_day"]], "o",
+                        color=line.get_color(), ms=4)
+        ax.set(xlabel="event sensitivity (test)", ylabel="false alarms per patient-day",
+               title="Alarm burden (dots: operating points chosen on validation)")
+        ax.set_yscale("symlog", linthresh=1.0)
+        ax.legend(fontsize=7)
+        save(fig, "alarm_burden.png")
+
     fig, ax = plt.subplots(figsize=(5, 4.5))
     ax.scatter(probs["teacher"], probs["student_kd"], s=2, alpha=0.3,
                c=np.where(y > 0, "tab:red", "tab:blue"))
@@ -82,6 +99,12 @@ def markdown(res: dict, plot_files: list[str], command: str) -> str:
              "| target | result | value |", "| --- | --- | --- |"]
     for t in res["targets"]:
         lines.append(f"| {t['target']} | {'PASS' if t['pass'] else 'FAIL'} | {t['value']} |")
+    if res.get("goals"):
+        from .goals import markdown as goals_markdown
+        lines += [""] + goals_markdown(res["goals"])
+    if res.get("audit"):
+        from .audit import markdown as audit_markdown
+        lines += [""] + audit_markdown(res["audit"])
     header = ("| model | AUROC [95 % CI] | AUPRC [95 % CI] | Brier | ECE | sens@rate | params "
               "| MACs | weight bytes |")
     for title, block in [("All test windows", res["models"])] + \
@@ -129,11 +152,38 @@ def _ci(m: dict, key: str, digits: int = 2) -> str:
     return f"{v:.{digits}f} [{lo}, {hi}]"
 
 
+def endpoint_markdown(b: dict) -> list[str]:
+    ep = b.get("endpoint")
+    if not ep:
+        return []
+    target = b["event_sensitivity_target"]
+    lines = ["", "## Alarm burden: the endpoint", "",
+             f"Each model's alarm (on = off threshold, the policy's minimum duration) at the "
+             f"operating point chosen on validation: the fewest validation false alarms per "
+             f"patient-day at >= {target:.0%} validation event sensitivity. `device`: the "
+             "Student (KD) alarm or the safety floor, as the LED shows it, its threshold "
+             "chosen the same way with the floor included. Curves over every threshold: "
+             "`evaluation.json` `alarm_burden.endpoint.*.curve`, plot `alarm_burden.png`. "
+             "95 % patient-bootstrap CIs.", "",
+             "| model | val FA/day @ val sensitivity | test false alarms / patient-day | "
+             "events alarmed | test event sensitivity | median lead (min) | time in alarm |",
+             "| --- | --- | --- | --- | --- | --- | --- |"]
+    for k, m in ep.items():
+        op = m["operating_point"]
+        lines.append(f"| {LABELS.get(k, k)} | {_fmt(op['val_false_alarms_per_patient_day'], 2)} "
+                     f"@ {_fmt(op['val_event_sensitivity'], 2)} | "
+                     f"{_ci(m, 'false_alarms_per_patient_day')} | "
+                     f"{m['events_alarmed']}/{m['events']} | {_ci(m, 'event_sensitivity')} | "
+                     f"{_ci(m, 'median_lead_min', 0)} | {_ci(m, 'alarm_time_fraction')} |")
+    return lines
+
+
 def burden_markdown(res: dict) -> list[str]:
     b = res.get("alarm_burden")
     if not b:
         return []
-    lines = ["", "## Alarm burden (test split, operating points chosen on validation)", "",
+    lines = endpoint_markdown(b)
+    lines += ["", "## Alarm burden (test split, operating points chosen on validation)", "",
              "`policy`: on / off thresholds at the alarm policy's window sensitivities "
              "(student_kd: the device's alarm); `equal event sensitivity`: one on = off "
              f"threshold per model alarming {b['event_sensitivity_target']:.0%} of the "

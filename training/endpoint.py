@@ -1,0 +1,158 @@
+"""Alarm burden as the endpoint: curves, the validation-chosen operating point, the device.
+
+For one score per window (a model's output or a baseline's score) and an alarm with on =
+off threshold t and `min_duration` m (bedside.contract.alarm.Alarm with on_q = off_q: on
+exactly when the last m outputs of the patient are all >= t), this module computes the
+alarm state of every window at once (vectorised, no state machine loop), the per-patient
+rows of burden.per_patient, and from them:
+
+- the **curve**: [event sensitivity, false alarms per patient-day] over a threshold sweep;
+- the **operating point** chosen on validation: the fewest validation false alarms per
+  patient-day among the thresholds alarming >= `target` of the validation events;
+- the **device** as its LED shows it: the model's alarm OR the safety floor (per sample,
+  bedside.contract.safety.stream_flags: a window's LED is on when the model alarm is on
+  or the floor raised a reason at any sample since the previous window).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from bedside.contract.protocol import RESULT_REASON_SHIFT
+from . import burden, metrics
+
+N_THRESHOLDS = 120
+
+
+def alarm_on(p, pidx, threshold: float, min_duration: int) -> np.ndarray:
+    """Alarm state per window (windows of a patient consecutive, in time order)."""
+    p, pidx = np.asarray(p, np.float64), np.asarray(pidx)
+    on = p >= threshold
+    for j in range(1, int(min_duration)):
+        prev = np.zeros(len(p), dtype=bool)
+        prev[j:] = (p[:-j] >= threshold) & (pidx[:-j] == pidx[j:])
+        on &= prev
+    return on
+
+
+def rows_from_on(on, y, pidx, ends, onset) -> dict:
+    """burden.per_patient's rows from alarm states [N] (vectorised)."""
+    on, yy = np.asarray(on, bool), np.asarray(y) > 0
+    pidx, ends, onset = np.asarray(pidx), np.asarray(ends), np.asarray(onset)
+    first = np.concatenate([[True], pidx[1:] != pidx[:-1]])
+    starts = np.flatnonzero(first)
+    prev_on = np.concatenate([[False], on[:-1]]) & ~first
+    start = on & ~prev_on
+    add = lambda v: np.add.reduceat(np.asarray(v, np.int64), starts)
+    hit = on & yy
+    # first alarmed positive window per patient: its end gives the lead time
+    idx = np.where(hit, np.arange(len(on)), len(on))
+    first_hit = np.minimum.reduceat(idx, starts)
+    alarmed = first_hit < len(on)
+    lead = np.full(len(starts), np.nan)
+    lead[alarmed] = onset[starts[alarmed]] - ends[first_hit[alarmed]]
+    return {"false": add(start & ~yy), "episodes": add(start), "windows": add(np.ones(len(on))),
+            "alarm_windows": add(on), "pos_windows": add(yy), "pos_alarm_windows": add(hit),
+            "event": add(yy) > 0, "alarmed": alarmed, "lead": lead}
+
+
+def thresholds(p) -> np.ndarray:
+    """Candidate thresholds: quantiles of the scores (upper tail dense: alarms are rare)."""
+    q = 1.0 - np.geomspace(1.0, 1e-4, N_THRESHOLDS)
+    return np.unique(np.quantile(np.asarray(p, np.float64), np.clip(q, 0, 1)))
+
+
+def sweep(p, y, pidx, ends, onset, min_duration: int, stride: int, thr=None) -> list[dict]:
+    """Burden summary (burden.summary) at every threshold, plus the threshold."""
+    out = []
+    for t in (thresholds(p) if thr is None else thr):
+        r = rows_from_on(alarm_on(p, pidx, t, min_duration), y, pidx, ends, onset)
+        out.append({"threshold": float(t), **burden.summary(r, stride)})
+    return out
+
+
+def choose(points: list[dict], target: float) -> dict:
+    """Fewest false alarms per patient-day among points with event sensitivity >= target
+    (ties: the higher threshold); the lowest threshold if none reaches it."""
+    ok = [q for q in points if (q["event_sensitivity"] or 0) >= target]
+    if not ok:
+        return min(points, key=lambda q: q["threshold"])
+    return min(ok, key=lambda q: (q["false_alarms_per_patient_day"], -q["threshold"]))
+
+
+def curve(points: list[dict]) -> list[list[float]]:
+    """[[event sensitivity, false alarms per patient-day], ...] by increasing sensitivity."""
+    pts = sorted({(round(q["event_sensitivity"], 4), round(q["false_alarms_per_patient_day"], 4))
+                  for q in points if q["event_sensitivity"] is not None})
+    return [list(x) for x in pts]
+
+
+def floor_windows(cohort, pidx, ends, safety_cfg) -> np.ndarray:
+    """Per window: the safety floor raised a reason at a sample since the patient's
+    previous window (from the patient's admission for the first)."""
+    from bedside.contract.safety import stream_flags
+    out = np.zeros(len(ends), dtype=bool)
+    if safety_cfg is None:
+        return out
+    pidx, ends = np.asarray(pidx), np.asarray(ends)
+    for i in np.unique(pidx):
+        sel = np.flatnonzero(pidx == i)
+        reason = (np.asarray(stream_flags(cohort.stream(int(i)), safety_cfg)) >> RESULT_REASON_SHIFT) > 0
+        cum = np.concatenate([[0], np.cumsum(reason)])
+        e = ends[sel]
+        lo = np.concatenate([[-1], e[:-1]])
+        out[sel] = cum[e + 1] - cum[lo + 1] > 0
+    return out
+
+
+def evaluate(val: dict, test: dict, yv, pv, ev, onset_v, y, pidx, ends, onset,
+             floor_v, floor_t, min_duration: int, stride: int, target: float,
+             n_boot: int, seed: int, device_model: str = "student_kd") -> tuple[dict, dict]:
+    """Per model (and `device`): the test curve, the validation-chosen operating point
+    and the test burden there with patient-bootstrap CIs; and the per-patient test rows
+    at the operating points (for paired comparisons)."""
+    out, rows = {}, {}
+    scores = {k: (val[k], test[k], None, None) for k in val}
+    scores["device"] = (val[device_model], test[device_model], floor_v, floor_t)
+    for k, (sv, st, fv, ft) in scores.items():
+        thr = thresholds(np.concatenate([sv, st]))
+        pv_pts, pt_pts = [], []
+        for t in thr:
+            onv = alarm_on(sv, pv, t, min_duration) | (fv if fv is not None else False)
+            ont = alarm_on(st, pidx, t, min_duration) | (ft if ft is not None else False)
+            pv_pts.append({"threshold": float(t), **burden.summary(
+                rows_from_on(onv, yv, pv, ev, onset_v), stride)})
+            pt_pts.append({"threshold": float(t), **burden.summary(
+                rows_from_on(ont, y, pidx, ends, onset), stride)})
+        op = choose(pv_pts, target)
+        t = op["threshold"]
+        on = alarm_on(st, pidx, t, min_duration) | (ft if ft is not None else False)
+        r = rows_from_on(on, y, pidx, ends, onset)
+        res = {"curve": curve(pt_pts), "operating_point": {
+            "threshold": t, "off_threshold": t, "min_duration": int(min_duration),
+            "chosen_on": "val", "rule": f"fewest false alarms at >= {target:.0%} event sensitivity",
+            "val_false_alarms_per_patient_day": op["false_alarms_per_patient_day"],
+            "val_event_sensitivity": op["event_sensitivity"]}}
+        res.update(with_ci(r, stride, n_boot, seed))
+        if k == "device":
+            res["model"] = device_model
+            res["floor_time_fraction"] = float(np.mean(ft)) if ft is not None else 0.0
+        out[k] = res
+        rows[k] = r
+    return out, rows
+
+
+def with_ci(r: dict, stride: int, n_boot: int, seed: int) -> dict:
+    """burden.summary of rows with 95 % patient-bootstrap CIs and the counts."""
+    s = burden.summary(r, stride)
+    boots = {k: [] for k in s}
+    for idx in metrics.patient_resamples(np.arange(len(r["windows"])), n_boot, seed):
+        b = burden.summary({k: v[idx] for k, v in r.items()}, stride)
+        for k in s:
+            boots[k].append(b[k])
+    out = {"patients": int(len(r["windows"])), "events": int(r["event"].sum()),
+           "events_alarmed": int(r["alarmed"][r["event"]].sum()),
+           "false_alarms": int(r["false"].sum()), "alarm_episodes": int(r["episodes"].sum())}
+    for k, v in s.items():
+        out[k] = v
+        out[k + "_ci"] = list(metrics.percentile_ci([x for x in boots[k] if x is not None]))
+    return out
