@@ -71,6 +71,33 @@ def teacher_targets(teacher, cohort: Cohort, pidx, ends, context: int, steps: in
     return np.log(p / (1 - p)).astype(np.float32), a.astype(np.float32)
 
 
+def shared_teacher_targets(run_dir: Path, teacher, cohort: Cohort, pidx, ends, context: int,
+                           steps: int, personalization: dict | None = None):
+    """teacher_targets, computed once per Teacher and set of windows and kept in
+    RUN_DIR/teacher/targets/ (keyed by the Teacher file's and the windows' hashes), so
+    `bedside distill` and every seed and arm of `bedside study` share one Teacher pass."""
+    import hashlib
+    import json
+    from bedside.fileio import atomic_file
+    model = hashlib.sha256((run_dir / "teacher" / "model.keras").read_bytes()).hexdigest()[:12]
+    h = hashlib.sha256()
+    for a in (np.asarray(pidx, np.int64), np.asarray(ends, np.int64)):
+        h.update(a.tobytes())
+    h.update(json.dumps([context, steps, personalization], sort_keys=True).encode())
+    folder = run_dir / "teacher" / "targets"
+    path = folder / f"{model}-{h.hexdigest()[:16]}.npz"
+    if path.is_file():
+        with np.load(path, allow_pickle=False) as z:
+            return z["logits"], z["attention"]
+    z_t, a_t = teacher_targets(teacher, cohort, pidx, ends, context, steps, personalization)
+    for old in folder.glob("*.npz"):           # targets of an earlier Teacher
+        if not old.name.startswith(model):
+            old.unlink()
+    with atomic_file(path) as f:
+        np.savez(f, logits=z_t, attention=a_t)
+    return z_t, a_t
+
+
 def _losses(tf, alpha: float, temperature: float, teacher_steps: int):
     def logit_loss(y_true, z_s):
         y = y_true[:, 0:1]
@@ -145,7 +172,8 @@ def distill(run_dir: Path, cfg: dict, seed: int, strategy_name: str = "default",
     x, y, pidx, ends = x[sel], y[sel], pidx[sel], ends[sel]
     w = np.where(y > 0, 1.0, 1.0 / scfg["neg_keep"]).astype(np.float32)
     steps = win["length"] // tcfg["patch"]      # Teacher tokens covering the Student window
-    z_t, a_t = teacher_targets(teacher, cohort, pidx, ends, tcfg["context"], steps, pz)
+    z_t, a_t = shared_teacher_targets(run_dir, teacher, cohort, pidx, ends, tcfg["context"],
+                                      steps, pz)
 
     kd = train_student(x, y, z_t, a_t, scfg, dcfg, seed, "student (KD)", strategy_name,
                        verbose, w)

@@ -25,7 +25,7 @@ import numpy as np
 from bedside.sources import windows as dataset
 from bedside.training import metrics, models, tfutil
 from bedside.sources.cohort import Cohort
-from .distill import teacher_targets, train_student
+from .distill import shared_teacher_targets, train_student
 from .train import subsample
 
 
@@ -74,7 +74,10 @@ def study(run_dir: Path, cfg: dict, seeds: list[int], scfg: dict, n_boot: int,
     x, y, pidx, ends = x[sel], y[sel], pidx[sel], ends[sel]
     w = np.where(y > 0, 1.0, 1.0 / scfg["neg_keep"]).astype(np.float32)
     steps = win["length"] // tcfg["patch"]
-    z_t, a_t = teacher_targets(teacher, cohort, pidx, ends, tcfg["context"], steps, pz)
+    # one Teacher pass for every seed and arm, shared with `bedside distill` when the
+    # windows are the same (the deployed recipe's subsample)
+    z_t, a_t = shared_teacher_targets(run_dir, teacher, cohort, pidx, ends, tcfg["context"],
+                                      steps, pz)
     xt, yt, pt, _ = dataset.split_windows(cohort, "test", win["length"], win["stride"],
                                           horizon, pz)
     var = variants(dcfg)
