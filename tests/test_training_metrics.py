@@ -151,6 +151,12 @@ def test_endpoint_alarm_states_match_the_state_machine_and_choice_on_validation(
         for k in ref:
             assert np.allclose(np.asarray(ref[k], float), np.asarray(got[k], float),
                                equal_nan=True), k
+    # re-alarm: one run of 7 on windows sounds at windows 0, 3, 6 with R = 3
+    on = np.array([0, 1, 1, 1, 1, 1, 1, 1, 0], bool)
+    z = np.zeros(9)
+    r = endpoint.rows_from_on(on, z, np.zeros(9, int), np.arange(9) * 5, z - 1, 3)
+    assert r["episodes"][0] == 3 and r["false"][0] == 3
+    assert endpoint.rows_from_on(on, z, np.zeros(9, int), np.arange(9) * 5, z - 1)["false"][0] == 1
     pts = [{"threshold": 0.9, "event_sensitivity": 0.8, "false_alarms_per_patient_day": 0.1},
            {"threshold": 0.5, "event_sensitivity": 0.9, "false_alarms_per_patient_day": 1.0},
            {"threshold": 0.4, "event_sensitivity": 0.95, "false_alarms_per_patient_day": 1.5},

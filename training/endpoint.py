@@ -6,7 +6,8 @@ exactly when the last m outputs of the patient are all >= t), this module comput
 alarm state of every window at once (vectorised, no state machine loop), the per-patient
 rows of burden.per_patient, and from them:
 
-- the **curve**: [event sensitivity, false alarms per patient-day] over a threshold sweep;
+- the **curve**: [event sensitivity, false alarms per patient-day] over a threshold sweep,
+  an alarm that stays on counting again every REALARM_MIN minutes;
 - the **operating point** chosen on validation: the fewest validation false alarms per
   patient-day among the thresholds alarming >= `target` of the validation events;
 - the **device** as its LED shows it: the model's alarm OR the safety floor (per sample,
@@ -21,6 +22,10 @@ from bedside.contract.protocol import RESULT_REASON_SHIFT
 from . import burden, metrics
 
 N_THRESHOLDS = 120
+# An alarm that stays on is silenced and sounds again while its condition persists; the
+# endpoint counts one annunciation per REALARM_MIN of continuous alarm ([A]: a kit
+# choice), so an always-on alarm is not "one false alarm per stay"
+REALARM_MIN = 60
 
 
 def alarm_on(p, pidx, threshold: float, min_duration: int) -> np.ndarray:
@@ -34,14 +39,22 @@ def alarm_on(p, pidx, threshold: float, min_duration: int) -> np.ndarray:
     return on
 
 
-def rows_from_on(on, y, pidx, ends, onset) -> dict:
-    """burden.per_patient's rows from alarm states [N] (vectorised)."""
+def rows_from_on(on, y, pidx, ends, onset, realarm_windows: int | None = None) -> dict:
+    """burden.per_patient's rows from alarm states [N] (vectorised). With
+    `realarm_windows` R, an alarm that stays on sounds again every R windows (a silenced
+    alarm whose condition persists re-sounds): each such annunciation counts as an
+    episode, false when its window has no event within the horizon. Without it, an
+    episode is one run of alarm-on windows (burden.per_patient)."""
     on, yy = np.asarray(on, bool), np.asarray(y) > 0
     pidx, ends, onset = np.asarray(pidx), np.asarray(ends), np.asarray(onset)
     first = np.concatenate([[True], pidx[1:] != pidx[:-1]])
     starts = np.flatnonzero(first)
     prev_on = np.concatenate([[False], on[:-1]]) & ~first
     start = on & ~prev_on
+    if realarm_windows:
+        k = np.arange(len(on))
+        run_start = np.maximum.accumulate(np.where(start, k, 0))
+        start = on & ((k - run_start) % int(realarm_windows) == 0)
     add = lambda v: np.add.reduceat(np.asarray(v, np.int64), starts)
     hit = on & yy
     # first alarmed positive window per patient: its end gives the lead time
@@ -111,6 +124,7 @@ def evaluate(val: dict, test: dict, yv, pv, ev, onset_v, y, pidx, ends, onset,
     and the test burden there with patient-bootstrap CIs; and the per-patient test rows
     at the operating points (for paired comparisons)."""
     out, rows = {}, {}
+    ra = max(1, REALARM_MIN // int(stride))
     scores = {k: (val[k], test[k], None, None) for k in val}
     scores["device"] = (val[device_model], test[device_model], floor_v, floor_t)
     for k, (sv, st, fv, ft) in scores.items():
@@ -120,14 +134,14 @@ def evaluate(val: dict, test: dict, yv, pv, ev, onset_v, y, pidx, ends, onset,
             onv = alarm_on(sv, pv, t, min_duration) | (fv if fv is not None else False)
             ont = alarm_on(st, pidx, t, min_duration) | (ft if ft is not None else False)
             pv_pts.append({"threshold": float(t), **burden.summary(
-                rows_from_on(onv, yv, pv, ev, onset_v), stride)})
+                rows_from_on(onv, yv, pv, ev, onset_v, ra), stride)})
             pt_pts.append({"threshold": float(t), **burden.summary(
-                rows_from_on(ont, y, pidx, ends, onset), stride)})
+                rows_from_on(ont, y, pidx, ends, onset, ra), stride)})
         op = choose(pv_pts, target)
         t = op["threshold"]
         on = alarm_on(st, pidx, t, min_duration) | (ft if ft is not None else False)
-        r = rows_from_on(on, y, pidx, ends, onset)
-        res = {"curve": curve(pt_pts), "operating_point": {
+        r = rows_from_on(on, y, pidx, ends, onset, ra)
+        res = {"curve": curve(pt_pts), "realarm_min": REALARM_MIN, "operating_point": {
             "threshold": t, "off_threshold": t, "min_duration": int(min_duration),
             "chosen_on": "val", "rule": f"fewest false alarms at >= {target:.0%} event sensitivity",
             "val_false_alarms_per_patient_day": op["false_alarms_per_patient_day"],
