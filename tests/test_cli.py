@@ -16,8 +16,8 @@ from bedside.cli import COMMANDS, main
 from bedside.version import kit_version
 
 ROOT = Path(__file__).resolve().parents[1]
-RUN_DIR_COMMANDS = ("data", "train", "distill", "evaluate", "convert", "build", "emulate",
-                    "verify", "demo")
+RUN_DIR_COMMANDS = ("data", "train", "distill", "evaluate", "audit", "convert", "build",
+                    "emulate", "verify", "demo")
 
 
 def bedside(*argv: str, cwd: Path) -> subprocess.CompletedProcess:
