@@ -31,6 +31,8 @@ def test_study_writes_per_seed_metrics_and_paired_cis(quick_run_dir, tmp_path):
     g = json.loads((run / "evaluation.json").read_text())["goals"]["kd_over_scratch"]
     assert g["value"] == st["differences"]["kd - scratch"]["auroc"] and g["seeds"] == 2
     assert not g["pass"] and g["recipe_is_deployed"] is False    # 2 seeds, study recipe
+    # one Teacher pass shared by distill and every seed and arm (same quick windows)
+    assert len(list((run / "teacher" / "targets").glob("*.npz"))) == 1
     # a later evaluate of the same cohort and Teacher keeps the study
     run_bedside("evaluate", "--out", str(run), "--quick")
     assert json.loads((run / "evaluation.json").read_text())["study"] == st
