@@ -79,3 +79,26 @@ def test_a_failed_audit_fails_the_demo_but_not_the_quick_one(tmp_path):
     (tmp_path / "audit.json").write_text(json.dumps(
         {"threshold": 0.6, "passed": True, "flagged": [], "variables": {}}))
     assert _audit_passed(tmp_path, quick=False) is True
+
+
+def test_physionet_source_gets_the_same_check(tmp_path):
+    """A PhysioNet-format cohort whose septic records all turn positive late in the stay:
+    `bedside data --source physionet` then `bedside audit` flags the admission clock."""
+    from tests.test_loaders import psv_row, write_psv
+    folder = tmp_path / "psv"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(60):
+        septic = i % 2 == 0
+        rows = []
+        for h in range(1, 31):
+            hr = 80 + rng.normal(0, 5) + (15 if septic and h >= 18 else 0)
+            rows.append(psv_row(hr=f"{hr:.0f}", spo2="97", temp="37.0", sbp="120", mp="85",
+                                dbp="65", rr="16", label="1" if septic and h >= 20 else "0",
+                                hour=h))
+        write_psv(folder / f"p{i:06d}.psv", rows)
+    run = tmp_path / "run"
+    assert main(["data", str(run), "--source", "physionet", "--input", str(folder)]) == 0
+    assert main(["audit", str(run)]) == 1
+    res = json.loads((run / "audit.json").read_text())
+    assert res["source"] == "physionet" and "time_since_admission" in res["flagged"]
