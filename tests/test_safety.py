@@ -17,7 +17,10 @@ MAP = TABLE.names.index("map")
 
 
 def stream(n: int, **held) -> np.ndarray:
+    """Centres with HR and SpO2 moving by one unit every other minute (a live patient: a
+    flat line is a frozen signal), then `held` {signal: (start, stop, value)}."""
     raw = np.tile(TABLE.center.astype(np.int16), (n, 1))
+    raw[1::2, [TABLE.names.index("hr"), TABLE.names.index("spo2")]] += 1
     for name, (start, stop, value) in held.items():
         raw[start:stop, TABLE.names.index(name)] = value
     return raw
@@ -63,12 +66,59 @@ def test_quality_flag_when_a_required_signal_is_stale():
     quality = (flags & safety.FLAG_QUALITY) != 0
     assert not quality[:5 + limit].any() and quality[5 + limit:].all()
     assert (safety.stream_flags(stream(40, temp=(0, 40, TABLE.missing)), CFG) == 0).all()
-    assert (safety.stream_flags(np.full((3, TABLE.n), TABLE.missing, np.int16), CFG)
-            & safety.FLAG_QUALITY).all()                      # nothing measured yet
+    nothing = safety.stream_flags(np.full((20, TABLE.n), TABLE.missing, np.int16), CFG)
+    assert not (nothing[:15] & safety.FLAG_QUALITY).any()    # stale 15 min after RESET
+    assert (nothing[15:] & safety.FLAG_QUALITY).all()
+
+
+def rule_of(raw, cfg=CFG) -> list[str]:
+    rec = safety.stream_records(raw, cfg)
+    return [safety.record_rule(int(f), int(c), cfg) for f, c in rec]
+
+
+def test_flagged_from_the_first_sample_after_reset():
+    """Near-arrest from admission: confirmed at the third sample (3 minutes), no window
+    needed."""
+    raw = stream(5, hr=(0, 5, 35), spo2=(0, 5, 75), map=(0, 5, 40))
+    assert rule_of(raw)[:4] == ["none", "none", "hr < 40", "hr < 40"]
+
+
+def test_cuff_readings_confirm_at_the_next_reading():
+    """SBP 65 on every cuff reading (every 15 min, missing between): flagged at the second
+    reading; one low reading between normal ones is not."""
+    raw = stream(50, sbp=(0, 50, TABLE.missing))
+    raw[0::15, TABLE.names.index("sbp")] = 65
+    rules = rule_of(raw)
+    assert rules[14] == "none" and rules[15] == "sbp < 70"
+    raw[15, TABLE.names.index("sbp")] = 110                   # low, normal, low, ...
+    assert "sbp < 70" not in rule_of(raw)[:30]
+    assert not any("quality" in r for r in rule_of(raw))     # a cuff is not stale at 15 min
+
+
+def test_abrupt_spo2_drop_needs_the_artefact_sustain_but_is_still_caught():
+    raw = stream(30, spo2=(10, 30, 75))                      # 97 -> 75 within a minute
+    rules = rule_of(raw)
+    assert rules[10 + 8] == "none" and rules[10 + 9] == "spo2 < 85"   # 10 minutes
+    gradual = stream(30, spo2=(10, 30, 84))
+    gradual[8, TABLE.names.index("spo2")], gradual[9, TABLE.names.index("spo2")] = 90, 87
+    assert rule_of(gradual)[12] == "spo2 < 85"                # 3 minutes
+
+
+def test_frozen_signal_sets_quality_but_not_at_the_top_of_the_scale():
+    raw = np.tile(TABLE.center.astype(np.int16), (40, 1))    # HR 80, SpO2 97 unchanging
+    rules = rule_of(raw)
+    assert rules[29] == "none" and rules[30] == "quality: hr frozen"
+    wobble = raw.copy()
+    wobble[::2, 0] = 81
+    wobble[:, TABLE.names.index("spo2")] = 100
+    assert set(rule_of(wobble)) == {"none"}
 
 
 @pytest.mark.parametrize("bad, field", [
-    ({"sustain_samples": 0}, "safety.sustain_samples"),
+    ({"sustain_minutes": 1}, "safety.sustain_minutes"),
+    ({"sustain_samples": 3}, "safety.sustain_samples: unknown field"),
+    ({"cadence": {"hr": "hourly"}}, "safety.cadence"),
+    ({"stale_minutes": {"continuous": 15}}, "safety.stale_minutes"),
     ({"limits": {"pulse": [40, None]}}, "unknown signal 'pulse'"),
     ({"limits": {"hr": [150, 40]}}, "safety.limits.hr"),
     ({"limits": {"hr": ["40", None]}}, "safety.limits.hr"),
