@@ -163,3 +163,34 @@ def test_bench_safety_on_the_emulated_microbit(converted_run_dir, tmp_path, caps
     report = json.loads((run / "safety-microbit.json").read_text())
     assert report["board"] == "microbit" and report["n_cases"] >= 25 and report["passed"]
     assert all(c["matches_reference"] for c in report["cases"].values())
+
+
+def test_floor_burden_counts_episodes_before_onset_and_false_ones():
+    """training/floor_burden.py: an episode is false without an event within the horizon;
+    time after onset does not count; quality time is split by signal and BP source."""
+    from bedside.training import floor_burden
+
+    class Cohort:                                    # the three fields the burden reads
+        def __init__(self, streams, onsets):
+            self.streams, self.onset = streams, np.asarray(onsets)
+
+        def stream(self, i):
+            return self.streams[i]
+
+        def indices(self, split):
+            return np.arange(len(self.streams))
+
+    a = stream(600, map=(100, 110, 45))               # no event: a false episode
+    b = stream(600, map=(470, 480, 45), spo2=(520, 600, TABLE.missing))
+    b[550:, MAP] = 30                                 # after onset 500: not counted
+    cfg = {"horizon_min": 60}
+    res = floor_burden.evaluate(Cohort([a, b], [-1, 500]), cfg, n_boot=20, seed=0)
+    assert res["alarm_episodes"] == 2 and res["false_alarms"] == 1
+    assert res["by_rule"] == {"map < 50": {"episodes": 2, "false": 1}}
+    assert res["patient_days"] == round(1100 / 1440, 3)
+    assert res["false_alarms_per_patient_day"] == pytest.approx(1440 / 1100)
+    assert res["events"] == 1 and res["events_alarmed_within_horizon"] == 1
+    assert res["quality_time_fraction"] == 0                 # SpO2 lost after onset only
+    assert set(res["quality_time_by_bp_source"]) == {"arterial line"}
+    assert floor_burden.evaluate(Cohort([a], [-1]), {"horizon_min": 60, "safety": None},
+                                 1, 0) is None

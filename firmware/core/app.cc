@@ -46,7 +46,8 @@ constexpr size_t kMaxRecords =
 constexpr size_t kFloorEventBytes = kFloorEventHeadBytes + 2 * (size_t)g::kNumSignals;
 constexpr size_t kEventBytes = kRecordBytes + 2 * (size_t)g::kNumSignals;  // record + raw sample
 static_assert(kEventBytes <= kMaxPayload, "EVENT payload too large");
-constexpr size_t kSimKeep = kMaxRecords < 64 ? kMaxRecords : 64;  // SIMULATE keeps the last 64
+constexpr size_t kMaxSimRecords = (kMaxPayload - kResultsHeader) / kRecordBytes;  // no floor
+constexpr size_t kSimKeep = kMaxSimRecords < 64 ? kMaxSimRecords : 64;  // SIMULATE keeps the last 64
 static_assert(kMaxRecords >= 1, "output tensor too large for one RESULT record");
 // Frames that are never cached (NAK, ACK, EVENT) are encoded apart from the cached reply.
 constexpr size_t kSmallPayload = kEventBytes > kNakBytes ? kEventBytes : kNakBytes;
