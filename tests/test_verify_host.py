@@ -54,6 +54,9 @@ def test_stream_verification_bit_exact_over_pty(fw, converted_run_dir, tmp_path)
     assert c["windows_sent"] >= 2000, c                  # the issue's CI target, host side
     assert c["verified"] == c["windows_sent"] == c["windows_received"]
     assert c["mismatched"] == 0 and report["passed"]
+    # the safety floor's record of every sample equals the reference's
+    assert report["safety_floor"] == {"enabled": True, "samples_compared": c["samples_sent"],
+                                      "samples_mismatched": 0}
     assert report["cycles"]["min"] > 0 and report["device"]["board"] == "host"
     assert report["device"]["held_sha256"] == report["manifest_held_sha256"]["compiled"]
     assert report["throughput"]["windows_per_s"] > 100
@@ -62,6 +65,7 @@ def test_stream_verification_bit_exact_over_pty(fw, converted_run_dir, tmp_path)
     assert '<img src="data:image/png;base64,' in (out / "report.html").read_text()
     assert 'failures="0"' in (out / "junit.xml").read_text()
     assert "PASSED" in (out / "report.md").read_text()
+    assert "safety-floor records compared" in (out / "report.md").read_text()
 
 
 def test_window_mode_over_tcp(fw_tcp, converted_run_dir, tmp_path):
