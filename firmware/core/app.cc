@@ -49,8 +49,9 @@ static_assert(kEventBytes <= kMaxPayload, "EVENT payload too large");
 constexpr size_t kMaxSimRecords = (kMaxPayload - kResultsHeader) / kRecordBytes;  // no floor
 constexpr size_t kSimKeep = kMaxSimRecords < 64 ? kMaxSimRecords : 64;  // SIMULATE keeps the last 64
 static_assert(kMaxRecords >= 1, "output tensor too large for one RESULT record");
-// Frames that are never cached (NAK, ACK, EVENT) are encoded apart from the cached reply.
+// Frames that are never cached (NAK, ACK, EVENT, FLOOR) are encoded apart from the cached reply.
 constexpr size_t kSmallPayload = kEventBytes > kNakBytes ? kEventBytes : kNakBytes;
+static_assert(kFloorEventBytes <= kSmallPayload, "FLOOR payload larger than an EVENT's");
 
 const PreprocConfig kPreproc = {g::kNumSignals, g::kMissingValue, g::kFixedPointShift,
                                 g::kCenter, g::kMultiplier, g::kValidMin, g::kValidMax,
@@ -122,9 +123,9 @@ uint8_t g_small[frame_bytes(kSmallPayload)];
 uint8_t g_held[32];   // held_sha256 as of the last HELLO (INFO parts after the first reuse it)
 int8_t g_output[g::kOutputBytes];
 
-// An uncached frame: NAK, ACK, EVENT.
+// An uncached frame: NAK, ACK, EVENT, FLOOR.
 void send(uint8_t type, uint16_t seq, const uint8_t *payload, size_t len) {
-  if (len > kSmallPayload) return;  // unreachable: NAK, ACK and EVENT payloads only
+  if (len > kSmallPayload) return;  // unreachable: NAK, ACK, EVENT and FLOOR payloads only
   const size_t n = frame_encode(type, seq, payload, len, g_small);
   port_serial_write(g_small, (int)n);
 }
