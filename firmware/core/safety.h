@@ -38,11 +38,6 @@ struct SafetyConfig {
   const uint16_t *stale;     // [n_signals] samples without a valid value before stale
 };
 
-struct SafetyRule {
-  uint16_t run;              // samples since the run's first reading, 0: no run
-  uint8_t state;             // bit 0 active, bit 1 opened with an artefact step
-};
-
 struct SafetySignal {
   uint16_t age;              // samples since the last valid value (or reset), saturating
   int16_t last;              // last valid value
@@ -51,7 +46,8 @@ struct SafetySignal {
 
 struct Safety {
   const SafetyConfig *cfg;
-  SafetyRule rule[kMaxSafetyRules];
+  uint16_t run[kMaxSafetyRules];   // samples since the run's first reading, 0: no run
+  uint8_t state[kMaxSafetyRules];  // bit 0 active, bit 1 the run opened with an artefact step
   SafetySignal sig[kMaxSignals];
 };
 
@@ -61,7 +57,7 @@ struct FloorRecord {
 };
 
 inline void safety_reset(Safety *s, int16_t missing) {
-  for (int r = 0; r < kMaxSafetyRules; ++r) s->rule[r] = SafetyRule{0, 0};
+  for (int r = 0; r < kMaxSafetyRules; ++r) s->run[r] = s->state[r] = 0;
   for (int i = 0; i < kMaxSignals; ++i) s->sig[i] = SafetySignal{0, missing, 0};
 }
 
@@ -78,26 +74,27 @@ inline FloorRecord safety_push(Safety *s, const PreprocConfig &pc, const int16_t
   if (c.rules == 0 && c.quality == nullptr) return FloorRecord{0, 0};
   uint8_t reason = 0;
   for (int r = 0; r < c.rules; ++r) {  // reads the previous sample's signal state
-    SafetyRule &u = s->rule[r];
+    uint16_t &run = s->run[r];
+    uint8_t &state = s->state[r];
     const int i = c.signal[r];
     const SafetySignal &g = s->sig[i];
-    if (u.run != 0) u.run = safety_inc(u.run);
+    if (run != 0) run = safety_inc(run);
     if (sample_valid(pc, i, raw[i])) {
       const int32_t v = raw[i];
       if (!(c.high[r] ? v > c.bound[r] : v < c.bound[r])) {
-        u = SafetyRule{0, 0};
+        run = state = 0;
       } else {
-        if (u.run == 0 || g.age > c.stale[i]) {  // a new run (also after a stale gap)
+        if (run == 0 || g.age > c.stale[i]) {  // a new run (also after a stale gap)
           const int32_t jump = g.last == pc.missing_value ? 0
                                : c.high[r] ? v - g.last : g.last - v;
           const bool slow = c.step[r] > 0 && g.age == 0 && jump >= c.step[r];
-          u.run = 1;
-          u.state = (uint8_t)((u.state & 1) | (slow ? 2 : 0));
+          run = 1;
+          state = (uint8_t)((state & 1) | (slow ? 2 : 0));
         }
-        if (u.run >= ((u.state & 2) ? c.slow_sustain : c.sustain)) u.state |= 1;
+        if (run >= ((state & 2) ? c.slow_sustain : c.sustain)) state |= 1;
       }
     }
-    if ((u.state & 1) && reason == 0) reason = (uint8_t)(r + 1);
+    if ((state & 1) && reason == 0) reason = (uint8_t)(r + 1);
   }
   uint8_t cause = 0;
   for (int i = 0; i < pc.n_signals; ++i) {
