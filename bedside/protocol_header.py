@@ -41,7 +41,12 @@ def render() -> str:
         "kResultFlagQuality": ("uint8_t", p.RESULT_FLAG_QUALITY, "data quality (safety.h)"),
         "kResultReasonShift": ("int", p.RESULT_REASON_SHIFT,
                                "flags >> this: safety-floor rule number, 0 = none"),
-        "kResultsHeadBytes": ("size_t", p.RESULTS_HEAD.size, "samples_total u32, count u8"),
+        "kResultsHeadBytes": ("size_t", p.RESULTS_HEAD.size, "samples_total u32, n_results u8, "
+                              "n_floor u8; then the floor records, then the RESULT records"),
+        "kFloorRecordBytes": ("size_t", p.FLOOR_RECORD_BYTES, "per sample: flags u8 (quality, "
+                              "reason as in RESULT), cause u8 (safety.h)"),
+        "kFloorEventHeadBytes": ("size_t", p.FLOOR_EVENT.size, "FLOOR: sample_index u32, flags "
+                                 "u8, cause u8; then the raw sample"),
         "kSimulateRequestBytes": ("size_t", p.SIMULATE_REQUEST.size,
                                   "n_samples u32, seed u32, deteriorate u8"),
         "kCalibHeadBytes": ("size_t", p.CALIB_HEAD.size, "calibrated u8, samples u32, "

@@ -75,25 +75,34 @@ def _personalization_lines(manifest: dict) -> list[str]:
 
 
 def _safety_lines(manifest: dict) -> list[str]:
-    """Rule table of bedside/contract/safety.py; absent (off) when the manifest has none."""
-    from bedside.contract.safety import rules
+    """Rule table and timing (in samples) of bedside/contract/safety.py; absent (off) when
+    the manifest has none."""
+    from bedside.contract.safety import rules, timing
     cfg = manifest["alarm"].get("safety")
     if not cfg:
         return ["// safety floor: off (manifest alarm.safety absent)", ""]
     k = constants(manifest)
-    r = rules(cfg, k) or [(0, False, 0)]       # C has no empty arrays; kSafetyRules says 0
+    t = timing(cfg, k, manifest["sample_period_s"])
     n = len(rules(cfg, k))
+    r = rules(cfg, k) or [(0, False, 0)]       # C has no empty arrays; kSafetyRules says 0
+    step = t["step"] or [0]
     return [
         "// safety floor (docs/safety.md): rule r+1 is signal kSafetySignal[r] below",
-        "// (kSafetyHigh 0) or above (1) kSafetyBound[r] raw units for kSafetySustain samples",
+        "// (kSafetyHigh 0) or above (1) kSafetyBound[r] raw units, confirmed by readings",
+        "// spanning kSafetySustain samples (kSafetySlowSustain after a step of kSafetyStep[r])",
         "#define BEDSIDE_GEN_SAFETY 1",
         f"constexpr int kSafetyRules = {n};",
-        f"constexpr uint16_t kSafetySustain = {cfg['sustain_samples']};",
+        f"constexpr uint16_t kSafetySustain = {t['sustain']};",
+        f"constexpr uint16_t kSafetySlowSustain = {t['slow_sustain']};",
+        f"constexpr uint16_t kSafetyFrozen = {t['frozen']};",
         f"constexpr uint8_t kSafetySignal[] = {_ints(x[0] for x in r)};",
         f"constexpr uint8_t kSafetyHigh[] = {_ints(int(x[1]) for x in r)};",
         f"constexpr int32_t kSafetyBound[] = {_ints(x[2] for x in r)};",
-        f"constexpr uint8_t kSafetyQuality[kNumSignals] = "
-        f"{_ints(int(n in cfg['quality_signals']) for n in k.names)};", ""]
+        f"constexpr int16_t kSafetyStep[] = {_ints(step)};",
+        "// per signal: cadences " + ", ".join(f"{n_} {cfg['cadence'][n_]}" for n_ in k.names),
+        f"constexpr uint8_t kSafetyQuality[kNumSignals] = {_ints(t['quality'])};",
+        f"constexpr uint8_t kSafetyFrozenSignal[kNumSignals] = {_ints(t['frozen_signal'])};",
+        f"constexpr uint16_t kSafetyStale[kNumSignals] = {_ints(t['stale'])};", ""]
 
 
 def model_config_h(manifest: dict, hdr: str) -> str:

@@ -84,7 +84,7 @@ def cases(n_signals: int, input_bytes: int):
         ("unknown type", wire(body(mtype=0x42, seq=9)), (N.UNKNOWN_TYPE, 0x42, 9)),
         ("reply type sent to device", wire(body(mtype=p.MsgType.INFO, seq=10)),
          (N.UNKNOWN_TYPE, p.MsgType.INFO, 10)),
-        ("wrong protocol version", wire(body(version=2, seq=11)), (N.BAD_VERSION, 2, 11)),
+        ("wrong protocol version", wire(body(version=1, seq=11)), (N.BAD_VERSION, 1, 11)),
         ("SAMPLES count disagrees", wire(body(mtype=p.MsgType.SAMPLES, seq=12,
                                               payload=bytes([4]) + samples[1:])),
          (N.BAD_PAYLOAD, 1 + 4 * 2 * n_signals, 12)),

@@ -42,7 +42,7 @@ def test_arduino_port_cross_compiles_for_cortex_m4():
     assert r.returncode == 0, r.stderr
 
 
-@pytest.mark.parametrize("fmt,ok", [(1, True), (2, False)])
+@pytest.mark.parametrize("fmt,ok", [(2, True), (1, False), (3, False)])
 def test_generated_format_guard(tmp_path, fmt, ok):
     src = tmp_path / "guard.cc"
     src.write_text(f"#define BEDSIDE_GEN_FORMAT {fmt}\n#include \"gen_format.h\"\nint x;\n")

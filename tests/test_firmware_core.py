@@ -139,7 +139,7 @@ def test_protocol_random_frames_match_python_codec(firmware_core_tool):
     assert enc == [p.encode_frame(f).hex() for f in frames]
     # one decoder for the whole stream (state carries over from line to line)
     dec = [e.split() for e in protocol(firmware_core_tool, [f"D {w}" for w in enc]) if e != "END"]
-    assert dec == [["FRAME", "1", str(f.type), str(f.seq)] + ([f.payload.hex()] if f.payload else [])
+    assert dec == [["FRAME", str(p.VERSION), str(f.type), str(f.seq)] + ([f.payload.hex()] if f.payload else [])
                    for f in frames]
 
 
@@ -164,7 +164,7 @@ def test_protocol_garbage_resync_too_long_and_corruption(firmware_core_tool):
             cur = []
         else:
             cur.append(line.strip())
-    ok = "FRAME 1 1 7"
+    ok = f"FRAME {p.VERSION} 1 7"
     assert groups[0] == ["NAK 5 0 65535"]                # too long: discarded, NAKed
     assert groups[1] == [ok]                             # ...and the next frame decodes
     assert groups[2] == ["NAK 1 0 65535"]                # bad CRC, untrusted seq
@@ -229,3 +229,52 @@ def test_sha256_matches_hashlib(firmware_core_tool):
     msgs += [b"abc", b"\x00" * 64, b"\xff" * 119]
     out = tool(firmware_core_tool, "sha256", stdin="".join(m.hex() + "\n" for m in msgs))
     assert out.split() == [hashlib.sha256(m).hexdigest() for m in msgs]
+
+
+def c_safety(core_tool: Path, raw: np.ndarray, cfg: dict) -> np.ndarray:
+    """Floor records [T, 2] of firmware/core/safety.h for one stream from a reset."""
+    from bedside.contract import safety
+    k = signals.TABLE
+    t = safety.timing(cfg, k)
+    r = safety.rules(cfg, k)
+    head = [f"{signals.N_SIGNALS} {signals.FIXED_POINT_SHIFT} {signals.MISSING}"]
+    head += [f"{s.center} {s.multiplier} {s.valid_min} {s.valid_max} {s.carry_limit}"
+             for s in signals.SIGNALS]
+    head += [f"{len(r)} {t['sustain']} {t['slow_sustain']} {t['frozen']}"]
+    head += [f"{i} {int(h)} {b} {st}" for (i, h, b), st in zip(r, t["step"])]
+    head += [f"{q} {f} {s}" for q, f, s in zip(t["quality"], t["frozen_signal"], t["stale"])]
+    body = [str(len(raw))] + [" ".join(map(str, row)) for row in raw]
+    out = tool(core_tool, "safety", stdin="\n".join(head + body) + "\n")
+    return np.array([line.split() for line in out.splitlines()], np.int64).reshape(len(raw), 2)
+
+
+def test_safety_floor_matches_python_sample_by_sample(firmware_core_tool):
+    """Random walks around every limit with artefact steps, dropouts, stale gaps and frozen
+    stretches: the C floor record equals bedside/contract/safety.py on every sample, with
+    the defaults and with short timings that exercise every branch."""
+    from bedside.contract import safety
+    rng = np.random.default_rng(SEED)
+    k = signals.TABLE
+    t_len = 4000
+    walk = np.cumsum(rng.integers(-3, 4, size=(t_len, k.n)), axis=0)
+    raw = (k.center[None, :] + walk % 60 - 30).astype(np.int16)
+    raw[:, k.names.index("spo2")] = np.clip(raw[:, k.names.index("spo2")], 50, 100)
+    steps = rng.random(t_len) < 0.02
+    raw[steps, k.names.index("spo2")] = 70                     # probe-off steps
+    raw[rng.random((t_len, k.n)) < 0.15] = signals.MISSING
+    for start in range(200, t_len, 700):                         # stale gaps, frozen runs
+        raw[start:start + 40, 1:4] = signals.MISSING
+        raw[start + 100:start + 160, 0] = 77
+    raw[3000:3040, 4] = 100                                      # at valid_max: not frozen
+    cfgs = [safety.normalize(safety.DEFAULT),
+            safety.normalize({"sustain_minutes": 2, "artefact_sustain_minutes": 4,
+                              "frozen_minutes": 5, "frozen_signals": list(k.names),
+                              "stale_minutes": {"continuous": 3, "cuff": 6, "charted": 20},
+                              "artefact_step": {"spo2": 4, "hr": 5, "map": 6}})]
+    for cfg in cfgs:
+        expected = safety.stream_records(raw, cfg).astype(np.int64)
+        got = c_safety(firmware_core_tool, raw, cfg)
+        bad = np.argwhere((got != expected).any(axis=1))
+        assert len(bad) == 0, f"sample {bad[0][0]}: C {got[bad[0][0]]} vs Python " \
+                              f"{expected[bad[0][0]]}"
+        assert len(np.unique(expected[:, 0])) > 3 and (expected[:, 1] >> 4 == 2).any()

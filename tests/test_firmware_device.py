@@ -120,7 +120,7 @@ def check_info(client: Client, contract: Contract, board: str) -> p.Info:
     m = contract.manifest
     assert info.model_sha256.hex() == m["model"]["sha256"] == contract.model_sha256
     assert info.preproc_sha256.hex() == m["preprocessing"]["sha256"]
-    assert (info.protocol_version, info.gen_format, info.backend, info.board) == (1, 1, 0, board)
+    assert (info.protocol_version, info.gen_format, info.backend, info.board) == (2, 2, 0, board)
     assert (info.n_signals, info.window_length, info.stride) == \
         (contract.n_signals, contract.window_length, contract.stride)
     assert (info.input_bytes, info.output_bytes) == (contract.input_bytes, contract.output_bytes)
@@ -246,8 +246,8 @@ def test_host_bad_frames_are_nacked_and_link_recovers(host, contract):
     assert nak(host) == (p.NakCode.TOO_LONG, 0, 0xFFFF)
     host.send(p.Frame(0x55, 12))
     assert nak(host) == (p.NakCode.UNKNOWN_TYPE, 0x55, 12)
-    host.send(p.Frame(p.MsgType.HELLO, 13, version=2))
-    assert nak(host) == (p.NakCode.BAD_VERSION, 2, 13)
+    host.send(p.Frame(p.MsgType.HELLO, 13, version=1))   # an older host
+    assert nak(host) == (p.NakCode.BAD_VERSION, 1, 13)
     host.send(p.Frame(p.MsgType.INFER, 14, b"\x01\x02"))
     assert nak(host) == (p.NakCode.BAD_PAYLOAD, contract.input_bytes, 14)
     host.send(p.Frame(p.MsgType.SAMPLES, 15, bytes([3]) + bytes(10)))

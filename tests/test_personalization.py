@@ -150,8 +150,9 @@ def test_manifest_header_and_device_bit_exact_across_reset(converted_run_dir, ho
             verifier.handshake()
             flags = []
             for pid, raw in (("p1", p1), ("p2", p2), ("p3", p3)):
-                results = verifier._stream(pid, raw)          # RESET, then SAMPLES
+                results, floor = verifier._stream(pid, raw)   # RESET, then SAMPLES
                 verifier._record(pid, ref.patient(raw), results)
+                verifier._check_floor(pid, ref.patient(raw), floor)
                 flags.append([r.flags & 1 for r in results])
                 # CALIB: the baseline the device settled on equals the reference's
                 centers, calibrated, base = personalize.centers_stream(raw, CFG)

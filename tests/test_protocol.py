@@ -72,6 +72,10 @@ def test_vector_payloads_parse_to_their_fields():
     assert total == fields["samples_total"] == 65
     assert [r.output_q.tolist() for r in results] == [r["output"] for r in fields["results"]]
     assert [r.cycles for r in results] == [123456, 1 << 24]
+    total, floor, _ = p.parse_samples_ack(bytes.fromhex(v["samples_ack_2"]["payload"]), 1)
+    assert floor.tolist() == fields["floor"] and total == 65
+    s_i, flags, cause, raw = p.parse_floor_event(bytes.fromhex(v["floor"]["payload"]), 7)
+    assert (s_i, flags, cause, raw.tolist()) == (2, 0x14, 0, v["floor"]["fields"]["raw"])
     assert p.parse_stats(bytes.fromhex(v["stats_result"]["payload"]))["cycles_last"] == 98765
     assert p.parse_nak(bytes.fromhex(v["nak_bad_payload"]["payload"])) == (
         p.NakCode.BAD_PAYLOAD, 420)

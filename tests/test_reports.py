@@ -95,7 +95,7 @@ def test_refusal_replaces_a_passing_report_with_a_failing_one(host_firmware, con
     _stale_passing(out, passing)
     with HostFirmware(host_firmware.binary) as dev:
         code = main(["verify", str(converted_run_dir), "--port", dev.url, "--simulate", "1",
-                     "--protocol-version", "2", "--out", str(out)])
+                     "--protocol-version", "1", "--out", str(out)])
     assert code == v.EXIT_PROTOCOL
     suite = ET.parse(out / "junit.xml").getroot().find("testsuite")
     (case,) = suite.findall("testcase")

@@ -63,11 +63,12 @@ def test_standalone_events_match_reference(host_firmware, contract, firmware_cor
         port = serial.serial_for_url(fw.url, timeout=0.05)
         decoder = p.FrameDecoder()
         events: list[p.Frame] = []
+        floors: list[p.Frame] = []                  # FLOOR: the floor record changed
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:
             for ev in decoder.feed(port.read(4096)):
                 assert isinstance(ev, p.Frame), f"damaged frame from the device: {ev}"
-                events.append(ev)
+                (floors if ev.type == p.MsgType.FLOOR else events).append(ev)
             if events and p.parse_event(events[-1].payload, c.output_bytes,
                                         c.n_signals)[0].sample_index >= want:
                 break
@@ -93,6 +94,14 @@ def test_standalone_events_match_reference(host_firmware, contract, firmware_cor
             assert r.flags == expect_flags, f"window {k}: flags"
         if calib:
             assert parsed[-1][0].flags & 1, "calibration never completed"
+        # one FLOOR at every sample whose floor record differs from the previous one's
+        assert all(f.seq == p.UNTRUSTED_SEQ for f in floors)
+        got = [p.parse_floor_event(f.payload, c.n_signals) for f in floors]
+        got = [(s, fl, ca) for s, fl, ca, _ in got if s <= last]
+        prev = [(0, 0)] + [tuple(r) for r in ref.floor[:-1].tolist()]
+        want = [(t, *map(int, r)) for t, r in enumerate(ref.floor.tolist())
+                if tuple(r) != prev[t]]
+        assert got == want, "FLOOR frames differ from the reference's floor changes"
 
         # a host-driven exchange stops stand-alone feeding: no EVENT ever again
         port.write(p.encode_frame(p.Frame(p.MsgType.RESET, 5)))
@@ -119,6 +128,7 @@ def test_monitor_listen_shows_calibration(host_firmware, contract, capsys):
     assert rc == 0, out
     assert took < 10
     assert "personalization:" in out and "windows" in out
+    assert "safety floor: " in out                  # the floor's last record
     if calib:
         # ~100 samples/s for 3 s: past the calibration period
         assert "calibrated, baseline" in out, out[-2000:]

@@ -54,6 +54,9 @@ def test_stream_verification_bit_exact_over_pty(fw, converted_run_dir, tmp_path)
     assert c["windows_sent"] >= 2000, c                  # the issue's CI target, host side
     assert c["verified"] == c["windows_sent"] == c["windows_received"]
     assert c["mismatched"] == 0 and report["passed"]
+    # the safety floor's record of every sample equals the reference's
+    assert report["safety_floor"] == {"enabled": True, "samples_compared": c["samples_sent"],
+                                      "samples_mismatched": 0}
     assert report["cycles"]["min"] > 0 and report["device"]["board"] == "host"
     assert report["device"]["held_sha256"] == report["manifest_held_sha256"]["compiled"]
     assert report["throughput"]["windows_per_s"] > 100
@@ -62,6 +65,7 @@ def test_stream_verification_bit_exact_over_pty(fw, converted_run_dir, tmp_path)
     assert '<img src="data:image/png;base64,' in (out / "report.html").read_text()
     assert 'failures="0"' in (out / "junit.xml").read_text()
     assert "PASSED" in (out / "report.md").read_text()
+    assert "safety-floor records compared" in (out / "report.md").read_text()
 
 
 def test_window_mode_over_tcp(fw_tcp, converted_run_dir, tmp_path):
@@ -104,13 +108,13 @@ def test_refuses_other_alarm_constants(fw, converted_run_dir, tmp_path):
 
 
 def test_refuses_wrong_protocol_version(fw, converted_run_dir, tmp_path, capsys):
-    # the host speaks version 2 frames: the device NAKs BAD_VERSION
+    # the host speaks version 1 frames (an older host): the device NAKs BAD_VERSION
     assert _verify(fw.url, converted_run_dir, tmp_path / "o", "--simulate", "1",
-                   "--protocol-version", "2") == v.EXIT_PROTOCOL
+                   "--protocol-version", "1") == v.EXIT_PROTOCOL
     assert "protocol version mismatch" in capsys.readouterr().err
     # the manifest expects another protocol than the device reports in INFO
     run = _edited_copy(converted_run_dir, tmp_path / "proto",
-                       lambda m, dst: m.update(protocol_version=2))
+                       lambda m, dst: m.update(protocol_version=1))
     assert _verify(fw.url, run, tmp_path / "o", "--simulate", "1") == v.EXIT_PROTOCOL
 
 
@@ -260,15 +264,15 @@ def test_check_info_names_every_identity_field(converted_run_dir):
     from bedside.contract import protocol as p
     c = v.load_contract(converted_run_dir)
     held = v.expected_held(c, 0)["compiled"]
-    info = p.Info(p.VERSION, 1, 0, "host", 10**9, bytes.fromhex(c.model_sha256),
+    info = p.Info(p.VERSION, 2, 0, "host", 10**9, bytes.fromhex(c.model_sha256),
                   bytes.fromhex(c.preproc_sha256), c.n_signals, c.window_length, c.stride,
                   c.input_bytes, c.output_bytes, c.input_scale, c.input_zero_point,
                   c.output_scale, c.output_zero_point, 1024, held, bytes(range(8)), 1)
     build = {"build_id": bytes(range(8)).hex(), "board": "host", "core_clock_hz": 10**9,
-             "backend": "compiled", "gen_format": 1, "model_format": 1}
+             "backend": "compiled", "gen_format": 2, "model_format": 1}
     v.check_info(info, c, build)
     assert v.expected_held(c, 1)["tflm"] != held      # the backend is part of the identity
-    for name, value in (("held_sha256", bytes(32)), ("gen_format", 2), ("backend", 7)):
+    for name, value in (("held_sha256", bytes(32)), ("gen_format", 3), ("backend", 7)):
         with pytest.raises(v.Refusal, match=name) as e:
             v.check_info(dataclasses.replace(info, **{name: value}), c)
         assert e.value.code == v.EXIT_PREPROC_HASH

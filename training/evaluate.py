@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from bedside.contract import preprocess
-from bedside.training import baselines, burden, goals, metrics, models, tfutil
+from bedside.training import baselines, burden, floor_burden, goals, metrics, models, tfutil
 from bedside.sources import windows as dataset
 from bedside.sources.cohort import Cohort
 from .train import subsample
@@ -353,6 +353,9 @@ def evaluate(run_dir: Path, cfg: dict, seed: int) -> dict:
     res["goals"] = goals.compute(res["alarm_burden"]["endpoint"], ep_rows, None, stride,
                                  n_boot, seed)
     res["targets"] = targets(res)
+    sf = floor_burden.evaluate(cohort, cfg, n_boot, seed)
+    if sf is not None:
+        res["safety_floor"] = sf
     art = artifact_effect(run_dir, cohort, cfg, test, y, pidx, ends, n_boot, seed)
     if art:
         res["artifacts"] = art

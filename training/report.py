@@ -178,6 +178,32 @@ def endpoint_markdown(b: dict) -> list[str]:
     return lines
 
 
+def floor_markdown(f: dict | None) -> list[str]:
+    """The safety floor's own burden beside the model's (training/floor_burden.py)."""
+    if not f:
+        return []
+    goal = f["goal"]
+    lines = ["", "**Safety floor** (the device's hard limits and quality rules, sample by sample "
+             "from admission, docs/safety.md; time before onset): "
+             f"{f['alarm_episodes']} alarm episodes in {f['patient_days']:.1f} patient-days "
+             f"({_fmt(f['alarm_episodes_per_patient_day'], 2)} per patient-day), of which "
+             f"{f['false_alarms']} false: {_ci(f, 'false_alarms_per_patient_day', 2)} per "
+             f"patient-day (goal <= {goal['false_alarms_per_patient_day_max']}: "
+             f"{'met' if goal['met'] else 'NOT met'}); time in alarm "
+             f"{_fmt(f['alarm_time_fraction'], 4)}; events with a floor alarm in the horizon "
+             f"{f['events_alarmed_within_horizon']}/{f['events']}.", "",
+             "| rule | episodes | false |", "| --- | --- | --- |"]
+    for rule, r in f["by_rule"].items():
+        lines.append(f"| {rule} | {r['episodes']} | {r['false']} |")
+    lines += ["", "| quality flag | patients | time fraction | by signal |", "| --- | --- | --- | --- |",
+              f"| all | {f['patients']} | {_fmt(f['quality_time_fraction'], 4)} | "
+              + ", ".join(f"{n} {v:.4f}" for n, v in f["quality_time_by_signal"].items()) + " |"]
+    for src, q in f["quality_time_by_bp_source"].items():
+        lines.append(f"| BP by {src} | {q['patients']} | {_fmt(q['quality_time_fraction'], 4)} | "
+                     + ", ".join(f"{n} {v:.4f}" for n, v in q["by_signal"].items()) + " |")
+    return lines
+
+
 def burden_markdown(res: dict) -> list[str]:
     b = res.get("alarm_burden")
     if not b:
@@ -210,6 +236,7 @@ def burden_markdown(res: dict) -> list[str]:
                          f"{_ci(m, 'false_alarms_per_patient_day')} | "
                          f"{_ci(m, 'event_sensitivity')} | {_ci(m, 'median_lead_min', 0)} | "
                          f"{_ci(m, 'alarm_precision')} |")
+    lines += floor_markdown(res.get("safety_floor"))
     vs = res.get("versus_strongest_baseline")
     if vs:
         fa, d = vs["false_alarms_per_patient_day"], vs["false_alarms_per_patient_day_difference"]

@@ -1,13 +1,19 @@
 """`bedside bench safety RUN_DIR`: the safety floor on the device, case by case.
 
-A matrix of extreme and missing inputs (docs/safety.md) is streamed sample by sample to
-the device (the run's host firmware by default, or `--port`): a normal lead-in of one
-window, then the case's condition. For each case the first window whose RESULT flags show
-the safety floor tells what the device observed ("alarm" with its rule, "quality", or
-"none") and how many samples after the condition began it took. A case passes when the
-observation is the expected one AND every window's output, alarm and flags equal the
-Python reference (bedside/contract/safety.py). Writes RUN_DIR/safety.json:
-{"cases": {"<name>": {"expected", "observed", "reason", "samples_to_flag", "passed"}}}.
+Each case is one patient stream from RESET (docs/safety.md lists them): a live patient
+(HR and SpO2 moving by a unit or two, a deterministic seed), with a condition from its
+`onset` sample: hard limits present from the first sample, noise around every limit,
+cuff patients, arterial-line flush and zeroing, probe-off and probe artefacts on SpO2,
+frozen signals, mixed missingness. It is streamed to the device (the run's host firmware,
+`--target` an emulated board, or `--port`), whose SAMPLES_ACK carries one floor record
+per sample. The observed rule is the first one the device reported (`map < 50`,
+`quality: spo2 stale`, or `none`), `minutes_to_flag` the minutes from the onset to that
+sample (the onset sample counts as the first). A case passes when the observed rule is
+the expected one, within `bound_minutes` (the sustain time plus one reading interval, or
+the stated stale/frozen/artefact time plus one), and every sample's floor record and
+every window's output, alarm and flags equal the Python reference. Writes
+RUN_DIR/safety.json: {"cases": {"<name>": {"expected_rule", "observed_rule",
+"minutes_to_flag", "bound_minutes", "matches_reference", "passed", ...}}, ...}.
 """
 from __future__ import annotations
 
@@ -18,98 +24,269 @@ import numpy as np
 
 from bedside.contract import protocol as p
 
-CONDITION_SAMPLES = 40      # samples of each condition after the lead-in
+SEED = 24                   # the live patient's wobble (recorded in safety.json)
+LENGTH = 90                 # samples per case unless the case needs more
+FRAME_SAMPLES = 30          # samples per SAMPLES frame
 
 
-def cases(k) -> dict[str, tuple[str, dict[str, int], int]]:
-    """name -> (expected, {signal: raw value held during the condition}, samples held);
-    values a signal table does not have are skipped by the caller."""
-    m = k.missing
-    return {
-        "normal": ("none", {}, CONDITION_SAMPLES),
-        "near_arrest": ("alarm", {"hr": 40, "sbp": 60, "dbp": 30, "map": 40, "spo2": 75,
-                                  "rr": 6}, CONDITION_SAMPLES),
-        "hypotension_map_45": ("alarm", {"map": 45}, CONDITION_SAMPLES),
-        "low_sbp_65": ("alarm", {"sbp": 65}, CONDITION_SAMPLES),
-        "bradycardia_35": ("alarm", {"hr": 35}, CONDITION_SAMPLES),
-        "tachycardia_160": ("alarm", {"hr": 160}, CONDITION_SAMPLES),
-        "hypoxaemia_80": ("alarm", {"spo2": 80}, CONDITION_SAMPLES),
-        "bradypnoea_5": ("alarm", {"rr": 5}, CONDITION_SAMPLES),
-        "tachypnoea_40": ("alarm", {"rr": 40}, CONDITION_SAMPLES),
-        "transient_map_45": ("none", {"map": 45}, 2),           # shorter than sustain
-        "all_missing": ("quality", {n: m for n in k.names}, CONDITION_SAMPLES),
-        "spo2_probe_off": ("quality", {"spo2": m}, CONDITION_SAMPLES),
-        "hr_implausible_500": ("quality", {"hr": 500}, CONDITION_SAMPLES),
-        "temp_missing_only": ("none", {"temp": m}, CONDITION_SAMPLES),
-    }
-
-
-def case_stream(k, values: dict[str, int], held: int, lead: int) -> np.ndarray:
-    """Population centres for `lead` samples, then `values` for `held` samples, then
-    centres again up to the end of the condition period."""
-    n = lead + max(held, CONDITION_SAMPLES)
+def live(k, n: int, seed: int = SEED) -> np.ndarray:
+    """A live patient at the population centres: HR and SpO2 move by a unit or two each
+    minute (a flat line is a frozen signal); the other signals hold their centre."""
+    rng = np.random.default_rng(seed)
     raw = np.tile(k.center.astype(np.int16), (n, 1))
-    for name, value in values.items():
+    for name, step in (("hr", 2), ("spo2", 1)):
         if name in k.names:
-            raw[lead:lead + held, k.names.index(name)] = value
+            i = k.names.index(name)
+            raw[:, i] += rng.integers(-step, step + 1, n).astype(np.int16)
+            raw[:, i] = np.minimum(raw[:, i], k.valid_max[i] - 1)
     return raw
 
 
-def observe(results: list[p.Result], onset: int, cfg: dict, k) -> tuple[str, str, int | None]:
-    from bedside.contract.safety import reason_name
-    for r in results:
-        if r.sample_index < onset:
-            continue
-        reason = r.flags >> p.RESULT_REASON_SHIFT
-        if reason:
-            return "alarm", reason_name(reason, cfg, k), r.sample_index - onset + 1
-        if r.flags & p.RESULT_FLAG_QUALITY:
-            return "quality", "", r.sample_index - onset + 1
-    return "none", "", None
+class Case:
+    """One stream from RESET: `raw` [T, C], the sample the condition starts at, the rule
+    the floor should report first ('none': never) and its bound in minutes."""
+
+    def __init__(self, raw: np.ndarray, onset: int, expected: str, bound: int | None,
+                 what: str) -> None:
+        self.raw, self.onset, self.expected, self.bound, self.what = raw, onset, expected, \
+            bound, what
+
+
+def cases(k, cfg: dict, period_s: int = 60) -> dict[str, Case]:
+    """The matrix, built from the run's constants and safety settings; signals the table
+    does not have are skipped."""
+    from bedside.contract.safety import rules, samples
+    m = k.missing
+    idx = {n: i for i, n in enumerate(k.names)}
+    sustain = samples(cfg["sustain_minutes"], period_s)
+    slow = samples(cfg["artefact_sustain_minutes"], period_s)
+    frozen = samples(cfg["frozen_minutes"], period_s)
+    stale = {n: samples(cfg["stale_minutes"][cfg["cadence"][n]], period_s) for n in k.names}
+    cuff_every = 15
+    out: dict[str, Case] = {}
+
+    def base(n: int = LENGTH) -> np.ndarray:
+        return live(k, n)
+
+    def held(raw, start, stop, **values):
+        for name, v in values.items():
+            if name in idx:
+                raw[start:stop, idx[name]] = v
+        return raw
+
+    def cuff(raw, start=0, every=cuff_every):
+        """Blood pressure only every `every` minutes from `start` (an oscillometric cuff)."""
+        bp = [idx[n] for n in ("sbp", "dbp", "map") if n in idx]
+        keep = raw[:, bp].copy()
+        raw[:, bp] = m
+        raw[start::every, bp] = keep[start::every]
+        return raw
+
+    # hard limits present from the first sample after RESET
+    out["near_arrest_from_reset"] = Case(
+        held(base(), 0, LENGTH, hr=38, sbp=60, dbp=30, map=40, spo2=75, rr=5), 0,
+        "hr < 40" if "hr" in cfg["limits"] else "none", sustain + 1,
+        "near-arrest vitals from admission: no blind start")
+    for (i, high, bound) in rules(cfg, k):
+        name = k.names[i]
+        beyond = bound + 1 if high else bound - 1
+        inside = bound - 2 if high else bound + 2
+        rule = f"{name} {'>' if high else '<'} {bound}"
+        tag = f"{name}_{'high' if high else 'low'}"
+        # just beyond the limit from RESET: confirmed after the sustain time
+        out[f"{tag}_from_reset"] = Case(held(base(), 0, LENGTH, **{name: beyond}), 0, rule,
+                                        sustain + 1, f"{name} {beyond} from the first sample")
+        # noise around the limit: mostly inside, single readings across it (never 2 in a row)
+        noisy = base()
+        pattern = np.array([inside, bound, beyond, inside + (-1 if high else 1), bound,
+                            beyond + (1 if high else -1), inside])
+        noisy[10:, i] = np.resize(pattern, LENGTH - 10)
+        out[f"{tag}_noise"] = Case(noisy, 10, "none", None,
+                                   f"{name} around {bound}: one reading beyond at a time")
+    # cuff patients
+    if "sbp" in idx and "sbp" in cfg["limits"]:
+        c = cuff(held(base(), 0, LENGTH, sbp=65, map=55), 3)
+        out["cuff_sbp_65_every_reading"] = Case(
+            c, 3, f"sbp < {cfg['limits']['sbp'][0]}", sustain + cuff_every,
+            "SBP 65 on every cuff reading (every 15 min): confirmed by the next reading")
+        one = cuff(base(), 3)
+        one[18, idx["sbp"]] = 65
+        out["cuff_one_low_reading"] = Case(one, 18, "none", None,
+                                           "one SBP 65 cuff reading between normal ones")
+        fail = cuff(base(), 3)
+        fail[18, [idx[n] for n in ("sbp", "dbp", "map") if n in idx]] = m  # a failed cycle
+        out["cuff_one_failed_cycle"] = Case(fail, 3, "none", None,
+                                            "one failed cuff cycle: a 30-minute gap is not stale")
+    if "map" in idx and "map" in cfg["limits"]:
+        c = cuff(held(base(), 0, LENGTH, map=45), 0)
+        out["cuff_map_45_from_reset"] = Case(
+            c, 0, f"map < {cfg['limits']['map'][0]}", sustain + cuff_every,
+            "MAP 45 on every cuff reading from admission")
+    # arterial line artefacts
+    bp_names = [n for n in ("sbp", "dbp", "map") if n in idx]
+    if bp_names:
+        flush = base()
+        for s in (20, 50):
+            flush[s:s + 3, [idx[n] for n in bp_names]] = [[300] * len(bp_names),
+                                                          [260] * len(bp_names),
+                                                          [190] * len(bp_names)]
+        out["art_line_flush"] = Case(flush, 20, "none", None,
+                                     "fast flush: pressure toward the 300 mmHg bag for 3 min")
+        zero = base()
+        for s in (20, 60):
+            zero[s:s + 2, [idx[n] for n in bp_names]] = 0
+        out["art_line_zeroing"] = Case(zero, 20, "none", None,
+                                       "zeroing: 0 mmHg (implausible) for 2 min")
+        first = bp_names[0]
+        zero_long = held(base(), 10, LENGTH, **{n: 0 for n in bp_names})
+        out["art_line_open_to_air"] = Case(
+            zero_long, 10, f"quality: {first} stale", stale[first] + 1,
+            "transducer left open to air: no valid pressure")
+    # SpO2: probe off, probe artefact, real desaturation
+    if "spo2" in idx:
+        out["spo2_probe_off"] = Case(held(base(), 10, LENGTH, spo2=m), 10,
+                                     "quality: spo2 stale", stale["spo2"] + 1,
+                                     "probe off: SpO2 missing")
+        art = held(base(), 20, 25, spo2=75)
+        out["spo2_probe_artefact_5min"] = Case(art, 20, "none", None,
+                                               "probe slipping: 97 -> 75 % for 5 minutes")
+        motion = held(base(), 30, 33, spo2=84, hr=150)
+        out["motion_artefact"] = Case(motion, 30, "none", None,
+                                      "motion: SpO2 falsely low and HR jumping for 3 minutes")
+        if "spo2" in cfg["limits"]:
+            rule = f"spo2 < {cfg['limits']['spo2'][0]}"
+            step = cfg["artefact_step"].get("spo2")
+            out["hypoxaemia_abrupt_persisting"] = Case(
+                held(base(), 20, LENGTH, spo2=78), 20, rule,
+                (slow if step else sustain) + 1, "abrupt fall to 78 % that persists")
+            grad = base()
+            grad[20:, idx["spo2"]] = np.maximum(97 - np.arange(LENGTH - 20), 78)
+            onset = 20 + int(np.argmax(grad[20:, idx["spo2"]] < cfg["limits"]["spo2"][0]))
+            out["hypoxaemia_gradual"] = Case(grad, onset, rule, sustain + 1,
+                                             "SpO2 falling 1 %/min to 78 %")
+        top = base()
+        top[:, idx["spo2"]] = 100
+        out["spo2_at_100_on_oxygen"] = Case(top, 0, "none", None,
+                                            "SpO2 100 % for 90 min: the top of the scale is not frozen")
+    # frozen signals
+    for name in cfg["frozen_signals"]:
+        f = base(frozen + 30)
+        f[10:, idx[name]] = f[9, idx[name]]
+        out[f"{name}_frozen"] = Case(f, 10, f"quality: {name} frozen", frozen + 1,
+                                     f"{name} repeats one value: a frozen sensor")
+    if cfg["frozen_signals"]:
+        flat = np.tile(k.center.astype(np.int16), (frozen + 30, 1))
+        first = cfg["frozen_signals"][0]
+        out["flat_line_from_reset"] = Case(flat, 0, f"quality: {first} frozen", frozen + 1,
+                                           "every signal at its centre, unchanging")
+    # missingness
+    out["all_missing_from_reset"] = Case(np.full((LENGTH, k.n), m, np.int16), 0,
+                                         f"quality: {cfg['quality_signals'][0]} stale"
+                                         if cfg["quality_signals"] else "none",
+                                         stale[cfg["quality_signals"][0]] + 1
+                                         if cfg["quality_signals"] else None,
+                                         "every sensor off from admission")
+    if "hr" in idx:
+        out["hr_implausible_500"] = Case(held(base(), 10, LENGTH, hr=500), 10,
+                                         "quality: hr stale", stale["hr"] + 1,
+                                         "HR 500: implausible, so missing")
+    if "temp" in idx:
+        out["temp_missing_only"] = Case(held(base(), 0, LENGTH, temp=m), 0, "none", None,
+                                        "temperature is charted: its absence is no problem")
+    if "map" in idx and "map" in cfg["limits"]:
+        rng = np.random.default_rng(SEED + 1)
+        mixed = held(base(), 10, LENGTH, map=45)
+        holes = rng.random(mixed.shape) < 0.3
+        holes[:, idx["map"]] &= np.arange(LENGTH) % 4 == 1     # MAP: every 4th minute lost
+        mixed[holes] = m
+        out["mixed_missingness_map_45"] = Case(
+            mixed, 10, f"map < {cfg['limits']['map'][0]}", sustain + 2,
+            "MAP 45 with 30 % of every signal missing")
+    out["normal_live_patient"] = Case(base(), 0, "none", None, "a live patient, no condition")
+    return out
+
+
+def observe(floor: np.ndarray, onset: int, cfg: dict, k) -> tuple[str, int | None]:
+    """The first rule the floor records show and the minutes from onset to it."""
+    from bedside.contract.safety import record_rule
+    for t, (flags, cause) in enumerate(floor.tolist()):
+        rule = record_rule(flags, cause, cfg, k)
+        if rule != "none":
+            return rule, t - onset + 1
+    return "none", None
+
+
+def run_case(dev, contract, ref, case: Case) -> dict:
+    k, cfg = contract.constants, contract.safety
+    want = ref.patient(case.raw)
+    dev.reset()
+    results: list[p.Result] = []
+    floor = []
+    for i in range(0, len(case.raw), FRAME_SAMPLES):
+        results += dev.send_samples(case.raw[i:i + FRAME_SAMPLES])[1]
+        floor.append(dev.last_floor)
+    floor = np.concatenate(floor) if floor else np.zeros((0, 2), np.uint8)
+    same_floor = floor.shape == want.floor.shape and bool((floor == want.floor).all())
+    same_windows = len(results) == len(want.ends) and all(
+        r.output_q.tolist() == want.output[j].tolist() and r.alarm == want.alarm[j]
+        and (r.flags & ~p.RESULT_FLAG_CALIBRATED) == want.safety[j]
+        for j, r in enumerate(results))
+    observed, minutes = observe(floor, case.onset, cfg, k)
+    in_time = case.bound is None or (minutes is not None and 1 <= minutes <= case.bound)
+    return {"what": case.what, "samples": len(case.raw), "onset_sample": case.onset,
+            "expected_rule": case.expected, "observed_rule": observed,
+            "minutes_to_flag": minutes, "bound_minutes": case.bound,
+            "matches_reference": same_floor and same_windows,
+            "floor_samples_compared": int(len(floor)),
+            "passed": same_floor and same_windows and observed == case.expected and in_time}
 
 
 def run_cases(dev, contract) -> dict:
     from bedside.reference.pipeline import Reference
     ref = Reference(contract)
-    k, cfg = contract.constants, contract.safety
-    lead = contract.window_length
-    out = {}
-    for name, (expected, values, held) in cases(k).items():
-        raw = case_stream(k, values, held, lead)
-        want = ref.patient(raw)
-        dev.reset()
-        results: list[p.Result] = []
-        for i in range(0, len(raw), contract.stride):
-            results += dev.send_samples(raw[i:i + contract.stride])[1]
-        exact = (len(results) == len(want.ends) and all(
-            r.output_q.tolist() == want.output[j].tolist() and r.alarm == want.alarm[j]
-            and (r.flags & ~p.RESULT_FLAG_CALIBRATED) == want.safety[j]
-            for j, r in enumerate(results)))
-        observed, reason, samples = observe(results, lead, cfg, k)
-        out[name] = {"expected": expected, "observed": observed, "reason": reason,
-                     "samples_to_flag": samples, "matches_reference": exact,
-                     "passed": exact and observed == expected}
-    return out
+    matrix = cases(contract.constants, contract.safety, int(contract.sample_period_s))
+    return {name: run_case(dev, contract, ref, case) for name, case in matrix.items()}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from bedside import jsonout, rundir
+    from bedside.host_tools.build.qemu import emulated_targets
     rundir.add_argument(parser, "(after bedside convert)")
-    parser.add_argument("--port", help="device URL (default: build and start the run's "
-                                       "host firmware)")
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--port", help="device URL (default: build and start the run's "
+                                      "host firmware)")
+    where.add_argument("--target", choices=["host", *emulated_targets()], default="host",
+                       help="build the run's firmware for this target and run it (host "
+                            "program or QEMU board; default host)")
     jsonout.add_argument(parser)
 
 
+def _device(args, contract):
+    """(context manager of the started firmware or None, its URL)."""
+    from bedside.host_tools.build.firmware import build_firmware
+    from bedside.host_tools.build.qemu import HostFirmware, launch
+    if args.port:
+        return None, args.port
+    if args.target == "host":
+        fw = HostFirmware(build_firmware(args.run_dir, "host").binary)
+    else:
+        build_firmware(args.run_dir, args.target)
+        fw = launch(args.run_dir, target=args.target, tcp_port=0)
+    return fw, None
+
+
 def run(args: argparse.Namespace) -> int:
+    from contextlib import nullcontext
+
     from rich.console import Console
     from rich.table import Table
 
     from bedside.contract.manifest import ManifestError
     from bedside.fileio import write_json
 
-    from bedside.host_tools.build.firmware import BuildError, build_firmware
+    from bedside.host_tools.build.firmware import BuildError
+    from bedside.host_tools.build.qemu import DeviceStartError
     from bedside.host_tools.link.client import Device, LinkError
-    from bedside.host_tools.build.qemu import HostFirmware
     from bedside.reference.pipeline import Contract, RunDirError
     from bedside.host_tools.verify.verifier import Refusal, check_info
     from bedside import jsonout, rundir
@@ -124,37 +301,45 @@ def run(args: argparse.Namespace) -> int:
               "(alarm.safety); re-run `bedside convert`", file=sys.stderr)
         return 2
     try:
-        if args.port:
-            with Device(args.port) as dev:
+        fw, url = _device(args, contract)
+        with (fw if fw is not None else nullcontext()) as started:
+            with Device(url or started.url) as dev:
                 check_info(dev.hello(), contract)
-                result = run_cases(dev, contract)
-        else:
-            binary = build_firmware(args.run_dir, "host").binary
-            with HostFirmware(binary) as fw, Device(fw.url) as dev:
-                check_info(dev.hello(), contract)
+                board = dev.info.board
                 result = run_cases(dev, contract)
     except BuildError as e:
         print(f"bedside bench safety: firmware build failed: {e}", file=sys.stderr)
         return 2
+    except DeviceStartError as e:
+        print(f"bedside bench safety: {e}", file=sys.stderr)
+        return 3
     except Refusal as e:
         print(f"bedside bench safety: {e}", file=sys.stderr)
         return e.code
     except (LinkError, OSError) as e:
         print(f"bedside bench safety: link error: {e}", file=sys.stderr)
         return 3
-    report = {"cases": result, "sustain_samples": contract.safety["sustain_samples"],
+    cfg = contract.safety
+    report = {"board": board, "seed": SEED, "sample_period_s": contract.sample_period_s,
+              "sustain_minutes": cfg["sustain_minutes"],
+              "artefact_sustain_minutes": cfg["artefact_sustain_minutes"],
+              "frozen_minutes": cfg["frozen_minutes"], "stale_minutes": cfg["stale_minutes"],
+              "cases": result, "n_cases": len(result),
               "passed": all(c["passed"] for c in result.values())}
-    write_json(args.run_dir / "safety.json", report)
+    name = "safety.json" if args.port or args.target == "host" else f"safety-{args.target}.json"
+    write_json(args.run_dir / name, report)
     jsonout.emit(args, report)
-    table = Table(title=f"safety floor ({len(result)} cases)")
-    for col in ("case", "expected", "observed", "rule", "samples to flag", "= reference", ""):
+    table = Table(title=f"safety floor on {board} ({len(result)} cases)")
+    for col in ("case", "expected rule", "observed rule", "min to flag", "bound", "= reference",
+                ""):
         table.add_column(col)
-    for name, c in result.items():
-        table.add_row(name, c["expected"], c["observed"], c["reason"],
-                      "" if c["samples_to_flag"] is None else str(c["samples_to_flag"]),
+    for case, c in result.items():
+        table.add_row(case, c["expected_rule"], c["observed_rule"],
+                      "" if c["minutes_to_flag"] is None else str(c["minutes_to_flag"]),
+                      "" if c["bound_minutes"] is None else str(c["bound_minutes"]),
                       "yes" if c["matches_reference"] else "NO",
                       "[green]pass[/]" if c["passed"] else "[red]FAIL[/]")
     console = Console(stderr=jsonout.to_stdout(args))
     console.print(table)
-    console.print(f"wrote {args.run_dir / 'safety.json'}")
+    console.print(f"wrote {args.run_dir / name}")
     return 0 if report["passed"] else 1

@@ -19,7 +19,7 @@ from bedside.contract import signals as sig
 from bedside.contract.protocol import VERSION as PROTOCOL_VERSION
 
 FORMAT_VERSION = 1
-GEN_FORMAT = 1          # generated C/C++ header format; must match the firmware's
+GEN_FORMAT = 2          # generated C/C++ header format; must match the firmware's
 
 
 class ManifestError(ValueError):

@@ -1,4 +1,4 @@
-"""The serial protocol (docs/protocol.md, version 1): spec and codec, COBS, CRC-32, messages.
+"""The serial protocol (docs/protocol.md, version 2): spec and codec, COBS, CRC-32, messages.
 
 The message types, NAK codes, sizes and record layouts are defined here once;
 `bedside.protocol_header` generates them into `firmware/core/protocol_spec.h`, which
@@ -17,7 +17,7 @@ from enum import IntEnum
 
 import numpy as np
 
-VERSION = 1
+VERSION = 2               # 2: per-sample safety-floor records in SAMPLES_ACK, FLOOR
 HEADER = struct.Struct("<BBHH")         # version, type, seq, payload length
 HEADER_BYTES = HEADER.size              # 6
 CRC_BYTES = 4
@@ -34,7 +34,12 @@ RESULT_FLAG_CALIBRATED = 1 << 0         # personalization calibrated
 RESULT_FLAG_MODEL_ERROR = 1 << 1        # the backend reported an error
 RESULT_FLAG_QUALITY = 1 << 2            # a required signal is stale (contract/safety.py)
 RESULT_REASON_SHIFT = 4                 # bits 4-7: safety-floor rule number, 0 = none
-RESULTS_HEAD = struct.Struct("<IB")     # SAMPLES_ACK / SIMULATE_RESULT: samples_total, count
+RESULTS_HEAD = struct.Struct("<IBB")    # SAMPLES_ACK / SIMULATE_RESULT: samples_total,
+                                        # n_results, n_floor; then n_floor floor records,
+                                        # then n_results RESULT records
+FLOOR_RECORD = struct.Struct("<BB")     # per sample: flags (bit 2, bits 4-7 as RESULT),
+FLOOR_RECORD_BYTES = FLOOR_RECORD.size  # cause (bits 0-3 signal, 4-5 kind; safety.py)
+FLOOR_EVENT = struct.Struct("<IBB")     # FLOOR: sample_index, flags, cause; then raw sample
 SIMULATE_REQUEST = struct.Struct("<IIB")   # n_samples, seed, deteriorate
 CALIB_HEAD = struct.Struct("<BII")      # calibrated, samples, calib_samples; then 2 x C x i16
 NAK = struct.Struct("<BH")              # code, detail
@@ -63,6 +68,7 @@ class MsgType(IntEnum):
     CALIB = 0x07               # personalization state (docs/personalization.md)
     CALIB_RESULT = 0x87
     EVENT = 0x88               # unsolicited, seq 0xFFFF: stand-alone mode, one per window
+    FLOOR = 0x89               # unsolicited, seq 0xFFFF: stand-alone, the floor record changed
     NAK = 0x7F
 
 
@@ -366,31 +372,57 @@ class Result:
         return np.frombuffer(self.output, dtype=np.int8)
 
 
-def parse_results(payload: bytes, output_bytes: int) -> tuple[int, list[Result]]:
-    """SAMPLES_ACK / SIMULATE_RESULT payload -> (samples_total, results)."""
+def parse_samples_ack(payload: bytes, output_bytes: int) -> tuple[int, np.ndarray, list[Result]]:
+    """SAMPLES_ACK / SIMULATE_RESULT payload -> (samples_total, floor records uint8
+    [n_floor, 2] (flags, cause), results)."""
     head = RESULTS_HEAD.size
     if len(payload) < head:
         raise ProtocolError(f"SAMPLES_ACK payload of {len(payload)} bytes is too short")
-    samples_total, n = RESULTS_HEAD.unpack_from(payload)
+    samples_total, n, n_floor = RESULTS_HEAD.unpack_from(payload)
     rec = RESULT_HEADER_BYTES + output_bytes
-    if len(payload) != head + n * rec:
-        raise ProtocolError(f"SAMPLES_ACK with {n} results of {rec} bytes should be "
-                            f"{head + n * rec} bytes, got {len(payload)}")
+    start = head + n_floor * FLOOR_RECORD_BYTES
+    if len(payload) != start + n * rec:
+        raise ProtocolError(f"SAMPLES_ACK with {n_floor} floor records and {n} results of "
+                            f"{rec} bytes should be {start + n * rec} bytes, got {len(payload)}")
+    floor = np.frombuffer(payload, np.uint8, n_floor * FLOOR_RECORD_BYTES, head)
     results = []
     for i in range(n):
-        off = head + i * rec
+        off = start + i * rec
         w, s, c, a, f = RESULT.unpack_from(payload, off)
         results.append(Result(w, s, c, a, f,
                               bytes(payload[off + RESULT_HEADER_BYTES:off + rec])))
-    return samples_total, results
+    return samples_total, floor.reshape(n_floor, FLOOR_RECORD_BYTES).copy(), results
 
 
-def results_payload(samples_total: int, results: list[Result]) -> bytes:
-    out = bytearray(RESULTS_HEAD.pack(samples_total, len(results)))
+def parse_results(payload: bytes, output_bytes: int) -> tuple[int, list[Result]]:
+    """SAMPLES_ACK / SIMULATE_RESULT payload -> (samples_total, results)."""
+    total, _, results = parse_samples_ack(payload, output_bytes)
+    return total, results
+
+
+def results_payload(samples_total: int, results: list[Result],
+                    floor: np.ndarray | None = None) -> bytes:
+    floor = np.zeros((0, FLOOR_RECORD_BYTES), np.uint8) if floor is None else np.asarray(floor)
+    out = bytearray(RESULTS_HEAD.pack(samples_total, len(results), len(floor)))
+    out += floor.astype(np.uint8).tobytes()
     for r in results:
         out += RESULT.pack(r.window_index, r.sample_index, r.cycles, r.alarm, r.flags)
         out += r.output
     return bytes(out)
+
+
+def parse_floor_event(payload: bytes, n_signals: int) -> tuple[int, int, int, np.ndarray]:
+    """FLOOR payload -> (sample_index, flags, cause, raw sample [n_signals] int16)."""
+    if len(payload) != FLOOR_EVENT.size + 2 * n_signals:
+        raise ProtocolError(f"FLOOR payload is {len(payload)} bytes, expected "
+                            f"{FLOOR_EVENT.size + 2 * n_signals}")
+    s, f, c = FLOOR_EVENT.unpack_from(payload)
+    raw = np.frombuffer(payload, "<i2", n_signals, FLOOR_EVENT.size).astype(np.int16)
+    return s, f, c, raw
+
+
+def floor_event_payload(sample_index: int, flags: int, cause: int, raw: np.ndarray) -> bytes:
+    return FLOOR_EVENT.pack(sample_index, flags, cause) + np.asarray(raw).astype("<i2").tobytes()
 
 
 def parse_infer_result(payload: bytes, output_bytes: int) -> tuple[int, bytes]:

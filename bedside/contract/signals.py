@@ -12,6 +12,10 @@ the model sees roughly z-scores clipped to [-4, 3.97]. Centres are adult normals
 spreads about one ICU-population standard deviation (see docs/simulator.md for sources).
 `carry_limit` is how many samples a last valid value is carried forward before the signal
 is filled with its centre (temperature is charted rarely, so it is carried longest).
+`cadence` is the slowest source a signal may come from, which the safety floor
+(contract/safety.py) times its rules by: `continuous` (a monitor trend, a value every
+minute), `cuff` (an oscillometric cuff every 5-15 min, or an arterial line every minute),
+`charted` (entered by hand every 1-5 h).
 """
 from __future__ import annotations
 
@@ -35,6 +39,7 @@ class Signal:
     valid_min: int        # raw units, inclusive
     valid_max: int
     carry_limit: int      # samples
+    cadence: str = "continuous"   # continuous | cuff | charted (module docstring)
 
     @property
     def physical_unit(self) -> str:
@@ -48,13 +53,15 @@ class Signal:
 
 SIGNALS: tuple[Signal, ...] = (
     Signal("hr", "bpm", 1.0, 80, 18.0, 20, 300, 15),
-    Signal("sbp", "mmHg", 1.0, 120, 22.0, 30, 300, 15),
-    Signal("dbp", "mmHg", 1.0, 65, 13.0, 10, 200, 15),
-    Signal("map", "mmHg", 1.0, 82, 14.0, 20, 250, 15),
+    Signal("sbp", "mmHg", 1.0, 120, 22.0, 30, 300, 15, "cuff"),
+    Signal("dbp", "mmHg", 1.0, 65, 13.0, 10, 200, 15, "cuff"),
+    Signal("map", "mmHg", 1.0, 82, 14.0, 20, 250, 15, "cuff"),
     Signal("spo2", "%", 1.0, 97, 3.0, 50, 100, 15),
     Signal("rr", "breaths/min", 1.0, 18, 5.0, 3, 80, 15),
-    Signal("temp", "0.1 degC", 0.1, 370, 8.0, 250, 450, 240),
+    Signal("temp", "0.1 degC", 0.1, 370, 8.0, 250, 450, 240, "charted"),
 )
+CADENCES = ("continuous", "cuff", "charted")
+CADENCE = {s.name: s.cadence for s in SIGNALS}   # the table's cadence per signal name
 SIGNAL_NAMES: tuple[str, ...] = tuple(s.name for s in SIGNALS)
 N_SIGNALS = len(SIGNALS)
 

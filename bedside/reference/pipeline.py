@@ -122,6 +122,7 @@ class PatientReference:
     alarm: np.ndarray       # uint8 [N]
     calibrated: np.ndarray | None = None   # bool [N]: RESULT flag bit 0 expected
     safety: np.ndarray | None = None       # uint8 [N]: RESULT safety bits (quality, reason)
+    floor: np.ndarray | None = None        # uint8 [T, 2]: per-sample floor records (flags, cause)
 
 
 class Reference:
@@ -157,10 +158,11 @@ class Reference:
         ends = preprocess.window_ends(len(q), c.window_length, c.stride)
         wins = preprocess.windows(q, c.window_length, c.stride)
         out = self.infer(wins)
-        from bedside.contract.safety import stream_flags
-        flags = stream_flags(raw, c.safety, c.constants)
+        from bedside.contract.safety import stream_records
+        floor = stream_records(raw, c.safety, c.constants, int(c.sample_period_s))
         return PatientReference(ends, wins, out, self.alarms(out),
-                                preprocess.calibrated_at(ends, c.personalization), flags[ends])
+                                preprocess.calibrated_at(ends, c.personalization),
+                                floor[ends, 0], floor)
 
 
 class FloatModel:

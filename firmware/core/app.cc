@@ -38,13 +38,20 @@ constexpr uint64_t kBuildId = (uint64_t)BEDSIDE_BUILD_ID;
 
 constexpr size_t kRecordBytes = kResultHeaderBytes + (size_t)g::kOutputBytes;
 constexpr size_t kResultsHeader = kResultsHeadBytes;
-constexpr size_t kMaxRecords = (kMaxPayload - kResultsHeader) / kRecordBytes;
+// SAMPLES_ACK: the floor records of a full SAMPLES frame come before the RESULT records
+constexpr size_t kMaxFrameSamples = (kMaxPayload - 1) / (2 * (size_t)g::kNumSignals) < 255
+                                        ? (kMaxPayload - 1) / (2 * (size_t)g::kNumSignals) : 255;
+constexpr size_t kMaxRecords =
+    (kMaxPayload - kResultsHeader - kMaxFrameSamples * kFloorRecordBytes) / kRecordBytes;
+constexpr size_t kFloorEventBytes = kFloorEventHeadBytes + 2 * (size_t)g::kNumSignals;
 constexpr size_t kEventBytes = kRecordBytes + 2 * (size_t)g::kNumSignals;  // record + raw sample
 static_assert(kEventBytes <= kMaxPayload, "EVENT payload too large");
-constexpr size_t kSimKeep = kMaxRecords < 64 ? kMaxRecords : 64;  // SIMULATE keeps the last 64
+constexpr size_t kMaxSimRecords = (kMaxPayload - kResultsHeader) / kRecordBytes;  // no floor
+constexpr size_t kSimKeep = kMaxSimRecords < 64 ? kMaxSimRecords : 64;  // SIMULATE keeps the last 64
 static_assert(kMaxRecords >= 1, "output tensor too large for one RESULT record");
-// Frames that are never cached (NAK, ACK, EVENT) are encoded apart from the cached reply.
+// Frames that are never cached (NAK, ACK, EVENT, FLOOR) are encoded apart from the cached reply.
 constexpr size_t kSmallPayload = kEventBytes > kNakBytes ? kEventBytes : kNakBytes;
+static_assert(kFloorEventBytes <= kSmallPayload, "FLOOR payload larger than an EVENT's");
 
 const PreprocConfig kPreproc = {g::kNumSignals, g::kMissingValue, g::kFixedPointShift,
                                 g::kCenter, g::kMultiplier, g::kValidMin, g::kValidMax,
@@ -69,10 +76,13 @@ constexpr uint32_t kCalibSamples = 0;  // reported as "personalization off"
 // Safety floor from the generated header (absent: off).
 #if defined(BEDSIDE_GEN_SAFETY) && BEDSIDE_GEN_SAFETY
 static_assert(g::kSafetyRules <= kMaxSafetyRules, "too many safety rules");
-const SafetyConfig kSafety = {g::kSafetyRules, g::kSafetySustain, g::kSafetySignal,
-                              g::kSafetyHigh, g::kSafetyBound, g::kSafetyQuality};
+const SafetyConfig kSafety = {g::kSafetyRules, g::kSafetySustain, g::kSafetySlowSustain,
+                              g::kSafetyFrozen, g::kSafetySignal, g::kSafetyHigh,
+                              g::kSafetyBound, g::kSafetyStep, g::kSafetyQuality,
+                              g::kSafetyFrozenSignal, g::kSafetyStale};
 #else
-const SafetyConfig kSafety = {0, 1, nullptr, nullptr, nullptr, nullptr};
+const SafetyConfig kSafety = {0, 1, 1, 1, nullptr, nullptr, nullptr, nullptr, nullptr,
+                              nullptr, nullptr};
 #endif
 
 struct Stats {
@@ -96,6 +106,7 @@ Window g_window;
 Alarm g_alarm;
 Safety g_safety;
 bool g_led;  // model alarm or safety floor
+FloorRecord g_floor;  // the last sample's floor record (stand-alone: FLOOR when it changes)
 Simulator g_sim;
 bool g_sim_started;
 bool g_host_driven;  // a host feeds the loop: stand-alone feeding pauses (see host_drives)
@@ -112,9 +123,9 @@ uint8_t g_small[frame_bytes(kSmallPayload)];
 uint8_t g_held[32];   // held_sha256 as of the last HELLO (INFO parts after the first reuse it)
 int8_t g_output[g::kOutputBytes];
 
-// An uncached frame: NAK, ACK, EVENT.
+// An uncached frame: NAK, ACK, EVENT, FLOOR.
 void send(uint8_t type, uint16_t seq, const uint8_t *payload, size_t len) {
-  if (len > kSmallPayload) return;  // unreachable: NAK, ACK and EVENT payloads only
+  if (len > kSmallPayload) return;  // unreachable: NAK, ACK, EVENT and FLOOR payloads only
   const size_t n = frame_encode(type, seq, payload, len, g_small);
   port_serial_write(g_small, (int)n);
 }
@@ -227,9 +238,13 @@ void held_params_sha256(uint8_t out[32]) {
   const SafetyConfig &f = *g_safety.cfg;  // safety floor: 0 off, else 1 and its rule table
   i32(f.quality != nullptr);
   if (f.quality != nullptr) {
-    i32(f.rules); i32(f.sustain);
-    for (int r = 0; r < f.rules; ++r) { i32(f.signal[r]); i32(f.high[r]); i32(f.bound[r]); }
-    for (int k = 0; k < c.n_signals; ++k) i32(f.quality[k]);
+    i32(f.rules); i32(f.sustain); i32(f.slow_sustain); i32(f.frozen);
+    for (int r = 0; r < f.rules; ++r) {
+      i32(f.signal[r]); i32(f.high[r]); i32(f.bound[r]); i32(f.step[r]);
+    }
+    for (int k = 0; k < c.n_signals; ++k) {
+      i32(f.quality[k]); i32(f.frozen_signal[k]); i32(f.stale[k]);
+    }
   }
   i32(model_backend());  // the model: backend, then the SHA-256 of the bytes it runs
   sha256_update(&s, model, sizeof(model));
@@ -264,7 +279,8 @@ bool info_part(uint8_t part, size_t *len, size_t *parts) {
 void new_patient() {
   preprocess_reset(&g_pre);
   personal_reset(&g_pers);  // a new patient calibrates anew
-  safety_reset(&g_safety);
+  safety_reset(&g_safety, g::kMissingValue);
+  g_floor = FloorRecord{0, 0};
   window_reset(&g_window);
   alarm_reset(&g_alarm);
   g_stats.samples_total = 0;
@@ -273,13 +289,23 @@ void new_patient() {
   port_alarm_led(false);
 }
 
-// One raw sample through the loop; when a window ends, run the model and, if rec is
-// given, write its RESULT record there. Returns true when a window ended.
-bool process_sample(const int16_t *raw, uint8_t *rec) {
+// The alarm LED: the model's alarm or any safety-floor rule, at the sample it changes.
+void update_led() {
+  const bool led = g_alarm.active || (g_floor.flags >> kResultReasonShift) != 0;
+  if (led != g_led) port_alarm_led(g_led = led);
+}
+
+// One raw sample through the loop: the safety floor first (its record in g_floor, and at
+// floor when given), then, when a window ends, the model; if rec is given, the window's
+// RESULT record is written there. Returns true when a window ended.
+bool process_sample(const int16_t *raw, uint8_t *rec, uint8_t *floor = nullptr) {
   int8_t q[g::kNumSignals];
   personal_push(&g_pers, raw);
   preprocess_push_centered(&g_pre, raw, g_pers.center, q);
-  const uint8_t safety = safety_push(&g_safety, kPreproc, raw);
+  g_floor = safety_push(&g_safety, kPreproc, raw);
+  const uint8_t safety = g_floor.flags;
+  if (floor != nullptr) { floor[0] = g_floor.flags; floor[1] = g_floor.cause; }
+  update_led();
   const uint32_t sample_index = g_stats.samples_total++;
   if (!window_push(&g_window, q)) return false;
   uint32_t cycles = 0;  // the window's storage is the model input (oldest sample first)
@@ -288,8 +314,7 @@ bool process_sample(const int16_t *raw, uint8_t *rec) {
   // The alarm reads output element 0: the Student's single risk output. The LED also
   // shows the safety floor, which does not depend on the model.
   const bool alarm = alarm_step(&g_alarm, g_output[0]);
-  const bool led = alarm || (safety >> kResultReasonShift) != 0;
-  if (led != g_led) port_alarm_led(g_led = led);
+  update_led();
   const uint32_t window_index = (sample_index + 1 - (uint32_t)g::kWindowLength) / (uint32_t)g::kStride;
   g_stats.windows_total += 1;
   g_stats.cycles_last = cycles;
@@ -323,14 +348,18 @@ size_t handle_samples(const uint8_t *payload, bool *nak_payload, uint16_t *max_s
   }
   uint8_t n_results = 0;
   int16_t raw[g::kNumSignals];
+  uint8_t *const records = g_reply + kResultsHeader + count * kFloorRecordBytes;
   for (uint32_t s = 0; s < count; ++s) {
     const uint8_t *p = payload + 1 + s * 2 * g::kNumSignals;
     for (int i = 0; i < g::kNumSignals; ++i) raw[i] = (int16_t)get_u16(p + 2 * i);
-    if (process_sample(raw, g_reply + kResultsHeader + n_results * kRecordBytes)) ++n_results;
+    if (process_sample(raw, records + n_results * kRecordBytes,
+                       g_reply + kResultsHeader + s * kFloorRecordBytes))
+      ++n_results;
   }
   put_u32(g_reply, g_stats.samples_total);
   g_reply[4] = n_results;
-  return kResultsHeader + n_results * kRecordBytes;
+  g_reply[5] = (uint8_t)count;  // one floor record per sample
+  return kResultsHeader + count * kFloorRecordBytes + n_results * kRecordBytes;
 }
 
 // Rotates the n bytes at p left by k (three reversals: no second buffer).
@@ -377,6 +406,7 @@ size_t handle_simulate(const uint8_t *payload) {
     rotate_left(ring, kSimKeep * kRecordBytes, (windows % kSimKeep) * kRecordBytes);
   put_u32(g_reply, g_stats.samples_total);
   g_reply[4] = (uint8_t)kept;
+  g_reply[5] = 0;  // SIMULATE reports windows only, no floor records
   return kResultsHeader + kept * kRecordBytes;
 }
 
@@ -513,10 +543,22 @@ void standalone_step() {
     return;
   }
   // EVENT (unsolicited, seq 0xFFFF): the window's RESULT record and the raw sample that
-  // completed it, so a passive monitor can show vitals and risk. Only here: host-driven
+  // completed it, so a passive monitor can show vitals and risk; FLOOR: the sample's floor
+  // record, whenever it differs from the previous sample's. Only here: host-driven
   // exchanges never see one, so stop-and-wait is untouched.
   uint8_t event[kEventBytes];
-  if (!process_sample(raw, event)) return;
+  const FloorRecord before = g_floor;
+  const uint32_t sample_index = g_stats.samples_total;
+  const bool ended = process_sample(raw, event);
+  if (g_floor.flags != before.flags || g_floor.cause != before.cause) {
+    uint8_t fe[kFloorEventBytes];
+    put_u32(fe, sample_index);
+    fe[4] = g_floor.flags;
+    fe[5] = g_floor.cause;
+    for (int i = 0; i < g::kNumSignals; ++i) put_u16(fe + kFloorEventHeadBytes + 2 * i, (uint16_t)raw[i]);
+    send(kFloor, kSeqUntrusted, fe, kFloorEventBytes);
+  }
+  if (!ended) return;
   for (int i = 0; i < g::kNumSignals; ++i) put_u16(event + kRecordBytes + 2 * i, (uint16_t)raw[i]);
   send(kEvent, kSeqUntrusted, event, kEventBytes);
 }
@@ -531,7 +573,7 @@ bool app_setup(const AppOptions &options) {
   decoder_reset(&g_rx);
   preprocess_init(&g_pre, &kPreproc);
   personal_init(&g_pers, &kPreproc, kPersonal);
-  safety_init(&g_safety, &kSafety);
+  safety_init(&g_safety, &kSafety, g::kMissingValue);
   window_init(&g_window, g_window_storage, g::kWindowLength, g::kNumSignals, g::kStride);
   alarm_init(&g_alarm, g::kAlarmOnQ, g::kAlarmOffQ, g::kAlarmMinDuration);
   g_model_ok = model_init();

@@ -10,7 +10,7 @@
 
 namespace bedside {
 
-constexpr uint8_t kProtocolVersion = 1;  // frame header byte 0
+constexpr uint8_t kProtocolVersion = 2;  // frame header byte 0
 constexpr size_t kMaxPayload = 1024;
 constexpr size_t kHeaderBytes = 6;  // version u8, type u8, seq u16, length u16
 constexpr size_t kCrcBytes = 4;  // CRC-32 (zlib) of header + payload
@@ -20,7 +20,9 @@ constexpr uint8_t kResultFlagCalibrated = 1;
 constexpr uint8_t kResultFlagModelError = 2;
 constexpr uint8_t kResultFlagQuality = 4;  // data quality (safety.h)
 constexpr int kResultReasonShift = 4;  // flags >> this: safety-floor rule number, 0 = none
-constexpr size_t kResultsHeadBytes = 5;  // samples_total u32, count u8
+constexpr size_t kResultsHeadBytes = 6;  // samples_total u32, n_results u8, n_floor u8; then the floor records, then the RESULT records
+constexpr size_t kFloorRecordBytes = 2;  // per sample: flags u8 (quality, reason as in RESULT), cause u8 (safety.h)
+constexpr size_t kFloorEventHeadBytes = 6;  // FLOOR: sample_index u32, flags u8, cause u8; then the raw sample
 constexpr size_t kSimulateRequestBytes = 9;  // n_samples u32, seed u32, deteriorate u8
 constexpr size_t kCalibHeadBytes = 9;  // calibrated u8, samples u32, calib_samples u32; then baseline and centre, C x i16 each
 constexpr size_t kNakBytes = 3;  // code u8, detail u16
@@ -46,6 +48,7 @@ enum MsgType : uint8_t {
   kCalib = 0x07,
   kCalibResult = 0x87,
   kEvent = 0x88,
+  kFloor = 0x89,
   kNak = 0x7F,
 };
 

@@ -1,10 +1,15 @@
-// Safety floor: integer hard limits beside the model and a data-quality flag; mirrors
-// bedside/contract/safety.py (the definition, with the rule numbering). docs/safety.md.
+// Safety floor: integer hard limits beside the model and a data-quality flag, on every
+// sample from the first one after a reset; mirrors bedside/contract/safety.py (the
+// definition, with the rule numbering and the per-sample floor record). docs/safety.md.
 //
-// Per sample and rule: a valid value beyond the bound adds one to the rule's run (capped
-// at `sustain`), a valid value within it clears the run, a missing or implausible value
-// leaves it unchanged. The reason is the number (from 1) of the first rule whose run
-// reached `sustain`; quality is set while a quality signal is older than its carry limit.
+// Per rule: a valid value beyond the bound opens a run (or keeps it open); the run spans the
+// samples since that first reading; a beyond reading whose run spans `sustain` samples
+// (`slow_sustain` when the run opened with a step of at least `step` from the previous
+// sample's value: a probe-off or motion artefact) confirms the rule, which stays active
+// until a valid value within the bound. A missing or implausible value lets time pass
+// and neither confirms nor clears. Quality: a quality signal without a valid value for more
+// than its `stale` samples, or a frozen signal reading one value (inside its valid range)
+// for more than `frozen` valid readings. State: 3 bytes per rule, 6 per signal.
 #ifndef BEDSIDE_CORE_SAFETY_H_
 #define BEDSIDE_CORE_SAFETY_H_
 
@@ -16,54 +21,101 @@
 namespace bedside {
 
 constexpr int kMaxSafetyRules = 15;  // the reason has 4 bits in RESULT flags
+constexpr uint16_t kSafetyMax = 0xFFFF;  // counters saturate here
+constexpr uint8_t kCauseStale = 1, kCauseFrozen = 2;  // floor record cause, bits 4-5
 
 struct SafetyConfig {
-  int rules;                 // 0: safety floor off
-  uint16_t sustain;          // samples
+  int rules;                 // 0 and quality nullptr: safety floor off
+  uint16_t sustain;          // samples a run must span to confirm a rule
+  uint16_t slow_sustain;     // the same for a run that opened with an artefact step
+  uint16_t frozen;           // valid readings of one value before a signal is frozen
   const uint8_t *signal;     // [rules] signal index
   const uint8_t *high;       // [rules] 1: value > bound, 0: value < bound
   const int32_t *bound;      // [rules] raw units
-  const uint8_t *quality;    // [n_signals] 1: required for data quality
+  const int16_t *step;       // [rules] artefact step in raw units, 0: none
+  const uint8_t *quality;    // [n_signals] 1: checked for staleness
+  const uint8_t *frozen_signal;  // [n_signals] 1: checked for a frozen value
+  const uint16_t *stale;     // [n_signals] samples without a valid value before stale
+};
+
+struct SafetySignal {
+  uint16_t age;              // samples since the last valid value (or reset), saturating
+  int16_t last;              // last valid value
+  uint16_t same;             // valid readings equal to `last` in a row, saturating
 };
 
 struct Safety {
   const SafetyConfig *cfg;
-  uint16_t run[kMaxSafetyRules];
-  uint32_t age[kMaxSignals];  // samples since the last valid value, saturating
+  uint16_t run[kMaxSafetyRules];   // samples since the run's first reading, 0: no run
+  uint8_t state[kMaxSafetyRules];  // bit 0 active, bit 1 the run opened with an artefact step
+  SafetySignal sig[kMaxSignals];
 };
 
-inline void safety_reset(Safety *s) {
-  for (int r = 0; r < kMaxSafetyRules; ++r) s->run[r] = 0;
-  for (int i = 0; i < kMaxSignals; ++i) s->age[i] = UINT32_MAX;
+// The floor record of one sample: flags (RESULT bits: quality, reason << 4) and cause.
+struct FloorRecord {
+  uint8_t flags, cause;
+};
+
+inline void safety_reset(Safety *s, int16_t missing) {
+  for (int r = 0; r < kMaxSafetyRules; ++r) s->run[r] = s->state[r] = 0;
+  for (int i = 0; i < kMaxSignals; ++i) s->sig[i] = SafetySignal{0, missing, 0};
 }
 
-inline void safety_init(Safety *s, const SafetyConfig *cfg) {
+inline void safety_init(Safety *s, const SafetyConfig *cfg, int16_t missing) {
   s->cfg = cfg;
-  safety_reset(s);
+  safety_reset(s, missing);
 }
 
-// One raw sample; returns the RESULT flag bits (quality, reason << 4) after it.
-inline uint8_t safety_push(Safety *s, const PreprocConfig &pc, const int16_t *raw) {
+inline uint16_t safety_inc(uint16_t v) { return v == kSafetyMax ? v : (uint16_t)(v + 1); }
+
+// One raw sample; returns its floor record.
+inline FloorRecord safety_push(Safety *s, const PreprocConfig &pc, const int16_t *raw) {
   const SafetyConfig &c = *s->cfg;
-  if (c.rules == 0 && c.quality == nullptr) return 0;
-  for (int i = 0; i < pc.n_signals; ++i) {
-    if (sample_valid(pc, i, raw[i])) s->age[i] = 0;
-    else if (s->age[i] != UINT32_MAX) ++s->age[i];
-  }
+  if (c.rules == 0 && c.quality == nullptr) return FloorRecord{0, 0};
   uint8_t reason = 0;
-  for (int r = 0; r < c.rules; ++r) {
+  for (int r = 0; r < c.rules; ++r) {  // reads the previous sample's signal state
+    uint16_t &run = s->run[r];
+    uint8_t &state = s->state[r];
     const int i = c.signal[r];
-    if (!sample_valid(pc, i, raw[i])) continue;  // a dropout neither confirms nor clears
-    const int32_t v = raw[i];
-    const bool beyond = c.high[r] ? v > c.bound[r] : v < c.bound[r];
-    s->run[r] = beyond ? (uint16_t)(s->run[r] < c.sustain ? s->run[r] + 1 : c.sustain) : 0;
+    const SafetySignal &g = s->sig[i];
+    if (run != 0) run = safety_inc(run);
+    if (sample_valid(pc, i, raw[i])) {
+      const int32_t v = raw[i];
+      if (!(c.high[r] ? v > c.bound[r] : v < c.bound[r])) {
+        run = state = 0;
+      } else {
+        if (run == 0 || g.age > c.stale[i]) {  // a new run (also after a stale gap)
+          const int32_t jump = g.last == pc.missing_value ? 0
+                               : c.high[r] ? v - g.last : g.last - v;
+          const bool slow = c.step[r] > 0 && g.age == 0 && jump >= c.step[r];
+          run = 1;
+          state = (uint8_t)((state & 1) | (slow ? 2 : 0));
+        }
+        if (run >= ((state & 2) ? c.slow_sustain : c.sustain)) state |= 1;
+      }
+    }
+    if ((state & 1) && reason == 0) reason = (uint8_t)(r + 1);
   }
-  for (int r = 0; r < c.rules && reason == 0; ++r)
-    if (s->run[r] >= c.sustain) reason = (uint8_t)(r + 1);
-  bool stale = false;
-  for (int i = 0; c.quality != nullptr && i < pc.n_signals; ++i)
-    if (c.quality[i] && s->age[i] > (uint32_t)pc.carry_limit[i]) stale = true;
-  return (uint8_t)((reason << kResultReasonShift) | (stale ? kResultFlagQuality : 0));
+  uint8_t cause = 0;
+  for (int i = 0; i < pc.n_signals; ++i) {
+    SafetySignal &g = s->sig[i];
+    if (sample_valid(pc, i, raw[i])) {
+      const bool inside = raw[i] > pc.valid_min[i] && raw[i] < pc.valid_max[i];
+      g.same = !inside ? 0 : raw[i] == g.last ? safety_inc(g.same) : 1;
+      g.last = raw[i];
+      g.age = 0;
+    } else {
+      g.age = safety_inc(g.age);
+    }
+    if (cause == 0) {
+      if (c.quality != nullptr && c.quality[i] && g.age > c.stale[i])
+        cause = (uint8_t)(kCauseStale << 4 | i);
+      else if (c.frozen_signal != nullptr && c.frozen_signal[i] && g.same > c.frozen)
+        cause = (uint8_t)(kCauseFrozen << 4 | i);
+    }
+  }
+  return FloorRecord{(uint8_t)((reason << kResultReasonShift) | (cause ? kResultFlagQuality : 0)),
+                     cause};
 }
 
 }  // namespace bedside

@@ -32,7 +32,7 @@ def frames() -> dict[str, bytes]:
         "stats": enc(p.MsgType.STATS, 3), "samples": enc(p.MsgType.SAMPLES, 4, samples),
         "infer": enc(p.MsgType.INFER, 5, bytes(range(256)) + bytes(164)),
         "simulate": enc(p.MsgType.SIMULATE, 6, p.simulate_payload(100, 1, True)),
-        "bad_version": p.encode_frame(p.Frame(p.MsgType.HELLO, 7, b"", 2)),
+        "bad_version": p.encode_frame(p.Frame(p.MsgType.HELLO, 7, b"", 1)),
         "unknown_type": enc(0x42, 8), "too_long": b"\x11" * 1100 + b"\x00",
     }
     bad = bytearray(p.encode_body(p.Frame(p.MsgType.HELLO, 9)))

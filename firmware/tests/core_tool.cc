@@ -12,6 +12,9 @@
 //                          "D HEX" (feed bytes to one decoder: prints FRAME/NAK events),
 //                          "R C INPUT_BYTES HEX" (decode one frame + request_check)
 //   core_tool sim SEED DET N C   stdout: N lines of C raw samples (centres: 0)
+//   core_tool safety       stdin: as preprocess, then R SUSTAIN SLOW FROZEN, R x (signal high
+//                          bound step), C x (quality frozen stale), T, T x C raw;
+//                          stdout: T lines "flags cause" (the floor records)
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +22,7 @@
 #include "alarm.h"
 #include "preprocess.h"
 #include "protocol.h"
+#include "safety.h"
 #include "sha256.h"
 #include "simulator.h"
 #include "window.h"
@@ -260,6 +264,41 @@ int run_sim(uint32_t seed, bool det, long n, int c) {
   return 0;
 }
 
+int run_safety() {
+  PreprocConfig pc;
+  if (!read_preproc_config(&pc)) return 2;
+  static uint8_t signal[kMaxSafetyRules], high[kMaxSafetyRules], quality[kMaxSignals],
+      frozen[kMaxSignals];
+  static int32_t bound[kMaxSafetyRules];
+  static int16_t step[kMaxSafetyRules];
+  static uint16_t stale[kMaxSignals];
+  const int rules = (int)read_long();
+  if (rules < 0 || rules > kMaxSafetyRules) return 2;
+  SafetyConfig cfg = {rules, (uint16_t)read_long(), (uint16_t)read_long(), (uint16_t)read_long(),
+                      signal, high, bound, step, quality, frozen, stale};
+  for (int r = 0; r < rules; ++r) {
+    signal[r] = (uint8_t)read_long();
+    high[r] = (uint8_t)read_long();
+    bound[r] = (int32_t)read_long();
+    step[r] = (int16_t)read_long();
+  }
+  for (int i = 0; i < pc.n_signals; ++i) {
+    quality[i] = (uint8_t)read_long();
+    frozen[i] = (uint8_t)read_long();
+    stale[i] = (uint16_t)read_long();
+  }
+  Safety s;
+  safety_init(&s, &cfg, pc.missing_value);
+  const long t = read_long();
+  int16_t raw[kMaxSignals];
+  for (long k = 0; k < t; ++k) {
+    for (int i = 0; i < pc.n_signals; ++i) raw[i] = (int16_t)read_long();
+    const FloorRecord f = safety_push(&s, pc, raw);
+    printf("%d %d\n", f.flags, f.cause);
+  }
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char **argv) {
@@ -270,6 +309,7 @@ int main(int argc, char **argv) {
   if (!strcmp(mode, "alarm") && argc == 5) return run_alarm(atoi(argv[2]), atoi(argv[3]), atoi(argv[4]));
   if (!strcmp(mode, "protocol")) return run_protocol();
   if (!strcmp(mode, "sha256")) return run_sha256();
+  if (!strcmp(mode, "safety")) return run_safety();
   if (!strcmp(mode, "sim") && argc == 6)
     return run_sim((uint32_t)strtoul(argv[2], nullptr, 0), atoi(argv[3]) != 0, atol(argv[4]), atoi(argv[5]));
   fprintf(stderr, "usage: core_tool preprocess|window L C S|alarm ON OFF MIN|protocol|sha256|sim SEED DET N C\n");

@@ -130,6 +130,7 @@ class Device:
         self.decoder = p.FrameDecoder()
         self.counters = LinkCounters()
         self.info: p.Info | None = None
+        self.last_floor = np.zeros((0, p.FLOOR_RECORD_BYTES), np.uint8)  # see send_samples
         self._seq = 0
         self._pending: list[p.Frame | p.FrameError] = []
         self.log: list[tuple[str, str]] = []      # recent (direction, frame summary)
@@ -345,9 +346,13 @@ class Device:
         return self.info.output_bytes
 
     def send_samples(self, samples: np.ndarray) -> tuple[int, list[p.Result]]:
+        """SAMPLES -> (samples_total, results); the reply's per-sample safety-floor records
+        (uint8 [count, 2]: flags, cause) are kept in `last_floor`."""
         reply = self.request(p.MsgType.SAMPLES, p.samples_payload(samples),
                              expect=p.MsgType.SAMPLES_ACK)
-        return p.parse_results(reply.payload, self._output_bytes())
+        total, self.last_floor, results = p.parse_samples_ack(reply.payload,
+                                                              self._output_bytes())
+        return total, results
 
     def infer(self, window: np.ndarray) -> tuple[int, np.ndarray]:
         reply = self.request(p.MsgType.INFER, p.infer_payload(window),

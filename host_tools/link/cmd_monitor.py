@@ -68,6 +68,7 @@ class View:
         self.patient = ""
         self.calib: dict | None = None     # last CALIB_RESULT (protocol.parse_calib)
         self.calib_note = "unknown"        # why there is none (device without CALIB)
+        self.floor: tuple[int, int] | None = None   # last floor record (flags, cause)
 
     def calib_text(self) -> str:
         """Personalization state in words: off / calibrating n/N samples / calibrated."""
@@ -82,6 +83,19 @@ class View:
         for s, b in zip(self.signals, c["baseline"]):
             parts.append(f"{s.name} --" if b == -32768 else f"{s.name} {b * s.raw_scale:g}")
         return "calibrated, baseline " + ", ".join(parts)
+
+    def floor_text(self) -> str:
+        """The safety floor's last record in words (rule number: the manifest names it)."""
+        from bedside.contract.protocol import RESULT_REASON_SHIFT
+        from bedside.contract.safety import cause_name
+        from bedside.contract.signals import TABLE
+        if self.floor is None:
+            return "--"
+        flags, cause = self.floor
+        reason = flags >> RESULT_REASON_SHIFT
+        parts = ([f"[bold white on red] rule {reason} [/]"] if reason else []) + \
+            ([cause_name(cause, TABLE)] if cause else [])
+        return ", ".join(parts) or "[green]quiet[/]"
 
     def add_sample(self, sample: np.ndarray) -> None:
         if self.vitals is None:
@@ -116,6 +130,7 @@ class View:
         risk = self.risk[-1] if self.risk else float("nan")
         t.add_row("risk", f"{risk:.3f}  {sparkline(self.risk)}")
         t.add_row("alarm", "[bold white on red] ALARM [/]" if self.alarm else "[green]quiet[/]")
+        t.add_row("floor", self.floor_text())
         t.add_row("personal", self.calib_text())
         clock = self.info.core_clock_hz or 1
         t.add_row("model", f"{self.cycles} cycles ({self.cycles / clock * 1e3:.2f} ms), "
@@ -173,10 +188,12 @@ def run(args: argparse.Namespace) -> int:
             pass
     if view is None:
         return 0
+    from rich.text import Text
     if not console.is_terminal:
         console.print()                  # the last frame of the live view ends no line
     console.print(f"{view.windows} windows, {view.alarms_raised} alarms raised; "
-                  f"personalization: {view.calib_text()}")
+                  f"personalization: {view.calib_text()}; safety floor: "
+                  f"{Text.from_markup(view.floor_text()).plain}")
     return 0
 
 
@@ -238,6 +255,8 @@ def _stream_mode(dev, view, live, args, period, p, end) -> None:
                 if (args.samples and total >= args.samples) or _expired(end):
                     return
                 _, results = dev.send_samples(raw[i:i + 1])
+                if len(dev.last_floor):
+                    view.floor = tuple(int(x) for x in dev.last_floor[-1])
                 total += 1
                 view.samples = i + 1
                 view.add_sample(raw[i])
@@ -272,6 +291,9 @@ def _listen_mode(dev, view, live, args, end, p) -> None:
                 view.samples = result.sample_index + 1
                 view.add_sample(raw)
                 view.add_results([result])
+            elif ev.type == p.MsgType.FLOOR:
+                _, flags, cause, _ = p.parse_floor_event(ev.payload, info.n_signals)
+                view.floor = (flags, cause)
             elif ev.type == p.MsgType.CALIB_RESULT and ev.seq == pending:
                 view.calib = p.parse_calib(ev.payload, info.n_signals)
             elif ev.type == p.MsgType.NAK and ev.seq == pending:

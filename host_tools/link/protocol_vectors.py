@@ -58,8 +58,10 @@ def frames() -> list[dict]:
                       {"samples": big.tolist()}, f"{n} samples: the most one frame holds"))
     res = [p.Result(0, 59, 123456, 0, 0, bytes([0x85])),
            p.Result(1, 64, 0x01000000, 1, 1, bytes([0x7F]))]
-    out.append(_frame("samples_ack_2", p.MsgType.SAMPLES_ACK, 3, p.results_payload(65, res),
-                      {"samples_total": 65, "results": [
+    floor = np.array([[0, 0], [0x04, 0x14], [0x54, 0x14], [0x50, 0], [0x10, 0]], np.uint8)
+    out.append(_frame("samples_ack_2", p.MsgType.SAMPLES_ACK, 3,
+                      p.results_payload(65, res, floor),
+                      {"samples_total": 65, "floor": floor.tolist(), "results": [
                           {"window_index": r.window_index, "sample_index": r.sample_index,
                            "cycles": r.cycles, "alarm": r.alarm, "flags": r.flags,
                            "output": list(r.output_q.tolist())} for r in res]}))
@@ -74,6 +76,11 @@ def frames() -> list[dict]:
     out.append(_frame("stats_result", p.MsgType.STATS_RESULT, 6, p.stats_payload(stats), stats))
     out.append(_frame("simulate", p.MsgType.SIMULATE, 7, p.simulate_payload(1440, 42, True),
                       {"n_samples": 1440, "seed": 42, "deteriorate": 1}))
+    fl_raw = np.array([80, 60, 30, 40, 75, 6, -32768], dtype=np.int16)
+    out.append(_frame("floor", p.MsgType.FLOOR, p.UNTRUSTED_SEQ,
+                      p.floor_event_payload(2, 0x14, 0, fl_raw),
+                      {"sample_index": 2, "flags": 0x14, "cause": 0, "raw": fl_raw.tolist()},
+                      "stand-alone: the floor record changed at sample 2 (rule 1, quality)"))
     ev = p.Result(12, 119, 777, 1, 1, bytes([0x90]))
     ev_raw = np.array([88, 131, 70, 90, 93, -32768, 372], dtype=np.int16)
     out.append(_frame("event", p.MsgType.EVENT, p.UNTRUSTED_SEQ, p.event_payload(ev, ev_raw),
@@ -111,14 +118,14 @@ def decode_errors() -> list[dict]:
     bad_len = p.encode_body(p.Frame(p.MsgType.RESET, 3, b""))
     bad_len = bad_len[:4] + struct.pack("<H", 2) + bad_len[6:]
     bad_len = bad_len[:-4] + struct.pack("<I", zlib.crc32(bad_len[:-4]))
-    bad_version = p.encode_body(p.Frame(p.MsgType.HELLO, 12, b"", version=2))
+    bad_version = p.encode_body(p.Frame(p.MsgType.HELLO, 12, b"", version=1))
     too_long = bytes([0xFF] + [0x22] * 254) * 5       # 1275 encoded bytes, no delimiter inside
     return [
         {"name": "bad_crc", "wire": enc(bad_crc), "code": 1, "detail": 0, "seq": 0xFFFF},
         {"name": "short_body", "wire": enc(good[:7]), "code": 2, "detail": 7, "seq": 0xFFFF},
         {"name": "length_mismatch", "wire": enc(bad_len), "code": 2, "detail": 10,
          "seq": 0xFFFF},
-        {"name": "bad_version", "wire": enc(bad_version), "code": 4, "detail": 2, "seq": 12},
+        {"name": "bad_version", "wire": enc(bad_version), "code": 4, "detail": 1, "seq": 12},
         {"name": "too_long", "wire": too_long.hex() + "00", "code": 5, "detail": 0,
          "seq": 0xFFFF},
         {"name": "cobs_code_past_end", "wire": "0a0102030400", "code": 2, "detail": 0,

@@ -223,6 +223,10 @@ def markdown(report: dict, plots: list[str], note: str = "") -> str:
                   f"| patients / samples | {c['patients']} / {c['samples_sent']} |",
                   f"| windows sent / received / verified | {c['windows_sent']} / "
                   f"{c['windows_received']} / {c['verified']} |"]
+        sf = report.get("safety_floor") or {}
+        if sf.get("enabled"):
+            lines.append(f"| safety-floor records compared / differing (every sample) | "
+                         f"{sf['samples_compared']} / {sf['samples_mismatched']} |")
         if tm:
             us = f" ({tm['median_us']:.0f} µs)" if "median_us" in tm else ""
             lines.append(f"| {tm['label']}: min / median / max | {tm['min']:.0f} / "

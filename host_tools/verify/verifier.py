@@ -122,11 +122,12 @@ def held_sha256(c: Contract, backend: int, model_held: bytes) -> bytes:
     missing value, shift, per signal centre, multiplier, valid_min, valid_max, carry_limit,
     alarm on_q, off_q, min_duration; personalization (0 off, else 1, calib_samples, blocks,
     block_min_valid, min_blocks, per signal limit low, then high); safety floor (0 off, else
-    1, rules, sustain, per rule signal, high, bound, per signal quality); then the backend
-    and the 32 bytes of `model_held`."""
+    1, rules, sustain, slow sustain, frozen, per rule signal, high, bound, step, per signal
+    quality, frozen, stale; bedside.contract.safety.timing); then the backend and the 32
+    bytes of `model_held`."""
     import hashlib
     import struct
-    from bedside.contract.safety import rules
+    from bedside.contract.safety import rules, timing
     k = c.constants
     values = [c.n_signals, c.window_length, c.stride, k.missing, k.shift]
     for a in (k.center, k.multiplier, k.valid_min, k.valid_max, k.carry_limit):
@@ -141,10 +142,12 @@ def held_sha256(c: Contract, backend: int, model_held: bytes) -> bytes:
     if sf is None:
         values += [0]
     else:
-        r = rules(sf, k)
-        values += [1, len(r), sf["sustain_samples"]]
-        values += [x for i, high, bound in r for x in (i, int(high), bound)]
-        values += [int(n in sf["quality_signals"]) for n in k.names]
+        r, t = rules(sf, k), timing(sf, k, int(c.sample_period_s))
+        values += [1, len(r), t["sustain"], t["slow_sustain"], t["frozen"]]
+        values += [x for (i, high, bound), step in zip(r, t["step"])
+                   for x in (i, int(high), bound, step)]
+        values += [x for q, f, s in zip(t["quality"], t["frozen_signal"], t["stale"])
+                   for x in (q, f, s)]
     values += [backend]
     return hashlib.sha256(struct.pack(f"<{len(values)}i", *values) + model_held).digest()
 
@@ -301,6 +304,8 @@ class Verifier:
         self.restarts = 0
         self._clean_frames = 0
         self.calibrations_checked = 0           # CALIB replies compared (personalization)
+        self.floor_samples = 0                  # per-sample safety-floor records compared
+        self.floor_mismatched = 0               # samples whose floor record differed
 
     # -- handshake
     def handshake(self) -> p.Info:
@@ -415,7 +420,7 @@ class Verifier:
         t0 = self._start_timing()
         for restart in range(self.max_restarts + 1):
             try:
-                results = self._stream(pid, raw)
+                results, floor = self._stream(pid, raw)
                 break
             except LinkError as e:
                 # A frame that cannot get through (too long for this link's error rate):
@@ -428,6 +433,7 @@ class Verifier:
         self._stop_timing(t0)
         self.samples_sent += len(raw)
         self._record(pid, ref, results)
+        self._check_floor(pid, ref, floor)
         if self.c.personalization is not None:
             self._check_calibration(pid, raw, ref)
 
@@ -447,10 +453,31 @@ class Verifier:
         if got != expected:
             self._mismatch(pid, -1, len(raw) - 1, "calibration", got, expected, ref, 0)
 
-    def _stream(self, pid: str, raw: np.ndarray) -> list[p.Result]:
+    def _check_floor(self, pid: str, ref: PatientReference, floor: np.ndarray) -> None:
+        """The device's per-sample safety-floor records (SAMPLES_ACK) equal the reference's
+        on every sample; the first differing sample of a patient is reported (kind floor)."""
+        if ref.floor is None or self.c.safety is None:
+            return
+        self.floor_samples += len(floor)
+        if floor.shape != ref.floor.shape:
+            self.floor_mismatched += 1
+            self._mismatch(pid, -1, len(floor) - 1, "floor", {"floor_records": len(floor)},
+                           {"floor_records": len(ref.floor)}, ref, 0)
+            return
+        bad = np.flatnonzero((floor != ref.floor).any(axis=1))
+        self.floor_mismatched += len(bad)
+        if len(bad):
+            t = int(bad[0])
+            self._mismatch(pid, -1, t, "floor", {"flags": int(floor[t, 0]),
+                                                "cause": int(floor[t, 1])},
+                           {"flags": int(ref.floor[t, 0]), "cause": int(ref.floor[t, 1])},
+                           ref, 0)
+
+    def _stream(self, pid: str, raw: np.ndarray) -> tuple[list[p.Result], np.ndarray]:
         cap = p.max_samples_per_frame(self.c.n_signals)
         per_frame = self.frame_samples or cap
         results: list[p.Result] = []
+        floor: list[np.ndarray] = []
         t0 = time.perf_counter()
         self.dev.reset()
         sent = 0
@@ -472,8 +499,9 @@ class Verifier:
                 raise p.ProtocolError(f"device counted {total} samples since reset, host sent "
                                       f"{sent} (patient {pid})")
             results += res
+            floor.append(self.dev.last_floor)
             self.on_samples(len(batch))
-        return results
+        return results, (np.concatenate(floor) if floor else np.zeros((0, 2), np.uint8))
 
     def _adapt(self, per_frame: int, cap: int, retried: bool) -> int:
         """Halve the frame after a retry, double it after 8 clean ones: on a noisy link
@@ -575,6 +603,9 @@ class Verifier:
             "per_patient": [{"patient": k, **v} for k, v in self.by_patient.items()],
             "personalization": {"enabled": self.c.personalization is not None,
                                 "calibrations_checked": self.calibrations_checked},
+            "safety_floor": {"enabled": self.c.safety is not None,
+                             "samples_compared": self.floor_samples,
+                             "samples_mismatched": self.floor_mismatched},
         }
 
     def float_comparison(self, float_model) -> dict:
