@@ -102,7 +102,8 @@ class Gen:
     def require_type(self, index: int, *types: str) -> Tensor:
         t = self.t(index)
         if t.type not in types:
-            self.fail(f"tensor '{t.name}' is {t.type}, needs {'/'.join(types)}")
+            self.fail(f"tensor {index} '{t.name}' is {t.type.upper()}, needs "
+                      f"{'/'.join(x.upper() for x in types)}")
         return t
 
     def ptr(self, index: int, const: bool = False) -> str:
@@ -230,6 +231,11 @@ def lower(model: Model, derivation: str = FLOAT64) -> tuple[Gen, object]:
     for op in model.operators:
         if not op.outputs or any(t < 0 for t in op.outputs) or not op.inputs:
             raise EngineError(f"operator {op.index} ({op.op}) has no inputs or outputs")
+        for i in op.inputs + op.outputs:
+            if i >= 0 and model.tensors[i].type not in CTYPES:
+                t = model.tensors[i]
+                raise UnsupportedOpError(op.op, f"tensor {i} '{t.name}' is {t.type.upper()}, a "
+                                         "type the compiled engine does not handle", op.index)
     p = make_plan(model, scratch)
     g = Gen(model, p, derivation)
     for op in model.operators:

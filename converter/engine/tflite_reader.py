@@ -15,13 +15,30 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-# TensorType -> (name, numpy dtype)
+# TensorType code -> (name, numpy dtype or None, bits per element): every type the
+# `tflite-micro` wheel allocates (an unused tensor of any of these loads). Names are the
+# schema's in lower case; messages print them upper case (UINT32, as TensorType spells it).
 TENSOR_TYPES = {
-    0: ("float32", np.float32), 2: ("int32", np.int32), 3: ("uint8", np.uint8),
-    4: ("int64", np.int64), 6: ("bool", np.bool_), 7: ("int16", np.int16),
-    9: ("int8", np.int8), 1: ("float16", np.float16), 10: ("float64", np.float64),
-    15: ("uint32", np.uint32), 16: ("uint16", np.uint16),
+    0: ("float32", np.float32, 32), 1: ("float16", np.float16, 16), 2: ("int32", np.int32, 32),
+    3: ("uint8", np.uint8, 8), 4: ("int64", np.int64, 64), 6: ("bool", np.bool_, 8),
+    7: ("int16", np.int16, 16), 8: ("complex64", np.complex64, 64), 9: ("int8", np.int8, 8),
+    10: ("float64", np.float64, 64), 11: ("complex128", np.complex128, 128),
+    12: ("uint64", np.uint64, 64), 13: ("resource", None, 0), 15: ("uint32", np.uint32, 32),
+    16: ("uint16", np.uint16, 16), 17: ("int4", None, 4), 18: ("bfloat16", None, 16),
+    21: ("float8_e4m3fn", None, 8), 22: ("float8_e5m2", None, 8),
 }
+# Types the schema names but TFLM cannot allocate (AllocateTensors fails on the model).
+TFLM_REFUSES_TYPES = {5: "string", 14: "variant", 19: "int2", 20: "uint4"}
+
+
+def type_name(code: int) -> str:
+    """TensorType code -> schema name (UINT32), or 'type code N' for a code it lacks."""
+    for table in (TENSOR_TYPES, TFLM_REFUSES_TYPES):
+        if code in table:
+            entry = table[code]
+            return (entry[0] if isinstance(entry, tuple) else entry).upper()
+    return f"type code {code}"
+
 
 # The builtin options table each op the kit reads options of must carry (schema names).
 OPTIONS_OF = {
@@ -178,7 +195,7 @@ class Tensor:
 
     @property
     def nbytes(self) -> int:
-        return int(np.prod(self.shape, dtype=np.int64)) * np.dtype(TENSOR_TYPES_BY_NAME[self.type]).itemsize
+        return (int(np.prod(self.shape, dtype=np.int64)) * TYPE_BITS[self.type] + 7) // 8
 
     def as_dict(self) -> dict:
         """The manifest's description of a model input/output tensor."""
@@ -188,7 +205,8 @@ class Tensor:
                 "bytes": self.nbytes}
 
 
-TENSOR_TYPES_BY_NAME = {name: dt for name, dt in TENSOR_TYPES.values()}
+TENSOR_TYPES_BY_NAME = {name: dt for name, dt, _ in TENSOR_TYPES.values()}
+TYPE_BITS = {name: bits for name, _, bits in TENSOR_TYPES.values()}
 
 
 @dataclass
@@ -256,6 +274,18 @@ def _opcode_name(code: Table, i: int) -> str:
     return _enum_names(_schema().BuiltinOperator).get(value, f"BUILTIN_{value}")
 
 
+def tflm_quantization(scales: list[float], zero_points: list[int]) -> tuple[list, list]:
+    """The quantization TFLM gives a tensor (InitializeTfLiteTensorFromFlatbuffer): none
+    unless both vectors are non-empty; a zero-point vector whose length differs from the
+    scales' (a converter writes one 0 for all channels of a weight) repeats its first
+    value for every channel."""
+    if not scales or not zero_points:
+        return [], []
+    if len(zero_points) != len(scales):
+        zero_points = [zero_points[0]] * len(scales)
+    return scales, zero_points
+
+
 def read_model(data: bytes) -> Model:
     """Parse a .tflite flatbuffer (subgraph 0)."""
     if len(data) < 8:
@@ -276,8 +306,11 @@ def read_model(data: bytes) -> Model:
     for i, t in enumerate(sg.tables(0, "tensors")):
         ttype = t.scalar(1, "b", 0, "type")
         if ttype not in TENSOR_TYPES:
-            raise TFLiteFormatError(f"tensor {i}: unsupported tensor type code {ttype}")
-        tname, dtype = TENSOR_TYPES[ttype]
+            raise TFLiteFormatError(f"tensor {i} ({t.string(3, 'name')}): type {type_name(ttype)}, "
+                                    "which TFLite Micro cannot allocate")
+        tname, dtype, _ = TENSOR_TYPES[ttype]
+        # `shape` is what TFLM allocates; `shape_signature` (-1 for a batch dimension the
+        # converter left open) is not read by TFLM, nor here
         shape = tuple(int(d) for d in t.vector(0, "i", "shape"))
         if any(d < 0 for d in shape):
             raise TFLiteFormatError(f"tensor {i}: dynamic shape {shape} (the engine needs static shapes)")
@@ -292,7 +325,7 @@ def read_model(data: bytes) -> Model:
             off = b.scalar(1, "Q", 0, "offset")
             if off > 1:                  # large models keep data after the flatbuffer
                 start, n = off, b.scalar(2, "Q", 0, "size")
-            if n:
+            if n and dtype is not None:  # packed/opaque types: no array (no op reads them)
                 itemsize = np.dtype(dtype).itemsize
                 count = int(np.prod(shape, dtype=np.int64)) if shape else 1
                 if n != count * itemsize or start + n > len(data):
@@ -306,6 +339,7 @@ def read_model(data: bytes) -> Model:
             scales = [float(s) for s in q.vector(2, "f", "scale")]
             zps = [int(z) for z in q.vector(3, "q", "zero_point")]
             qdim = q.scalar(6, "i", 0, "quantized_dimension")
+        scales, zps = tflm_quantization(scales, zps)
         tensors.append(Tensor(i, t.string(3, "name"), shape, tname, arr, scales, zps, qdim))
 
     ops = []

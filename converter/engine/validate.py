@@ -11,9 +11,9 @@ import math
 import numpy as np
 
 from .errors import InvalidModelError
-from .tflite_reader import TENSOR_TYPES
+from .tflite_reader import TENSOR_TYPES, type_name
 
-TYPE_CODES = {name: code for code, (name, _) in TENSOR_TYPES.items()}
+TYPE_CODES = {name: code for code, (name, _, _) in TENSOR_TYPES.items()}
 
 # Representable zero points per tensor type.
 ZERO_POINT_RANGE = {"int8": (-128, 127), "uint8": (0, 255), "int16": (-32768, 32767),
@@ -49,6 +49,9 @@ def check_model(model) -> None:
             _check_fc_bias_scale(model, op)
         if op.op in ("ADD", "SUB", "MUL"):
             _check_broadcast(model, op)
+        if op.op in FILTER_CHANNEL_DIM:
+            _check_per_channel_filter(model, op)
+        _check_per_tensor_operands(model, op)
         _check_bias_type(model, op)
 
 
@@ -68,6 +71,48 @@ def _check_broadcast(model, op) -> None:
                                 f"inputs broadcast to {list(want)}")
 
 
+# The output-channel dimension of each op's filter (input 1): TFLM's kernels read
+# per-channel scales along it (kConvQuantizedDimension, kDepthwiseConvQuantizedDimension).
+FILTER_CHANNEL_DIM = {"CONV_2D": 0, "DEPTHWISE_CONV_2D": 3, "FULLY_CONNECTED": 0}
+
+
+def _check_per_channel_filter(model, op) -> None:
+    """PopulateConvolutionQuantizationParams: a filter with several scales has one per
+    output channel, and its quantized_dimension names a dimension of that size. A filter
+    with one scale is per-tensor: its quantized_dimension is never read (converters leave
+    stale values there), nor is any other tensor's (biases, activations)."""
+    if len(op.inputs) < 2 or op.inputs[1] < 0:
+        return
+    f = model.tensors[op.inputs[1]]
+    if len(f.scales) <= 1:
+        return
+    where = f"{op.op} operator {op.index}: filter tensor {f.index} '{f.name}'"
+    qd, dim = f.quantized_dimension, FILTER_CHANNEL_DIM[op.op]
+    if not 0 <= qd < len(f.shape):
+        raise InvalidModelError(f"{where}: quantized_dimension {qd} outside its "
+                                f"{len(f.shape)} dimensions ({len(f.scales)} per-channel scales)")
+    if dim >= len(f.shape) or f.shape[dim] != len(f.scales) or f.shape[qd] != len(f.scales):
+        raise InvalidModelError(f"{where}: {len(f.scales)} per-channel scales, but shape "
+                                f"{list(f.shape)} has {f.shape[dim] if dim < len(f.shape) else '?'} "
+                                f"output channels and {f.shape[qd]} along quantized_dimension {qd}")
+
+
+def _check_per_tensor_operands(model, op) -> None:
+    """Only filters and biases (inputs 1 and 2 of CONV_2D, DEPTHWISE_CONV_2D,
+    FULLY_CONNECTED) may carry several scales; every other operand is read with one (TFLM's
+    QUANTIZE, for one, refuses more; a converter writes them on weights only)."""
+    for role, indices in (("input", op.inputs), ("output", op.outputs)):
+        for k, i in enumerate(indices):
+            if i < 0 or len(model.tensors[i].scales) <= 1:
+                continue
+            if role == "input" and k in (1, 2) and op.op in FILTER_CHANNEL_DIM:
+                continue
+            t = model.tensors[i]
+            raise InvalidModelError(f"{op.op} operator {op.index}: {role} {k} (tensor {i} "
+                                    f"'{t.name}') has {len(t.scales)} scales; {op.op} reads "
+                                    "one (per-tensor quantization)")
+
+
 def _check_bias_type(model, op) -> None:
     """quantized_bias_type (CONV_2D, FULLY_CONNECTED): unset or the bias tensor's type."""
     try:
@@ -77,18 +122,19 @@ def _check_bias_type(model, op) -> None:
     bias = op.inputs[2] if len(op.inputs) > 2 and op.inputs[2] >= 0 else None
     allowed = {0} | ({TYPE_CODES[model.tensors[bias].type]} if bias is not None else set())
     if code not in allowed:
-        raise InvalidModelError(f"{op.op} operator {op.index}: quantized_bias_type {code} is "
-                                "not the bias tensor's type (TFLM refuses it)")
+        raise InvalidModelError(f"{op.op} operator {op.index}: quantized_bias_type "
+                                f"{type_name(code)} is not the bias tensor's type (TFLM refuses it)")
 
 
 def _check_fc_bias_scale(model, op) -> None:
     """GetQuantizedConvolutionMultipler (per-tensor FULLY_CONNECTED): the bias scale may
-    differ from input x filter scale by at most 2 % of the output scale."""
+    differ from input x filter scale by at most 2 % of the output scale. A bias without
+    quantization has scale 0 there, so the check still applies."""
     if len(op.inputs) < 3 or op.inputs[2] < 0 or min(op.inputs[:2] + op.outputs[:1]) < 0:
         return
     inp, filt, bias = (model.tensors[i] for i in op.inputs[:3])
     out = model.tensors[op.outputs[0]]
-    if len(filt.scales) != 1 or not (inp.scales and bias.scales and out.scales):
+    if len(filt.scales) != 1 or not (inp.scales and out.scales):
         return
     diff = abs(inp.scale * filt.scale - bias.scale)
     if diff / out.scale > 0.02:
@@ -106,27 +152,16 @@ def _check_tensors(model) -> None:
             raise InvalidModelError(f"{where}: shape {list(t.shape)} has no elements "
                                     "(TFLM treats it as dynamic)")
         if not t.scales:
-            if t.type in QUANTIZED_TYPES or t.zero_points:
-                raise InvalidModelError(f"{where}: {t.type} tensor without quantization "
-                                        "scales (TFLM needs affine quantization)")
+            if t.type in QUANTIZED_TYPES:
+                raise InvalidModelError(f"{where}: {t.type.upper()} tensor without quantization "
+                                        "(scales and zero points; TFLM needs affine quantization)")
             continue
         for s in t.scales:
             if not (math.isfinite(s) and s > 0):
                 raise InvalidModelError(f"{where}: quantization scale {s} is not a finite "
                                         "number > 0")
-        if len(t.zero_points) != len(t.scales):
-            raise InvalidModelError(f"{where}: {len(t.scales)} scales but "
-                                    f"{len(t.zero_points)} zero points")
         lo, hi = ZERO_POINT_RANGE.get(t.type, (-(1 << 63), (1 << 63) - 1))
         for z in t.zero_points:
             if not lo <= z <= hi:
                 raise InvalidModelError(f"{where}: zero point {z} is outside {t.type} "
                                         f"[{lo}, {hi}]")
-        if len(t.scales) > 1:
-            qd = t.quantized_dimension
-            if not 0 <= qd < len(t.shape):
-                raise InvalidModelError(f"{where}: quantized_dimension {qd} outside its "
-                                        f"{len(t.shape)} dimensions")
-            if t.shape[qd] != len(t.scales):
-                raise InvalidModelError(f"{where}: {len(t.scales)} per-channel scales for "
-                                        f"dimension {qd} of size {t.shape[qd]}")

@@ -30,9 +30,9 @@ def shape4(shape) -> list[int]:
 
 
 def per_channel(g, in_t, filt_t, out_t, n: int):
-    """PopulateConvolutionQuantizationParams: per-channel (multiplier, shift) arrays."""
-    if any(z != 0 for z in filt_t.zero_points):
-        g.fail("filter zero point must be 0 (symmetric int8 weights)")
+    """PopulateConvolutionQuantizationParams: per-channel (multiplier, shift) arrays. The
+    filter's zero points are not read: TFLM's per-channel kernels ignore them (the wheel's
+    output does not change with them); FULLY_CONNECTED checks its own."""
     scales = filt_t.scales
     if len(scales) not in (1, n):
         g.fail(f"filter has {len(scales)} scales for {n} channels")

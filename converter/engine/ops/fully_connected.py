@@ -31,8 +31,8 @@ def lower(op, g):
     else:
         m, s = quantize_multiplier(fc_multiplier(inp.scale, filt.scale, out.scale, g.derivation))
         mult, shift = np.full(oc, m, np.int32), np.full(oc, s, np.int32)
-    if any(z != 0 for z in filt.zero_points):
-        g.fail("weights zero point must be 0 (symmetric int8 weights)")
+    if any(z != 0 for z in filt.zero_points):   # TFLM applies it (weights_offset)
+        g.fail(f"weights zero point {filt.zero_points[0]}: asymmetric int8 weights are not implemented")
     lo, hi = act_range(g, act, out)
     rows, form = dot_rows(g, op, filt.data.reshape(oc, depth), bias, -inp.zero_point, mult, shift,
                           out.zero_point)
