@@ -59,12 +59,16 @@ int main(int argc, char **argv) {
 """
 
 
-def test_fast_multiplier_equals_reference(tmp_path):
+@pytest.mark.parametrize("variant", [[], ["-DBEDSIDE_ENGINE_HIGHMUL16"]], ids=["int64", "armv6m-16x16"])
+def test_fast_multiplier_equals_reference(tmp_path, variant):
+    """Both host forms of the fast high multiply: the 64-bit product, and the ARMv6-M one
+    built from 16-bit halves (selected on the host by BEDSIDE_ENGINE_HIGHMUL16)."""
     src = tmp_path / "t.cc"
     src.write_text(PROGRAM)
     exe = tmp_path / "t"
     subprocess.run(["g++", "-std=c++17", "-O2", "-Wall", "-Wextra", "-Werror", "-fsanitize=undefined",
-                    "-fno-sanitize-recover=all", f"-I{KERNEL_DIR}", str(src), "-o", str(exe)], check=True)
+                    "-fno-sanitize-recover=all", *variant, f"-I{KERNEL_DIR}", str(src), "-o", str(exe)],
+                   check=True)
     out = subprocess.run([str(exe), "1000000"], capture_output=True, text=True, check=True).stdout.split("\n")
     assert out[0] == "0", f"{out[0]} mismatches between fast and reference MultiplyByQuantizedMultiplier"
     assert [int(v) for v in out[1].split()] == [mbqm(-12345, 1518500250, -7), mbqm(777777, 1073741824, 1),
@@ -196,3 +200,34 @@ def test_depthwise_m1_bit_exact_on_cortex_m(tmp_path):
         f = bench_m4.measure(tmp_path / name / "gen", tmp_path / name / "m", x, ref)
         assert f["outputs_equal"], (name, {k: v for k, v in f.items() if k.endswith("equal")})
 
+
+
+AVERAGE_PROGRAM = r"""
+#include <cstdio>
+#include "kernels/pooling.h"
+using namespace bedside_engine;
+int main() {
+  long bad = 0, checked = 0;
+  for (int32_t count = 1; count <= 300; ++count) {
+    const Divisor d = MakeDivisor(count);
+    for (int32_t sum = -128 * count; sum <= 127 * count; ++sum, ++checked)
+      bad += AverageOf(sum, d) != (sum > 0 ? (sum + count / 2) / count : (sum - count / 2) / count);
+  }
+  printf("%ld %ld\n", bad, checked);
+  return 0;
+}
+"""
+
+
+def test_average_by_reciprocal_equals_division(tmp_path):
+    """The ARMv6-M rounded average (a reciprocal multiply, selected on the host by
+    BEDSIDE_ENGINE_NO_DIVIDE) equals TFLM's division for every int8 window sum of 1-300 taps."""
+    src = tmp_path / "avg.cc"
+    src.write_text(AVERAGE_PROGRAM)
+    exe = tmp_path / "avg"
+    subprocess.run(["g++", "-std=c++17", "-O2", "-Wall", "-Wextra", "-Werror", "-fsanitize=undefined",
+                    "-fno-sanitize-recover=all", "-DBEDSIDE_ENGINE_NO_DIVIDE", f"-I{KERNEL_DIR}", str(src),
+                    "-o", str(exe)], check=True)
+    bad, checked = (int(v) for v in subprocess.run([str(exe)], capture_output=True, text=True,
+                                                   check=True).stdout.split())
+    assert checked > 10_000_000 and bad == 0, f"{bad} of {checked} averages differ"

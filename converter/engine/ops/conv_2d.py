@@ -4,11 +4,12 @@ from ._common import (act_range, bias_input, check_int8, dot_rows, kernel_form, 
 
 
 def scratch_bytes(op, model):
-    """im2col buffer for one output pixel (fast path, ungrouped convolutions)."""
+    """im2col buffers for two output pixels (fast path, ungrouped convolutions; the second
+    is read where the kernels work on two pixels at once: kernels/conv.h)."""
     inp, filt = model.tensors[op.inputs[0]], model.tensors[op.inputs[1]]
     if len(filt.shape) != 4 or len(inp.shape) != 4 or filt.shape[3] != inp.shape[3]:
         return 0
-    return (filt.shape[1] * filt.shape[2] * filt.shape[3] + 3) // 4 * 4
+    return 2 * ((filt.shape[1] * filt.shape[2] * filt.shape[3] + 3) // 4 * 4)
 
 
 def emit_conv(g, op, geometry: dict, w2d, bias: int, input_offset: int, mult, shift,

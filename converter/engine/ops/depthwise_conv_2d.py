@@ -10,15 +10,16 @@ from .conv_2d import emit_conv
 
 
 def scratch_bytes(op, model):
-    """A gathered receptive field (kh*kw*out_channels), or the im2col field of the 1-channel
-    case; multiplier-1 layers read their taps in place."""
+    """A gathered receptive field (kh*kw*out_channels), or the two im2col fields of the
+    1-channel case; multiplier-1 layers read their taps in place."""
     inp, filt = model.tensors[op.inputs[0]], model.tensors[op.inputs[1]]
     if len(filt.shape) != 4 or len(inp.shape) != 4 or filt.data is None:
         return 0
     if inp.shape[3] > 1 and filt.shape[3] == inp.shape[3]:
         return 0
-    channels = 1 if inp.shape[3] == 1 else filt.shape[3]
-    return (filt.shape[1] * filt.shape[2] * channels + 3) // 4 * 4
+    if inp.shape[3] == 1:     # Conv's im2col: two pixels' fields (kernels/conv.h)
+        return 2 * ((filt.shape[1] * filt.shape[2] + 3) // 4 * 4)
+    return (filt.shape[1] * filt.shape[2] * filt.shape[3] + 3) // 4 * 4
 
 
 def lower(op, g):

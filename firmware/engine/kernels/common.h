@@ -17,6 +17,14 @@
 #define BEDSIDE_ENGINE_DSP 0
 #endif
 
+// Two output pixels per pass in the dot-product kernels (dot.h: Dot2Px) on cores with
+// registers to hold 16 accumulators and no packed multiply: RISC-V.
+#if defined(__riscv) && !defined(BEDSIDE_ENGINE_ONE_PIXEL)
+#define BEDSIDE_ENGINE_TWO_PIXELS 1
+#else
+#define BEDSIDE_ENGINE_TWO_PIXELS 0
+#endif
+
 // Generated code names DSP-only constants (e.g. int16 weight copies) through this macro.
 // ... and constants only the portable kernels read (the int8 weights a DSP build replaces).
 #if BEDSIDE_ENGINE_DSP
@@ -90,9 +98,26 @@ inline int32_t HighMulRound(int32_t x, int32_t multiplier, int32_t round) {
   int32_t hi = round;
   __asm__("smlal %0, %1, %2, %3" : "+r"(lo), "+r"(hi) : "r"(x2), "r"(multiplier));
   return hi;
+#elif defined(__ARM_ARCH_6M__) || defined(BEDSIDE_ENGINE_HIGHMUL16)
+  // ARMv6-M has no 32x32->64 multiply (the library's __aeabi_lmul costs ~50
+  // instructions). The result is floor((x * m + 2^30) / 2^31) + round; from 16-bit halves
+  // x = xh * 2^16 + xl, m = mh * 2^16 + ml (|x| < 2^30, 0 <= m < 2^31: every product fits):
+  // 2 * xh * mh + floor((xh * ml + xl * mh + (xl * ml + 2^30) / 2^16) / 2^15), where the
+  // fraction dropped from the inner quotient cannot change the outer floor. The last sum
+  // has 33 bits, so it is divided in two parts (high halves, then the carry of the low).
+  (void)x2;
+  const int32_t xh = x >> 16, mh = static_cast<int32_t>(static_cast<uint32_t>(multiplier) >> 16);
+  const uint32_t xl = static_cast<uint32_t>(x) & 0xffffu, ml = static_cast<uint32_t>(multiplier) & 0xffffu;
+  const int32_t p2 = xh * static_cast<int32_t>(ml);
+  const uint32_t u = xl * static_cast<uint32_t>(mh) + ((xl * ml) >> 16) + (1u << 14);
+  const int32_t low = static_cast<int32_t>(((static_cast<uint32_t>(p2) & 0x7fffu) + (u & 0x7fffu)) >> 15);
+  return 2 * (xh * mh) + (p2 >> 15) + static_cast<int32_t>(u >> 15) + low + round;
 #else
-  const int64_t high = static_cast<int64_t>(round) * (INT64_C(1) << 32);   // round << 32, defined for round < 0
-  return static_cast<int32_t>((static_cast<int64_t>(x2) * multiplier + high + (INT64_C(1) << 31)) >> 32);
+  // high word + round + the carry of adding 2^31 to the low word (its top bit): no 64-bit
+  // add (RISC-V: mul, mulh, srli and two adds)
+  const int64_t product = static_cast<int64_t>(x2) * multiplier;
+  const uint32_t low = static_cast<uint32_t>(product);
+  return static_cast<int32_t>(product >> 32) + round + static_cast<int32_t>(low >> 31);
 #endif
 }
 

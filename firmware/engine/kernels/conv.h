@@ -102,7 +102,8 @@ inline const int8_t *Im2Col(const ConvParams &p, const int8_t *image, int32_t y0
   return col;
 }
 
-// col: scratch of ceil4(k_h * k_w * in_c) bytes (nullptr: reference loop). kFast: the
+// col: scratch of 2 * ceil4(k_h * k_w * in_c) bytes (nullptr: reference loop); the second
+// half holds a second pixel's field where two pixels share each weight load (RISC-V). kFast: the
 // layer's requantization form (MultiplyByQuantizedMultiplierFast), chosen by the generator.
 template <int kFast = 0, bool kFullRange = false>
 inline void Conv(const ConvParams &p, const int8_t *input, int8_t *output, int8_t *col) {
@@ -123,8 +124,18 @@ inline void Conv(const ConvParams &p, const int8_t *input, int8_t *output, int8_
   for (int32_t b = 0; b < p.batches; ++b) {
     const int8_t *image = input + b * image_bytes;
     for (int32_t oy = 0; oy < p.out_h; ++oy) {
+      const int32_t y0 = oy * p.stride_h - p.pad_h;
       for (int32_t ox = 0; ox < p.out_w; ++ox, out += out_c) {
-        const int8_t *x = Im2Col(p, image, oy * p.stride_h - p.pad_h, ox * p.stride_w - p.pad_w, col, readable);
+        const int8_t *x = Im2Col(p, image, y0, ox * p.stride_w - p.pad_w, col, readable);
+#if BEDSIDE_ENGINE_TWO_PIXELS
+        if (ox + 1 < p.out_w) {   // and the next pixel, gathered into the second half of col
+          const int8_t *x1 = Im2Col(p, image, y0, (ox + 1) * p.stride_w - p.pad_w, col + readable, readable);
+          DotRows2Px<kFast, kFullRange>(x, x1, p.filter8, n, out_c, q, out, out + out_c);
+          ++ox;
+          out += out_c;
+          continue;
+        }
+#endif
         DotRows<kFast, kFullRange>(x, p.filter16, p.filter8, n, out_c, q, out);
       }
     }

@@ -104,6 +104,75 @@ inline void Dot4x16(const int8_t *x, const int16_t *w16, int32_t n4, int32_t *ac
 #undef BEDSIDE_DOT4X16_GROUP
 #endif
 
+#if defined(__ARM_ARCH_6M__)
+// Cortex-M0 (ARMv6-M): LDRSB takes only a register offset, so the offsets 1-4 live in
+// r4-r7 and both pointers are biased by -1 (input u of four at [xb, r(4+u)], its four
+// weights at [wb, r4..r7], wb += 4 per input); the accumulators sit in high registers
+// (ADD takes them). Per four inputs: 4 + 16 loads, 16 MULS, 16 ADD, 7 pointer/loop
+// instructions (3.7 per MAC, against about 5 as GCC writes Dot4x8, one MOVS per offset).
+// An n that is not a multiple of 4 enters the loop at input (-n) & 3 (Duff's device;
+// a second loop for the last inputs does not fit the registers).
+inline void Dot4x8M0(const int8_t *x, const int8_t *w8, int32_t n, int32_t *acc) {
+  int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
+  if (n > 0) {
+    const int32_t entry = (-n) & 3;
+    const int8_t *xb = x - 1 - entry, *wb = w8 - 1;
+    const int8_t *const end = x - 1 + n;
+    __asm__ volatile(
+      ".syntax unified\n"
+      "ldr r2, %[entry]\n"
+      "movs r4, #1\n"
+      "movs r5, #2\n"
+      "movs r6, #3\n"
+      "movs r7, #4\n"
+      "cmp r2, #1\n"
+      "beq 11f\n"
+      "cmp r2, #2\n"
+      "beq 12f\n"
+      "cmp r2, #3\n"
+      "beq 13f\n"
+      "10:\n"
+      "ldrsb r2, [%[xb], r4]\n"
+      "ldrsb r3, [%[wb], r4]\n" "muls r3, r2, r3\n" "add %[a0], r3\n"
+      "ldrsb r3, [%[wb], r5]\n" "muls r3, r2, r3\n" "add %[a1], r3\n"
+      "ldrsb r3, [%[wb], r6]\n" "muls r3, r2, r3\n" "add %[a2], r3\n"
+      "ldrsb r3, [%[wb], r7]\n" "muls r3, r2, r3\n" "add %[a3], r3\n"
+      "adds %[wb], #4\n"
+      "11:\n"
+      "ldrsb r2, [%[xb], r5]\n"
+      "ldrsb r3, [%[wb], r4]\n" "muls r3, r2, r3\n" "add %[a0], r3\n"
+      "ldrsb r3, [%[wb], r5]\n" "muls r3, r2, r3\n" "add %[a1], r3\n"
+      "ldrsb r3, [%[wb], r6]\n" "muls r3, r2, r3\n" "add %[a2], r3\n"
+      "ldrsb r3, [%[wb], r7]\n" "muls r3, r2, r3\n" "add %[a3], r3\n"
+      "adds %[wb], #4\n"
+      "12:\n"
+      "ldrsb r2, [%[xb], r6]\n"
+      "ldrsb r3, [%[wb], r4]\n" "muls r3, r2, r3\n" "add %[a0], r3\n"
+      "ldrsb r3, [%[wb], r5]\n" "muls r3, r2, r3\n" "add %[a1], r3\n"
+      "ldrsb r3, [%[wb], r6]\n" "muls r3, r2, r3\n" "add %[a2], r3\n"
+      "ldrsb r3, [%[wb], r7]\n" "muls r3, r2, r3\n" "add %[a3], r3\n"
+      "adds %[wb], #4\n"
+      "13:\n"
+      "ldrsb r2, [%[xb], r7]\n"
+      "ldrsb r3, [%[wb], r4]\n" "muls r3, r2, r3\n" "add %[a0], r3\n"
+      "ldrsb r3, [%[wb], r5]\n" "muls r3, r2, r3\n" "add %[a1], r3\n"
+      "ldrsb r3, [%[wb], r6]\n" "muls r3, r2, r3\n" "add %[a2], r3\n"
+      "ldrsb r3, [%[wb], r7]\n" "muls r3, r2, r3\n" "add %[a3], r3\n"
+      "adds %[wb], #4\n"
+      "adds %[xb], #4\n"
+      "cmp %[xb], %[end]\n"
+      "bne 10b\n"
+      : [a0] "+h"(a0), [a1] "+h"(a1), [a2] "+h"(a2), [a3] "+h"(a3), [xb] "+l"(xb), [wb] "+l"(wb)
+      : [end] "r"(end), [entry] "m"(entry)
+      : "r2", "r3", "r4", "r5", "r6", "r7", "cc", "memory");
+  }
+  acc[0] = a0;
+  acc[1] = a1;
+  acc[2] = a2;
+  acc[3] = a3;
+}
+#endif
+
 // The portable form: acc[0..3] += x . w[k] over n inputs, w8 interleaved by the generator
 // (`dot_weights_portable`): per input, the four channels' weights side by side, so one
 // input byte load feeds four MACs and every weight load is an immediate offset. Four
@@ -137,6 +206,145 @@ inline void Dot4x8(const int8_t *x, const int8_t *w8, int32_t n, int32_t *acc) {
   acc[3] = a3;
 }
 
+#if BEDSIDE_ENGINE_TWO_PIXELS
+// Two output pixels at once (RISC-V: 31 registers, no packed multiply): x0 and x1 are the
+// two pixels' fields, so each weight byte (w8 as Dot4x8 reads it, wa/wb: groups of four
+// channels) feeds two MACs.
+// Per pixel pair and input, 2 + 4 * groups loads, then a multiply and an add per MAC
+// (2.7 instructions per MAC with two groups, 2.9 with one, four inputs per iteration at
+// immediate offsets, then one at a time). In assembly with the accumulators in named
+// registers (s0-s7 and, for two groups, s8-s11, t3-t6; t0, t1: the two inputs, t2: a
+// weight, a7: a product): as C, GCC loads all the weights ahead and spills accumulators,
+// and as operands 16 read-write accumulators exceed asm's 30. Both pixels start from
+// init[4 * groups]; acc: [pixel][4 * groups].
+#define BEDSIDE_RV_MAC(off, wp, a, b)                                                                     \
+  "lb t2, " #off "(%[" #wp "])\n"                                                                         \
+  "mul a7, t0, t2\n"                                                                                      \
+  "add " #a ", " #a ", a7\n"                                                                              \
+  "mul a7, t1, t2\n"                                                                                      \
+  "add " #b ", " #b ", a7\n"
+__attribute__((always_inline)) inline void Dot2x8(const int8_t *x0, const int8_t *x1, const int8_t *wa, const int8_t *wb, int32_t n, const int32_t *init,
+                   int32_t *acc) {
+  const int8_t *const end4 = x0 + (n & ~3), *const end = x0 + n;
+  __asm__ volatile(
+      "lw s0, 0(%[init])\n"
+      "lw s1, 4(%[init])\n"
+      "lw s2, 8(%[init])\n"
+      "lw s3, 12(%[init])\n"
+      "lw s4, 16(%[init])\n"
+      "lw s5, 20(%[init])\n"
+      "lw s6, 24(%[init])\n"
+      "lw s7, 28(%[init])\n"
+      "lw s8, 0(%[init])\n"
+      "lw s9, 4(%[init])\n"
+      "lw s10, 8(%[init])\n"
+      "lw s11, 12(%[init])\n"
+      "lw t3, 16(%[init])\n"
+      "lw t4, 20(%[init])\n"
+      "lw t5, 24(%[init])\n"
+      "lw t6, 28(%[init])\n"
+      "beq %[x0], %[end4], 2f\n"
+      "1:\n"
+      "lb t0, 0(%[x0])\n" "lb t1, 0(%[x1])\n"
+      BEDSIDE_RV_MAC(0, wa, s0, s8) BEDSIDE_RV_MAC(1, wa, s1, s9) BEDSIDE_RV_MAC(2, wa, s2, s10) BEDSIDE_RV_MAC(3, wa, s3, s11)
+      BEDSIDE_RV_MAC(0, wb, s4, t3) BEDSIDE_RV_MAC(1, wb, s5, t4) BEDSIDE_RV_MAC(2, wb, s6, t5) BEDSIDE_RV_MAC(3, wb, s7, t6)
+      "lb t0, 1(%[x0])\n" "lb t1, 1(%[x1])\n"
+      BEDSIDE_RV_MAC(4, wa, s0, s8) BEDSIDE_RV_MAC(5, wa, s1, s9) BEDSIDE_RV_MAC(6, wa, s2, s10) BEDSIDE_RV_MAC(7, wa, s3, s11)
+      BEDSIDE_RV_MAC(4, wb, s4, t3) BEDSIDE_RV_MAC(5, wb, s5, t4) BEDSIDE_RV_MAC(6, wb, s6, t5) BEDSIDE_RV_MAC(7, wb, s7, t6)
+      "lb t0, 2(%[x0])\n" "lb t1, 2(%[x1])\n"
+      BEDSIDE_RV_MAC(8, wa, s0, s8) BEDSIDE_RV_MAC(9, wa, s1, s9) BEDSIDE_RV_MAC(10, wa, s2, s10) BEDSIDE_RV_MAC(11, wa, s3, s11)
+      BEDSIDE_RV_MAC(8, wb, s4, t3) BEDSIDE_RV_MAC(9, wb, s5, t4) BEDSIDE_RV_MAC(10, wb, s6, t5) BEDSIDE_RV_MAC(11, wb, s7, t6)
+      "lb t0, 3(%[x0])\n" "lb t1, 3(%[x1])\n"
+      BEDSIDE_RV_MAC(12, wa, s0, s8) BEDSIDE_RV_MAC(13, wa, s1, s9) BEDSIDE_RV_MAC(14, wa, s2, s10) BEDSIDE_RV_MAC(15, wa, s3, s11)
+      BEDSIDE_RV_MAC(12, wb, s4, t3) BEDSIDE_RV_MAC(13, wb, s5, t4) BEDSIDE_RV_MAC(14, wb, s6, t5) BEDSIDE_RV_MAC(15, wb, s7, t6)
+      "addi %[x0], %[x0], 4\n"
+      "addi %[x1], %[x1], 4\n"
+      "addi %[wa], %[wa], 16\n"
+      "addi %[wb], %[wb], 16\n"
+      "bne %[x0], %[end4], 1b\n"
+      "2:\n"
+      "beq %[x0], %[end], 4f\n"
+      "3:\n"
+      "lb t0, 0(%[x0])\n" "lb t1, 0(%[x1])\n"
+      BEDSIDE_RV_MAC(0, wa, s0, s8) BEDSIDE_RV_MAC(1, wa, s1, s9) BEDSIDE_RV_MAC(2, wa, s2, s10) BEDSIDE_RV_MAC(3, wa, s3, s11)
+      BEDSIDE_RV_MAC(0, wb, s4, t3) BEDSIDE_RV_MAC(1, wb, s5, t4) BEDSIDE_RV_MAC(2, wb, s6, t5) BEDSIDE_RV_MAC(3, wb, s7, t6)
+      "addi %[x0], %[x0], 1\n"
+      "addi %[x1], %[x1], 1\n"
+      "addi %[wa], %[wa], 4\n"
+      "addi %[wb], %[wb], 4\n"
+      "bne %[x0], %[end], 3b\n"
+      "4:\n"
+      "sw s0, 0(%[acc])\n"
+      "sw s1, 4(%[acc])\n"
+      "sw s2, 8(%[acc])\n"
+      "sw s3, 12(%[acc])\n"
+      "sw s4, 16(%[acc])\n"
+      "sw s5, 20(%[acc])\n"
+      "sw s6, 24(%[acc])\n"
+      "sw s7, 28(%[acc])\n"
+      "sw s8, 32(%[acc])\n"
+      "sw s9, 36(%[acc])\n"
+      "sw s10, 40(%[acc])\n"
+      "sw s11, 44(%[acc])\n"
+      "sw t3, 48(%[acc])\n"
+      "sw t4, 52(%[acc])\n"
+      "sw t5, 56(%[acc])\n"
+      "sw t6, 60(%[acc])\n"
+      : [x0] "+r"(x0), [x1] "+r"(x1), [wa] "+r"(wa), [wb] "+r"(wb)
+      : [end4] "r"(end4), [end] "r"(end), [init] "r"(init), [acc] "r"(acc)
+      : "s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "s9", "s10", "s11", "t3", "t4", "t5", "t6", "t0", "t1", "t2", "a7", "memory");
+}
+
+__attribute__((always_inline)) inline void Dot2x4(const int8_t *x0, const int8_t *x1, const int8_t *wa, int32_t n, const int32_t *init, int32_t *acc) {
+  const int8_t *const end4 = x0 + (n & ~3), *const end = x0 + n;
+  __asm__ volatile(
+      "lw s0, 0(%[init])\n"
+      "lw s1, 4(%[init])\n"
+      "lw s2, 8(%[init])\n"
+      "lw s3, 12(%[init])\n"
+      "lw s4, 0(%[init])\n"
+      "lw s5, 4(%[init])\n"
+      "lw s6, 8(%[init])\n"
+      "lw s7, 12(%[init])\n"
+      "beq %[x0], %[end4], 2f\n"
+      "1:\n"
+      "lb t0, 0(%[x0])\n" "lb t1, 0(%[x1])\n"
+      BEDSIDE_RV_MAC(0, wa, s0, s4) BEDSIDE_RV_MAC(1, wa, s1, s5) BEDSIDE_RV_MAC(2, wa, s2, s6) BEDSIDE_RV_MAC(3, wa, s3, s7)
+      "lb t0, 1(%[x0])\n" "lb t1, 1(%[x1])\n"
+      BEDSIDE_RV_MAC(4, wa, s0, s4) BEDSIDE_RV_MAC(5, wa, s1, s5) BEDSIDE_RV_MAC(6, wa, s2, s6) BEDSIDE_RV_MAC(7, wa, s3, s7)
+      "lb t0, 2(%[x0])\n" "lb t1, 2(%[x1])\n"
+      BEDSIDE_RV_MAC(8, wa, s0, s4) BEDSIDE_RV_MAC(9, wa, s1, s5) BEDSIDE_RV_MAC(10, wa, s2, s6) BEDSIDE_RV_MAC(11, wa, s3, s7)
+      "lb t0, 3(%[x0])\n" "lb t1, 3(%[x1])\n"
+      BEDSIDE_RV_MAC(12, wa, s0, s4) BEDSIDE_RV_MAC(13, wa, s1, s5) BEDSIDE_RV_MAC(14, wa, s2, s6) BEDSIDE_RV_MAC(15, wa, s3, s7)
+      "addi %[x0], %[x0], 4\n"
+      "addi %[x1], %[x1], 4\n"
+      "addi %[wa], %[wa], 16\n"
+      "bne %[x0], %[end4], 1b\n"
+      "2:\n"
+      "beq %[x0], %[end], 4f\n"
+      "3:\n"
+      "lb t0, 0(%[x0])\n" "lb t1, 0(%[x1])\n"
+      BEDSIDE_RV_MAC(0, wa, s0, s4) BEDSIDE_RV_MAC(1, wa, s1, s5) BEDSIDE_RV_MAC(2, wa, s2, s6) BEDSIDE_RV_MAC(3, wa, s3, s7)
+      "addi %[x0], %[x0], 1\n"
+      "addi %[x1], %[x1], 1\n"
+      "addi %[wa], %[wa], 4\n"
+      "bne %[x0], %[end], 3b\n"
+      "4:\n"
+      "sw s0, 0(%[acc])\n"
+      "sw s1, 4(%[acc])\n"
+      "sw s2, 8(%[acc])\n"
+      "sw s3, 12(%[acc])\n"
+      "sw s4, 16(%[acc])\n"
+      "sw s5, 20(%[acc])\n"
+      "sw s6, 24(%[acc])\n"
+      "sw s7, 28(%[acc])\n"
+      : [x0] "+r"(x0), [x1] "+r"(x1), [wa] "+r"(wa)
+      : [end4] "r"(end4), [end] "r"(end), [init] "r"(init), [acc] "r"(acc)
+      : "s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7", "t0", "t1", "t2", "a7", "memory");
+}
+#undef BEDSIDE_RV_MAC
+#endif
+
 // What DotRows needs besides the vectors: per-channel arrays padded to a multiple of 4
 // channels (acc_init = bias + input_offset * sum(w); quant: see kQuantStride), output
 // zero point and clamp.
@@ -166,6 +374,8 @@ inline void DotRows(const int8_t *x, const int16_t *w16, const int8_t *w8, int32
     int32_t a[4] = {r.acc_init[oc], r.acc_init[oc + 1], r.acc_init[oc + 2], r.acc_init[oc + 3]};
 #if BEDSIDE_ENGINE_DSP
     Dot4x16(x, w16 + oc * n4, n4, a);
+#elif defined(__ARM_ARCH_6M__)
+    Dot4x8M0(x, w8 + oc * n, n, a);
 #else
     Dot4x8(x, w8 + oc * n, n, a);
 #endif
@@ -178,6 +388,8 @@ inline void DotRows(const int8_t *x, const int16_t *w16, const int8_t *w8, int32
     int32_t a[4] = {r.acc_init[full], r.acc_init[full + 1], r.acc_init[full + 2], r.acc_init[full + 3]};
 #if BEDSIDE_ENGINE_DSP
     Dot4x16(x, w16 + full * n4, n4, a);
+#elif defined(__ARM_ARCH_6M__)
+    Dot4x8M0(x, w8 + full * n, n, a);
 #else
     Dot4x8(x, w8 + full * n, n, a);
 #endif
@@ -185,6 +397,35 @@ inline void DotRows(const int8_t *x, const int16_t *w16, const int8_t *w8, int32
       out[full + k] = RequantizeToInt8<kFast, kFullRange>(a[k], quant + k * kQuantStride, off, lo, hi);
   }
 }
+
+#if BEDSIDE_ENGINE_TWO_PIXELS
+// DotRows for two pixels whose fields are x0 and x1 (out0, out1: their outputs): eight
+// channels per pass while they last, then four at a time, the last group padded.
+template <int kFast, bool kFullRange>
+inline void DotRows2Px(const int8_t *x0, const int8_t *x1, const int8_t *w8, int32_t n, int32_t out_c,
+                       const RowsQuant &q, int8_t *out0, int8_t *out1) {
+  const RowsQuant r = q;
+  const int32_t *quant = r.quant;
+  const int32_t off = r.output_offset, lo = r.act_min, hi = r.act_max;
+  int32_t oc = 0;
+  for (; oc + 8 <= out_c; oc += 8, quant += 8 * kQuantStride) {
+    int32_t a[16];
+    Dot2x8(x0, x1, w8 + oc * n, w8 + (oc + 4) * n, n, r.acc_init + oc, a);
+    for (int32_t k = 0; k < 8; ++k) {
+      out0[oc + k] = RequantizeToInt8<kFast, kFullRange>(a[k], quant + k * kQuantStride, off, lo, hi);
+      out1[oc + k] = RequantizeToInt8<kFast, kFullRange>(a[8 + k], quant + k * kQuantStride, off, lo, hi);
+    }
+  }
+  for (; oc < out_c; oc += 4, quant += 4 * kQuantStride) {   // fours, then the last 1-3 (zero padded weights)
+    int32_t a[8];
+    Dot2x4(x0, x1, w8 + oc * n, n, r.acc_init + oc, a);
+    for (int32_t k = 0; k < 4 && oc + k < out_c; ++k) {
+      out0[oc + k] = RequantizeToInt8<kFast, kFullRange>(a[k], quant + k * kQuantStride, off, lo, hi);
+      out1[oc + k] = RequantizeToInt8<kFast, kFullRange>(a[4 + k], quant + k * kQuantStride, off, lo, hi);
+    }
+  }
+}
+#endif
 
 }  // namespace bedside_engine
 

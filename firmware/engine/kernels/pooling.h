@@ -16,13 +16,41 @@ struct PoolParams {
 };
 
 // TFLM's rounding division of a window sum by the number of taps inside the image.
-inline int32_t AverageOf(int32_t sum, int32_t count) {
+// A window's tap count and, where division is a library call, its reciprocal.
+struct Divisor {
+  int32_t count;
+  uint32_t recip;   // ceil(2^24 / count), for count <= 256 (ARMv6-M)
+};
+
+#if defined(__ARM_ARCH_6M__) || defined(BEDSIDE_ENGINE_NO_DIVIDE)
+constexpr bool kNoDivide = true;   // no divide instruction (__aeabi_idiv: ~100 instructions)
+#else
+constexpr bool kNoDivide = false;
+#endif
+
+inline Divisor MakeDivisor(int32_t count) {
+  return {count, kNoDivide && count <= 256 ? ((1u << 24) + static_cast<uint32_t>(count) - 1) / static_cast<uint32_t>(count)
+                                           : 0u};
+}
+
+// TFLM's rounded average. Without a divide instruction, for windows of up to 256 taps:
+// |sum| <= 128 * count, and (|sum| + count / 2) / count is exactly
+// (|sum| + count / 2) * ceil(2^24 / count) >> 24, since the product's excess,
+// (|sum| + count / 2) * (count * ceil(2^24 / count) - 2^24) < 128.5 * count^2 <= 2^23.1,
+// stays under 2^24, and the product under 2^32.
+inline int32_t AverageOf(int32_t sum, const Divisor &d) {
+  const int32_t count = d.count;
+  if (kNoDivide && d.recip != 0) {
+    const uint32_t mag = static_cast<uint32_t>(sum > 0 ? sum : -sum) + static_cast<uint32_t>(count >> 1);
+    const int32_t q = static_cast<int32_t>((mag * d.recip) >> 24);
+    return sum > 0 ? q : -q;
+  }
   return sum > 0 ? (sum + count / 2) / count : (sum - count / 2) / count;
 }
 
 // Average of four channels (c .. c+3) over the window rows [0, rows) x columns [0, cols).
 inline void AverageFourPortable(const int8_t *at, int32_t rows, int32_t cols, int32_t row_step, int32_t c_n,
-                                int32_t count, int32_t lo, int32_t hi, int8_t *out) {
+                                const Divisor &count, int32_t lo, int32_t hi, int8_t *out) {
   int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
   for (int32_t fy = 0; fy < rows; ++fy, at += row_step) {
     const int8_t *tap = at;
@@ -39,10 +67,10 @@ inline void AverageFourPortable(const int8_t *at, int32_t rows, int32_t cols, in
   out[3] = static_cast<int8_t>(Clamp(AverageOf(a3, count), lo, hi));
 }
 
-inline void AverageFour(const int8_t *at, int32_t rows, int32_t cols, int32_t row_step, int32_t c_n, int32_t count,
+inline void AverageFour(const int8_t *at, int32_t rows, int32_t cols, int32_t row_step, int32_t c_n, const Divisor &count,
                         int32_t lo, int32_t hi, int8_t *out) {
 #if BEDSIDE_ENGINE_DSP
-  if (count <= 256) {   // |sum| <= 128 * count fits the 16-bit lanes
+  if (count.count <= 256) {   // |sum| <= 128 * count fits the 16-bit lanes
     uint32_t even = 0, odd = 0;                               // halfword lanes: channels (0, 2), (1, 3)
     for (int32_t fy = 0; fy < rows; ++fy, at += row_step) {
       const int8_t *tap = at;
@@ -66,6 +94,7 @@ template <bool kMax>
 inline void Pool(const PoolParams &p, const int8_t *input, int8_t *output) {
   const int32_t c_n = p.channels, in_w = p.in_w, in_h = p.in_h, lo = p.act_min, hi = p.act_max;
   const int32_t row_step = in_w * c_n;
+  Divisor count = MakeDivisor(1);
   int8_t *out = output;
   for (int32_t b = 0; b < p.batches; ++b) {
     const int8_t *image = input + b * in_h * row_step;
@@ -78,7 +107,8 @@ inline void Pool(const PoolParams &p, const int8_t *input, int8_t *output) {
         const int32_t fx0 = x0 < 0 ? -x0 : 0;
         const int32_t fx1 = p.f_w < in_w - x0 ? p.f_w : in_w - x0;
         const int32_t rows = fy1 - fy0, cols = fx1 - fx0;
-        const int32_t count = rows * cols > 0 ? rows * cols : 1;   // SAME/VALID windows always hold a tap
+        const int32_t taps = rows * cols > 0 ? rows * cols : 1;   // SAME/VALID windows always hold a tap
+        if (taps != count.count) count = MakeDivisor(taps);      // interior windows share one
         const int8_t *at = image + ((y0 + fy0) * in_w + x0 + fx0) * c_n;
         int32_t c = 0;
         // Max pooling is cheaper one channel at a time (measured: no four-way compare chain).
