@@ -223,7 +223,7 @@ inline void Dot4x8(const int8_t *x, const int8_t *w8, int32_t n, int32_t *acc) {
   "add " #a ", " #a ", a7\n"                                                                              \
   "mul a7, t1, t2\n"                                                                                      \
   "add " #b ", " #b ", a7\n"
-__attribute__((always_inline)) inline void Dot2x8(const int8_t *x0, const int8_t *x1, const int8_t *wa, const int8_t *wb, int32_t n, const int32_t *init,
+inline void Dot2x8(const int8_t *x0, const int8_t *x1, const int8_t *wa, const int8_t *wb, int32_t n, const int32_t *init,
                    int32_t *acc) {
   const int8_t *const end4 = x0 + (n & ~3), *const end = x0 + n;
   __asm__ volatile(
@@ -295,7 +295,7 @@ __attribute__((always_inline)) inline void Dot2x8(const int8_t *x0, const int8_t
       : "s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "s9", "s10", "s11", "t3", "t4", "t5", "t6", "t0", "t1", "t2", "a7", "memory");
 }
 
-__attribute__((always_inline)) inline void Dot2x4(const int8_t *x0, const int8_t *x1, const int8_t *wa, int32_t n, const int32_t *init, int32_t *acc) {
+inline void Dot2x4(const int8_t *x0, const int8_t *x1, const int8_t *wa, int32_t n, const int32_t *init, int32_t *acc) {
   const int8_t *const end4 = x0 + (n & ~3), *const end = x0 + n;
   __asm__ volatile(
       "lw s0, 0(%[init])\n"
