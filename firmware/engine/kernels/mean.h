@@ -19,14 +19,12 @@ inline void Mean(const MeanParams &p, const int8_t *input, int8_t *output, int32
   const int8_t *in = input;
   for (int32_t a = 0; a < p.dims[0]; ++a)
     for (int32_t b = 0; b < p.dims[1]; ++b)
-      for (int32_t c = 0; c < p.dims[2]; ++c) {
-        int32_t o = a * p.out_stride[0] + b * p.out_stride[1] + c * p.out_stride[2];
-        const int32_t step = p.out_stride[3];   // the innermost index walks by a step, no multiply
-        for (int32_t d = 0; d < p.dims[3]; ++d, o += step) {
+      for (int32_t c = 0; c < p.dims[2]; ++c)
+        for (int32_t d = 0; d < p.dims[3]; ++d) {
+          const int32_t o = a * p.out_stride[0] + b * p.out_stride[1] + c * p.out_stride[2] + d * p.out_stride[3];
           // TFLM sums with wrap-around (AddTensorValuesWithExpectedOverflow).
           scratch[o] = static_cast<int32_t>(static_cast<uint32_t>(scratch[o]) + static_cast<uint32_t>(*in++));
         }
-      }
   for (int32_t i = 0; i < p.num_outputs; ++i) {
     const int32_t shifted = static_cast<int32_t>(static_cast<int64_t>(scratch[i]) -
                                                  static_cast<int64_t>(p.input_zp) * p.num_in_axis);
