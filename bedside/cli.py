@@ -32,6 +32,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "monitor": ("bedside.host_tools.link.cmd_monitor", "live view of vitals, risk and alarms from a device"),
     "ports": ("bedside.host_tools.link.cmd_ports", "list serial ports"),
     "bench": ("bedside.bench.cmd_bench", "benchmarks: engine, link, personalization, reliability"),
+    "docs": ("bedside.docs", "render the docs' figure tables from a run's JSON (--check: report drift)"),
     "demo": ("bedside.demo", "the whole path: data -> ... -> verified emulated device"),
 }
 

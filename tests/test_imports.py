@@ -23,7 +23,7 @@ FLOORS = [
     ("bedside", 1),                 # kit utilities: fileio, rundir, runinfo, boards, banner, ...
     ("bedside.reference", 2), ("bedside.sources", 2),
     ("bedside.training", 3), ("bedside.converter", 3), ("bedside.host_tools", 3),
-    ("bedside.bench", 4), ("bedside.demo", 4), ("bedside.cli", 4),
+    ("bedside.bench", 4), ("bedside.demo", 4), ("bedside.cli", 4), ("bedside.docs", 4),
 ]
 STAGES = ("bedside.training", "bedside.converter", "bedside.host_tools")
 
