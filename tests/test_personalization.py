@@ -189,17 +189,17 @@ def test_bench_quick_writes_json(quick_run_dir, tmp_path):
     for arm in ("with", "without"):
         a = s[arm]["alarm"]
         assert a["target_sensitivity"] >= r["alarm_policy"]["target_sensitivity"]
-        assert set(a["validation"]) == {"overall", "atypical_baseline"}
+        assert set(a["validation"]) == {"overall", "off_norm_baseline"}
         assert isinstance(a["matched"], bool)
     for arm in ("with", "without"):
         # one alarm per model, chosen on validation, the same for both groups
         assert s[arm]["alarm"]["chosen_on"] == "val"
-        for group in ("overall", "atypical_baseline"):
+        for group in ("overall", "off_norm_baseline"):
             m = s[arm][group]
             assert m["threshold"] == s[arm]["alarm"]["threshold"]
             for key in ("false_alarms_per_patient_day", "event_sensitivity"):
                 assert key in m and len(m[key + "_ci"]) == 2
-    for group in ("overall", "atypical_baseline"):
+    for group in ("overall", "off_norm_baseline"):
         red = s[group]["false_alarm_reduction"]   # None when there is no false alarm
         assert red is None or red <= 1.0
         assert set(s[group]["event_sensitivity"]) == {"with", "without"}
@@ -275,7 +275,7 @@ def _val_arm(rng, weak: set[int], neg_hi: float) -> dict:
     cat = np.concatenate
     pidx = cat(pidx)
     return {"y": cat(y), "p": cat(p), "pidx": pidx, "ends": cat(ends), "onset": cat(onset),
-            "atyp": pidx < 10}
+            "sub": pidx < 10}
 
 
 def test_equal_sensitivity_operating_point_uses_validation_only():
@@ -286,13 +286,13 @@ def test_equal_sensitivity_operating_point_uses_validation_only():
     # atypical event patient 3: at the policy's point it misses that event, which the
     # population arm alarms
     val = {"without": _val_arm(rng, set(), 0.8), "with": _val_arm(rng, {3}, 0.3)}
-    groups = {"overall": np.ones(2000, bool), "atypical_baseline": val["with"]["atyp"]}
+    groups = {"overall": np.ones(2000, bool), "off_norm_baseline": val["with"]["sub"]}
     at_policy = operating_points(val, policy, "policy")
     for arm in ("with", "without"):
         assert at_policy[arm]["target_sensitivity"] == 0.8
     ref = {g: _val_stats(val["without"], at_policy["without"], m) for g, m in groups.items()}
-    assert ref["atypical_baseline"]["events_alarmed"] == 5
-    assert _val_stats(val["with"], at_policy["with"], groups["atypical_baseline"])[
+    assert ref["off_norm_baseline"]["events_alarmed"] == 5
+    assert _val_stats(val["with"], at_policy["with"], groups["off_norm_baseline"])[
         "events_alarmed"] == 4
     ops = operating_points(val, policy, "equal-sensitivity")
     for arm in ("with", "without"):
@@ -324,11 +324,11 @@ def _rows(false, windows, event, alarmed):
 def test_pooled_sums_cohorts_and_resamples_within_each():
     from bedside.bench.personalization import pooled
     a = {(arm, g): _rows([4, 2, 0], [100, 100, 100], [1, 0, 1], [1, 0, arm == "with"])
-         for arm in ("without", "with") for g in ("overall", "atypical_baseline")}
+         for arm in ("without", "with") for g in ("overall", "off_norm_baseline")}
     b = {(arm, g): _rows([6, 0] if arm == "without" else [1, 1], [200, 200], [1, 1],
                          [1, arm == "without"])
-         for arm in ("without", "with") for g in ("overall", "atypical_baseline")}
-    p = pooled([a, b], stride=5, n_boot=50, seed=3)["atypical_baseline"]
+         for arm in ("without", "with") for g in ("overall", "off_norm_baseline")}
+    p = pooled([a, b], stride=5, n_boot=50, seed=3)["off_norm_baseline"]
     assert p["patients"] == 5 and p["events"] == 4
     # false alarms: without 4+2+6 = 12, with the same rows as without in cohort a plus 2
     assert p["false_alarm_reduction"] == pytest.approx(1 - (4 + 2 + 2) / 12)
@@ -340,3 +340,39 @@ def test_pooled_sums_cohorts_and_resamples_within_each():
     lo, hi = p["false_alarm_reduction_ci"]
     assert lo <= p["false_alarm_reduction"] <= hi and lo < hi
     assert pooled([a, b], 5, 50, 3) == pooled([a, b], 5, 50, 3)     # deterministic
+
+
+def test_observable_subgroup_reads_only_the_calibration_samples():
+    """The bench's subgroup is what the device can see: its own first calib_samples raw
+    samples against the population norms, never the simulator's hidden `atypical` flag."""
+    from bedside.bench.personalization import NORM_SPREADS, observable_subgroup
+    from bedside.sources.cohort import Cohort
+    pts = [simulate_patient(SEED, i, SimConfig(atypical_rate=0.5)) for i in range(12)]
+    cohort = Cohort.from_patients(pts, SEED, (0.6, 0.2, 0.2), source="simulate")
+    sub = observable_subgroup(cohort, CFG)
+    n = CFG["calib_samples"]
+    # everything after the calibration and the hidden flag changed: the subgroup is not
+    for i in range(cohort.n_patients):
+        s = cohort.offsets[i]
+        cohort.raw[s + n:cohort.offsets[i + 1]] = signals.MISSING
+    cohort.atypical[:] = 1 - np.sign(cohort.atypical)
+    assert list(observable_subgroup(cohort, CFG)) == list(sub)
+    # a typical first-hours HR far above the population centre puts a patient in it...
+    k = signals.TABLE
+    hr = k.names.index("hr")
+    far = int(k.center[hr] + (NORM_SPREADS + 0.5) * k.spread[hr])
+    near = int(k.center[hr])
+    s = cohort.offsets[0]
+    cohort.raw[s:s + n] = np.asarray(k.center, np.int16)       # every signal at its centre
+    assert not observable_subgroup(cohort, CFG)[0]
+    cohort.raw[s:s + n, hr] = far
+    assert observable_subgroup(cohort, CFG)[0]
+    cohort.raw[s:s + n, hr] = near
+    assert not observable_subgroup(cohort, CFG)[0]
+    # ...and a stream shorter than the calibration never calibrates: not in it
+    short = Cohort.from_patients([simulate_patient(SEED, 0, SimConfig())], SEED, (1.0, 0.0, 0.0),
+                                 source="simulate")
+    short.offsets[1] = n - 1
+    short.raw = short.raw[:n - 1]
+    short.raw[:, hr] = far
+    assert not observable_subgroup(short, CFG)[0]
