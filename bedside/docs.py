@@ -124,12 +124,18 @@ def _pz_pooled(r: dict) -> list[str]:
 
 
 def _pz_subgroup(r: dict) -> list[str]:
-    rows = ["| cohort seed | subgroup definition | test patients | in the subgroup |",
-            "| --- | --- | --- | --- |"]
-    sg = r.get("subgroup") or {}
+    """Per cohort: the subgroup's size per split, and its overlap with the simulator's
+    hidden flag (reported, never used)."""
+    name = (r.get("subgroup") or {}).get("name", "subgroup").replace("_", " ")
+    rows = [f"| cohort seed | {name}: train | val | test | of the hidden `atypical` flag's "
+            "patients, in it / not |", "| --- | --- | --- | --- | --- |"]
     for cs, s in r["cohort_seeds"].items():
-        rows.append(f"| {cs} | {sg.get('name', 'n/a')}: {sg.get('definition', 'n/a')} | "
-                    f"{s['test_patients']} | {s.get('subgroup_test_patients', 'n/a')} |")
+        z = s["subgroup_sizes"]
+        h = z.get("hidden_atypical_flag")
+        rows.append(f"| {cs} | " + " | ".join(
+            f"{z[sp]['in_subgroup']} of {z[sp]['patients']}" for sp in ("train", "val", "test"))
+            + " | " + ("n/a" if h is None else f"{h['in_subgroup']} / {h['not_in_subgroup']}")
+            + " |")
     return rows
 
 

@@ -185,6 +185,17 @@ def test_bench_quick_writes_json(quick_run_dir, tmp_path):
     assert r["threshold_source"] == "validation" and r["settings"] == CFG
     assert r["operating_point"]["rule"] == "equal-sensitivity"
     (seed, s), = r["cohort_seeds"].items()
+    # the subgroup is the observable one, stated and sized in the JSON
+    assert r["subgroup"]["name"] == "off_norm_baseline" and r["target"]["group"] == "off_norm_baseline"
+    sizes = s["subgroup_sizes"]
+    assert sizes["test"]["in_subgroup"] == s["subgroup_test_patients"] <= sizes["test"]["patients"]
+    # the doc tables render from this JSON, and --check then finds no drift
+    doc = tmp_path / "doc.md"
+    doc.write_text("".join(f"<!-- bedside:table personalization.{t} -->\n<!-- /bedside:table -->\n"
+                           for t in ("subgroup", "cohorts", "pooled")))
+    assert main(["docs", str(run_dir), "--doc", str(doc)]) == 0
+    assert main(["docs", str(run_dir), "--doc", str(doc), "--check"]) == 0
+    assert "| all |" in doc.read_text() and "| off norm baseline |" in doc.read_text()
     # each arm at or above the policy's sensitivity, with its validation figures
     for arm in ("with", "without"):
         a = s[arm]["alarm"]
