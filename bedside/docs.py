@@ -1,6 +1,6 @@
 """`bedside docs RUN_DIR`: render the figure tables in the docs from a run's JSON files.
 
-    bedside docs RUN_DIR [--doc FILE ...] [--check]
+    bedside docs [RUN_DIR] [--doc FILE ...] [--check]
 
 A doc marks each generated table with a named block:
 
@@ -197,9 +197,9 @@ def render_doc(text: str, run_dir: Path, where: str = "doc",
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("run_dir", type=Path, metavar="RUN_DIR",
-                   help="the run whose evaluation.json / audit.json / personalization*.json "
-                        "fill the tables")
+    from bedside import rundir
+    rundir.add_argument(p, "whose evaluation.json / audit.json / personalization*.json fill "
+                           "the tables")
     p.add_argument("--doc", type=Path, action="append", default=None,
                    help=f"a doc to render (repeatable; default {', '.join(DOCS)})")
     p.add_argument("--check", action="store_true",
@@ -209,6 +209,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from bedside.fileio import write_text
     from bedside.kitfiles import PACKAGE_DIR
+    from bedside import rundir
+    args.run_dir = rundir.resolve(args.run_dir, "docs")
     if not args.run_dir.is_dir():
         print(f"error: {args.run_dir}: run directory not found", file=sys.stderr)
         return 2
