@@ -299,6 +299,56 @@ inline void DepthwiseTaps4Fixed(const int8_t *row, int32_t row_step, int32_t tap
   acc[3] = a3;
 }
 
+#if BEDSIDE_ENGINE_TWO_PIXELS && !BEDSIDE_ENGINE_DSP
+// Two interior pixels at once (RISC-V, see dot.h's Dot2x8): r0 and r1 are their windows'
+// first taps, so each weight byte feeds two MACs (3.5 instructions per MAC against 4);
+// acc: [pixel][4]. The kernel as in DepthwiseTaps4Fixed; each tap is one assembly block
+// (written out in C, GCC loads every tap ahead and spills). Taps at immediate offsets
+// when the generator fixed the input steps and they fit RISC-V's signed 12 bits.
+#define BEDSIDE_RV_DW_MAC(k)                                                                                 \
+  "lb %[w], %c[wo]+" #k "(%[blk])\n"                                                                          \
+  "lb %[x], %c[xo]+" #k "(%[p0])\n"                                                                           \
+  "mul %[x], %[x], %[w]\n"                                                                                    \
+  "add %[a" #k "], %[a" #k "], %[x]\n"                                                                        \
+  "lb %[x], %c[xo]+" #k "(%[p1])\n"                                                                           \
+  "mul %[x], %[x], %[w]\n"                                                                                    \
+  "add %[b" #k "], %[b" #k "], %[x]\n"
+template <int32_t kH, int32_t kW, int32_t kTap, int32_t kRow>
+inline void DepthwiseTaps4Fixed2Px(const int8_t *r0, const int8_t *r1, int32_t row_step, int32_t tap_step,
+                                   const int32_t *blk, int32_t *acc) {
+  constexpr bool kImm = kTap > 0 && kRow > 0 && (kH - 1) * kRow + (kW - 1) * kTap + 3 <= 2047;
+  int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
+  int32_t b0 = acc[4], b1 = acc[5], b2 = acc[6], b3 = acc[7];
+#pragma GCC unroll 5
+  for (int32_t ky = 0; ky < kH; ++ky) {
+#pragma GCC unroll 5
+    for (int32_t kx = 0; kx < kW; ++kx) {
+      const int32_t at = kImm ? 0 : kx * tap_step;
+      int32_t wv, xv;
+      __asm__ volatile(BEDSIDE_RV_DW_MAC(0) BEDSIDE_RV_DW_MAC(1) BEDSIDE_RV_DW_MAC(2) BEDSIDE_RV_DW_MAC(3)
+                       : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [b0] "+r"(b0), [b1] "+r"(b1),
+                         [b2] "+r"(b2), [b3] "+r"(b3), [w] "=&r"(wv), [x] "=&r"(xv)
+                       : [p0] "r"(r0 + at), [p1] "r"(r1 + at), [blk] "r"(blk),
+                         [wo] "n"(4 * kDwWeights + 4 * (ky * kW + kx)), [xo] "n"(kImm ? ky * kRow + kx * kTap : 0)
+                       : "memory");
+    }
+    if (!kImm) {
+      r0 += row_step;
+      r1 += row_step;
+    }
+  }
+  acc[0] = a0;
+  acc[1] = a1;
+  acc[2] = a2;
+  acc[3] = a3;
+  acc[4] = b0;
+  acc[5] = b1;
+  acc[6] = b2;
+  acc[7] = b3;
+}
+#undef BEDSIDE_RV_DW_MAC
+#endif
+
 // Four requantized outputs of one group (q: its four channels' kQuantStride words).
 template <int kFast, bool kFullRange>
 inline void DepthwiseStore4(const int32_t *a, const int32_t *q, int32_t out_off, int32_t lo, int32_t hi, int8_t *o) {
@@ -306,6 +356,21 @@ inline void DepthwiseStore4(const int32_t *a, const int32_t *q, int32_t out_off,
   o[1] = RequantizeToInt8<kFast, kFullRange>(a[1], q + kQuantStride, out_off, lo, hi);
   o[2] = RequantizeToInt8<kFast, kFullRange>(a[2], q + 2 * kQuantStride, out_off, lo, hi);
   o[3] = RequantizeToInt8<kFast, kFullRange>(a[3], q + 3 * kQuantStride, out_off, lo, hi);
+}
+
+// The same for two pixels (a: [pixel][4]), each channel's constants loaded once for both
+// (as int8 stores may alias them, the compiler would reload them per output).
+template <int kFast, bool kFullRange>
+inline void DepthwiseStore4x2(const int32_t *a, const int32_t *q, int32_t out_off, int32_t lo, int32_t hi, int8_t *o0,
+                              int8_t *o1) {
+#pragma GCC unroll 4
+  for (int32_t k = 0; k < 4; ++k, q += kQuantStride) {
+    const int32_t qk[kQuantStride] = {q[0], q[1], q[2]};
+    const int8_t v0 = RequantizeToInt8<kFast, kFullRange>(a[k], qk, out_off, lo, hi);
+    const int8_t v1 = RequantizeToInt8<kFast, kFullRange>(a[4 + k], qk, out_off, lo, hi);
+    o0[k] = v0;
+    o1[k] = v1;
+  }
 }
 
 // Multiplier-1 DEPTHWISE_CONV_2D with constant weights: taps read in place, interior
@@ -353,6 +418,23 @@ inline void DepthwiseConvM1(const DepthwiseParams &p, const int8_t *input, int8_
         const int8_t *const s_end = src + groups4;
         int8_t *o = out;
         const int32_t *blk = blocks;
+#if BEDSIDE_ENGINE_TWO_PIXELS && !BEDSIDE_ENGINE_DSP
+        // This interior pixel and the next one, if it is interior too, in one pass.
+        if constexpr (kKh > 0) {
+          if (full && groups4 == c_n && ox + 1 < out_w && x0 + stride_w + (k_w - 1) * dil_w < in_w) {
+            const int8_t *s1 = s + stride_w * c_n;
+            int8_t *o1 = o + c_n;
+            for (; s != s_end; s += 4, s1 += 4, o += 4, o1 += 4, blk += block_words) {
+              int32_t a[8] = {blk[0], blk[1], blk[2], blk[3], blk[0], blk[1], blk[2], blk[3]};
+              DepthwiseTaps4Fixed2Px<kKh, kKw, kTap, kRow>(s, s1, row_step, tap_step, blk, a);
+              DepthwiseStore4x2<kFast, kFullRange>(a, blk + kDwQuant, out_off, lo, hi, o, o1);
+            }
+            ++ox;
+            out += c_n;
+            continue;
+          }
+        }
+#endif
         // Interior and border pixels in separate loops: the unrolled interior loop then
         // keeps its pointers in registers.
         if (full) {
