@@ -411,17 +411,25 @@ inline void DotRows2Px(const int8_t *x0, const int8_t *x1, const int8_t *w8, int
   for (; oc + 8 <= out_c; oc += 8, quant += 8 * kQuantStride) {
     int32_t a[16];
     Dot2x8(x0, x1, w8 + oc * n, w8 + (oc + 4) * n, n, r.acc_init + oc, a);
-    for (int32_t k = 0; k < 8; ++k) {
-      out0[oc + k] = RequantizeToInt8<kFast, kFullRange>(a[k], quant + k * kQuantStride, off, lo, hi);
-      out1[oc + k] = RequantizeToInt8<kFast, kFullRange>(a[8 + k], quant + k * kQuantStride, off, lo, hi);
+    for (int32_t k = 0; k < 8; ++k) {   // each channel's constants loaded once for both pixels
+      const int32_t qk[kQuantStride] = {quant[k * kQuantStride], quant[k * kQuantStride + 1],
+                                        quant[k * kQuantStride + 2]};
+      const int8_t v0 = RequantizeToInt8<kFast, kFullRange>(a[k], qk, off, lo, hi);
+      const int8_t v1 = RequantizeToInt8<kFast, kFullRange>(a[8 + k], qk, off, lo, hi);
+      out0[oc + k] = v0;
+      out1[oc + k] = v1;
     }
   }
   for (; oc < out_c; oc += 4, quant += 4 * kQuantStride) {   // fours, then the last 1-3 (zero padded weights)
     int32_t a[8];
     Dot2x4(x0, x1, w8 + oc * n, n, r.acc_init + oc, a);
     for (int32_t k = 0; k < 4 && oc + k < out_c; ++k) {
-      out0[oc + k] = RequantizeToInt8<kFast, kFullRange>(a[k], quant + k * kQuantStride, off, lo, hi);
-      out1[oc + k] = RequantizeToInt8<kFast, kFullRange>(a[4 + k], quant + k * kQuantStride, off, lo, hi);
+      const int32_t qk[kQuantStride] = {quant[k * kQuantStride], quant[k * kQuantStride + 1],
+                                        quant[k * kQuantStride + 2]};
+      const int8_t v0 = RequantizeToInt8<kFast, kFullRange>(a[k], qk, off, lo, hi);
+      const int8_t v1 = RequantizeToInt8<kFast, kFullRange>(a[4 + k], qk, off, lo, hi);
+      out0[oc + k] = v0;
+      out1[oc + k] = v1;
     }
   }
 }
