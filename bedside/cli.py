@@ -100,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
 
 # exceptions that mean "this input (or this place to write) is refused": one line, exit 2
 INPUT_ERRORS = {"bedside.ownership": ("BadInput", "ForeignDirError"),
-                "bedside.contract.manifest": ("ManifestError",),
+                "bedside.contract.record": ("ManifestError",),
                 "bedside.sources.loaders": ("DataError",),
                 "bedside.sources.streams": ("SourceError",),
                 "bedside.reference.pipeline": ("RunDirError",),

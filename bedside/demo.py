@@ -3,7 +3,8 @@
 data -> Teacher -> Student (KD) -> evaluation -> seed study -> personalization bench ->
 int8 + manifest + generated sources -> firmware for an emulated Cortex-M4 -> QEMU ->
 streamed verification -> report.
-Each stage is the same CLI command a user would run by hand, on one run directory.
+Each stage is the function behind the CLI command a user would run by hand (the
+same options, bedside/command.py), on one run directory.
 """
 from __future__ import annotations
 
@@ -12,8 +13,11 @@ import importlib.util
 import time
 from datetime import datetime
 from pathlib import Path
+from typing import Callable
 
 from rich.console import Console
+
+from bedside.rundir import RunPaths
 
 console = Console()
 
@@ -30,24 +34,38 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="simulated test patients streamed to the device (default: the stage's default)")
 
 
-def _stages(args: argparse.Namespace, run_dir: Path) -> list[tuple[str, list[str]]]:
-    common = ["--seed", str(args.seed)] + (["--quick"] if args.quick else [])
-    verify = ["verify", str(run_dir), "--target", args.target]
-    if args.patients:
-        verify += ["--simulate", str(args.patients)]
+def _stages(args: argparse.Namespace, run_dir: Path) -> list[tuple[str, str, Callable[[], int]]]:
+    """(title, the command a user would type, the stage's function call)."""
+    from bedside.bench.personalization import personalization
+    from bedside.bench.safety import safety
+    from bedside.converter.cmd_convert import convert
+    from bedside.host_tools.build.cmd_build import build
+    from bedside.host_tools.verify.cmd_verify import verify
+    from bedside.training.cmd_data import data
+    from bedside.training.cmd_distill import distill
+    from bedside.training.cmd_evaluate import evaluate
+    from bedside.training.cmd_study import study
+    from bedside.training.cmd_train import train
+    common = {"seed": args.seed, "quick": args.quick}
+    flags = f"--seed {args.seed}" + (" --quick" if args.quick else "")
+    quick = " --quick" if args.quick else ""
+    sim = {"simulate": args.patients} if args.patients else {}
     return [
-        ("data", ["data", str(run_dir), *common]),
-        ("teacher", ["train", str(run_dir), *common]),
-        ("student (KD)", ["distill", str(run_dir), *common]),
-        ("evaluation", ["evaluate", str(run_dir), *common]),
-        ("seed study", ["study", str(run_dir)] + (["--quick"] if args.quick else [])),
+        ("data", f"data {run_dir} {flags}", lambda: data(run_dir, **common)),
+        ("teacher", f"train {run_dir} {flags}", lambda: train(run_dir, **common)),
+        ("student (KD)", f"distill {run_dir} {flags}", lambda: distill(run_dir, **common)),
+        ("evaluation", f"evaluate {run_dir} {flags}", lambda: evaluate(run_dir, **common)),
+        ("seed study", f"study {run_dir}{quick}", lambda: study(run_dir, quick=args.quick)),
         # Students with vs without on-device personalization, 3 cohort seeds (--quick: 1)
-        ("personalization bench", ["bench", "personalization", str(run_dir)]
-         + (["--quick"] if args.quick else [])),
-        ("int8 conversion", ["convert", str(run_dir)]),
-        ("firmware", ["build", "--target", args.target, str(run_dir)]),
-        ("emulated verification", verify),
-        ("safety floor", ["bench", "safety", str(run_dir)]),
+        ("personalization bench", f"bench personalization {run_dir}{quick}",
+         lambda: personalization(run_dir, quick=args.quick)),
+        ("int8 conversion", f"convert {run_dir}", lambda: convert(run_dir)),
+        ("firmware", f"build --target {args.target} {run_dir}",
+         lambda: build(run_dir, target=args.target)),
+        ("emulated verification", f"verify {run_dir} --target {args.target}"
+         + (f" --simulate {args.patients}" if args.patients else ""),
+         lambda: verify(run_dir, target=args.target, **sim)),
+        ("safety floor", f"bench safety {run_dir}", lambda: safety(run_dir)),
     ]
 
 
@@ -56,7 +74,7 @@ def _audit_passed(run_dir: Path, quick: bool) -> bool:
     labels fails the demo. The --quick cohort (16 test patients) is too small to judge:
     there it only warns."""
     import json
-    res = json.loads((run_dir / "audit.json").read_text())
+    res = json.loads(RunPaths(run_dir).audit.read_text())
     if res["passed"]:
         return True
     msg = (f"shortcut audit: {', '.join(res['flagged'])} predict the labels above AUROC "
@@ -69,8 +87,6 @@ def _audit_passed(run_dir: Path, quick: bool) -> bool:
 
 
 def run(args: argparse.Namespace) -> int:
-    from bedside.cli import main as cli_main
-
     run_dir = args.run_dir or Path("runs") / datetime.now().strftime("demo-%Y%m%d-%H%M%S")
     from bedside import ownership
     ownership.claim(run_dir, done_when="run.json")   # new, empty or an earlier demo's
@@ -80,10 +96,10 @@ def run(args: argparse.Namespace) -> int:
                       "pip install 'bedside-kit[full]' (or ./run.sh demo)[/]")
         return 2
     timings = []
-    for title, argv in _stages(args, run_dir):
-        console.rule(f"[cyan]{title}[/]  (bedside {' '.join(argv)})")
+    for title, shown, stage in _stages(args, run_dir):
+        console.rule(f"[cyan]{title}[/]  (bedside {shown})")
         t0 = time.monotonic()
-        rc = cli_main(argv)
+        rc = stage()
         timings.append((title, time.monotonic() - t0))
         if rc != 0:
             console.print(f"[red]stage '{title}' failed with exit code {rc}[/]")
@@ -93,6 +109,6 @@ def run(args: argparse.Namespace) -> int:
     console.rule("[bold]summary[/]")
     for title, seconds in timings:
         console.print(f"  {title:<24} {seconds:7.1f} s")
-    report = run_dir / "verify" / "report.md"
+    report = RunPaths(run_dir).verify_dir / "report.md"
     console.print(f"run directory: {run_dir}" + (f"\nverification report: {report}" if report.exists() else ""))
     return 0

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from bedside.fileio import write_json
 from bedside.ownership import BadInput
+from bedside.rundir import RunPaths
 from bedside.version import kit_version
 
 FORMAT_VERSION = 1
@@ -33,7 +34,7 @@ class RunInfoError(BadInput):
 
 
 def load(run_dir: str | Path) -> dict:
-    path = Path(run_dir) / "run.json"
+    path = RunPaths(run_dir).run_json
     if not path.exists():
         return {"format_version": FORMAT_VERSION, "config": {}, "versions": {},
                 "stages": {}, "metrics": {}}
@@ -106,5 +107,5 @@ def merge(run_dir: str | Path, *, stage: str | None = None, config: dict | None 
         info = {"command": "bedside " + " ".join(sys.argv[1:])}
         info.update(stage_info or {})
         run.setdefault("stages", {})[stage] = info
-    write_json(run_dir / "run.json", run)
+    write_json(RunPaths(run_dir).run_json, run)
     return run

@@ -7,6 +7,8 @@ See docs/converter.md.
 """
 from __future__ import annotations
 
+import argparse
+
 import hashlib
 import json
 import os
@@ -15,10 +17,12 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bedside import fileio, ownership
+from bedside import fileio, jsonout, ownership
 from bedside.contract import manifest as mf
 from bedside.contract.safety import DEFAULT as SAFETY_DEFAULT
 from bedside.version import kit_version
+from bedside.rundir import Int8Paths, RunPaths
+from bedside import command
 
 PTQ_AUROC_TOLERANCE = 0.005   # above this loss the converter suggests --qat
 
@@ -45,9 +49,19 @@ def add_arguments(parser) -> None:
                              "the tflite-micro wheel that verify uses, default) or "
                              "float32-product (as TFLM's C++ of 2026-08-20); recorded in the "
                              "manifest's `reference`")
+    jsonout.add_argument(parser)
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
+    return command.call(convert, args)
+
+
+def convert(run_dir: Path | None = None, *, backend: str = "both",
+            from_tflite: str | None = None, qat: bool = False,
+            multiplier_derivation: str = "float64", json: str | None = None) -> int:
+    """int8 model, manifest and generated sources for RUN_DIR: `bedside convert` as a
+    function (exit code; errors are one line on stderr)."""
+    args = command.namespace(add_arguments, 'convert', **locals())
     # TensorFlow's C++ start-up chatter hides the converter's own output
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from .quantize import QuantizeError
@@ -57,8 +71,8 @@ def run(args) -> int:
     from bedside import rundir
     run_dir = rundir.resolve(args.run_dir, "convert")
     try:
-        convert(run_dir, backend=args.backend, from_tflite=args.from_tflite,
-                qat=args.qat, derivation=args.multiplier_derivation)
+        out_dir = convert_run(run_dir, backend=args.backend, from_tflite=args.from_tflite,
+                              qat=args.qat, derivation=args.multiplier_derivation)
     except (ConvertError, QuantizeError, TFLiteFormatError, OpSetError, TflmError,
             mf.ManifestError) as e:
         print(f"bedside convert: error: {e}", file=sys.stderr)
@@ -66,14 +80,25 @@ def run(args) -> int:
     except OSError as e:       # a folder not bedside's, RUN_DIR not writable, disk full
         print(f"bedside convert: error: {e.filename or ''}: {e.strerror or e}", file=sys.stderr)
         return 2
+    jsonout.emit(args, result(out_dir))
     return 0
+
+
+def result(int8_dir: Path) -> dict:
+    """What `--json` prints: the files written and the conversion report (conversion.json)."""
+    files = Int8Paths(int8_dir)
+    return {"int8_dir": str(files.dir), "tflite": str(files.tflite),
+            "manifest": str(files.manifest), "gen_dir": str(files.gen_dir),
+            "reference_outputs": (str(files.reference_outputs)
+                                  if files.reference_outputs.is_file() else None),
+            "conversion": json.loads(files.conversion.read_text())}
 
 
 # --- inputs ----------------------------------------------------------------------------
 
 def read_run_config(run_dir: Path) -> dict:
     """window, alarm, horizon_min and seed from run.json (top level or under 'config')."""
-    path = run_dir / "run.json"
+    path = RunPaths(run_dir).run_json
     if not run_dir.is_dir():
         raise ConvertError(f"{run_dir}: run directory not found")
     if not path.is_file():
@@ -301,8 +326,8 @@ def _evaluate(tflite, info, alarm, test, p_float, console, label):
                               alarm)
 
 
-def convert(run_dir: Path, backend: str = "both", from_tflite: str | None = None,
-            qat: bool = False, console=None, derivation: str = "float64") -> Path:
+def convert_run(run_dir: Path, backend: str = "both", from_tflite: str | None = None,
+                qat: bool = False, console=None, derivation: str = "float64") -> Path:
     """Convert RUN_DIR's Student; returns RUN_DIR/int8. Raises on bad input."""
     from rich.console import Console
 
@@ -324,7 +349,7 @@ def convert(run_dir: Path, backend: str = "both", from_tflite: str | None = None
         source, conv_path = str(src), "given"
         _check_model(tflite, source, cfg["window"])
 
-    keras_path = run_dir / "student" / "model.keras"
+    keras_path = RunPaths(run_dir).student_model
     model = None
     if keras_path.is_file() or not from_tflite:
         if not keras_path.is_file():
@@ -399,18 +424,19 @@ def _write_artifacts(run_dir, cfg, tflite, info, alarm, arena_tflm, metrics, not
     from . import gen_sources
     from .engine.quant import reference
     sha = hashlib.sha256(tflite).hexdigest()
-    out_dir = run_dir / "int8"
-    tmp = Path(tempfile.mkdtemp(prefix=".int8.tmp-", dir=run_dir))
+    out_dir = RunPaths(run_dir).int8_dir
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=run_dir))
+    new = Int8Paths(tmp)        # the folder as it will be, written whole, then swapped in
     try:
-        (tmp / "model.tflite").write_bytes(tflite)
-        gen_dir = tmp / "gen"
+        new.tflite.write_bytes(tflite)
+        gen_dir = new.gen_dir
         gen_dir.mkdir()
         engine = _engine_generate(tflite, gen_dir, backend, notes, command,
                                   compiled_unsupported, derivation)
         arena_compiled = engine.get("arena_bytes") if engine else None
         backends = ["tflm"] + (["compiled"] if (gen_dir / "model_engine.cc").exists() else [])
         model_block = {
-            "file": "model.tflite", "sha256": sha, "bytes": len(tflite),
+            "file": new.tflite.name, "sha256": sha, "bytes": len(tflite),
             "ops": info.op_versions(),
             "input": info.input_tensors[0].as_dict(), "output": info.output_tensors[0].as_dict(),
             "arena_bytes_tflm": arena_tflm,
@@ -447,9 +473,9 @@ def _write_artifacts(run_dir, cfg, tflite, info, alarm, arena_tflm, metrics, not
             "generated": sorted(gen_files + [p.name for p in gen_dir.iterdir()
                                              if p.name not in gen_files]),
         }
-        fileio.write_json(tmp / "manifest.json", manifest)
-        fileio.write_json(tmp / "conversion.json", report)
-        mf.load_manifest(tmp / "manifest.json")        # what we wrote must read back
+        fileio.write_json(new.manifest, manifest)
+        fileio.write_json(new.conversion, report)
+        mf.load_manifest(new.manifest)        # what we wrote must read back
         ownership.replace_dir(tmp, out_dir)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -487,5 +513,7 @@ def _print_summary(console, report: dict, out_dir: Path) -> None:
                       f"{PTQ_AUROC_TOLERANCE}); try `bedside convert RUN_DIR --qat`")
     for note in report["notes"]:
         console.print(f"[yellow]note[/]: {note}")
-    console.print(f"wrote {out_dir}/: model.tflite, manifest.json, conversion.json, gen/ "
+    done = Int8Paths(out_dir)
+    console.print(f"wrote {out_dir}/: {done.tflite.name}, {done.manifest.name}, "
+                  f"{done.conversion.name}, {done.gen_dir.name}/ "
                   f"({', '.join(report['generated'])})")

@@ -62,6 +62,29 @@ def test_latest_run_is_the_last_written(tmp_path):
     assert rundir.latest(tmp_path / "runs") == tmp_path / "runs" / "a"
 
 
+def test_run_paths_own_the_layout_and_the_docs_show_it(tmp_path):
+    """Each LAYOUT row is where RunPaths puts it; docs/architecture.md renders the table."""
+    paths = rundir.RunPaths(tmp_path)
+    for attr, rel, _, _ in rundir.LAYOUT:
+        got = (paths.firmware_dir("host") if attr == "firmware_dir(target)" else
+               paths.safety_of("host") if attr == "safety_of(target)" else getattr(paths, attr))
+        want = tmp_path / rel.rstrip("/").replace("<target>[-<backend>]", "host").replace(
+            "<target>", "host")
+        assert got == want, attr
+    assert paths.firmware_dir("host", "tflm") == tmp_path / "firmware" / "host-tflm"
+    assert rundir.Int8Paths(tmp_path / "x").manifest == tmp_path / "x" / "manifest.json"
+    assert rundir.layout_table() in (ROOT / "docs" / "architecture.md").read_text()
+
+
+def test_training_stages_take_run_dir_only(tmp_path, capsys):
+    """`--out`, the former spelling of RUN_DIR, is gone: bad input (exit 2)."""
+    for stage in ("data", "train", "distill", "evaluate"):
+        with pytest.raises(SystemExit) as e:
+            main([stage, "--out", str(tmp_path)])
+        assert e.value.code == 2
+        assert "unrecognized arguments: --out" in capsys.readouterr().err
+
+
 def test_train_without_a_run_says_what_to_pass(tmp_path):
     proc = bedside("train", cwd=tmp_path)
     assert proc.returncode == 2
@@ -82,13 +105,59 @@ def test_stages_without_run_dir_continue_the_latest_run(tmp_path):
     assert recorded.endswith(str(Path("runs") / run.name))
 
 
+def test_one_exit_code_table_names_every_command():
+    doc = (ROOT / "docs" / "reliability.md").read_text()
+    table = doc[doc.index("**Exit codes of every command**"):]
+    table = table[:table.index("\n\n", table.index("| command |"))]
+    assert "| command | 0 | 1 | 2 | 3 | 4–7 | 8 |" in table
+    for name in COMMANDS:
+        assert f"`{name}" in table, name
+
+
 def test_json_option_means_the_same_everywhere(tmp_path, capsys):
     assert main(["ports", "--json"]) == 0
     assert isinstance(json.loads(capsys.readouterr().out), list)
     assert main(["ports", "--json", str(tmp_path / "ports.json")]) == 0
     assert capsys.readouterr().out == ""
     assert isinstance(json.loads((tmp_path / "ports.json").read_text()), list)
-    for command in (["verify"], ["bench", "link"], ["bench", "engine"], ["bench", "safety"]):
+    for command in (["verify"], ["build"], ["convert"], ["flash"], ["bench", "link"],
+                    ["bench", "engine"], ["bench", "safety"]):
         with pytest.raises(SystemExit):
-            main(command[:1] + ["--help"] if command == ["verify"] else command + ["--help"])
+            main(command + ["--help"])
         assert "--json [FILE]" in capsys.readouterr().out, command
+
+
+STAGE_FUNCTIONS = {
+    "bedside.training.cmd_data": "data", "bedside.training.cmd_train": "train",
+    "bedside.training.cmd_distill": "distill", "bedside.training.cmd_evaluate": "evaluate",
+    "bedside.training.cmd_study": "study", "bedside.converter.cmd_convert": "convert",
+    "bedside.host_tools.build.cmd_build": "build",
+    "bedside.host_tools.verify.cmd_verify": "verify",
+    "bedside.bench.safety": "safety", "bedside.bench.personalization": "personalization"}
+
+
+def test_commands_are_functions_and_nothing_re_enters_the_cli(tmp_path):
+    """Each stage is a function taking RUN_DIR and keyword options, which the CLI, the demo
+    and the benches call; no module outside the tests calls `bedside.cli.main` again."""
+    import importlib
+    import inspect
+    for module, name in STAGE_FUNCTIONS.items():
+        mod = importlib.import_module(module)
+        fn = getattr(mod, name)
+        params = inspect.signature(fn).parameters
+        assert next(iter(params)) == "run_dir", module
+        if not any(p.kind is p.VAR_KEYWORD for p in params.values()):   # every option taken
+            from bedside import command
+            assert set(command.defaults(mod.add_arguments)) <= set(params), module
+    from bedside.training.cmd_data import data
+    run = tmp_path / "r"
+    assert data(run, quick=True, patients=6, seed=3) == 0
+    assert rundir.RunPaths(run).cohort.is_file()
+    recorded = json.loads(rundir.RunPaths(run).run_json.read_text())
+    assert recorded["config"]["seed"] == 3 and "--patients 6" in recorded["stages"]["data"]["command"]
+    from bedside.host_tools.verify.cmd_verify import verify
+    with pytest.raises(TypeError, match="no option no_such_option"):
+        verify(run, port="loop://", no_such_option=1)
+    found = subprocess.run(["git", "grep", "-n", "cli import main", "--", ".", ":!tests"],
+                           cwd=ROOT, capture_output=True, text=True).stdout
+    assert found == "", found

@@ -9,6 +9,7 @@ import numpy as np
 
 from bedside.contract.manifest import load_manifest
 from tests.fixtures.convert import copy_run
+from bedside.rundir import RunPaths
 
 
 def _int8(run_dir):
@@ -48,7 +49,7 @@ def test_manifest_is_complete_and_consistent(converted_run_dir):
     from bedside.contract.alarm import prob_to_q
 
     out = _int8(converted_run_dir)
-    m = load_manifest(converted_run_dir)
+    m = load_manifest(RunPaths(converted_run_dir).manifest)
     model = (out / "model.tflite").read_bytes()
     assert m["model"]["sha256"] == hashlib.sha256(model).hexdigest()
     assert m["model"]["bytes"] == len(model)
@@ -85,7 +86,7 @@ def _gxx(args, cwd):
 
 def test_generated_sources_compile(converted_run_dir, tmp_path):
     gen = _int8(converted_run_dir) / "gen"
-    m = load_manifest(converted_run_dir)
+    m = load_manifest(RunPaths(converted_run_dir).manifest)
     n_ops = len(m["model"]["ops"])
     # a resolver with the TFLM method names model_ops.h may call (TFLM is not built here)
     methods = "".join(f"  int {name}() {{ return ++n; }}\n"
@@ -140,7 +141,7 @@ def test_qat_ships_fine_tuned_model_and_reports_both(quick_run_dir, tmp_path):
     run = copy_run(quick_run_dir, tmp_path / "run")
     assert main(["convert", str(run), "--qat"]) == 0
     report = json.loads((_int8(run) / "conversion.json").read_text())
-    manifest = load_manifest(run)
+    manifest = load_manifest(RunPaths(run).manifest)
     assert report["shipped"] == manifest["model"]["quantization"] == "qat"
     assert report["ptq"]["windows"] == report["qat"]["metrics"]["windows"] > 0
     assert report["checks"] == report["qat"]["metrics"]
@@ -148,17 +149,21 @@ def test_qat_ships_fine_tuned_model_and_reports_both(quick_run_dir, tmp_path):
     assert manifest["model"]["input"]["scale"] == 1 / 32
 
 
-def test_from_tflite_packages_a_given_model(converted_run_dir, tmp_path):
+def test_from_tflite_packages_a_given_model(converted_run_dir, tmp_path, capsys):
     from bedside.cli import main
 
     run = copy_run(converted_run_dir, tmp_path / "given")
     given = _int8(converted_run_dir) / "model.tflite"
+    capsys.readouterr()
     assert main(["convert", str(run), "--from-tflite", str(given),
-                 "--multiplier-derivation", "float32-product"]) == 0
-    m = load_manifest(run)
+                 "--multiplier-derivation", "float32-product", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)        # --json: stdout is the JSON only
+    assert result["manifest"] == str(RunPaths(run).manifest)
+    assert result["conversion"]["shipped"] == "given"
+    m = load_manifest(RunPaths(run).manifest)
     assert m["model"]["quantization"] == "given"
     assert m["reference"]["multiplier_derivation"] == "float32-product"
     assert "multipliers: float32-product" in (_int8(run) / "gen" / "model_engine.cc").read_text()
-    assert m["model"]["sha256"] == load_manifest(converted_run_dir)["model"]["sha256"]
+    assert m["model"]["sha256"] == load_manifest(RunPaths(converted_run_dir).manifest)["model"]["sha256"]
     report = json.loads((_int8(run) / "conversion.json").read_text())
     assert report["ptq"] is None and report["checks"]["windows"] > 0

@@ -11,6 +11,7 @@ import pytest
 
 from bedside.contract import protocol as p
 from bedside.host_tools.build.firmware import FIRMWARE_DIR, BuildError, build_firmware
+from bedside.rundir import RunPaths
 
 ROOT = FIRMWARE_DIR.parent
 STRICT = ["-std=c++17", "-Wall", "-Wextra", "-Werror", "-fno-exceptions", "-fno-rtti"]
@@ -69,14 +70,28 @@ def test_platformio_ini_is_accepted_offline(tmp_path):
 
 
 def test_build_refuses_a_run_without_generated_sources(tmp_path):
+    """No converted run, or no run folder at all: bad input (exit 2) for build and emulate."""
     from bedside.cli import main
     (tmp_path / "int8").mkdir()
-    assert main(["build", "--target", "host", str(tmp_path)]) == 2     # bad input
+    assert main(["build", "--target", "host", str(tmp_path)]) == 2
+    assert main(["build", "--target", "host", str(tmp_path / "missing")]) == 2
+    assert main(["emulate", "--target", "host", str(tmp_path / "missing")]) == 2
     with pytest.raises(BuildError, match="bedside convert"):
         build_firmware(tmp_path, "host")
     with pytest.raises(BuildError, match="unknown target"):
         build_firmware(tmp_path, "mps2-an999")
     assert not (tmp_path / "firmware").exists()
+
+
+def test_build_json_is_the_size_record(converted_run_dir, capsys):
+    import json
+    from bedside.cli import main
+    capsys.readouterr()
+    assert main(["build", "--target", "host", str(converted_run_dir), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)        # the summary went to stderr
+    assert result["target"] == "host" and result["flash_bytes"] > 0
+    assert result["build_dir"] == str(RunPaths(converted_run_dir).firmware_dir("host"))
+    assert result["identity"]["board"] == "host"
 
 
 def test_tflm_backend_without_tflm_falls_back_to_compiled(converted_run_dir, tmp_path):
@@ -143,7 +158,7 @@ def test_cortex_m_siblings_boot_and_answer_hello(converted_run_dir, contract_sha
 @pytest.fixture
 def contract_sha(converted_run_dir):
     from bedside.contract.manifest import load_manifest
-    return load_manifest(converted_run_dir)["model"]["sha256"]
+    return load_manifest(RunPaths(converted_run_dir).manifest)["model"]["sha256"]
 
 
 TFLM_API = {

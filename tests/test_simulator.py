@@ -183,7 +183,7 @@ def test_mimics_treatment_and_frozen_signals(cohort_patients):
 def test_cohort_roundtrip_splits_and_labels(tmp_path, cohort_patients):
     c = Cohort.from_patients(cohort_patients[:60], seed=1)
     c.save(tmp_path / "data" / "cohort.npz")
-    d = Cohort.load(tmp_path)
+    d = Cohort.load(tmp_path / "data" / "cohort.npz")
     assert np.array_equal(c.raw, d.raw) and np.array_equal(c.split, d.split)
     assert list(d.pid) == [p.pid for p in cohort_patients[:60]]
     assert np.array_equal(d.stream(3), cohort_patients[3].raw)

@@ -4,6 +4,7 @@ import pytest
 
 from bedside.contract import preprocess
 from bedside import runinfo
+from bedside.rundir import RunPaths
 from bedside.sources.cohort import Cohort
 from bedside.sources.windows import teacher_windows, window_dataset
 from bedside.sources.simulator import simulate_cohort
@@ -20,7 +21,7 @@ def small_run(tmp_path_factory):
 
 
 def test_windows_match_preprocessing_and_streaming(small_run):
-    cohort = Cohort.load(small_run)
+    cohort = Cohort.load(RunPaths(small_run).cohort)
     x, y, pidx, ends = window_dataset(small_run, "train")
     assert x.dtype == np.int8 and x.shape[1:] == (60, 7) and len(x) == len(y) == len(pidx)
     assert set(np.unique(pidx)) <= set(cohort.indices("train"))
@@ -40,7 +41,7 @@ def test_windows_match_preprocessing_and_streaming(small_run):
 
 
 def test_labels_and_no_post_onset_windows(small_run):
-    cohort = Cohort.load(small_run)
+    cohort = Cohort.load(RunPaths(small_run).cohort)
     for split in ("train", "val", "test"):
         _, y, pidx, ends = window_dataset(small_run, split)
         onset = cohort.onset[pidx]
@@ -53,7 +54,7 @@ def test_labels_and_no_post_onset_windows(small_run):
 
 
 def test_teacher_windows_contain_student_windows(small_run):
-    cohort = Cohort.load(small_run)
+    cohort = Cohort.load(RunPaths(small_run).cohort)
     x, y, pidx, ends = window_dataset(small_run, "val")
     xt = teacher_windows(cohort, pidx, ends, 180)
     assert xt.shape == (len(x), 180, 10) and xt.dtype == np.int8
@@ -68,7 +69,7 @@ def test_teacher_windows_contain_student_windows(small_run):
 def test_teacher_sees_the_students_personalized_features(small_run):
     from bedside.sources.windows import split_windows
     from bedside.contract.personalize import DEFAULT, normalize
-    cohort = Cohort.load(small_run)
+    cohort = Cohort.load(RunPaths(small_run).cohort)
     pz = normalize(DEFAULT)
     x, y, pidx, ends = split_windows(cohort, "test", 60, 5, 60, pz)
     x_off, _, _, _ = split_windows(cohort, "test", 60, 5, 60)

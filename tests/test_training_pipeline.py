@@ -82,7 +82,7 @@ def test_student_contract_and_int8_conversion(quick_run_dir):
 def test_evaluate_writes_report(quick_run_dir, tmp_path):
     run = tmp_path / "run"
     shutil.copytree(quick_run_dir, run)
-    run_bedside("evaluate", "--out", str(run), "--quick")
+    run_bedside("evaluate", str(run), "--quick")
     res = json.loads((run / "evaluation.json").read_text())
     models = ("teacher", "student_kd", "student_scratch", "news2", "current_map",
               "own_baseline", "logistic")
@@ -158,7 +158,7 @@ def test_same_seed_same_metrics(quick_run_dir, tmp_path):
 def test_mirrored_strategy_on_two_logical_cpus(quick_run_dir, tmp_path):
     run = tmp_path / "run"
     shutil.copytree(quick_run_dir, run)
-    proc = run_bedside("train", "--out", str(run), "--quick", "--epochs", "1",
+    proc = run_bedside("train", str(run), "--quick", "--epochs", "1",
                        "--strategy", "mirrored", "--cpu-devices", "2")
     assert "mirrored (2 replicas)" in proc.stdout
     run_json = json.loads((run / "run.json").read_text())
@@ -169,4 +169,4 @@ def test_mirrored_strategy_on_two_logical_cpus(quick_run_dir, tmp_path):
 
 def test_missing_stage_is_a_clear_error(tmp_path):
     with pytest.raises(AssertionError, match="bedside data"):
-        run_bedside("train", "--out", str(tmp_path / "empty"), "--quick")
+        run_bedside("train", str(tmp_path / "empty"), "--quick")

@@ -13,7 +13,7 @@ def test_study_writes_per_seed_metrics_and_paired_cis(quick_run_dir, tmp_path):
     proc = subprocess.run([sys.executable, "-m", "bedside.cli", "study", str(run), "--quick"],
                           capture_output=True, text=True)
     assert proc.returncode == 2 and "bedside evaluate" in proc.stderr     # evaluate first
-    run_bedside("evaluate", "--out", str(run), "--quick")
+    run_bedside("evaluate", str(run), "--quick")
     run_bedside("study", str(run), "--quick", "--seeds", "2")
     st = json.loads((run / "evaluation.json").read_text())["study"]
     assert st["seeds"] == [0, 1]
@@ -34,6 +34,6 @@ def test_study_writes_per_seed_metrics_and_paired_cis(quick_run_dir, tmp_path):
     # one Teacher pass shared by distill and every seed and arm (same quick windows)
     assert len(list((run / "teacher" / "targets").glob("*.npz"))) == 1
     # a later evaluate of the same cohort and Teacher keeps the study
-    run_bedside("evaluate", "--out", str(run), "--quick")
+    run_bedside("evaluate", str(run), "--quick")
     assert json.loads((run / "evaluation.json").read_text())["study"] == st
     assert "study" in json.loads((run / "run.json").read_text())["metrics"]

@@ -20,7 +20,7 @@ def test_train_multiworker_from_tf_config(quick_run_dir, tmp_path, monkeypatch):
     monkeypatch.setenv("TF_CONFIG", json.dumps({
         "cluster": {"worker": [f"localhost:{_free_port()}"]},
         "task": {"type": "worker", "index": 0}}))
-    proc = run_bedside("train", "--out", str(run), "--quick", "--epochs", "1",
+    proc = run_bedside("train", str(run), "--quick", "--epochs", "1",
                        "--strategy", "multiworker", timeout=120)
     assert "multiworker" in proc.stdout
     assert (run / "teacher" / "model.keras").is_file()
@@ -36,7 +36,7 @@ def test_distill_switches_recorded(quick_run_dir, tmp_path):
     base = json.loads((run / "run.json").read_text())["config"]["distill"]
     assert base["alpha"] > 0 and base["beta"] > 0
     for flag, off, kept in (("--no-kd", "alpha", "beta"), ("--no-attention", "beta", "alpha")):
-        run_bedside("distill", "--out", str(run), "--quick", "--epochs", "1", flag, timeout=120)
+        run_bedside("distill", str(run), "--quick", "--epochs", "1", flag, timeout=120)
         info = json.loads((run / "run.json").read_text())
         d = info["config"]["distill"]
         assert d[off] == 0.0 and d[kept] == base[kept], (flag, d)

@@ -90,10 +90,10 @@ def test_evaluate_reports_utility_for_physionet(tmp_path):
     src, run = tmp_path / "psv", tmp_path / "run"
     _write_cohort(src)
     assert list(psv_labels(src / "p000000.psv")).count(1) > 0
-    run_bedside("data", "--out", str(run), "--quick", "--source", "physionet", "--input", str(src))
+    run_bedside("data", str(run), "--quick", "--source", "physionet", "--input", str(src))
     for stage in ("train", "distill"):
-        run_bedside(stage, "--out", str(run), "--quick", "--epochs", "2")
-    run_bedside("evaluate", "--out", str(run), "--quick", "--bootstrap", "5")
+        run_bedside(stage, str(run), "--quick", "--epochs", "2")
+    run_bedside("evaluate", str(run), "--quick", "--bootstrap", "5")
     ev = json.loads((run / "evaluation.json").read_text())
     u = ev["physionet_utility"]
     assert u["labels_from"] == "psv" and u["hours"] == 30 * ev["n_patients"]

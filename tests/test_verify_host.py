@@ -285,12 +285,36 @@ def test_check_info_names_every_identity_field(converted_run_dir):
         with pytest.raises(v.Refusal, match=f"INFO {name} = ") as e:
             v.check_info(changed, c, build)
         assert e.value.code == v.EXIT_PREPROC_HASH
-    for older in (dataclasses.replace(info, build_id=None, model_format=None),
-                  dataclasses.replace(info, held_sha256=None, build_id=None, model_format=None)):
-        parsed = p.parse_info(p.info_payload(older))
-        with pytest.raises(v.Refusal, match="predates") as e:
-            v.check_info(parsed, c)
-        assert e.value.code == v.EXIT_PROTOCOL
+    with pytest.raises(p.OlderInfoError, match="predates"):     # verify: exit 7 (below)
+        p.parse_info(p.info_payload(info)[:-9])
+
+
+def test_verify_refuses_an_older_info_with_exit_7(converted_run_dir, tmp_path, capsys):
+    """A device (here a TCP peer answering HELLO) whose INFO ends before build_id: refused
+    unread, exit 7, one line saying to rebuild and flash."""
+    import socket
+    import threading
+    from bedside.contract import protocol as p
+    from bedside.host_tools.link import protocol_vectors
+    old = p.info_payload(protocol_vectors._info())[:-9]
+    server = socket.create_server(("127.0.0.1", 0))
+
+    def device():
+        conn, _ = server.accept()
+        decoder = p.FrameDecoder()
+        with conn:
+            while data := conn.recv(4096):
+                for f in decoder.feed(data):
+                    if isinstance(f, p.Frame) and f.type == p.MsgType.HELLO:
+                        conn.sendall(p.encode_frame(p.Frame(p.MsgType.INFO, f.seq, old)))
+    threading.Thread(target=device, daemon=True).start()
+    url = f"socket://127.0.0.1:{server.getsockname()[1]}"
+    try:
+        assert _verify(url, converted_run_dir, tmp_path / "o") == v.EXIT_PROTOCOL
+    finally:
+        server.close()
+    err = capsys.readouterr().err
+    assert "without build_id" in err and "rebuild and flash" in err and "Traceback" not in err
 
 
 def _weight_mutated(tflite: bytes) -> bytes:

@@ -29,6 +29,7 @@ from bedside.sources.cohort import Cohort
 from bedside.sources.windows import personalization, privileged_features, split_windows
 
 from . import metrics
+from bedside.rundir import RunPaths
 
 THRESHOLD = 0.6
 NUISANCE = ("time_since_admission", "missing_student_window", "missing_teacher_context",
@@ -109,7 +110,7 @@ def audit_cohort(cohort: Cohort, cfg: dict) -> dict:
 def audit_run(run_dir: str | Path) -> dict:
     from bedside import runinfo
     cfg = runinfo.config(run_dir)
-    return audit_cohort(Cohort.load(Path(run_dir) / "data" / "cohort.npz"), cfg)
+    return audit_cohort(Cohort.load(RunPaths(run_dir).cohort), cfg)
 
 
 def _sizes(res: dict) -> str:

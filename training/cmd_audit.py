@@ -22,6 +22,7 @@ import sys
 from pathlib import Path
 
 from bedside import jsonout, rundir
+from bedside.rundir import RunPaths
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -35,19 +36,19 @@ def write(run_dir: Path) -> dict:
     from bedside import fileio, runinfo
     from .audit import audit_run
     res = audit_run(run_dir)
-    digest = hashlib.sha256((run_dir / "data" / "cohort.npz").read_bytes()).hexdigest()
+    digest = hashlib.sha256(RunPaths(run_dir).cohort.read_bytes()).hexdigest()
     res["generator"] = {"tool": "bedside audit", "command": f"bedside audit {run_dir}",
                         "version": runinfo.versions().get("bedside-kit"),
                         "cohort_sha256": digest}
-    fileio.write_json(run_dir / "audit.json", res)
+    fileio.write_json(RunPaths(run_dir).audit, res)
     return res
 
 
 def run(args: argparse.Namespace) -> int:
     run_dir = rundir.resolve(args.run_dir, "audit")
     out = sys.stderr if jsonout.to_stdout(args) else sys.stdout
-    if not (run_dir / "data" / "cohort.npz").is_file():
-        print(f"error: {run_dir / 'data' / 'cohort.npz'}: cohort not found "
+    if not RunPaths(run_dir).cohort.is_file():
+        print(f"error: {RunPaths(run_dir).cohort}: cohort not found "
               f"(run `bedside data {run_dir}` first)", file=sys.stderr)
         return 2
     try:
@@ -62,6 +63,6 @@ def run(args: argparse.Namespace) -> int:
               f"{f(r['auroc_test'])}{flag}", file=out)
     verdict = "passed" if res["passed"] else "FAILED (" + ", ".join(res["flagged"]) + ")"
     print(f"audit {verdict}: no nuisance variable may exceed AUROC {res['threshold']:.2f} "
-          f"in either direction -> {run_dir / 'audit.json'}", file=out)
+          f"in either direction -> {RunPaths(run_dir).audit}", file=out)
     jsonout.emit(args, res)
     return 0 if res["passed"] else 1

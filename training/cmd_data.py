@@ -16,6 +16,8 @@ from pathlib import Path
 
 from bedside.training import cmdutil
 from bedside import runinfo
+from bedside.rundir import RunPaths
+from bedside import command
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -49,6 +51,15 @@ def _simulate(n: int, seed: int, dcfg: dict):
 
 
 def run(args: argparse.Namespace) -> int:
+    return command.call(data, args)
+
+
+def data(run_dir: Path | None = None, *, seed: int | None = None, quick: bool = False,
+         source: str = "simulate", input: Path | None = None, patients: int | None = None,
+         hourly: str = "hold", horizon: int | None = None,
+         personalization: str | None = None) -> int:
+    """Simulate (or load) a cohort into RUN_DIR: `bedside data` as a function."""
+    args = command.namespace(add_arguments, 'data', **locals())
     from bedside.sources.cohort import Cohort
     from bedside.sources.loaders import DataError, load_long_csv, load_psv_dir
     from bedside.contract.preprocess import valid_mask
@@ -73,13 +84,13 @@ def run(args: argparse.Namespace) -> int:
                         else load_long_csv(args.input))
             dcfg = {**dcfg, "patients": len(patients), "input": str(args.input),
                     "hourly": args.hourly}
-    except (DataError, FileNotFoundError) as e:
+    except (DataError, FileNotFoundError) as e:      # bad input: exit 2, like every command
         print(f"error: {e}", file=sys.stderr)
         return 2
     dcfg["source"] = args.source
     cohort = Cohort.from_patients(patients, seed, tuple(dcfg["split_fractions"]),
                                   source=args.source)
-    cohort.save(run_dir / "data" / "cohort.npz")
+    cohort.save(RunPaths(run_dir).cohort)
     miss = 1.0 - valid_mask(cohort.raw).mean(0)
     from bedside.contract.signals import SIGNAL_NAMES
     metrics = {"patients": cohort.n_patients, "patient_hours": float(len(cohort.raw) / 60),
@@ -98,5 +109,5 @@ def run(args: argparse.Namespace) -> int:
                               "seconds": round(time.monotonic() - t0, 2),
                               "profile": "quick" if args.quick else "default"})
     print(f"cohort: {metrics['patients']} patients, {metrics['patient_hours']:.0f} patient-hours, "
-          f"{metrics['events']} events -> {run_dir / 'data' / 'cohort.npz'}")
+          f"{metrics['events']} events -> {RunPaths(run_dir).cohort}")
     return 0

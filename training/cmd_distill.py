@@ -9,11 +9,15 @@ RUN_DIR/student_scratch/model.keras and the alarm thresholds into run.json's con
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 import argparse
 import time
 
 from bedside.training import cmdutil
 from bedside import runinfo
+from bedside.rundir import RunPaths
+from bedside import command
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -32,10 +36,21 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    return command.call(distill, args)
+
+
+def distill(run_dir: Path | None = None, *, seed: int | None = None, quick: bool = False,
+            epochs: int | None = None, alpha: float | None = None,
+            temperature: float | None = None, beta: float | None = None,
+            attention_focus: str | None = None, no_kd: bool = False,
+            no_attention: bool = False, strategy: str = "default", cpu_devices: int = 0) -> int:
+    """Distill the Student from RUN_DIR's Teacher: `bedside distill` as a function."""
+    args = command.namespace(add_arguments, 'distill', **locals())
     t0 = time.monotonic()
     run_dir = cmdutil.run_dir(args, "distill")
-    cmdutil.require(run_dir, "data/cohort.npz", "data")
-    cmdutil.require(run_dir, "teacher/model.keras", "train")
+    paths = RunPaths(run_dir)
+    cmdutil.require(run_dir, paths.cohort, "data")
+    cmdutil.require(run_dir, paths.teacher_model, "train")
     seed = cmdutil.seed_of(args, run_dir)
     cfg = cmdutil.stage_config(run_dir, args.quick, ("teacher", "student", "distill",
                                                      "alarm_policy"))

@@ -8,6 +8,8 @@ issue's targets with pass/fail and merges the metrics into run.json.
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 import argparse
 import time
 
@@ -15,6 +17,8 @@ from bedside import fileio
 
 from bedside.training import cmdutil
 from bedside import runinfo
+from bedside.rundir import RunPaths
+from bedside import command
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -31,7 +35,7 @@ def _previous_study(run_dir) -> dict | None:
     import json
     from .cmd_study import fingerprint
     try:
-        old = json.loads((run_dir / "evaluation.json").read_text()).get("study")
+        old = json.loads(RunPaths(run_dir).evaluation.read_text()).get("study")
     except (OSError, ValueError):
         return None
     if old and old.get("generator", {}).get("inputs_sha256") == fingerprint(run_dir):
@@ -40,11 +44,19 @@ def _previous_study(run_dir) -> dict | None:
 
 
 def run(args: argparse.Namespace) -> int:
+    return command.call(evaluate, args)
+
+
+def evaluate(run_dir: Path | None = None, *, seed: int | None = None, quick: bool = False,
+             alarm_rate: float | None = None, bootstrap: int | None = None) -> int:
+    """Evaluate RUN_DIR's models and write the report: `bedside evaluate` as a function."""
+    args = command.namespace(add_arguments, 'evaluate', **locals())
     t0 = time.monotonic()
     run_dir = cmdutil.run_dir(args, "evaluate")
-    for rel, stage in (("data/cohort.npz", "data"), ("teacher/model.keras", "train"),
-                       ("student/model.keras", "distill")):
-        cmdutil.require(run_dir, rel, stage)
+    paths = RunPaths(run_dir)
+    for path, stage in ((paths.cohort, "data"), (paths.teacher_model, "train"),
+                        (paths.student_model, "distill")):
+        cmdutil.require(run_dir, path, stage)
     seed = cmdutil.seed_of(args, run_dir)
     cfg = cmdutil.stage_config(run_dir, args.quick, ("evaluate",))
     if args.alarm_rate is not None:
@@ -61,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
         audit = write_audit(run_dir)
     with console.status("evaluating on the test split"):
         res = evaluate(run_dir, cfg, seed)
-        files = report.plots(res, run_dir / "plots")
+        files = report.plots(res, paths.plots)
     res.pop("_arrays")
     res["audit"] = {"passed": audit["passed"], "flagged": audit["flagged"],
                     "threshold": audit["threshold"], "file": "audit.json",
@@ -72,14 +84,14 @@ def run(args: argparse.Namespace) -> int:
         from .goals import with_study
         res["goals"] = with_study(res["goals"], study)
     import hashlib
-    digest = hashlib.sha256((run_dir / "data" / "cohort.npz").read_bytes()).hexdigest()
-    command = "bedside evaluate " + str(run_dir)
+    digest = hashlib.sha256(paths.cohort.read_bytes()).hexdigest()
+    typed = "bedside evaluate " + str(run_dir)
     res["generator"] = {"tool": "bedside evaluate",
                         "version": runinfo.versions().get("bedside-kit"),
-                        "command": command, "cohort_sha256": digest}
-    runinfo.write_json(run_dir / "evaluation.json", res)
-    md = report.markdown(res, files, command)   # includes the kept study, if any
-    fileio.write_text(run_dir / "report.md", md)
+                        "command": typed, "cohort_sha256": digest}
+    runinfo.write_json(paths.evaluation, res)
+    md = report.markdown(res, files, typed)   # includes the kept study, if any
+    fileio.write_text(paths.report, md)
     summary = {k: {"auroc": v["auroc"], "auprc": v["auprc"]} for k, v in res["models"].items()}
     if "physionet_utility" in res:
         summary["physionet_utility"] = {k: v["utility"] for k, v in
@@ -112,5 +124,5 @@ def run(args: argparse.Namespace) -> int:
     else:
         console.print(f"  [red]FAIL[/] shortcut audit: {', '.join(audit['flagged'])} above "
                       f"AUROC {audit['threshold']:.2f} (audit.json)")
-    console.print(f"report: {run_dir / 'report.md'}")
+    console.print(f"report: {paths.report}")
     return 0

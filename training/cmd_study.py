@@ -23,6 +23,8 @@ from pathlib import Path
 
 from bedside.training import profiles
 from bedside import runinfo
+from bedside.rundir import RunPaths
+from bedside import command
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -42,23 +44,33 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def fingerprint(run_dir: Path) -> dict:
-    """What the study depends on: the cohort and the Teacher."""
-    return {rel: hashlib.sha256((run_dir / rel).read_bytes()).hexdigest()
-            for rel in ("data/cohort.npz", "teacher/model.keras")}
+    """What the study depends on: the cohort and the Teacher (keyed by path in the run)."""
+    paths = RunPaths(run_dir)
+    return {p.relative_to(paths.root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in (paths.cohort, paths.teacher_model)}
 
 
 def run(args: argparse.Namespace) -> int:
+    return command.call(study, args)
+
+
+def study(run_dir: Path | None = None, *, seeds: int | None = None, epochs: int | None = None,
+          deployed: bool = False,
+          bootstrap: int | None = None, quick: bool = False) -> int:
+    """The seed study of the Student variants: `bedside study` as a function."""
+    args = command.namespace(add_arguments, 'study', **locals())
     t0 = time.monotonic()
     from bedside import rundir
     run_dir = rundir.owned(rundir.resolve(args.run_dir, "study"), "study")
-    for rel, stage in (("teacher/model.keras", "train"), ("student/model.keras", "distill"),
-                       ("evaluation.json", "evaluate")):
-        if not (run_dir / rel).is_file():
-            print(f"error: {run_dir / rel} not found: run `bedside {stage} --out {run_dir}` "
-                  "first", file=sys.stderr)
+    paths = RunPaths(run_dir)
+    for path, stage in ((paths.teacher_model, "train"), (paths.student_model, "distill"),
+                        (paths.evaluation, "evaluate")):
+        if not path.is_file():
+            print(f"error: {path} not found: run `bedside {stage} {run_dir}` first",
+                  file=sys.stderr)
             return 2
     try:
-        evaluation = json.loads((run_dir / "evaluation.json").read_text())
+        evaluation = json.loads(paths.evaluation.read_text())
         cfg = runinfo.config(run_dir)
     except ValueError as e:
         print(f"error: {run_dir}: {e}", file=sys.stderr)
@@ -78,33 +90,33 @@ def run(args: argparse.Namespace) -> int:
                 "neg_keep": prof["neg_keep"]}
     n_boot = args.bootstrap or prof["bootstrap"]
     from . import tfutil
-    from .study import study
+    from .study import study as seed_study
     tfutil.setup(seed0)
-    res = study(run_dir, cfg, list(range(seed0, seed0 + n_seeds)), scfg, n_boot)
+    res = seed_study(run_dir, cfg, list(range(seed0, seed0 + n_seeds)), scfg, n_boot)
     res["recipe_is_deployed"] = all(scfg[k] == cfg["student"][k] for k in ("epochs", "neg_keep"))
-    command = f"bedside study {run_dir} --seeds {n_seeds}" + \
+    typed = f"bedside study {run_dir} --seeds {n_seeds}" + \
         (f" --epochs {args.epochs}" if args.epochs else "") + \
         (" --deployed" if args.deployed else "") + (" --quick" if args.quick else "")
-    res["generator"] = {"tool": "bedside study", "command": command,
+    res["generator"] = {"tool": "bedside study", "command": typed,
                         "version": runinfo.versions().get("bedside-kit"),
                         "inputs_sha256": fingerprint(run_dir)}
     res["seconds"] = round(time.monotonic() - t0, 1)
-    runinfo.write_json(run_dir / "study.json", res)
+    runinfo.write_json(paths.study, res)
     evaluation["study"] = res
     if "goals" in evaluation:
         from .goals import with_study
         evaluation["goals"] = with_study(evaluation["goals"], res)
-    runinfo.write_json(run_dir / "evaluation.json", evaluation)
+    runinfo.write_json(paths.evaluation, evaluation)
     from bedside.fileio import write_text
     from . import report
-    plots = sorted(p.name for p in (run_dir / "plots").glob("*.png"))
-    write_text(run_dir / "report.md", report.markdown(
+    plots = sorted(p.name for p in paths.plots.glob("*.png"))
+    write_text(paths.report, report.markdown(
         evaluation, plots, evaluation.get("generator", {}).get("command", "bedside evaluate")))
     summary = {k: {"auroc": d["auroc"], "auroc_ci": d["auroc_ci"]}
                for k, d in res["differences"].items()}
     runinfo.merge(run_dir, stage="study", config={"study": {**prof, "seeds": n_seeds,
                                                             "epochs": scfg["epochs"]}},
-                  metrics=summary, stage_info={"command": command, "seconds": res["seconds"]})
+                  metrics=summary, stage_info={"command": typed, "seconds": res["seconds"]})
     for k, v in res["variants"].items():
         print(f"  {k:<18} AUROC " + " ".join(f"{a:.3f}" for a in v["auroc"]))
     for k, d in res["differences"].items():

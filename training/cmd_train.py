@@ -7,11 +7,15 @@ Writes RUN_DIR/teacher/model.keras (inputs [context, 9]; outputs [prob, attentio
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 import argparse
 import time
 
 from bedside.training import cmdutil
 from bedside import runinfo
+from bedside.rundir import RunPaths
+from bedside import command
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -21,9 +25,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    return command.call(train, args)
+
+
+def train(run_dir: Path | None = None, *, seed: int | None = None, quick: bool = False,
+          epochs: int | None = None, strategy: str = "default", cpu_devices: int = 0) -> int:
+    """Train the Teacher on RUN_DIR's cohort: `bedside train` as a function."""
+    args = command.namespace(add_arguments, 'train', **locals())
     t0 = time.monotonic()
     run_dir = cmdutil.run_dir(args, "train")
-    cmdutil.require(run_dir, "data/cohort.npz", "data")
+    cmdutil.require(run_dir, RunPaths(run_dir).cohort, "data")
     seed = cmdutil.seed_of(args, run_dir)
     cfg = cmdutil.stage_config(run_dir, args.quick, ("teacher",))
     if args.epochs is not None:

@@ -8,13 +8,12 @@ from bedside import ownership, rundir
 
 from bedside.training import profiles
 from bedside import runinfo
+from bedside.rundir import RunPaths
 
 
 def add_common(p: argparse.ArgumentParser, stage: str) -> None:
     rundir.add_argument(p, "(later stages read what earlier ones wrote there)",
                         new=stage == "data")
-    # the former spelling of RUN_DIR, kept so existing scripts keep working
-    p.add_argument("--out", type=Path, default=None, help=argparse.SUPPRESS)
     p.add_argument("--seed", type=int, default=None,
                    help="seed (default: the run's seed from run.json, else 0)")
     p.add_argument("--quick", action="store_true",
@@ -35,14 +34,13 @@ def add_strategy(p: argparse.ArgumentParser) -> None:
 
 def run_dir(args: argparse.Namespace, stage: str) -> Path:
     """The stage's run directory (created if new): RUN_DIR, else bedside.rundir's default."""
-    if args.run_dir is not None and args.out is not None and args.run_dir != args.out:
-        raise rundir.NoRunDir(f"RUN_DIR {args.run_dir} and --out {args.out} disagree: pass one")
-    path = rundir.resolve(args.run_dir or args.out, stage, new=stage == "data")
+    path = rundir.resolve(args.run_dir, stage, new=stage == "data")
     if stage != "data" and not path.is_dir():
         raise rundir.NoRunDir(f"{path}: {'not a folder' if path.exists() else 'not found'}: "
                               f"pass a run directory (start one with `bedside data {path}`)")
-    ownership.claim(path, done_when="run.json")   # the kit's, new or empty; else exit 2
-    args.run_dir, args.out = path, None      # command_line() records the resolved folder
+    # the kit's, new or empty; else exit 2
+    ownership.claim(path, done_when=RunPaths(path).run_json.name)
+    args.run_dir = path      # command_line() records the resolved folder
     return path
 
 
@@ -62,15 +60,15 @@ def stage_config(run_dir: Path, quick: bool, stages: tuple[str, ...]) -> dict:
     return cfg
 
 
-def require(run_dir: Path, rel: str, stage: str) -> None:
-    """The earlier stage's output must be there; the cohort is also checked (shapes, dtypes,
-    offsets: bedside.sources.cohort), before TensorFlow is loaded."""
-    if not (run_dir / rel).exists():
-        raise rundir.NoRunDir(f"{run_dir / rel} not found: run `bedside {stage} "
-                              f"{run_dir}` first")
-    if rel == "data/cohort.npz":
+def require(run_dir: Path, path: Path, stage: str) -> None:
+    """`path` (a RunPaths file of `run_dir`) must be there, else: run `stage` first (exit 2);
+    the cohort is also checked (shapes, dtypes, offsets: bedside.sources.cohort), before
+    TensorFlow is loaded."""
+    if not path.exists():
+        raise rundir.NoRunDir(f"{path} not found: run `bedside {stage} {run_dir}` first")
+    if path == RunPaths(run_dir).cohort:
         from bedside.sources.cohort import Cohort
-        Cohort.load(run_dir / rel)
+        Cohort.load(path)
 
 
 def command_line(args: argparse.Namespace) -> str:
@@ -78,9 +76,9 @@ def command_line(args: argparse.Namespace) -> str:
     under `bedside demo`, where sys.argv is the demo's)."""
     parts = ["bedside", str(getattr(args, "command", "") or "")]
     for k, v in vars(args).items():
-        if k in ("command", "run_dir", "out") or v is None or v is False:
+        if k in ("command", "run_dir") or v is None or v is False:
             continue
         opt = "--" + k.replace("_", "-")
         parts += [opt] if v is True else [opt, str(v)]
-    given = args.run_dir or args.out
+    given = args.run_dir
     return " ".join(parts + ([str(given)] if given is not None else []))

@@ -28,6 +28,7 @@ from bedside.sources import windows as dataset
 from bedside.training import metrics, models, tfutil
 from bedside.sources.cohort import Cohort
 from .train import subsample
+from bedside.rundir import RunPaths
 
 FOCUS = ("uniform", "map_drop")
 SALIENCY_SPREAD = 0.25        # MAP drop (population spreads, 3.5 mmHg) of full weight
@@ -79,7 +80,7 @@ def shared_teacher_targets(run_dir: Path, teacher, cohort: Cohort, pidx, ends, c
     import hashlib
     import json
     from bedside.fileio import atomic_file
-    model = hashlib.sha256((run_dir / "teacher" / "model.keras").read_bytes()).hexdigest()[:12]
+    model = hashlib.sha256(RunPaths(run_dir).teacher_model.read_bytes()).hexdigest()[:12]
     h = hashlib.sha256()
     for a in (np.asarray(pidx, np.int64), np.asarray(ends, np.int64)):
         h.update(a.tobytes())
@@ -162,8 +163,9 @@ def distill(run_dir: Path, cfg: dict, seed: int, strategy_name: str = "default",
     """Train student (KD) and student_scratch; save both; return (metrics, alarm)."""
     win, horizon = cfg["window"], int(cfg["horizon_min"])
     scfg, dcfg, tcfg = cfg["student"], cfg["distill"], cfg["teacher"]
-    cohort = Cohort.load(run_dir / "data" / "cohort.npz")
-    teacher = models.load(run_dir / "teacher" / "model.keras")
+    paths = RunPaths(run_dir)
+    cohort = Cohort.load(paths.cohort)
+    teacher = models.load(paths.teacher_model)
     pz = dataset.personalization(cfg)         # the Student sees what the device feeds it
     x, y, pidx, ends = dataset.split_windows(cohort, "train", win["length"], win["stride"], horizon,
                                              pz)
@@ -179,8 +181,8 @@ def distill(run_dir: Path, cfg: dict, seed: int, strategy_name: str = "default",
                        verbose, w)
     scratch = train_student(x, y, z_t, a_t, scfg, {**dcfg, "alpha": 0.0, "beta": 0.0}, seed,
                             "student (scratch)", strategy_name, verbose, w)
-    tfutil.save_model(kd, run_dir / "student" / "model.keras")
-    tfutil.save_model(scratch, run_dir / "student_scratch" / "model.keras")
+    tfutil.save_model(kd, paths.student_model)
+    tfutil.save_model(scratch, paths.scratch_model)
 
     xv, yv, pv, ev = dataset.split_windows(cohort, "val", win["length"], win["stride"], horizon,
                                            pz)

@@ -20,16 +20,18 @@ from bedside.training import baselines, burden, floor_burden, goals, metrics, mo
 from bedside.sources import windows as dataset
 from bedside.sources.cohort import Cohort
 from .train import subsample
+from bedside.rundir import RunPaths
 
 STUDENTS = ("student_kd", "student_scratch")
 BASELINES = ("news2", "current_map", "own_baseline", "logistic")
 MODELS = ("teacher",) + STUDENTS + BASELINES
+# each evaluated model's name in the run folder (RunPaths.keras_model)
 MODEL_DIRS = {"teacher": "teacher", "student_kd": "student", "student_scratch": "student_scratch"}
 LOGISTIC_NEG_KEEP = 0.3
 
 
 def teacher_probs(run_dir: Path, cohort: Cohort, cfg: dict, pidx, ends) -> np.ndarray:
-    teacher = models.load(run_dir / "teacher" / "model.keras")
+    teacher = models.load(RunPaths(run_dir).teacher_model)
     probs = []
     for lo in range(0, len(ends), 4096):
         xt = dataset.teacher_windows(cohort, pidx[lo:lo + 4096], ends[lo:lo + 4096],
@@ -49,7 +51,7 @@ def _predict(run_dir: Path, cohort: Cohort, cfg: dict, split: str, logistic):
     x, y, pidx, ends = _windows(cohort, cfg, split)
     out = {"teacher": teacher_probs(run_dir, cohort, cfg, pidx, ends)}
     for name in STUDENTS:
-        m = models.load(run_dir / MODEL_DIRS[name] / "model.keras")
+        m = models.load(RunPaths(run_dir).keras_model(MODEL_DIRS[name]))
         out[name] = tfutil.predict_int8(m, x)[:, 0]
     out.update(baselines.scores(cohort, pidx, ends))
     out["logistic"] = baselines.predict_logistic(logistic, x)
@@ -69,7 +71,7 @@ def model_costs(run_dir: Path, logistic_features: int) -> dict:
     """params, MACs per inference and weight bytes (int8 for Students, float32 Teacher)."""
     costs = {}
     for name, sub in MODEL_DIRS.items():
-        m = models.load(run_dir / sub / "model.keras")
+        m = models.load(RunPaths(run_dir).keras_model(sub))
         wb = 4 * m.count_params() if name == "teacher" else models.int8_weight_bytes(m)
         costs[name] = {"params": int(m.count_params()), "macs": models.count_macs(m),
                        "weight_bytes": int(wb)}
@@ -205,7 +207,7 @@ def artifact_effect(run_dir: Path, cohort: Cohort, cfg: dict, test: dict, y, pid
         return None
     x0, y0, p0, e0 = _windows(clean, cfg, "test")
     assert np.array_equal(y0, y) and np.array_equal(p0, pidx) and np.array_equal(e0, ends)
-    m = models.load(run_dir / "student" / "model.keras")
+    m = models.load(RunPaths(run_dir).student_model)
     probs = {"with": test["student_kd"], "without": tfutil.predict_int8(m, x0)[:, 0]}
     out = {"model": "student_kd", "operating_point": "device alarm (validation)"}
     for k, p in probs.items():
@@ -287,7 +289,7 @@ def physionet_utility(run_dir: Path, cohort: Cohort, cfg: dict, val: dict, yv) -
     pidx, all_ends, x = np.concatenate(pidx), np.concatenate(ends), np.concatenate(xs)
     probs = {}
     for k in STUDENTS:
-        m = models.load(run_dir / MODEL_DIRS[k] / "model.keras")
+        m = models.load(RunPaths(run_dir).keras_model(MODEL_DIRS[k]))
         probs[k] = tfutil.predict_int8(m, x)[:, 0] if len(x) else np.zeros(0)
     probs["teacher"] = teacher_probs(run_dir, cohort, cfg, pidx, all_ends)
     out = {"labels_from": "+".join(sorted(labels_from)), "hours": int(sum(map(len, labels))),
@@ -308,7 +310,7 @@ def physionet_utility(run_dir: Path, cohort: Cohort, cfg: dict, val: dict, yv) -
 
 
 def evaluate(run_dir: Path, cfg: dict, seed: int) -> dict:
-    cohort = Cohort.load(run_dir / "data" / "cohort.npz")
+    cohort = Cohort.load(RunPaths(run_dir).cohort)
     ecfg = cfg["evaluate"]
     rate, n_boot = float(ecfg["alarm_rate"]), int(ecfg["bootstrap"])
     stride = int(cfg["window"]["stride"])
@@ -322,7 +324,7 @@ def evaluate(run_dir: Path, cfg: dict, seed: int) -> dict:
         platt[b] = baselines.platt_fit(val[b], yv)
         probs[b] = baselines.platt_apply(test[b], platt[b])
     costs = model_costs(run_dir, logistic_info["features"])
-    student = models.load(run_dir / "student" / "model.keras")
+    student = models.load(RunPaths(run_dir).student_model)
     costs["student_kd"]["activation_bytes"] = models.max_activation_bytes(student)
 
     onset = cohort.onset[pidx]

@@ -27,6 +27,7 @@ from bedside.training import metrics, models, tfutil
 from bedside.sources.cohort import Cohort
 from .distill import shared_teacher_targets, train_student
 from .train import subsample
+from bedside.rundir import RunPaths
 
 
 def variants(dcfg: dict) -> dict[str, dict]:
@@ -66,8 +67,8 @@ def study(run_dir: Path, cfg: dict, seeds: list[int], scfg: dict, n_boot: int,
     win, horizon, tcfg, dcfg = cfg["window"], int(cfg["horizon_min"]), cfg["teacher"], \
         cfg["distill"]
     pz = dataset.personalization(cfg)
-    cohort = Cohort.load(run_dir / "data" / "cohort.npz")
-    teacher = models.load(run_dir / "teacher" / "model.keras")
+    cohort = Cohort.load(RunPaths(run_dir).cohort)
+    teacher = models.load(RunPaths(run_dir).teacher_model)
     x, y, pidx, ends = dataset.split_windows(cohort, "train", win["length"], win["stride"],
                                              horizon, pz)
     sel = subsample(y, scfg["neg_keep"], int(cfg.get("seed", 0)))

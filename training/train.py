@@ -15,6 +15,7 @@ from bedside.sources import windows as dataset
 from bedside.training import models, tfutil
 from bedside.sources.cohort import Cohort
 from .metrics import auroc
+from bedside.rundir import RunPaths
 
 
 def subsample(y: np.ndarray, keep: float, seed: int) -> np.ndarray:
@@ -30,7 +31,7 @@ def train_teacher(run_dir: Path, cfg: dict, seed: int, strategy_name: str = "def
     import tensorflow as tf
     win, horizon = cfg["window"], int(cfg["horizon_min"])
     tcfg = cfg["teacher"]
-    cohort = Cohort.load(run_dir / "data" / "cohort.npz")
+    cohort = Cohort.load(RunPaths(run_dir).cohort)
     _, y, pidx, ends = dataset.split_windows(cohort, "train", win["length"], win["stride"], horizon)
     sel = subsample(y, tcfg["neg_keep"], seed)
     pz = dataset.personalization(cfg)
@@ -65,7 +66,7 @@ def train_teacher(run_dir: Path, cfg: dict, seed: int, strategy_name: str = "def
     kernel, bias = layer.get_weights()
     layer.set_weights([kernel, bias + math.log(tcfg["neg_keep"])])
 
-    tfutil.save_model(full_model, run_dir / "teacher" / "model.keras")
+    tfutil.save_model(full_model, RunPaths(run_dir).teacher_model)
 
     # validation AUROC (all validation windows)
     _, yv, pv, ev = dataset.split_windows(cohort, "val", win["length"], win["stride"], horizon)

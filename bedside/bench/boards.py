@@ -80,6 +80,7 @@ def run(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
     from bedside.host_tools.build.firmware import TARGETS
+    from bedside.rundir import RunPaths
     console = Console(width=max(Console().width, 128))
     targets = board_targets() if not args.targets else [t.strip() for t in args.targets.split(",")]
     unknown = [t for t in targets if t not in board_targets()]
@@ -87,8 +88,9 @@ def run(args: argparse.Namespace) -> int:
         console.print(f"[red]error:[/] unknown target {', '.join(unknown)}: choose from "
                       f"{', '.join(board_targets())}")
         return 2
-    if not (args.run_dir / "int8" / "gen" / "model_config.h").is_file():
-        console.print(f"[red]error:[/] {args.run_dir / 'int8' / 'gen'} not found "
+    paths = RunPaths(args.run_dir)
+    if not (paths.gen_dir / "model_config.h").is_file():
+        console.print(f"[red]error:[/] {paths.gen_dir} not found "
                       "(bedside convert RUN_DIR first)")
         return 2
     from bedside import rundir
@@ -97,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
     for t in targets:
         with console.status(f"{t}: building and verifying ..."):
             rows[t] = bench_target(args.run_dir, t, args.simulate, args.seed)
-    write_json(args.run_dir / "boards.json", {"targets": rows})
+    write_json(paths.boards, {"targets": rows})
     table = Table(title=f"boards ({args.run_dir})")
     for col in ("target", "core", "built", "windows verified", "mismatches", "flash B",
                 "RAM B / limit", "worst stack B", "instructions / inference"):

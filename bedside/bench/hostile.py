@@ -24,6 +24,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bedside.rundir import RunPaths
+
 ROOT = Path(__file__).resolve().parents[2]
 
 # Exit codes each command may return (docs/reliability.md): 0 done; 1 ran and found a
@@ -92,11 +94,11 @@ def snapshot(root: Path) -> dict[str, str]:
 
 
 def _manifest(run: Path) -> dict:
-    return json.loads((run / "int8" / "manifest.json").read_text())
+    return json.loads(RunPaths(run).manifest.read_text())
 
 
 def _put_manifest(run: Path, m, raw: str | None = None) -> None:
-    (run / "int8" / "manifest.json").write_text(raw if raw is not None else json.dumps(m))
+    RunPaths(run).manifest.write_text(raw if raw is not None else json.dumps(m))
 
 
 def _npz(path: Path, **arrays) -> None:
@@ -113,7 +115,7 @@ def _rows(path: Path) -> Path:
 
 def _cohort_arrays(run: Path) -> dict:
     import numpy as np
-    with np.load(run / "data" / "cohort.npz", allow_pickle=False) as z:
+    with np.load(RunPaths(run).cohort, allow_pickle=False) as z:
         return {k: z[k] for k in z.files}
 
 
@@ -230,7 +232,7 @@ def generate(run_dir: Path, work: Path) -> list[Case]:
     manifest_case("manifest-scale-nan", lambda m, r: m["model"]["input"].update(scale=nan))
     manifest_case("manifest-sha-number", lambda m, r: m["model"].update(sha256=12345))
     manifest_case("manifest-file-absolute",
-                  lambda m, r: m["model"].update(file=str(r / "data" / "cohort.npz")),
+                  lambda m, r: m["model"].update(file=str(RunPaths(r).cohort)),
                   kind="path traversal through the manifest")
     manifest_case("manifest-file-dotdot",
                   lambda m, r: m["model"].update(file="../../../../../../etc/passwd"),
@@ -250,14 +252,14 @@ def generate(run_dir: Path, work: Path) -> list[Case]:
                   kind="huge counts in headers")
 
     def truncated(m, r):
-        t = r / "int8" / "model.tflite"
+        t = RunPaths(r).tflite
         data = t.read_bytes()[:3000]
         t.write_bytes(data)
         m["model"]["sha256"] = hashlib.sha256(data).hexdigest()
     manifest_case("model-truncated-hash-updated", truncated, kind="truncated model")
 
     def model_link(m, r):
-        t = r / "int8" / "model.tflite"
+        t = RunPaths(r).tflite
         outside = r.parent / "outside.bin"
         outside.write_bytes(t.read_bytes())
         t.unlink()
@@ -268,7 +270,7 @@ def generate(run_dir: Path, work: Path) -> list[Case]:
     def cohort_case(name, edit, cmd="verify", kind="cohort file"):
         def argv(b, r):
             a = _cohort_arrays(r)
-            path = r / "data" / "cohort.npz"
+            path = RunPaths(r).cohort
             if edit(a, path) is not False:
                 _npz(path, **a)
             return [cmd, r] + (["--target", "host"] if cmd == "verify" else ["--quick"])
@@ -323,7 +325,7 @@ def generate(run_dir: Path, work: Path) -> list[Case]:
     # --- run.json
     def runjson(name, text):
         def argv(b, r):
-            (r / "run.json").write_text(text)
+            RunPaths(r).run_json.write_text(text)
             return ["convert", r]
         case(name, "run.json", argv, run=True)
     runjson("runjson-deep", "[" * 100000 + "]" * 100000)
@@ -391,7 +393,7 @@ def generate(run_dir: Path, work: Path) -> list[Case]:
 
     def truncated_tflite(b: Path, r: Path) -> Path:
         t = b / "model.tflite"
-        t.write_bytes((r / "int8" / "model.tflite").read_bytes()[:3000])
+        t.write_bytes((RunPaths(r).tflite).read_bytes()[:3000])
         return t
     case("bench-engine-truncated", "truncated model",
          lambda b, r: ["bench", "engine", truncated_tflite(b, r)], run=True)

@@ -39,6 +39,9 @@ from pathlib import Path
 
 import numpy as np
 
+from bedside.rundir import RunPaths
+from bedside import command
+
 SUBGROUP = "off_norm_baseline"
 GROUPS = ("overall", SUBGROUP)
 # the subgroup: a device baseline this many population spreads (signals.py `spread`, one
@@ -51,7 +54,6 @@ SUBGROUP_TEXT = (f"patients whose device baseline (the median-of-means of their 
                  f"(bedside.contract.signals) on at least one signal")
 TARGET_REDUCTION = 0.2
 RULES = ("equal-sensitivity", "policy")
-PIPELINE_DIR = "personalization_pipeline"
 # the operating-point grid (window sensitivities of the on and off thresholds)
 OP_STEP, OP_ON_MAX, OP_OFF_MAX = 0.01, 0.95, 0.99
 # each arm's test figures reported side by side ({without, with}) per group
@@ -86,7 +88,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--pipeline", action="store_true",
                    help="train each arm with the kit's own data -> train -> distill (Teacher "
                         "and KD, as a run deploys; about 9 min a cohort) in "
-                        f"RUN_DIR/{PIPELINE_DIR}/, reusing finished sub-runs, instead of "
+                        f"RUN_DIR/{RunPaths('').personalization_runs}/, reusing finished sub-runs, instead of "
                         "the bench's Students without KD")
     p.add_argument("--quick", action="store_true",
                    help="tests: 2 epochs, one cohort (the figures are not meaningful)")
@@ -207,7 +209,7 @@ def _cohort(run_dir: Path, cfg: dict, cohort_seed: int, first: bool, patients: i
     from bedside.sources.cohort import Cohort
     from bedside.sources.simulator import SimConfig, simulate_cohort
     if first:
-        cohort = Cohort.load(run_dir / "data" / "cohort.npz")
+        cohort = Cohort.load(RunPaths(run_dir).cohort)
         if patients is not None and patients < cohort.n_patients:   # first N, same splits
             cohort.split = np.where(np.arange(cohort.n_patients) < patients, cohort.split, -1)
         return cohort
@@ -352,8 +354,8 @@ def _pipeline_finished(sub: Path, cs: int, on: bool, patients: int, quick: bool)
     """`sub` already went through data -> train -> distill with these settings, in order
     (a later `data` would have left a newer cohort than the Student)."""
     from bedside import runinfo
-    files = [sub / "data" / "cohort.npz", sub / "teacher" / "model.keras",
-             sub / "student" / "model.keras"]
+    paths = RunPaths(sub)
+    files = [paths.cohort, paths.teacher_model, paths.student_model]
     if not all(f.is_file() for f in files):
         return False
     try:
@@ -374,17 +376,23 @@ def pipeline_arm(run_dir: Path, cs: int, on: bool, patients: int, quick: bool):
     deploys), personalization on or off, in RUN_DIR/personalization_pipeline/. A sub-run
     that already finished them with the same settings is reused (about 4.5 min an arm
     on 2 cores). Returns (sub-run, exit code)."""
-    from bedside.cli import main
-    sub = run_dir / PIPELINE_DIR / f"cohort-{cs}-{'with' if on else 'without'}"
+    from bedside.training.cmd_data import data
+    from bedside.training.cmd_distill import distill
+    from bedside.training.cmd_train import train
+    sub = RunPaths(run_dir).personalization_runs / f"cohort-{cs}-{'with' if on else 'without'}"
     if _pipeline_finished(sub, cs, on, patients, quick):
         print(f"reusing {sub} (data, train and distill done with these settings)")
         return sub, 0
-    common = ["--seed", str(cs)] + (["--quick"] if quick else [])
-    for argv in (["data", str(sub), *common, "--patients", str(patients),
-                  "--personalization", "on" if on else "off"],
-                 ["train", str(sub), *common], ["distill", str(sub), *common]):
-        print(f"$ bedside {' '.join(argv)}")
-        rc = main(argv)
+    common = {"seed": cs, "quick": quick}
+    flags = f"--seed {cs}" + (" --quick" if quick else "")
+    arm = "on" if on else "off"
+    for shown, stage in (
+            (f"data {sub} {flags} --patients {patients} --personalization {arm}",
+             lambda: data(sub, **common, patients=patients, personalization=arm)),
+            (f"train {sub} {flags}", lambda: train(sub, **common)),
+            (f"distill {sub} {flags}", lambda: distill(sub, **common))):
+        print(f"$ bedside {shown}")
+        rc = stage()
         if rc != 0:
             return sub, rc
     return sub, 0
@@ -396,8 +404,8 @@ def _pipeline_predictions(sub: Path, pz: dict) -> tuple[dict, dict, dict]:
     from bedside import runinfo
     from bedside.sources.cohort import Cohort
     cfg = runinfo.config(sub)
-    cohort = Cohort.load(sub / "data" / "cohort.npz")
-    model = models.load(sub / "student" / "model.keras")
+    cohort = Cohort.load(RunPaths(sub).cohort)
+    model = models.load(RunPaths(sub).student_model)
     setting = dataset.personalization(cfg)
     group = observable_subgroup(cohort, pz)    # the same calibration for both arms
     return (_predictions(model, cohort, "val", cfg, setting, group),
@@ -406,6 +414,17 @@ def _pipeline_predictions(sub: Path, pz: dict) -> tuple[dict, dict, dict]:
 
 
 def run(args: argparse.Namespace) -> int:
+    return command.call(personalization, args)
+
+
+def personalization(run_dir: Path | None = None, *, cohort_seeds: int | None = None,
+                    patients: int | None = None, epochs: int | None = None,
+                    bootstrap: int | None = None, seed: int | None = None,
+                    operating_point: str = "equal-sensitivity", pipeline: bool = False,
+                    quick: bool = False, out: Path | None = None) -> int:
+    """Students with vs without on-device personalization: `bedside bench personalization`
+    as a function."""
+    args = command.namespace(add_arguments, 'bench personalization', **locals())
     from bedside.training import profiles
     from bedside import runinfo
     from bedside.contract.personalize import DEFAULT, PersonalizationError, normalize
@@ -413,7 +432,8 @@ def run(args: argparse.Namespace) -> int:
     from bedside import rundir
     run_dir = rundir.owned(rundir.resolve(args.run_dir, "bench personalization"),
                             "bench personalization")
-    path = run_dir / "data" / "cohort.npz"
+    paths = RunPaths(run_dir)
+    path = paths.cohort
     if not path.is_file():
         print(f"error: {path} not found (run `bedside data {run_dir}` first)",
               file=sys.stderr)
@@ -423,7 +443,7 @@ def run(args: argparse.Namespace) -> int:
         pz = normalize(cfg.get("personalization") if (cfg.get("personalization") or {}).get(
             "enabled") else DEFAULT)
     except (ValueError, PersonalizationError) as e:
-        print(f"error: {run_dir / 'run.json'}: {e}", file=sys.stderr)
+        print(f"error: {paths.run_json}: {e}", file=sys.stderr)
         return 2
     if args.pipeline and (args.epochs is not None or args.seed is not None):
         print("error: --pipeline trains with the profile's epochs and each cohort's seed: "
@@ -508,8 +528,8 @@ def run(args: argparse.Namespace) -> int:
         "pooled": pooled(rows, stride, n_boot, seed),
         "seconds": round(time.monotonic() - t0, 1),
     }
-    out = args.out or run_dir / ("personalization_pipeline.json" if args.pipeline
-                                 else "personalization.json")
+    out = args.out or (paths.personalization_pipeline if args.pipeline
+                       else paths.personalization)
     runinfo.write_json(out, report)
     _print(report)
     print(f"-> {out}")

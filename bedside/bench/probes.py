@@ -27,6 +27,7 @@ import numpy as np
 
 from bedside.contract import protocol as p
 from bedside.kitfiles import PACKAGE_DIR
+from bedside.rundir import RunPaths
 
 ROOT = PACKAGE_DIR.parent   # the folder holding the bedside package
 
@@ -244,11 +245,11 @@ def decoder_reset_per_client(s: Setup) -> str:
 
 def _run_copy(s: Setup) -> Path:
     """The run's manifest and model in a scratch run folder (to damage)."""
-    dst = s.work / "run"
-    (dst / "int8").mkdir(parents=True, exist_ok=True)
-    for name in ("manifest.json", "model.tflite"):
-        shutil.copy2(s.run_dir / "int8" / name, dst / "int8" / name)
-    return dst
+    src, dst = RunPaths(s.run_dir), RunPaths(s.work / "run")
+    dst.int8_dir.mkdir(parents=True, exist_ok=True)
+    for name in ("manifest", "tflite"):
+        shutil.copy2(getattr(src, name), getattr(dst, name))
+    return dst.root
 
 
 def _verify_bad(s: Setup, *argv: str, run_dir: Path | None = None) -> subprocess.CompletedProcess:
@@ -280,7 +281,7 @@ def out_foreign_folder_kept(s: Setup) -> str:
 
 def manifest_field_type(s: Setup) -> str:
     run = _run_copy(s)
-    path = run / "int8" / "manifest.json"
+    path = RunPaths(run).manifest
     m = json.loads(path.read_text())
     m["model"]["output"]["bytes"] = "1"
     path.write_text(json.dumps(m))

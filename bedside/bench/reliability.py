@@ -17,13 +17,13 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 from bedside.fileio import write_json
 from bedside.kitfiles import FIRMWARE_DIR
+from bedside.rundir import RunPaths
 
 from bedside.host_tools.link.faultlink import FaultLink, Faults
 
@@ -222,7 +222,7 @@ def stack_report(run_dir: Path, budget: int, target: str = "mps2-an386",
     """Build the Cortex-M firmware with -fcallgraph-info=su and check its stack budget."""
     from bedside.host_tools.build.callgraph import callgraph_stack
     from bedside.host_tools.build.firmware import FIRMWARE_DIR, configure_and_build, gen_dir_of
-    build_dir = Path(build_dir or Path(run_dir) / "firmware" / f"{target}-stack")
+    build_dir = Path(build_dir or RunPaths(run_dir).firmware_dir(f"{target}-stack"))
     flags = "-fcallgraph-info=su"
     configure_and_build(FIRMWARE_DIR, build_dir, {
         "BEDSIDE_TARGET": target, "BEDSIDE_BACKEND": "compiled",
@@ -267,8 +267,8 @@ def run(args: argparse.Namespace) -> int:
     if unknown:
         console.print(f"[red]error:[/] unknown profile(s) {unknown}; choose from {list(PROFILES)}")
         return 2
-    if not (run_dir / "int8" / "manifest.json").is_file():
-        console.print(f"[red]error:[/] {run_dir / 'int8' / 'manifest.json'} not found "
+    if not RunPaths(run_dir).manifest.is_file():
+        console.print(f"[red]error:[/] {RunPaths(run_dir).manifest} not found "
                       "(bedside convert RUN_DIR first)", style=None)
         return 2
     try:
@@ -288,7 +288,7 @@ def run(args: argparse.Namespace) -> int:
                             args.timeout, build=identity)
         report["profiles"][name] = r
     if args.fuzz_seconds > 0:
-        build = run_dir / "firmware" / "fuzz"
+        build = RunPaths(run_dir).firmware_dir("fuzz")
         bins = build_fuzzers(build, run_dir)
         report["fuzzing"] = {}
         for n, b in bins.items():
@@ -378,8 +378,3 @@ def print_report(console, report: dict) -> None:
             t.add_row(n, "yes" if r["passed"] else "[red]NO[/]", r["detail"][:110])
         console.print(t)
     console.print("[bold green]PASSED[/]" if report["passed"] else "[bold red]FAILED[/]")
-
-
-if __name__ == "__main__":
-    from bedside.host_tools.cli import main
-    sys.exit(main(["bench", "reliability"] + sys.argv[1:]))

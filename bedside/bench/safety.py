@@ -19,10 +19,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 import numpy as np
 
 from bedside.contract import protocol as p
+from bedside.rundir import RunPaths
+from bedside import command
 
 SEED = 24                   # the live patient's wobble (recorded in safety.json)
 LENGTH = 90                 # samples per case unless the case needs more
@@ -276,6 +279,13 @@ def _device(args, contract):
 
 
 def run(args: argparse.Namespace) -> int:
+    return command.call(safety, args)
+
+
+def safety(run_dir: Path | None = None, *, port: str | None = None, target: str = "host",
+           json: str | None = None) -> int:
+    """The safety floor through a device, case by case: `bedside bench safety` as a function."""
+    args = command.namespace(add_arguments, 'bench safety', **locals())
     from contextlib import nullcontext
 
     from rich.console import Console
@@ -326,8 +336,10 @@ def run(args: argparse.Namespace) -> int:
               "frozen_minutes": cfg["frozen_minutes"], "stale_minutes": cfg["stale_minutes"],
               "cases": result, "n_cases": len(result),
               "passed": all(c["passed"] for c in result.values())}
-    name = "safety.json" if args.port or args.target == "host" else f"safety-{args.target}.json"
-    write_json(args.run_dir / name, report)
+    paths = RunPaths(args.run_dir)
+    written = (paths.safety if args.port or args.target == "host"
+               else paths.safety_of(args.target))
+    write_json(written, report)
     jsonout.emit(args, report)
     table = Table(title=f"safety floor on {board} ({len(result)} cases)")
     for col in ("case", "expected rule", "observed rule", "min to flag", "bound", "= reference",
@@ -341,5 +353,5 @@ def run(args: argparse.Namespace) -> int:
                       "[green]pass[/]" if c["passed"] else "[red]FAIL[/]")
     console = Console(stderr=jsonout.to_stdout(args))
     console.print(table)
-    console.print(f"wrote {args.run_dir / name}")
+    console.print(f"wrote {written}")
     return 0 if report["passed"] else 1

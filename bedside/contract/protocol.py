@@ -280,18 +280,9 @@ class Info:
     output_scale: float
     output_zero_point: int
     arena_bytes: int
-    # SHA-256 the device computed over the model and the constants it holds (docs/protocol.md;
-    # absent from firmware older than the field; over the preprocessing, window and alarm
-    # parameters only in firmware without build_id)
-    held_sha256: bytes | None = None
-    build_id: bytes | None = None       # 8 bytes; absent from firmware older than the field
-    model_format: int | None = None     # generated engine format (0: tflm); with build_id
-
-    @property
-    def info_format(self) -> int:
-        """0: no held_sha256, 1: held_sha256 over the loop's constants, 2: over the model and
-        every constant, with build_id and model_format (this kit's firmware)."""
-        return 0 if self.held_sha256 is None else 1 if self.build_id is None else 2
+    held_sha256: bytes      # SHA-256 the device computed over the model and constants it holds
+    build_id: bytes         # 8 bytes: the build `bedside build` compiled in (0 otherwise)
+    model_format: int       # generated engine format (0: tflm)
 
     @property
     def backend_name(self) -> str:
@@ -301,18 +292,24 @@ class Info:
         d = dict(self.__dict__)
         d["model_sha256"] = self.model_sha256.hex()
         d["preproc_sha256"] = self.preproc_sha256.hex()
-        d["held_sha256"] = self.held_sha256.hex() if self.held_sha256 else None
-        d["build_id"] = self.build_id.hex() if self.build_id else None
+        d["held_sha256"] = self.held_sha256.hex()
+        d["build_id"] = self.build_id.hex()
         d["backend_name"] = self.backend_name
-        d["info_format"] = self.info_format
         return d
 
 
 _INFO_HEAD = struct.Struct("<BBBB")
 _INFO_TAIL = struct.Struct("<I32s32sBHHHHfifiI")
-_INFO_HELD = struct.Struct("<32s")             # info_format 1
-_INFO_BUILD = struct.Struct("<32s8sB")         # info_format 2: held, build_id, model_format
+_INFO_BUILD = struct.Struct("<32s8sB")         # held_sha256, build_id, model_format
 INFO_BYTES_MAX = _INFO_HEAD.size + 32 + _INFO_TAIL.size + _INFO_BUILD.size
+# INFO of older firmware ended before the build block (without build_id and model_format,
+# or without held_sha256 too): what it holds cannot be checked, so it is refused unread
+_OLDER_INFO_TAILS = {_INFO_BUILD.size - 9: "without build_id and model_format",
+                     0: "without held_sha256, build_id and model_format"}
+
+
+class OlderInfoError(ProtocolError):
+    """An INFO of firmware older than held_sha256 over the model (refused: exit 7)."""
 
 
 def parse_info(payload: bytes) -> Info:
@@ -322,17 +319,18 @@ def parse_info(payload: bytes) -> Info:
     off = _INFO_HEAD.size + board_len
     end = off + _INFO_TAIL.size
     extra = len(payload) - end
-    if extra not in (0, _INFO_HELD.size, _INFO_BUILD.size):
+    want = end + _INFO_BUILD.size
+    if extra in _OLDER_INFO_TAILS:
+        raise OlderInfoError(f"the device's INFO ends {_OLDER_INFO_TAILS[extra]} "
+                             f"({len(payload)} bytes, this kit's firmware sends {want}): its "
+                             "firmware predates held_sha256 over the model, so what it holds "
+                             "cannot be checked; rebuild and flash it (`bedside build RUN_DIR`)")
+    if extra != _INFO_BUILD.size:
         raise ProtocolError(f"INFO payload is {len(payload)} bytes; board name of {board_len} "
-                            f"bytes implies {end} (+ {_INFO_HELD.size} with held_sha256, "
-                            f"+ {_INFO_BUILD.size} with held_sha256, build_id, model_format)")
+                            f"bytes implies {want}")
     board = payload[_INFO_HEAD.size:off].decode("ascii", errors="replace")
-    tail: tuple = ()
-    if extra == _INFO_BUILD.size:
-        tail = _INFO_BUILD.unpack_from(payload, end)
-    elif extra == _INFO_HELD.size:
-        tail = _INFO_HELD.unpack_from(payload, end)
-    return Info(proto, gen, backend, board, *_INFO_TAIL.unpack_from(payload, off), *tail)
+    return Info(proto, gen, backend, board, *_INFO_TAIL.unpack_from(payload, off),
+                *_INFO_BUILD.unpack_from(payload, end))
 
 
 def parse_info_part(payload: bytes) -> tuple[int, int, bytes]:
@@ -353,9 +351,8 @@ def info_payload(info: Info) -> bytes:
                 info.core_clock_hz, info.model_sha256, info.preproc_sha256, info.n_signals,
                 info.window_length, info.stride, info.input_bytes, info.output_bytes,
                 info.input_scale, info.input_zero_point, info.output_scale,
-                info.output_zero_point, info.arena_bytes) + (info.held_sha256 or b"")
-            + (_INFO_BUILD.pack(info.held_sha256, info.build_id, info.model_format)[32:]
-               if info.build_id is not None else b""))
+                info.output_zero_point, info.arena_bytes)
+            + _INFO_BUILD.pack(info.held_sha256, info.build_id, info.model_format))
 
 
 @dataclass(frozen=True)

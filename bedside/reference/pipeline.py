@@ -17,8 +17,8 @@ import numpy as np
 
 from bedside.contract import preprocess
 from bedside.contract.alarm import Alarm
-from bedside.contract.manifest import constants, load_manifest
-from bedside.contract.signals import Constants
+from bedside.contract.record import DeviceContract, read
+from bedside.rundir import RunPaths
 
 
 MAX_MODEL_BYTES = 64 << 20      # far above any microcontroller's flash
@@ -28,38 +28,22 @@ class RunDirError(ValueError):
     """The run directory cannot give a reference (missing model, hash mismatch)."""
 
 
-@dataclass
+@dataclass(frozen=True)
 class Contract:
-    """What the host expects of a device, read from the manifest."""
-    manifest: dict
+    """What the host expects of a device: the run's validated contract record
+    (`bedside.contract.record.DeviceContract`) and the int8 model it names. The attributes
+    below are the record's fields, read from it (never a second copy of the manifest)."""
+    record: DeviceContract
     model_path: Path
     model_bytes: bytes
-    model_sha256: str
-    preproc_sha256: str
-    protocol_version: int
-    gen_format: int
-    n_signals: int
-    window_length: int
-    stride: int
-    input_bytes: int
-    output_bytes: int
-    input_scale: float
-    input_zero_point: int
-    output_scale: float
-    output_zero_point: int
-    on_q: int
-    off_q: int
-    min_duration: int
-    sample_period_s: float
-    constants: Constants                  # the manifest's preprocessing constants
-    personalization: dict | None = None   # manifest preprocessing.personalization (None: off)
-    safety: dict | None = None            # manifest alarm.safety (None: off)
 
     @classmethod
     def from_run(cls, run_dir: str | Path) -> "Contract":
-        run_dir = Path(run_dir)
-        m = load_manifest(run_dir)
-        model_path = run_dir / "int8" / m["model"].get("file", "model.tflite")
+        """The run's contract; ManifestError names a bad manifest field, RunDirError a
+        missing or different model file."""
+        paths = RunPaths(run_dir)
+        record = read(paths.manifest)
+        model_path = paths.int8_dir / record.model.file
         if model_path.is_symlink() or not model_path.is_file():
             raise RunDirError(f"{model_path}: int8 model not found (run `bedside convert`)"
                               if not model_path.is_symlink() else
@@ -69,48 +53,44 @@ class Contract:
                               f"{MAX_MODEL_BYTES} (not a model bedside converted)")
         data = model_path.read_bytes()
         sha = hashlib.sha256(data).hexdigest()
-        if sha != m["model"]["sha256"]:
+        if sha != record.model.sha256:
             raise RunDirError(f"{model_path}: SHA-256 {sha[:16]}... differs from manifest "
-                                  f"field model.sha256 {m['model']['sha256'][:16]}...")
-        mi, mo, a = m["model"]["input"], m["model"]["output"], m["alarm"]
-        k = constants(m)
-        return cls(m, model_path, data, sha, m["preprocessing"]["sha256"],
-                   int(m.get("protocol_version", 1)), int(m.get("gen_format", 1)),
-                   len(m["signals"]), int(m["window"]["length"]), int(m["window"]["stride"]),
-                   int(mi["bytes"]), int(mo["bytes"]), float(mi["scale"]), int(mi["zero_point"]),
-                   float(mo["scale"]), int(mo["zero_point"]), int(a["on_q"]), int(a["off_q"]),
-                   int(a["min_duration"]), float(m.get("sample_period_s", 60)), k,
-                   _personalization(m, run_dir, k), _safety(m, run_dir, k))
+                              f"field model.sha256 {record.model.sha256[:16]}...")
+        return cls(record, model_path, data)
+
+    # the record's fields under the names the reference and the verifier use
+    model_sha256 = property(lambda self: self.record.model.sha256)
+    preproc_sha256 = property(lambda self: self.record.preprocessing.sha256)
+    protocol_version = property(lambda self: self.record.model.protocol_version)
+    gen_format = property(lambda self: self.record.model.gen_format)
+    constants = property(lambda self: self.record.preprocessing.constants)
+    n_signals = property(lambda self: self.record.preprocessing.constants.n)
+    window_length = property(lambda self: self.record.window.length)
+    stride = property(lambda self: self.record.window.stride)
+    input_bytes = property(lambda self: self.record.quantization.input.bytes)
+    output_bytes = property(lambda self: self.record.quantization.output.bytes)
+    input_scale = property(lambda self: self.record.quantization.input.scale)
+    input_zero_point = property(lambda self: self.record.quantization.input.zero_point)
+    output_scale = property(lambda self: self.record.quantization.output.scale)
+    output_zero_point = property(lambda self: self.record.quantization.output.zero_point)
+    on_q = property(lambda self: self.record.alarm.on_q)
+    off_q = property(lambda self: self.record.alarm.off_q)
+    min_duration = property(lambda self: self.record.alarm.min_duration)
+    sample_period_s = property(lambda self: self.record.sample_period_s)
+
+    @property
+    def personalization(self) -> dict | None:
+        """The settings as the numpy preprocessing takes them (None: off)."""
+        pz = self.record.personalization
+        return None if pz is None else pz.as_dict()
+
+    @property
+    def safety(self) -> dict | None:
+        sf = self.record.safety
+        return None if sf is None else sf.as_dict()
 
     def dequantize(self, q: np.ndarray) -> np.ndarray:
-        return (np.asarray(q, np.float32) - self.output_zero_point) * self.output_scale
-
-
-def _personalization(manifest: dict, run_dir: Path, k: Constants) -> dict | None:
-    from bedside.contract.personalize import PersonalizationError, normalize
-    pz = manifest["preprocessing"].get("personalization")
-    try:
-        checked = normalize(pz, k)
-    except PersonalizationError as e:
-        raise RunDirError(f"{run_dir / 'int8' / 'manifest.json'}: field "
-                          f"preprocessing.{e}") from None
-    if checked is not None and checked != pz:
-        raise RunDirError(f"{run_dir / 'int8' / 'manifest.json'}: field "
-                          "preprocessing.personalization is incomplete (re-run `bedside convert`)")
-    return checked
-
-
-def _safety(manifest: dict, run_dir: Path, k: Constants) -> dict | None:
-    from bedside.contract.safety import SafetyError, normalize
-    cfg = manifest["alarm"].get("safety")
-    try:
-        checked = normalize(cfg, k)
-    except SafetyError as e:
-        raise RunDirError(f"{run_dir / 'int8' / 'manifest.json'}: field alarm.{e}") from None
-    if checked != cfg:
-        raise RunDirError(f"{run_dir / 'int8' / 'manifest.json'}: field alarm.safety is "
-                          "incomplete (re-run `bedside convert`)")
-    return checked
+        return self.record.quantization.dequantize(q)
 
 
 @dataclass
@@ -178,13 +158,12 @@ class FloatModel:
         if mode == "none":
             return None, "float comparison disabled (--float none)"
         if mode in ("auto", "tflite"):
-            for rel in ("int8/model_float.tflite", "float/model.tflite", "student/model.tflite"):
-                path = run_dir / rel
-                if path.is_file():
-                    return FloatModel._tflite(path), ""
+            path = RunPaths(run_dir).float_tflite
+            if path.is_file():
+                return FloatModel._tflite(path), ""
             if mode == "tflite":
                 return None, "no float .tflite in the run directory"
-        keras_path = run_dir / "student" / "model.keras"
+        keras_path = RunPaths(run_dir).student_model
         if not keras_path.is_file():
             return None, f"{keras_path} not found"
         import importlib.util

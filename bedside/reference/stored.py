@@ -17,13 +17,13 @@ from pathlib import Path
 import numpy as np
 
 from bedside.reference.pipeline import Contract, Reference, RunDirError
+from bedside.rundir import Int8Paths
 
-FILE = "reference_outputs.npz"
 INSTALL = "pip install 'bedside-kit[reference]'"
 
 
 def path_of(contract: Contract) -> Path:
-    return contract.model_path.parent / FILE
+    return Int8Paths(contract.model_path.parent).reference_outputs
 
 
 def have_tflm() -> bool:

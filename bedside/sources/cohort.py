@@ -1,6 +1,6 @@
 """The cohort container: all patients' raw int16 streams, events and splits (numpy only).
 
-Saved as RUN_DIR/data/cohort.npz (no pickles: `np.load(..., allow_pickle=False)` reads it).
+Saved as `RunPaths(RUN_DIR).cohort` (no pickles: `np.load(..., allow_pickle=False)` reads it).
 Streams are concatenated; patient i owns rows offsets[i]:offsets[i+1]. Splits are by
 patient (0 train, 1 validation, 2 test), stratified by event type, never by window.
 """
@@ -120,8 +120,6 @@ class Cohort:
     @classmethod
     def load(cls, path: str | Path) -> "Cohort":
         path = Path(path)
-        if path.is_dir():
-            path = path / "data" / "cohort.npz"
         if not path.is_file():
             raise CohortError(f"{path}: cohort not found (run `bedside data` first)")
         # sizes from the zip directory before any array is read, then each array's shape

@@ -11,6 +11,8 @@ from typing import Iterator
 
 import numpy as np
 
+from bedside.rundir import RunPaths
+
 Stream = tuple[str, np.ndarray]
 
 
@@ -63,7 +65,7 @@ def from_file(path: Path, split: str = "all") -> tuple[list[Stream], str]:
 
 
 def default(run_dir: Path) -> tuple[list[Stream], str]:
-    path = run_dir / "data" / "cohort.npz"
+    path = RunPaths(run_dir).cohort
     if not path.is_file():
         raise SourceError(f"{path} not found: give --simulate N or --data FILE")
     return _cohort(path, "test")

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from bedside.contract import preprocess
+from bedside.rundir import RunPaths
 from bedside.contract.signals import INPUT_SCALE_INV, MISSING, TABLE
 
 from bedside import runinfo
@@ -59,7 +60,7 @@ def split_windows(cohort: Cohort, split: str, length: int, stride: int, horizon:
 def window_dataset(run_dir: str | Path, split: str):
     """The Student's int8 windows of `split` (train, val, test or all) of a run."""
     cfg = runinfo.config(run_dir)
-    cohort = Cohort.load(Path(run_dir) / "data" / "cohort.npz")
+    cohort = Cohort.load(RunPaths(run_dir).cohort)
     return split_windows(cohort, split, int(cfg["window"]["length"]),
                          int(cfg["window"]["stride"]), int(cfg["horizon_min"]),
                          personalization(cfg))

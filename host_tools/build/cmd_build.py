@@ -15,6 +15,9 @@ import argparse
 import sys
 from pathlib import Path
 
+from bedside import jsonout
+from bedside import command
+
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     from bedside.host_tools.build.firmware import BACKENDS, TARGETS
@@ -30,9 +33,18 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--build-dir", type=Path, default=None,
                    help="build tree (default RUN_DIR/firmware/<target>)")
     p.add_argument("--sanitize", action="store_true", help="host only: AddressSanitizer + UBSan")
+    jsonout.add_argument(p)
 
 
 def run(args: argparse.Namespace) -> int:
+    return command.call(build, args)
+
+
+def build(run_dir: Path | None = None, *, target: str = "host", backend: str = "compiled",
+          tflm_dir: Path | None = None, build_dir: Path | None = None,
+          sanitize: bool = False, json: str | None = None) -> int:
+    """Build RUN_DIR's firmware for `target`: `bedside build` as a function."""
+    args = command.namespace(add_arguments, 'build', **locals())
     from bedside import rundir
     args.run_dir = rundir.resolve(args.run_dir, "build")
     from bedside.host_tools.build.firmware import (BuildError, BuildInputError, DoesNotFit,
@@ -48,9 +60,12 @@ def run(args: argparse.Namespace) -> int:
     except BuildError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2 if isinstance(e, (DoesNotFit, BuildInputError)) else 1
+    out = sys.stderr if jsonout.to_stdout(args) else sys.stdout
     for note in result.notes:
-        print(f"note: {note}")
-    print(result.summary())
+        print(f"note: {note}", file=out)
+    print(result.summary(), file=out)
     from bedside.fileio import write_json
     write_json(result.build_dir / "size.json", result.as_dict())
+    jsonout.emit(args, {**result.as_dict(), "build_dir": str(result.build_dir),
+                        "notes": result.notes})
     return 0

@@ -34,6 +34,7 @@ import sys
 from pathlib import Path
 
 from bedside import jsonout
+from bedside.rundir import RunPaths
 
 EXIT_BUILD, EXIT_BAD_INPUT, EXIT_NO_BOARD, EXIT_NO_PIO, EXIT_OFFLINE, EXIT_PLATFORM = 1, 2, 3, 4, 5, 6
 REGISTRY = ("api.registry.platformio.org", 443)
@@ -113,7 +114,7 @@ def run(args: argparse.Namespace) -> int:
 
     say = (lambda *a: print(*a, file=sys.stderr)) if jsonout.to_stdout(args) else print
     from bedside.boards import PIO
-    gen = args.run_dir / "int8" / "gen"
+    gen = RunPaths(args.run_dir).gen_dir
     if not (gen / "model_config.h").is_file():
         return done(EXIT_BAD_INPUT, f"{gen / 'model_config.h'} not found: run "
                                     f"`bedside convert {args.run_dir}` first")

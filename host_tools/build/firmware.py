@@ -17,6 +17,7 @@ from .callgraph import STACK_MARGIN, stack_reserve, worst_case_stack
 
 from bedside.boards import TARGETS, Board
 from bedside.kitfiles import FIRMWARE_DIR
+from bedside.rundir import RunPaths
 
 # TARGETS: every target, its flags, budgets and how it runs (firmware/boards.toml).
 
@@ -34,7 +35,12 @@ class BuildError(RuntimeError):
     """Configuration or compilation failed; the message names the cause and the log."""
 
 
-class DoesNotFit(BuildError):
+class BuildInputError(BuildError):
+    """What the build needs is missing or wrong (no converted run, unknown target or
+    backend): bad input, exit 2, not a failed compilation."""
+
+
+class DoesNotFit(BuildInputError):
     """The model does not fit the target's RAM or flash (bad input: exit 2)."""
 
 
@@ -133,12 +139,11 @@ def read_identity(build_dir: Path) -> dict | None:
 
 
 def gen_dir_of(run_dir: Path) -> Path:
-    return Path(run_dir) / "int8" / "gen"
+    return RunPaths(run_dir).gen_dir
 
 
 def default_build_dir(run_dir: Path, target: str, backend: str) -> Path:
-    name = target if backend == "compiled" else f"{target}-{backend}"
-    return Path(run_dir) / "firmware" / name
+    return RunPaths(run_dir).firmware_dir(target, backend)
 
 
 def binary_name(target: str) -> str:
@@ -192,10 +197,6 @@ def discard_stale_cache(source: Path, build_dir: Path) -> bool:
 # Characters CMake, make and the compilers' response files cannot take in a path unharmed
 # (a list separator, quotes, shell and make metacharacters, control characters).
 _UNSAFE_PATH_CHARS = set("'\"`$\\;#%&|<>*?") | {chr(c) for c in range(32)} | {"\x7f"}
-
-
-class BuildInputError(BuildError):
-    """The build's input is missing or unusable (exit 2, not a compiler failure)."""
 
 
 class UnsafePath(BuildInputError):
@@ -266,9 +267,9 @@ def build_firmware(run_dir: Path | None, target: str = "host", backend: str = "c
                    build_dir: Path | None = None, sanitize: bool = False) -> BuildResult:
     """Configure and build the firmware for one target; see the module docstring."""
     if target not in TARGETS:
-        raise BuildError(f"unknown target '{target}': choose one of {', '.join(TARGETS)}")
+        raise BuildInputError(f"unknown target '{target}': choose one of {', '.join(TARGETS)}")
     if backend not in BACKENDS:
-        raise BuildError(f"unknown backend '{backend}': choose compiled or tflm")
+        raise BuildInputError(f"unknown backend '{backend}': choose compiled or tflm")
     gen_dir = Path(gen_dir) if gen_dir else gen_dir_of(Path(run_dir))
     if not (gen_dir / "model_config.h").is_file():
         raise BuildInputError(f"{gen_dir / 'model_config.h'} not found: run `bedside convert "

@@ -21,6 +21,7 @@ from bedside.banner import banner
 from bedside.boards import TABLE, Table, library_manifest
 from bedside.fileio import write_text
 from bedside.kitfiles import FIRMWARE_DIR
+from bedside.rundir import RunPaths
 from bedside.version import kit_version
 
 LIBRARY = "bedside-kit"
@@ -28,7 +29,7 @@ COMMAND = "bedside flash RUN_DIR --env ENV"
 
 
 def project_dir(run_dir: Path) -> Path:
-    return Path(run_dir) / "pio"
+    return RunPaths(run_dir).pio_dir
 
 
 def _q(define: str) -> str:

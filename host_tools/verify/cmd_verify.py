@@ -11,13 +11,13 @@ Exit codes (docs/verify.md): 0 all bit-exact, 1 mismatch, 2 bad input, 3 link er
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
-from bedside import jsonout, rundir
+from bedside import command, jsonout, rundir
 
 from bedside.host_tools.verify import verifier as v
 from bedside.host_tools.argtypes import NONNEG_INT, POSITIVE_FLOAT, POSITIVE_INT
+from bedside.rundir import RunPaths
 
 
 DEFAULT_SPLIT_PATIENTS = 20     # keeps the default (test split) run to about a minute
@@ -72,6 +72,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    return command.call(verify, args)
+
+
+def verify(run_dir: Path | None = None, **options) -> int:
+    """`bedside verify` as a function: `options` are its long options with `_` for `-`
+    (port=URL or target=T, simulate=N, data=FILE, out=DIR, float_mode="none", json=...);
+    returns the exit code (docs/verify.md)."""
+    args = command.namespace(add_arguments, "verify", run_dir=run_dir, **options)
     from rich.console import Console
     console = Console(stderr=jsonout.to_stdout(args))
     err = Console(stderr=True)
@@ -132,7 +140,7 @@ def _failing_report(args, known: dict, kind: str, code: int, message: str, err) 
     from bedside import ownership
 
     from bedside.host_tools.verify import reports
-    out = Path(args.out or Path(args.run_dir) / "verify")
+    out = Path(args.out or RunPaths(args.run_dir).verify_dir)
     if not out.parent.is_dir() or not ownership.is_kit_dir(out):
         return None
     if kind == "input" and not (out / "verify.json").is_file():
@@ -182,7 +190,7 @@ def verify_run(args: argparse.Namespace, console, known: dict) -> tuple[dict, in
     from bedside.reference.stored import INSTALL, StoredReference, reference_for
 
     run_dir = args.run_dir
-    out_dir = args.out or run_dir / "verify"
+    out_dir = args.out or RunPaths(run_dir).verify_dir
     try:
         contract = known["contract"] = v.load_contract(run_dir)
         limit = args.max_patients
@@ -333,7 +341,3 @@ def print_summary(console, report: dict, out: Path) -> None:
     console.print(f"{verdict}: {c['verified']}/{c['windows_sent']} windows bit-exact. "
                   f"Report: {out / 'report.md'}")
 
-
-if __name__ == "__main__":
-    from bedside.host_tools.cli import main
-    sys.exit(main(["verify"] + sys.argv[1:]))

@@ -22,6 +22,7 @@ import numpy as np
 from bedside.contract import protocol as p
 from bedside.host_tools.link.client import Device
 from bedside.reference.pipeline import Contract, PatientReference, Reference
+from bedside.rundir import Int8Paths
 
 # exit codes of `bedside verify` (docs/verify.md)
 EXIT_OK = 0
@@ -48,59 +49,10 @@ class Refusal(Exception):
         self.code = code
 
 
-# The manifest fields Contract.from_run reads, with their JSON types (bool is not a
-# number here): a wrong type is a named input error, not a traceback.
-_NUMBER = (int, float)
-MANIFEST_FIELDS: dict[str, tuple] = {
-    "model.sha256": (str,), "model.file": (str,),
-    "model.input.bytes": (int,), "model.input.scale": _NUMBER, "model.input.zero_point": (int,),
-    "model.output.bytes": (int,), "model.output.scale": _NUMBER,
-    "model.output.zero_point": (int,),
-    "window.length": (int,), "window.stride": (int,),
-    "alarm.on_q": (int,), "alarm.off_q": (int,), "alarm.min_duration": (int,),
-    "preprocessing.sha256": (str,), "protocol_version": (int,), "gen_format": (int,),
-    "sample_period_s": _NUMBER,
-}
-_OPTIONAL = {"model.file", "protocol_version", "gen_format", "sample_period_s"}
-
-
-def check_manifest_fields(manifest: dict, path) -> None:
-    """Raise RunDirError naming the first field of MANIFEST_FIELDS that is missing (and
-    required) or of the wrong type."""
-    from bedside.reference.pipeline import RunDirError
-    for name, types in MANIFEST_FIELDS.items():
-        node, parts = manifest, name.split(".")
-        for i, part in enumerate(parts):
-            if not isinstance(node, dict):
-                raise RunDirError(f"{path}: field '{'.'.join(parts[:i])}' must be an object, "
-                                  f"found {type(node).__name__}")
-            if part not in node:
-                if name in _OPTIONAL:
-                    break
-                raise RunDirError(f"{path}: field '{name}' is missing")
-            node = node[part]
-        else:
-            if isinstance(node, bool) or not isinstance(node, types):
-                want = {(str,): "a string", (int,): "an integer", _NUMBER: "a number"}[types]
-                raise RunDirError(f"{path}: field '{name}' must be {want}, found "
-                                  f"{type(node).__name__} {node!r:.40}")
-
-
 def load_contract(run_dir) -> Contract:
-    """Contract.from_run, with every field it reads type-checked (RunDirError names it)."""
-    from pathlib import Path
-    from bedside.contract.manifest import ManifestError, load_manifest
-    from bedside.reference.pipeline import RunDirError
-    path = Path(run_dir) / "int8" / "manifest.json"
-    try:
-        contract = Contract.from_run(run_dir)
-    except (ManifestError, RunDirError):
-        raise
-    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as e:
-        check_manifest_fields(load_manifest(run_dir), path)
-        raise RunDirError(f"{path}: unreadable field ({type(e).__name__}: {e})") from None
-    check_manifest_fields(contract.manifest, path)
-    return contract
+    """The run's contract: ManifestError names a bad manifest field (the one validator,
+    bedside.contract.record), RunDirError a missing or different model."""
+    return Contract.from_run(run_dir)
 
 
 def check_comparable(streams, desc: str, c: Contract) -> None:
@@ -160,7 +112,7 @@ def model_held_sha256(c: Contract, backend: int) -> dict[str, bytes]:
     import re
     if backend == 1:
         return {"tflm": bytes.fromhex(c.model_sha256)}
-    header = c.model_path.parent / "gen" / "model_engine.h"
+    header = Int8Paths(c.model_path.parent).gen_dir / "model_engine.h"
     text = header.read_text(errors="replace") if header.is_file() else ""
     m = re.search(r"Input model SHA-256: ([0-9a-f]{64})", text)
     if backend != 0 or m is None or m.group(1) != c.model_sha256:
@@ -176,7 +128,7 @@ def expected_held(c: Contract, backend: int) -> dict[str, bytes]:
             for kind, digest in model_held_sha256(c, backend).items()}
 
 
-# INFO fields a build records (firmware_build.IDENTITY_FILE) and the device must report
+# INFO fields a build records (host_tools.build.firmware.IDENTITY_FILE) and the device must report
 BUILD_FIELDS = ("build_id", "board", "core_clock_hz", "backend", "gen_format", "model_format")
 
 
@@ -196,27 +148,25 @@ def check_build(info: p.Info, build: dict, source: str) -> None:
 
 def check_info(info: p.Info, c: Contract, build: dict | None = None,
                build_source: str = "the build") -> None:
-    """Refuse a device whose INFO disagrees with the manifest (most fundamental first), then
-    with the build that made its firmware when that is known (firmware_build.read_identity)."""
-    if info.protocol_version != c.protocol_version or info.protocol_version != p.VERSION:
+    """Refuse a device whose INFO disagrees with the run's contract record, field by field
+    (`DeviceContract.info_fields`, most fundamental first), then with the build that made
+    its firmware when that is known (host_tools.build.firmware.read_identity)."""
+    want = c.record.info_fields()
+    if info.protocol_version != want["protocol_version"] or info.protocol_version != p.VERSION:
         raise Refusal(EXIT_PROTOCOL, f"protocol version mismatch: device speaks "
-                      f"{info.protocol_version}, the run's manifest says {c.protocol_version} "
-                      f"and this host speaks {p.VERSION}: update the firmware or the host tools")
-    if info.info_format < 2:
-        raise Refusal(EXIT_PROTOCOL, f"the device's INFO has no build_id (INFO format "
-                      f"{info.info_format}): its firmware predates held_sha256 over the model, "
-                      "so what it holds cannot be checked; rebuild and flash it "
-                      "(`bedside build RUN_DIR`)")
-    if info.model_sha256.hex() != c.model_sha256:
+                      f"{info.protocol_version}, the run's manifest says "
+                      f"{want['protocol_version']} and this host speaks {p.VERSION}: update "
+                      "the firmware or the host tools")
+    if info.model_sha256 != want["model_sha256"]:
         raise Refusal(EXIT_MODEL_HASH, f"model mismatch: device runs model SHA-256 "
                       f"{info.model_sha256.hex()[:16]}..., the run's int8/model.tflite is "
                       f"{c.model_sha256[:16]}...: rebuild/flash the firmware for this run "
                       "(`bedside build RUN_DIR`)")
-    if info.preproc_sha256.hex() != c.preproc_sha256:
+    if info.preproc_sha256 != want["preproc_sha256"]:
         raise Refusal(EXIT_PREPROC_HASH, f"preprocessing/alarm constants mismatch: device "
                       f"{info.preproc_sha256.hex()[:16]}..., manifest {c.preproc_sha256[:16]}...")
-    if info.gen_format != c.gen_format:
-        raise _identity_refusal("gen_format", info.gen_format, c.gen_format, "the manifest")
+    if info.gen_format != want["gen_format"]:
+        raise _identity_refusal("gen_format", info.gen_format, want["gen_format"], "the manifest")
     if info.backend not in BACKENDS:
         raise _identity_refusal("backend", info.backend, "0 (compiled) or 1 (tflm)",
                                 "this host")
@@ -231,19 +181,17 @@ def check_info(info: p.Info, c: Contract, build: dict | None = None,
                       f"personalization and safety-floor constants it holds; this run's "
                       f"{info.backend_name} backend gives {want}: its label says this run, "
                       "its memory does not; rebuild and flash (`bedside build RUN_DIR`)")
-    expected = {"n_signals": c.n_signals, "window_length": c.window_length, "stride": c.stride,
-                "input_bytes": c.input_bytes, "output_bytes": c.output_bytes,
-                "input_zero_point": c.input_zero_point, "output_zero_point": c.output_zero_point}
-    for name, want in expected.items():
+    for name in ("n_signals", "window_length", "stride", "input_bytes", "output_bytes",
+                 "input_zero_point", "output_zero_point"):
         got = getattr(info, name)
-        if got != want:
+        if got != want[name]:
             raise Refusal(EXIT_SHAPE, f"shape/quantization mismatch: device {name} = {got}, "
-                          f"manifest {want}")
-    for name, want in (("input_scale", c.input_scale), ("output_scale", c.output_scale)):
+                          f"manifest {want[name]}")
+    for name in ("input_scale", "output_scale"):       # f32 on the wire
         got = getattr(info, name)
-        if abs(got - want) > 1e-6 * max(abs(want), 1e-12):
+        if abs(got - want[name]) > 1e-6 * max(abs(want[name]), 1e-12):
             raise Refusal(EXIT_SHAPE, f"quantization mismatch: device {name} = {got}, "
-                          f"manifest {want}")
+                          f"manifest {want[name]}")
     if build is not None:
         check_build(info, build, build_source)
 
@@ -276,7 +224,7 @@ class Verifier:
                  build: dict | None = None, build_source: str = "the build"):
         self.dev = device
         self.c = contract
-        self.build = build                      # firmware_build.read_identity, if known
+        self.build = build                      # build.firmware.read_identity, if known
         self.build_source = build_source
         from bedside.reference.stored import reference_for
         self.ref = reference or reference_for(contract)
@@ -317,6 +265,8 @@ class Verifier:
             if isinstance(e, NakError) and e.code == p.NakCode.BAD_VERSION:
                 raise Refusal(EXIT_PROTOCOL, f"protocol version mismatch: the device refused "
                               f"frame version {self.dev.version} (it speaks {e.detail}?)") from e
+            if isinstance(e, p.OlderInfoError):
+                raise Refusal(EXIT_PROTOCOL, str(e)) from None
             raise
         check_info(info, self.c, self.build, self.build_source)
         if self.dev.counters.retries > retries and self.frame_samples is None:
