@@ -48,7 +48,7 @@ def _verify(url, run_dir, out, *extra) -> int:
 
 def test_stream_verification_bit_exact_over_pty(fw, converted_run_dir, tmp_path):
     out = tmp_path / "verify"
-    assert _verify(fw.url, converted_run_dir, out, "--simulate", "9", "--seed", "11") == 0
+    assert _verify(fw.url, converted_run_dir, out, "--simulate", "20", "--seed", "11") == 0
     report = json.loads((out / "verify.json").read_text())
     c = report["counts"]
     assert c["windows_sent"] >= 2000, c                  # the CI target, host side
