@@ -168,6 +168,23 @@ def cases(k, cfg: dict, period_s: int = 60) -> dict[str, Case]:
         top[:, idx["spo2"]] = 100
         out["spo2_at_100_on_oxygen"] = Case(top, 0, "none", None,
                                             "SpO2 100 % for 90 min: the top of the scale is not frozen")
+    # RR: a motion step (impedance pneumography reads chest movement as breaths) and a
+    # tachypnoea that persists, abrupt or gradual
+    if "rr" in idx and cfg["limits"].get("rr", [None, None])[1] is not None:
+        high = cfg["limits"]["rr"][1]
+        rule = f"rr > {high}"
+        step = cfg["artefact_step"].get("rr")
+        out["rr_motion_step_5min"] = Case(held(base(), 30, 35, rr=high + 5), 30, "none", None,
+                                          "motion: RR 18 -> 40 /min for 5 minutes")
+        out["tachypnoea_abrupt_persisting"] = Case(
+            held(base(), 20, LENGTH, rr=high + 5), 20, rule, (slow if step else sustain) + 1,
+            "RR 18 -> 40 /min that persists")
+        grad = base()
+        grad[20:, idx["rr"]] = np.minimum(grad[19, idx["rr"]] + 2 * np.arange(1, LENGTH - 19),
+                                          high + 5)
+        onset = 20 + int(np.argmax(grad[20:, idx["rr"]] > high))
+        out["tachypnoea_gradual"] = Case(grad, onset, rule, sustain + 1,
+                                         "RR rising 2 /min to 40 /min")
     # frozen signals
     for name in cfg["frozen_signals"]:
         f = base(frozen + 30)
@@ -258,6 +275,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     where.add_argument("--target", choices=["host", *emulated_targets()], default="host",
                        help="build the run's firmware for this target and run it (host "
                             "program or QEMU board; default host)")
+    where.add_argument("--burden", action="store_true",
+                       help="no device: compare the floor's candidate rule sets on the "
+                            "validation patients (RUN_DIR/data/cohort.npz), write "
+                            "RUN_DIR/safety_burden.json")
+    parser.add_argument("--seed", type=int, default=None,
+                        help="bootstrap seed for --burden (default: the run's seed)")
     jsonout.add_argument(parser)
 
 
@@ -291,6 +314,12 @@ def run(args: argparse.Namespace) -> int:
     from bedside.host_tools.verify.verifier import Refusal, check_info
     from bedside import jsonout, rundir
     args.run_dir = rundir.owned(rundir.resolve(args.run_dir, "bench safety"), "bench safety")
+    if args.burden:
+        from bedside import runinfo
+        from bedside.bench import safety_burden
+        seed = args.seed if args.seed is not None else \
+            int(runinfo.load(args.run_dir).get("config", {}).get("seed", 0))
+        return safety_burden.run(args.run_dir, seed)
     try:
         contract = Contract.from_run(args.run_dir)
     except (ManifestError, RunDirError) as e:

@@ -52,7 +52,7 @@ DEFAULT = {
     "sustain_minutes": 3,
     "limits": {"hr": [40, 150], "sbp": [70, None], "map": [50, None], "spo2": [85, None],
                "rr": [6, 35]},
-    "artefact_step": {"spo2": 8},
+    "artefact_step": {"spo2": 8, "rr": 10},
     "artefact_sustain_minutes": 10,
     "quality_signals": ["hr", "sbp", "map", "spo2", "rr"],
     "stale_minutes": {"continuous": 15, "cuff": 35, "charted": 300},
