@@ -21,7 +21,8 @@ minutes and run in samples (`timing`: minutes x 60 / sample period, rounded up).
   from the previous sample's valid value (a probe slipping off or a motion artefact drops
   SpO2, and motion raises impedance RR, within a minute) needs `artefact_sustain_minutes`
   instead; a persisting value is still confirmed, only later. The sample's reason is the
-  number of the first active rule (0: none); any reason raises the alarm LED at once, whatever the model's alarm.
+  number of the first active rule (0: none); any reason raises the alarm LED at once,
+  whatever the model's alarm.
 * **Data quality.** Set while any of `quality_signals` has had no valid value for more
   than its cadence's `stale_minutes` (since its last valid value, or since RESET), or any
   of `frozen_signals` has read the same value (its resolution, one raw unit) for more than
