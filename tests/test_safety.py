@@ -123,7 +123,9 @@ def test_bench_safety_burden_compares_candidates_on_validation(tmp_path, capsys)
     safety_burden.json, without a device; a run without a cohort is refused with exit 2."""
     run = tmp_path / "run"
     assert main(["data", str(run), "--quick", "--seed", "0"]) == 0
-    assert main(["bench", "safety", str(run), "--burden"]) == 0, capsys.readouterr().err
+    capsys.readouterr()
+    assert main(["bench", "safety", str(run), "--burden", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["split"] == "validation"
     res = json.loads((run / "safety_burden.json").read_text())
     from bedside.training.floor_burden import CANDIDATES
     assert res["split"] == "validation" and set(res["candidates"]) == set(CANDIDATES)

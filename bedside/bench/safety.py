@@ -319,7 +319,7 @@ def run(args: argparse.Namespace) -> int:
         from bedside.bench import safety_burden
         seed = args.seed if args.seed is not None else \
             int(runinfo.load(args.run_dir).get("config", {}).get("seed", 0))
-        return safety_burden.run(args.run_dir, seed)
+        return safety_burden.run(args.run_dir, seed, args)
     try:
         contract = Contract.from_run(args.run_dir)
     except (ManifestError, RunDirError) as e:

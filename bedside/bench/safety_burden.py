@@ -26,7 +26,8 @@ def write(run_dir: Path, seed: int) -> dict:
     path = run_dir / "data" / "cohort.npz"
     cfg = runinfo.config(run_dir)
     res = floor_burden.compare(Cohort.load(path), cfg, SPLIT, BOOTSTRAP, seed)
-    best = min(res, key=lambda n: (res[n]["false_alarms"], -res[n]["events_alarmed_within_horizon"]))
+    best = min(res, key=lambda n: (res[n]["false_alarms"],
+                                   -res[n]["events_alarmed_within_horizon"]))
     out = {"generator": {"tool": "bedside bench safety --burden",
                          "command": f"bedside bench safety {run_dir} --burden",
                          "cohort_sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
@@ -38,7 +39,9 @@ def write(run_dir: Path, seed: int) -> dict:
     return out
 
 
-def run(run_dir: Path, seed: int) -> int:
+def run(run_dir: Path, seed: int, args=None) -> int:
+    """Compare, print the table to stderr, emit the JSON for `--json`."""
+    from bedside import jsonout
     from bedside.contract.safety import SafetyError
     if not (run_dir / "data" / "cohort.npz").is_file():
         print(f"bedside bench safety: {run_dir / 'data' / 'cohort.npz'}: cohort not found "
@@ -59,4 +62,6 @@ def run(run_dir: Path, seed: int) -> int:
     print(f"validation, {res['candidates'][res['fewest_false_alarms']]['patient_days']} "
           f"patient-days; fewest false alarms: {res['fewest_false_alarms']} -> "
           f"{run_dir / 'safety_burden.json'}", file=sys.stderr)
+    if args is not None:
+        jsonout.emit(args, res)
     return 0
