@@ -138,6 +138,9 @@ CANDIDATES: dict[str, dict] = {
     "spo2_step_only": {"artefact_step": {"spo2": 8}},
     # RR like SpO2: a run that opens with a step of >= 10 /min needs the artefact sustain
     "rr_step_10": {"artefact_step": {"spo2": 8, "rr": 10}},
+    # an SBP-only low with a MAP of 65 or more is a damped or under-reading trace
+    "rr_step_10_sbp_needs_map_below_65": {"artefact_step": {"spo2": 8, "rr": 10},
+                                          "agree": {"sbp": ["map", 65]}},
 }
 
 

@@ -94,7 +94,11 @@ def cases(k, cfg: dict, period_s: int = 60) -> dict[str, Case]:
         rule = f"{name} {'>' if high else '<'} {bound}"
         tag = f"{name}_{'high' if high else 'low'}"
         # just beyond the limit from RESET: confirmed after the sustain time
-        out[f"{tag}_from_reset"] = Case(held(base(), 0, LENGTH, **{name: beyond}), 0, rule,
+        values = {name: beyond}
+        if name in cfg.get("agree", {}):       # the agreeing signal agrees (true, not artefact)
+            other, ob = cfg["agree"][name]
+            values[other] = ob + 1 if high else ob - 1
+        out[f"{tag}_from_reset"] = Case(held(base(), 0, LENGTH, **values), 0, rule,
                                         sustain + 1, f"{name} {beyond} from the first sample")
         # noise around the limit: mostly inside, single readings across it (never 2 in a row)
         noisy = base()
@@ -122,6 +126,18 @@ def cases(k, cfg: dict, period_s: int = 60) -> dict[str, Case]:
         out["cuff_map_45_from_reset"] = Case(
             c, 0, f"map < {cfg['limits']['map'][0]}", sustain + cuff_every,
             "MAP 45 on every cuff reading from admission")
+    # agreement (config `agree`): a damped arterial trace under-reads SBP and keeps the MAP
+    if "sbp" in cfg.get("agree", {}) and "sbp" in cfg["limits"] and cfg["limits"]["sbp"][0]:
+        low = cfg["limits"]["sbp"][0]
+        other, ob = cfg["agree"]["sbp"]
+        damped = held(base(), 20, 60, sbp=low - 5, dbp=int(k.center[idx[other]]) - 5)
+        out["art_line_damped_sbp_only"] = Case(
+            damped, 20, "none", None,
+            f"overdamped trace: SBP {low - 5} for 40 min, {other} normal")
+        agreeing = held(base(), 20, LENGTH, sbp=low - 5, dbp=ob - 15, **{other: ob - 5})
+        out["hypotension_map_agreeing"] = Case(
+            agreeing, 20, f"sbp < {low}", sustain + 1,
+            f"SBP {low - 5} with {other} {ob - 5}: true hypotension")
     # arterial line artefacts
     bp_names = [n for n in ("sbp", "dbp", "map") if n in idx]
     if bp_names:

@@ -26,8 +26,10 @@ def write(run_dir: Path, seed: int) -> dict:
     path = run_dir / "data" / "cohort.npz"
     cfg = runinfo.config(run_dir)
     res = floor_burden.compare(Cohort.load(path), cfg, SPLIT, BOOTSTRAP, seed)
+    # fewest false alarms; then more events alarmed, then more true episodes
     best = min(res, key=lambda n: (res[n]["false_alarms"],
-                                   -res[n]["events_alarmed_within_horizon"]))
+                                   -res[n]["events_alarmed_within_horizon"],
+                                   res[n]["false_alarms"] - res[n]["alarm_episodes"]))
     out = {"generator": {"tool": "bedside bench safety --burden",
                          "command": f"bedside bench safety {run_dir} --burden",
                          "cohort_sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
