@@ -191,6 +191,26 @@ def test_bench_safety_on_the_host_firmware(converted_run_dir, capsys):
     assert cases["tachypnoea_gradual"]["minutes_to_flag"] == 3
 
 
+def test_bench_safety_with_the_map_agreement_rule(converted_run_dir, tmp_path, capsys):
+    """config.safety.agree reaches the generated firmware and the INFO held hash: an
+    SBP-only low with a normal MAP does not alarm, SBP low with MAP agreeing does, and every
+    other case still passes on the host firmware."""
+    from tests.fixtures.convert import copy_run
+    from tests.fixtures.training import run_bedside
+    run = copy_run(converted_run_dir, tmp_path / "run")
+    info = json.loads((run / "run.json").read_text())
+    info["config"]["safety"] = {"agree": {"sbp": ["map", 65]}}
+    (run / "run.json").write_text(json.dumps(info))
+    run_bedside("convert", str(run))
+    manifest = json.loads((run / "int8" / "manifest.json").read_text())
+    assert manifest["alarm"]["safety"]["agree"] == {"sbp": ["map", 65]}
+    assert main(["bench", "safety", str(run)]) == 0, capsys.readouterr().err
+    cases = json.loads((run / "safety.json").read_text())["cases"]
+    assert all(c["passed"] for c in cases.values())
+    assert cases["art_line_damped_sbp_only"]["observed_rule"] == "none"
+    assert cases["hypotension_map_agreeing"]["observed_rule"] == "sbp < 70"
+
+
 @pytest.mark.qemu
 def test_bench_safety_on_the_emulated_microbit(converted_run_dir, tmp_path, capsys):
     """The same cases on a Cortex-M0 board in QEMU: every floor record equals the reference."""
