@@ -77,7 +77,7 @@ def _personalization_lines(manifest: dict) -> list[str]:
 def _safety_lines(manifest: dict) -> list[str]:
     """Rule table and timing (in samples) of bedside/contract/safety.py; absent (off) when
     the manifest has none."""
-    from bedside.contract.safety import rules, timing
+    from bedside.contract.safety import NO_AGREE, rules, timing
     cfg = manifest["alarm"].get("safety")
     if not cfg:
         return ["// safety floor: off (manifest alarm.safety absent)", ""]
@@ -86,6 +86,12 @@ def _safety_lines(manifest: dict) -> list[str]:
     n = len(rules(cfg, k))
     r = rules(cfg, k) or [(0, False, 0)]       # C has no empty arrays; kSafetyRules says 0
     step = t["step"] or [0]
+    agree = [] if all(a == NO_AGREE for a in t["agree"]) else [
+        "// agreement: rule r counts a reading only while signal kSafetyAgree[r] (255: none)",
+        "// is beyond kSafetyAgreeBound[r] in the same direction",
+        "#define BEDSIDE_GEN_SAFETY_AGREE 1",
+        f"constexpr uint8_t kSafetyAgree[] = {_ints(t['agree'])};",
+        f"constexpr int32_t kSafetyAgreeBound[] = {_ints(t['agree_bound'])};"]
     return [
         "// safety floor (docs/safety.md): rule r+1 is signal kSafetySignal[r] below",
         "// (kSafetyHigh 0) or above (1) kSafetyBound[r] raw units, confirmed by readings",
@@ -98,7 +104,7 @@ def _safety_lines(manifest: dict) -> list[str]:
         f"constexpr uint8_t kSafetySignal[] = {_ints(x[0] for x in r)};",
         f"constexpr uint8_t kSafetyHigh[] = {_ints(int(x[1]) for x in r)};",
         f"constexpr int32_t kSafetyBound[] = {_ints(x[2] for x in r)};",
-        f"constexpr int16_t kSafetyStep[] = {_ints(step)};",
+        f"constexpr int16_t kSafetyStep[] = {_ints(step)};", *agree,
         "// per signal: cadences " + ", ".join(f"{n_} {cfg['cadence'][n_]}" for n_ in k.names),
         f"constexpr uint8_t kSafetyQuality[kNumSignals] = {_ints(t['quality'])};",
         f"constexpr uint8_t kSafetyFrozenSignal[kNumSignals] = {_ints(t['frozen_signal'])};",

@@ -241,7 +241,8 @@ def c_safety(core_tool: Path, raw: np.ndarray, cfg: dict) -> np.ndarray:
     head += [f"{s.center} {s.multiplier} {s.valid_min} {s.valid_max} {s.carry_limit}"
              for s in signals.SIGNALS]
     head += [f"{len(r)} {t['sustain']} {t['slow_sustain']} {t['frozen']}"]
-    head += [f"{i} {int(h)} {b} {st}" for (i, h, b), st in zip(r, t["step"])]
+    head += [f"{i} {int(h)} {b} {st} {a} {ab}" for (i, h, b), st, a, ab
+             in zip(r, t["step"], t["agree"], t["agree_bound"])]
     head += [f"{q} {f} {s}" for q, f, s in zip(t["quality"], t["frozen_signal"], t["stale"])]
     body = [str(len(raw))] + [" ".join(map(str, row)) for row in raw]
     out = tool(core_tool, "safety", stdin="\n".join(head + body) + "\n")
@@ -266,11 +267,18 @@ def test_safety_floor_matches_python_sample_by_sample(firmware_core_tool):
         raw[start:start + 40, 1:4] = signals.MISSING
         raw[start + 100:start + 160, 0] = 77
     raw[3000:3040, 4] = 100                                      # at valid_max: not frozen
+    names = k.names                                 # agreement: SBP low, MAP in and out
+    raw[3100:3400, names.index("sbp")] = 60 + np.arange(300) % 3
+    raw[3100:3400, names.index("map")] = np.where(np.arange(300) % 23 < 11, 58, 80)
+    raw[3500:3700, names.index("hr")] = 160 + np.arange(200) % 4
+    raw[3500:3700, names.index("rr")] = np.where(np.arange(200) % 17 < 9, 14, 28)
+    raw[rng.random((t_len, k.n)) < 0.05] = signals.MISSING
     cfgs = [safety.normalize(safety.DEFAULT),
             safety.normalize({"sustain_minutes": 2, "artefact_sustain_minutes": 4,
                               "frozen_minutes": 5, "frozen_signals": list(k.names),
                               "stale_minutes": {"continuous": 3, "cuff": 6, "charted": 20},
-                              "artefact_step": {"spo2": 4, "hr": 5, "map": 6}})]
+                              "artefact_step": {"spo2": 4, "hr": 5, "map": 6},
+                              "agree": {"sbp": ["map", 65], "hr": ["rr", 20]}})]
     for cfg in cfgs:
         expected = safety.stream_records(raw, cfg).astype(np.int64)
         got = c_safety(firmware_core_tool, raw, cfg)
@@ -278,3 +286,5 @@ def test_safety_floor_matches_python_sample_by_sample(firmware_core_tool):
         assert len(bad) == 0, f"sample {bad[0][0]}: C {got[bad[0][0]]} vs Python " \
                               f"{expected[bad[0][0]]}"
         assert len(np.unique(expected[:, 0])) > 3 and (expected[:, 1] >> 4 == 2).any()
+    agreed = safety.stream_records(raw, cfgs[-1])
+    assert (agreed != safety.stream_records(raw, {**cfgs[-1], "agree": {}})).any()

@@ -104,6 +104,46 @@ def test_abrupt_spo2_drop_needs_the_artefact_sustain_but_is_still_caught():
     assert rule_of(gradual)[12] == "spo2 < 85"                # 3 minutes
 
 
+def test_rr_step_delays_a_motion_rise_but_a_persisting_tachypnoea_is_caught():
+    """The RR artefact step (10 /min, docs/safety.md): 18 -> 40 within a minute waits the
+    artefact sustain, so 5 minutes of motion do not alarm; a persisting rise alarms at 10
+    minutes; a gradual one at the 3-minute sustain."""
+    motion = rule_of(stream(40, rr=(10, 15, 40)))
+    assert all(r == "none" for r in motion)
+    rules = rule_of(stream(40, rr=(10, 40, 40)))
+    assert rules[10 + 8] == "none" and rules[10 + 9] == "rr > 35"
+    gradual = stream(30, rr=(10, 30, 40))
+    for t, v in enumerate((24, 30, 34), start=7):
+        gradual[t, TABLE.names.index("rr")] = v
+    assert rule_of(gradual)[12] == "rr > 35"
+
+
+def test_bench_safety_burden_compares_candidates_on_validation(tmp_path, capsys):
+    """`bedside bench safety --burden`: every candidate's validation burden in
+    safety_burden.json, without a device; a run without a cohort is refused with exit 2."""
+    run = tmp_path / "run"
+    assert main(["data", str(run), "--quick", "--seed", "0"]) == 0
+    capsys.readouterr()
+    assert main(["bench", "safety", str(run), "--burden", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["split"] == "validation"
+    res = json.loads((run / "safety_burden.json").read_text())
+    from bedside.training.floor_burden import CANDIDATES
+    assert res["split"] == "validation" and set(res["candidates"]) == set(CANDIDATES)
+    assert res["fewest_false_alarms"] in CANDIDATES
+    for c in res["candidates"].values():
+        assert c["patients"] > 0 and c["false_alarms"] <= c["alarm_episodes"]
+    # the step rule only delays: it never adds an episode
+    assert (res["candidates"]["rr_step_10"]["alarm_episodes"]
+            <= res["candidates"]["spo2_step_only"]["alarm_episodes"])
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "run.json").write_text("{}")
+    (empty / ".bedside-made").write_text("")
+    capsys.readouterr()
+    assert main(["bench", "safety", str(empty), "--burden"]) == 2
+    assert "cohort not found" in capsys.readouterr().err
+
+
 def test_frozen_signal_sets_quality_but_not_at_the_top_of_the_scale():
     raw = np.tile(TABLE.center.astype(np.int16), (40, 1))    # HR 80, SpO2 97 unchanging
     rules = rule_of(raw)
@@ -146,6 +186,29 @@ def test_bench_safety_on_the_host_firmware(converted_run_dir, capsys):
     assert cases["spo2_frozen"]["observed_rule"] == "quality: spo2 frozen"
     assert cases["spo2_probe_artefact_5min"]["observed_rule"] == "none"
     assert cases["all_missing_from_reset"]["observed_rule"] == "quality: hr stale"
+    assert cases["rr_motion_step_5min"]["observed_rule"] == "none"
+    assert cases["tachypnoea_abrupt_persisting"]["minutes_to_flag"] == 10
+    assert cases["tachypnoea_gradual"]["minutes_to_flag"] == 3
+
+
+def test_bench_safety_with_the_map_agreement_rule(converted_run_dir, tmp_path, capsys):
+    """config.safety.agree reaches the generated firmware and the INFO held hash: an
+    SBP-only low with a normal MAP does not alarm, SBP low with MAP agreeing does, and every
+    other case still passes on the host firmware."""
+    from tests.fixtures.convert import copy_run
+    from tests.fixtures.training import run_bedside
+    run = copy_run(converted_run_dir, tmp_path / "run")
+    info = json.loads((run / "run.json").read_text())
+    info["config"]["safety"] = {"agree": {"sbp": ["map", 65]}}
+    (run / "run.json").write_text(json.dumps(info))
+    run_bedside("convert", str(run))
+    manifest = json.loads((run / "int8" / "manifest.json").read_text())
+    assert manifest["alarm"]["safety"]["agree"] == {"sbp": ["map", 65]}
+    assert main(["bench", "safety", str(run)]) == 0, capsys.readouterr().err
+    cases = json.loads((run / "safety.json").read_text())["cases"]
+    assert all(c["passed"] for c in cases.values())
+    assert cases["art_line_damped_sbp_only"]["observed_rule"] == "none"
+    assert cases["hypotension_map_agreeing"]["observed_rule"] == "sbp < 70"
 
 
 @pytest.mark.qemu

@@ -129,3 +129,33 @@ def evaluate(cohort, cfg: dict, n_boot: int, seed: int) -> dict | None:
     rows = patient_rows(cohort, cohort.indices("test"), sf, horizon, TABLE, SAMPLE_PERIOD_S)
     out = summary(rows, sf, TABLE, n_boot, seed)
     return {"split": "test", "horizon_min": horizon, "settings": sf, **out}
+
+
+# Candidate refinements compared on VALIDATION patients (`bedside bench safety --burden`),
+# each a partial `safety` config over the run's own; sources in docs/safety.md.
+CANDIDATES: dict[str, dict] = {
+    # the rules before issue 24's refinement: the artefact step on SpO2 only
+    "spo2_step_only": {"artefact_step": {"spo2": 8}},
+    # RR like SpO2: a run that opens with a step of >= 10 /min needs the artefact sustain
+    "rr_step_10": {"artefact_step": {"spo2": 8, "rr": 10}},
+    # an SBP-only low with a MAP of 65 or more is a damped or under-reading trace
+    "rr_step_10_sbp_needs_map_below_65": {"artefact_step": {"spo2": 8, "rr": 10},
+                                          "agree": {"sbp": ["map", 65]}},
+}
+
+
+def compare(cohort, cfg: dict, split: str, n_boot: int, seed: int,
+            candidates: dict[str, dict] | None = None) -> dict:
+    """Per candidate (the run's `safety` config updated by the candidate's fields): the
+    floor's burden on `split`, as `evaluate` computes it for the test split."""
+    from bedside.contract.signals import SAMPLE_PERIOD_S, TABLE
+    base = cfg.get("safety", floor.DEFAULT)
+    if base is None:
+        return {}
+    horizon = int(cfg["horizon_min"])
+    out = {}
+    for name, change in (candidates or CANDIDATES).items():
+        sf = floor.normalize({**base, **change})
+        rows = patient_rows(cohort, cohort.indices(split), sf, horizon, TABLE, SAMPLE_PERIOD_S)
+        out[name] = {"change": change, **summary(rows, sf, TABLE, n_boot, seed)}
+    return out

@@ -97,7 +97,11 @@ def cases(k, cfg: dict, period_s: int = 60) -> dict[str, Case]:
         rule = f"{name} {'>' if high else '<'} {bound}"
         tag = f"{name}_{'high' if high else 'low'}"
         # just beyond the limit from RESET: confirmed after the sustain time
-        out[f"{tag}_from_reset"] = Case(held(base(), 0, LENGTH, **{name: beyond}), 0, rule,
+        values = {name: beyond}
+        if name in cfg.get("agree", {}):       # the agreeing signal agrees (true, not artefact)
+            other, ob = cfg["agree"][name]
+            values[other] = ob + 1 if high else ob - 1
+        out[f"{tag}_from_reset"] = Case(held(base(), 0, LENGTH, **values), 0, rule,
                                         sustain + 1, f"{name} {beyond} from the first sample")
         # noise around the limit: mostly inside, single readings across it (never 2 in a row)
         noisy = base()
@@ -125,6 +129,18 @@ def cases(k, cfg: dict, period_s: int = 60) -> dict[str, Case]:
         out["cuff_map_45_from_reset"] = Case(
             c, 0, f"map < {cfg['limits']['map'][0]}", sustain + cuff_every,
             "MAP 45 on every cuff reading from admission")
+    # agreement (config `agree`): a damped arterial trace under-reads SBP and keeps the MAP
+    if "sbp" in cfg.get("agree", {}) and "sbp" in cfg["limits"] and cfg["limits"]["sbp"][0]:
+        low = cfg["limits"]["sbp"][0]
+        other, ob = cfg["agree"]["sbp"]
+        damped = held(base(), 20, 60, sbp=low - 5, dbp=int(k.center[idx[other]]) - 5)
+        out["art_line_damped_sbp_only"] = Case(
+            damped, 20, "none", None,
+            f"overdamped trace: SBP {low - 5} for 40 min, {other} normal")
+        agreeing = held(base(), 20, LENGTH, sbp=low - 5, dbp=ob - 15, **{other: ob - 5})
+        out["hypotension_map_agreeing"] = Case(
+            agreeing, 20, f"sbp < {low}", sustain + 1,
+            f"SBP {low - 5} with {other} {ob - 5}: true hypotension")
     # arterial line artefacts
     bp_names = [n for n in ("sbp", "dbp", "map") if n in idx]
     if bp_names:
@@ -171,6 +187,23 @@ def cases(k, cfg: dict, period_s: int = 60) -> dict[str, Case]:
         top[:, idx["spo2"]] = 100
         out["spo2_at_100_on_oxygen"] = Case(top, 0, "none", None,
                                             "SpO2 100 % for 90 min: the top of the scale is not frozen")
+    # RR: a motion step (impedance pneumography reads chest movement as breaths) and a
+    # tachypnoea that persists, abrupt or gradual
+    if "rr" in idx and cfg["limits"].get("rr", [None, None])[1] is not None:
+        high = cfg["limits"]["rr"][1]
+        rule = f"rr > {high}"
+        step = cfg["artefact_step"].get("rr")
+        out["rr_motion_step_5min"] = Case(held(base(), 30, 35, rr=high + 5), 30, "none", None,
+                                          "motion: RR 18 -> 40 /min for 5 minutes")
+        out["tachypnoea_abrupt_persisting"] = Case(
+            held(base(), 20, LENGTH, rr=high + 5), 20, rule, (slow if step else sustain) + 1,
+            "RR 18 -> 40 /min that persists")
+        grad = base()
+        grad[20:, idx["rr"]] = np.minimum(grad[19, idx["rr"]] + 2 * np.arange(1, LENGTH - 19),
+                                          high + 5)
+        onset = 20 + int(np.argmax(grad[20:, idx["rr"]] > high))
+        out["tachypnoea_gradual"] = Case(grad, onset, rule, sustain + 1,
+                                         "RR rising 2 /min to 40 /min")
     # frozen signals
     for name in cfg["frozen_signals"]:
         f = base(frozen + 30)
@@ -261,6 +294,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     where.add_argument("--target", choices=["host", *emulated_targets()], default="host",
                        help="build the run's firmware for this target and run it (host "
                             "program or QEMU board; default host)")
+    where.add_argument("--burden", action="store_true",
+                       help="no device: compare the floor's candidate rule sets on the "
+                            "validation patients (RUN_DIR/data/cohort.npz), write "
+                            "RUN_DIR/safety_burden.json")
+    parser.add_argument("--seed", type=int, default=None,
+                        help="bootstrap seed for --burden (default: the run's seed)")
     jsonout.add_argument(parser)
 
 
@@ -301,6 +340,12 @@ def safety(run_dir: Path | None = None, *, port: str | None = None, target: str 
     from bedside.host_tools.verify.verifier import Refusal, check_info
     from bedside import jsonout, rundir
     args.run_dir = rundir.owned(rundir.resolve(args.run_dir, "bench safety"), "bench safety")
+    if args.burden:
+        from bedside import runinfo
+        from bedside.bench import safety_burden
+        seed = args.seed if args.seed is not None else \
+            int(runinfo.load(args.run_dir).get("config", {}).get("seed", 0))
+        return safety_burden.run(args.run_dir, seed, args)
     try:
         contract = Contract.from_run(args.run_dir)
     except (ManifestError, RunDirError) as e:

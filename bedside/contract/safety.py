@@ -19,9 +19,15 @@ minutes and run in samples (`timing`: minutes x 60 / sample period, rounded up).
   than its cadence's `stale_minutes`) opens a new run.
   **Artefact rule**: a run that opens with a step of at least `artefact_step[signal]`
   from the previous sample's valid value (a probe slipping off or a motion artefact drops
-  SpO2 within a minute) needs `artefact_sustain_minutes` instead; a persisting value is
-  still confirmed, only later. The sample's reason is the number of the first active rule
-  (0: none); any reason raises the alarm LED at once, whatever the model's alarm.
+  SpO2, and motion raises impedance RR, within a minute) needs `artefact_sustain_minutes`
+  instead; a persisting value is still confirmed, only later. **Agreement** (`agree`, off
+  by default): a rule of signal s with agree[s] = [other, bound] counts a reading beyond
+  its bound only while the other signal's value at the same sample is valid and beyond
+  `bound` in the same direction (an SBP-only low with a normal MAP: a damped arterial
+  trace); a reading the other signal contradicts counts as within the bound; without a
+  valid other value the rule stands alone. The sample's reason is the number of the first
+  active rule (0: none); any reason raises the alarm LED at once,
+  whatever the model's alarm.
 * **Data quality.** Set while any of `quality_signals` has had no valid value for more
   than its cadence's `stale_minutes` (since its last valid value, or since RESET), or any
   of `frozen_signals` has read the same value (its resolution, one raw unit) for more than
@@ -46,14 +52,16 @@ from .signals import CADENCE, CADENCES, SAMPLE_PERIOD_S, TABLE, Constants
 MAX_RULES = 15
 MAX_SAMPLES = 65535             # u16 counters on the device
 CAUSE_STALE, CAUSE_FROZEN = 1, 2
+NO_AGREE = 255                  # a rule without an agreement signal
 CAUSE_KINDS = {CAUSE_STALE: "stale", CAUSE_FROZEN: "frozen"}
 
 DEFAULT = {
     "sustain_minutes": 3,
     "limits": {"hr": [40, 150], "sbp": [70, None], "map": [50, None], "spo2": [85, None],
                "rr": [6, 35]},
-    "artefact_step": {"spo2": 8},
+    "artefact_step": {"spo2": 8, "rr": 10},
     "artefact_sustain_minutes": 10,
+    "agree": {},
     "quality_signals": ["hr", "sbp", "map", "spo2", "rr"],
     "stale_minutes": {"continuous": 15, "cuff": 35, "charted": 300},
     "frozen_signals": ["hr", "spo2"],
@@ -109,6 +117,13 @@ def normalize(cfg: dict | None, k: Constants = TABLE) -> dict | None:
     if set(cadence) - set(k.names) or not all(c in CADENCES for c in cadence.values()):
         raise SafetyError(f"safety.cadence: expected {{signal: one of {', '.join(CADENCES)}}}, "
                           f"got {out.get('cadence')!r}")
+    agree = out["agree"]
+    if not isinstance(agree, dict) or not all(
+            n in k.names and isinstance(v, (list, tuple)) and len(v) == 2 and v[0] in k.names
+            and v[0] != n and isinstance(v[1], int) and not isinstance(v[1], bool)
+            and -32767 <= v[1] <= 32767 for n, v in agree.items()):
+        raise SafetyError(f"safety.agree: expected {{signal: [other signal, bound in its raw "
+                          f"units]}}, got {agree!r}")
     stale = out["stale_minutes"]
     if not isinstance(stale, dict) or set(stale) != set(CADENCES):
         raise SafetyError(f"safety.stale_minutes: expected minutes for each of "
@@ -120,6 +135,7 @@ def normalize(cfg: dict | None, k: Constants = TABLE) -> dict | None:
                           for n in k.names if n in step},
         "artefact_sustain_minutes": _int("artefact_sustain_minutes",
                                          out["artefact_sustain_minutes"], 2, 1000),
+        "agree": {n: [agree[n][0], agree[n][1]] for n in k.names if n in agree},
         "quality_signals": _names("quality_signals", out["quality_signals"], k),
         "stale_minutes": {c: _int(f"stale_minutes.{c}", stale[c], 1, 1000) for c in CADENCES},
         "frozen_signals": _names("frozen_signals", out["frozen_signals"], k),
@@ -154,10 +170,15 @@ def timing(cfg: dict, k: Constants = TABLE, period_s: int = SAMPLE_PERIOD_S) -> 
     """What the device runs, in samples: sustain, artefact sustain, frozen limit, per rule
     the artefact step (0: none), per signal the stale limit and the quality/frozen switches
     (generated into model_config.h, hashed into INFO held_sha256)."""
+    agree = cfg.get("agree", {})
     return {"sustain": samples(cfg["sustain_minutes"], period_s),
             "slow_sustain": samples(cfg["artefact_sustain_minutes"], period_s),
             "frozen": samples(cfg["frozen_minutes"], period_s),
             "step": [cfg["artefact_step"].get(k.names[i], 0) for i, _, _ in rules(cfg, k)],
+            "agree": [k.names.index(agree[k.names[i]][0]) if k.names[i] in agree else NO_AGREE
+                      for i, _, _ in rules(cfg, k)],
+            "agree_bound": [agree[k.names[i]][1] if k.names[i] in agree else 0
+                            for i, _, _ in rules(cfg, k)],
             "stale": [samples(cfg["stale_minutes"][cfg["cadence"][n]], period_s)
                       for n in k.names],
             "quality": [int(n in cfg["quality_signals"]) for n in k.names],
@@ -175,6 +196,7 @@ class SafetyFloor:
                                                               t["frozen"])
         self.rules = rules(cfg, k)
         self.step, self.stale = t["step"], t["stale"]
+        self.agree, self.agree_bound = t["agree"], t["agree_bound"]
         self.quality, self.frozen_signal = t["quality"], t["frozen_signal"]
         self.lo = [int(x) for x in k.valid_min]
         self.hi = [int(x) for x in k.valid_max]
@@ -200,7 +222,11 @@ class SafetyFloor:
                 self.run[r] = min(self.run[r] + 1, MAX_SAMPLES)
             if ok[i]:
                 v = x[i]
-                if not (v > bound if high else v < bound):
+                beyond = v > bound if high else v < bound
+                j = self.agree[r]
+                if beyond and j != NO_AGREE and ok[j]:     # the other signal must agree
+                    beyond = x[j] > self.agree_bound[r] if high else x[j] < self.agree_bound[r]
+                if not beyond:
                     self.run[r], self.active[r], self.slow[r] = 0, False, False
                 else:
                     if self.run[r] == 0 or self.age[i] > self.stale[i]:

@@ -79,10 +79,15 @@ static_assert(g::kSafetyRules <= kMaxSafetyRules, "too many safety rules");
 const SafetyConfig kSafety = {g::kSafetyRules, g::kSafetySustain, g::kSafetySlowSustain,
                               g::kSafetyFrozen, g::kSafetySignal, g::kSafetyHigh,
                               g::kSafetyBound, g::kSafetyStep, g::kSafetyQuality,
-                              g::kSafetyFrozenSignal, g::kSafetyStale};
+                              g::kSafetyFrozenSignal, g::kSafetyStale,
+#if defined(BEDSIDE_GEN_SAFETY_AGREE) && BEDSIDE_GEN_SAFETY_AGREE
+                              g::kSafetyAgree, g::kSafetyAgreeBound};
+#else
+                              nullptr, nullptr};
+#endif
 #else
 const SafetyConfig kSafety = {0, 1, 1, 1, nullptr, nullptr, nullptr, nullptr, nullptr,
-                              nullptr, nullptr};
+                              nullptr, nullptr, nullptr, nullptr};
 #endif
 
 struct Stats {
@@ -245,6 +250,10 @@ void held_params_sha256(uint8_t out[32]) {
     for (int k = 0; k < c.n_signals; ++k) {
       i32(f.quality[k]); i32(f.frozen_signal[k]); i32(f.stale[k]);
     }
+    if (f.agree != nullptr)  // agreement rules only when the floor has any
+      for (int r = 0; r < f.rules; ++r) {
+        i32(f.agree[r]); i32(f.agree_bound[r]);
+      }
   }
   i32(model_backend());  // the model: backend, then the SHA-256 of the bytes it runs
   sha256_update(&s, model, sizeof(model));

@@ -9,7 +9,10 @@
 // until a valid value within the bound. A missing or implausible value lets time pass
 // and neither confirms nor clears. Quality: a quality signal without a valid value for more
 // than its `stale` samples, or a frozen signal reading one value (inside its valid range)
-// for more than `frozen` valid readings. State: 3 bytes per rule, 6 per signal.
+// for more than `frozen` valid readings. Agreement: a rule with `agree` counts a reading
+// beyond its bound only while that signal's valid value at the same sample is beyond
+// `agree_bound` too (no valid value: the rule stands alone). State: 3 bytes per rule, 6 per
+// signal (agreement reads the current sample: no state).
 #ifndef BEDSIDE_CORE_SAFETY_H_
 #define BEDSIDE_CORE_SAFETY_H_
 
@@ -36,7 +39,11 @@ struct SafetyConfig {
   const uint8_t *quality;    // [n_signals] 1: checked for staleness
   const uint8_t *frozen_signal;  // [n_signals] 1: checked for a frozen value
   const uint16_t *stale;     // [n_signals] samples without a valid value before stale
+  const uint8_t *agree;      // [rules] signal that must agree (kNoAgree: none); nullptr: none
+  const int32_t *agree_bound;  // [rules] the agreeing signal's bound, raw units
 };
+
+constexpr uint8_t kNoAgree = 255;
 
 struct SafetySignal {
   uint16_t age;              // samples since the last valid value (or reset), saturating
@@ -81,7 +88,11 @@ inline FloorRecord safety_push(Safety *s, const PreprocConfig &pc, const int16_t
     if (run != 0) run = safety_inc(run);
     if (sample_valid(pc, i, raw[i])) {
       const int32_t v = raw[i];
-      if (!(c.high[r] ? v > c.bound[r] : v < c.bound[r])) {
+      bool beyond = c.high[r] ? v > c.bound[r] : v < c.bound[r];
+      const int j = c.agree != nullptr ? c.agree[r] : kNoAgree;
+      if (beyond && j != kNoAgree && sample_valid(pc, j, raw[j]))  // the other must agree
+        beyond = c.high[r] ? raw[j] > c.agree_bound[r] : raw[j] < c.agree_bound[r];
+      if (!beyond) {
         run = state = 0;
       } else {
         if (run == 0 || g.age > c.stale[i]) {  // a new run (also after a stale gap)

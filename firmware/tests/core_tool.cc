@@ -272,15 +272,19 @@ int run_safety() {
   static int32_t bound[kMaxSafetyRules];
   static int16_t step[kMaxSafetyRules];
   static uint16_t stale[kMaxSignals];
+  static uint8_t agree[kMaxSafetyRules];
+  static int32_t agree_bound[kMaxSafetyRules];
   const int rules = (int)read_long();
   if (rules < 0 || rules > kMaxSafetyRules) return 2;
   SafetyConfig cfg = {rules, (uint16_t)read_long(), (uint16_t)read_long(), (uint16_t)read_long(),
-                      signal, high, bound, step, quality, frozen, stale};
+                      signal, high, bound, step, quality, frozen, stale, agree, agree_bound};
   for (int r = 0; r < rules; ++r) {
     signal[r] = (uint8_t)read_long();
     high[r] = (uint8_t)read_long();
     bound[r] = (int32_t)read_long();
     step[r] = (int16_t)read_long();
+    agree[r] = (uint8_t)read_long();
+    agree_bound[r] = (int32_t)read_long();
   }
   for (int i = 0; i < pc.n_signals; ++i) {
     quality[i] = (uint8_t)read_long();

@@ -79,7 +79,7 @@ def held_sha256(c: Contract, backend: int, model_held: bytes) -> bytes:
     bytes of `model_held`."""
     import hashlib
     import struct
-    from bedside.contract.safety import rules, timing
+    from bedside.contract.safety import NO_AGREE, rules, timing
     k = c.constants
     values = [c.n_signals, c.window_length, c.stride, k.missing, k.shift]
     for a in (k.center, k.multiplier, k.valid_min, k.valid_max, k.carry_limit):
@@ -100,6 +100,8 @@ def held_sha256(c: Contract, backend: int, model_held: bytes) -> bytes:
                    for x in (i, int(high), bound, step)]
         values += [x for q, f, s in zip(t["quality"], t["frozen_signal"], t["stale"])
                    for x in (q, f, s)]
+        if any(a != NO_AGREE for a in t["agree"]):   # agreement rules only when any
+            values += [x for a, b in zip(t["agree"], t["agree_bound"]) for x in (a, b)]
     values += [backend]
     return hashlib.sha256(struct.pack(f"<{len(values)}i", *values) + model_held).digest()
 
