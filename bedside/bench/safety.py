@@ -322,7 +322,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def safety(run_dir: Path | None = None, *, port: str | None = None, target: str = "host",
-           json: str | None = None) -> int:
+           burden: bool = False, seed: int | None = None, json: str | None = None) -> int:
     """The safety floor through a device, case by case: `bedside bench safety` as a function."""
     args = command.namespace(add_arguments, 'bench safety', **locals())
     from contextlib import nullcontext
