@@ -24,7 +24,7 @@ def an386(converted_run_dir):
 def test_stream_and_window_verification_on_qemu(an386, converted_run_dir, tmp_path):
     out = tmp_path / "verify"
     build = converted_run_dir / "firmware" / "mps2-an386"     # INFO checked against its record
-    rc = main(["verify", "--port", an386.url, str(converted_run_dir), "--simulate", "10",
+    rc = main(["verify", "--port", an386.url, str(converted_run_dir), "--simulate", "20",
                "--seed", "21", "--out", str(out), "--float", "none", "--build", str(build)])
     r = json.loads((out / "verify.json").read_text())
     assert rc == 0, r["first_mismatches"]
@@ -34,7 +34,7 @@ def test_stream_and_window_verification_on_qemu(an386, converted_run_dir, tmp_pa
     assert r["device"]["build_id"] == r["build"]["build_id"]
     assert r["device"]["held_sha256"] == r["manifest_held_sha256"]["compiled, DSP kernels"]
     assert 0 < r["cycles"]["min"] <= r["cycles"]["max"]
-    rc = main(["verify", "--port", an386.url, str(converted_run_dir), "--simulate", "1",
+    rc = main(["verify", "--port", an386.url, str(converted_run_dir), "--simulate", "2",
                "--windows-mode", "--max-windows", "60", "--out", str(tmp_path / "w"),
                "--float", "none", "--no-plots"])
     assert rc == 0
