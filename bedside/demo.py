@@ -39,7 +39,7 @@ def _stages(args: argparse.Namespace, run_dir: Path) -> list[tuple[str, str, Cal
     from bedside.bench.personalization import personalization
     from bedside.bench.safety import safety
     from bedside.converter.cmd_convert import convert
-    from bedside.host_tools.build.cmd_build import build
+    from bedside.host_tools.builder.cmd_build import build
     from bedside.host_tools.verify.cmd_verify import verify
     from bedside.training.cmd_data import data
     from bedside.training.cmd_distill import distill

@@ -1,3 +1,3 @@
 """Host tools (installed as `bedside.host_tools`), in rooms: `link/` (serial links, ports,
-monitor), `verify/` (verification and reports), `build/` (CMake builds, QEMU, PlatformIO),
+monitor), `verify/` (verification and reports), `builder/` (CMake builds, QEMU, PlatformIO),
 `hil/` (pytest plugin). numpy, pyserial and rich; never TensorFlow."""

@@ -15,14 +15,14 @@ import pytest
 
 from bedside.contract import protocol as p
 from bedside.host_tools.link.client import Device
-from bedside.host_tools.build.qemu import Emulator, HostFirmware
+from bedside.host_tools.builder.qemu import Emulator, HostFirmware
 
 N = p.NakCode
 
 
 @pytest.fixture(scope="module")
 def asan_firmware(converted_run_dir):
-    from bedside.host_tools.build.firmware import build_firmware
+    from bedside.host_tools.builder.firmware import build_firmware
     # a fixed folder: the other reliability tests reuse this build (incremental: no-op)
     return build_firmware(converted_run_dir, "host", sanitize=True,
                           build_dir=converted_run_dir / "firmware" / "host-asan")

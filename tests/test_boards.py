@@ -13,7 +13,7 @@ import pytest
 
 from bedside import boards
 from bedside.cli import main
-from bedside.host_tools.build.firmware import TARGETS, build_firmware
+from bedside.host_tools.builder.firmware import TARGETS, build_firmware
 
 
 def test_generated_board_files_are_current():
@@ -28,7 +28,7 @@ def test_generated_board_files_are_current():
 
 def test_every_user_of_the_table_reads_the_one_table():
     from bedside.bench import engine_m4
-    from bedside.host_tools.build import qemu
+    from bedside.host_tools.builder import qemu
     from bedside.host_tools.hil import pytest_plugin
     assert TARGETS is boards.TARGETS and engine_m4.TARGETS is boards.BENCH
     assert set(pytest_plugin.TARGETS) == {"host", *qemu.emulated_targets()}
@@ -184,7 +184,7 @@ def test_xtensa_lx106_compiles_with_strict_warnings_and_reports_sizes(converted_
     built = build_firmware(converted_run_dir, "xtensa-lx106")   # -Wall -Wextra -Werror, linked
     assert built.text > 4096 and built.bss > 0 and built.ram_bytes <= built.ram_limit
     # the ESP8266 reads constants byte by byte only from DRAM: the weights are in .data
-    from bedside.host_tools.build.firmware import model_needs
+    from bedside.host_tools.builder.firmware import model_needs
     assert built.data >= model_needs(converted_run_dir / "int8" / "gen")["weights"]
     assert 0 < built.stack_worst_case < built.stack_reserved
 
@@ -218,7 +218,7 @@ def test_a_copied_run_builds_verifies_and_benches(converted_run_dir, tmp_path, c
     shutil.copytree(converted_run_dir, moved, ignore=shutil.ignore_patterns("verify", "pio"))
     assert main(["build", "--target", "microbit", str(moved)]) == 0
     assert "made for another folder" in capsys.readouterr().out
-    from bedside.host_tools.build.firmware import _cached
+    from bedside.host_tools.builder.firmware import _cached
     build_dir = moved / "firmware" / "microbit"
     assert _cached(build_dir, "CMAKE_CACHEFILE_DIR") == str(build_dir.resolve())
     r = verify_target(moved, "microbit", tmp_path, patients=1)

@@ -131,7 +131,7 @@ STAGE_FUNCTIONS = {
     "bedside.training.cmd_data": "data", "bedside.training.cmd_train": "train",
     "bedside.training.cmd_distill": "distill", "bedside.training.cmd_evaluate": "evaluate",
     "bedside.training.cmd_study": "study", "bedside.converter.cmd_convert": "convert",
-    "bedside.host_tools.build.cmd_build": "build",
+    "bedside.host_tools.builder.cmd_build": "build",
     "bedside.host_tools.verify.cmd_verify": "verify",
     "bedside.bench.safety": "safety", "bedside.bench.personalization": "personalization"}
 

@@ -19,7 +19,7 @@ from bedside.contract import preprocess
 from bedside.cli import main
 from bedside.contract.signals import SIGNALS, TABLE, Constants
 from bedside.host_tools.verify import verifier as v
-from bedside.host_tools.build.qemu import HostFirmware
+from bedside.host_tools.builder.qemu import HostFirmware
 from bedside.rundir import RunPaths
 
 ROOT = Path(__file__).resolve().parents[1]

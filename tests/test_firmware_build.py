@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from bedside.contract import protocol as p
-from bedside.host_tools.build.firmware import FIRMWARE_DIR, BuildError, build_firmware
+from bedside.host_tools.builder.firmware import FIRMWARE_DIR, BuildError, build_firmware
 from bedside.rundir import RunPaths
 
 ROOT = FIRMWARE_DIR.parent
@@ -54,8 +54,8 @@ def test_generated_format_guard(tmp_path, fmt, ok):
 
 
 def test_platformio_ini_is_accepted_offline(tmp_path):
-    from bedside.host_tools.build.cmd_flash import find_pio
-    from bedside.host_tools.build.pio_project import write_project
+    from bedside.host_tools.builder.cmd_flash import find_pio
+    from bedside.host_tools.builder.pio_project import write_project
     pio = find_pio()
     if pio is None:
         pytest.skip("platformio not installed in this environment")
@@ -120,7 +120,7 @@ def test_build_id_follows_sources_model_settings_and_compiler(converted_run_dir,
                                                              tmp_path):
     """The build id: the same inputs give the same id; the generated model, a setting or the
     compiler change it; paths and the measured stack size do not. The build records it."""
-    from bedside.host_tools.build.firmware import build_id, read_identity
+    from bedside.host_tools.builder.firmware import build_id, read_identity
     gen = tmp_path / "gen"
     shutil.copytree(converted_run_dir / "int8" / "gen", gen)
     defines = {"BEDSIDE_TARGET": "host", "BEDSIDE_BACKEND": "compiled", "BEDSIDE_GEN_DIR": str(gen)}
@@ -140,7 +140,7 @@ def test_build_id_follows_sources_model_settings_and_compiler(converted_run_dir,
 @pytest.mark.qemu
 @pytest.mark.parametrize("target", ["mps2-an385", "mps2-an500"])
 def test_cortex_m_siblings_boot_and_answer_hello(converted_run_dir, contract_sha, target):
-    from bedside.host_tools.build.qemu import launch
+    from bedside.host_tools.builder.qemu import launch
     if shutil.which("qemu-system-arm") is None or shutil.which("arm-none-eabi-g++") is None:
         pytest.skip("qemu-system-arm / arm-none-eabi-g++ not installed")
     build_firmware(converted_run_dir, target)
@@ -224,7 +224,7 @@ def test_tflm_runner_compiles_against_the_tflm_api(converted_run_dir, tmp_path):
 @pytest.mark.parametrize("name", ["x`touch PWNED`", "x'q", "x;touch PWNED", "x\nq", "x$(id)"])
 def test_a_path_the_toolchain_cannot_take_is_refused_before_anything_runs(tmp_path, name):
     """No shell, and no path CMake/make would read as syntax (issue 25)."""
-    from bedside.host_tools.build.firmware import FIRMWARE_DIR, UnsafePath, configure_and_build
+    from bedside.host_tools.builder.firmware import FIRMWARE_DIR, UnsafePath, configure_and_build
     with pytest.raises(UnsafePath, match="cannot take in a path"):
         configure_and_build(FIRMWARE_DIR, tmp_path / name, {}, "host")
     assert list(tmp_path.iterdir()) == [] and not Path("PWNED").exists()

@@ -15,7 +15,7 @@ import pytest
 import serial
 
 from bedside.contract import protocol as p
-from bedside.host_tools.build.qemu import Emulator, HostFirmware
+from bedside.host_tools.builder.qemu import Emulator, HostFirmware
 from bedside.reference.pipeline import Contract, Reference
 from bedside.converter.engine.codegen import GEN_FORMAT
 from bedside.host_tools.verify.verifier import expected_held

@@ -22,7 +22,7 @@ def test_missing_port_is_named():
 
 
 def test_refused_socket_is_named():
-    from bedside.host_tools.build.qemu import free_tcp_port
+    from bedside.host_tools.builder.qemu import free_tcp_port
     with pytest.raises(LinkError, match="connection refused"):
         Device(f"socket://127.0.0.1:{free_tcp_port()}")
 

@@ -58,7 +58,7 @@ def _source_copy(tmp_path: Path) -> Path:
 
     def ignore(folder: str, names: list[str]) -> set[str]:
         top = {".git", ".venv", "runs", "build"} if Path(folder) == ROOT else set()
-        return set(anywhere(folder, names)) | (top & set(names))   # host_tools/build is source
+        return set(anywhere(folder, names)) | (top & set(names))   # host_tools/builder is source
 
     shutil.copytree(ROOT, src, ignore=ignore)
     return src

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from bedside.host_tools.link.client import Device
-from bedside.host_tools.build.qemu import HostFirmware
+from bedside.host_tools.builder.qemu import HostFirmware
 from bedside.reference.pipeline import Contract, Reference
 from bedside.host_tools.verify.verifier import Verifier
 from bedside.contract import personalize, preprocess, signals

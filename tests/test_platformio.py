@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from bedside.cli import main
-from bedside.host_tools.build.cmd_flash import classify, find_pio, registry_reachable
+from bedside.host_tools.builder.cmd_flash import classify, find_pio, registry_reachable
 
 ROOT = Path(__file__).resolve().parents[1]
 FIRMWARE = ROOT / "firmware"

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from bedside.host_tools.build.qemu import HostFirmware
+from bedside.host_tools.builder.qemu import HostFirmware
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "tests_hil" / "test_board.py"

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from bedside.host_tools.link.faultlink import DirectionCounters, FaultLink, Faults, apply_faults
-from bedside.host_tools.build.qemu import HostFirmware
+from bedside.host_tools.builder.qemu import HostFirmware
 
 TIMEOUT = 0.1   # reply timeout for these runs: the host firmware answers within ms
 

@@ -18,7 +18,7 @@ from bedside.contract.manifest import constants_sha256
 from bedside.host_tools.verify import verifier as v
 from bedside.cli import main
 from bedside.host_tools.link.client import Device
-from bedside.host_tools.build.qemu import HostFirmware
+from bedside.host_tools.builder.qemu import HostFirmware
 
 
 def _verify(url, run_dir, out, *extra) -> int:

@@ -90,8 +90,8 @@ def verify_cases(run_dir, url, cases, tmp_path, capsys):
 
 
 def test_bad_sensor_matrix_on_host_firmware(converted_run_dir, tmp_path, capsys):
-    from bedside.host_tools.build.firmware import build_firmware
-    from bedside.host_tools.build.qemu import HostFirmware
+    from bedside.host_tools.builder.firmware import build_firmware
+    from bedside.host_tools.builder.qemu import HostFirmware
     fw = build_firmware(converted_run_dir, "host", sanitize=True,
                         build_dir=converted_run_dir / "firmware" / "host-asan")
     with HostFirmware(fw.binary, tcp=True) as dev:
@@ -102,7 +102,7 @@ def test_bad_sensor_matrix_on_host_firmware(converted_run_dir, tmp_path, capsys)
 
 @pytest.mark.qemu
 def test_bad_sensor_subset_on_cortex_m(an386_firmware, converted_run_dir, tmp_path, capsys):
-    from bedside.host_tools.build.qemu import Emulator
+    from bedside.host_tools.builder.qemu import Emulator
     cases = {k: v for k, v in sensor_cases().items() if k in QEMU_SUBSET}
     with Emulator(an386_firmware.binary) as emu:
         verify_cases(converted_run_dir, emu.url, cases, tmp_path, capsys)

@@ -14,7 +14,7 @@ from bedside.cli import main
 from bedside.version import kit_version
 from bedside.host_tools.verify import reports
 from bedside.host_tools.verify import verifier as v
-from bedside.host_tools.build.qemu import HostFirmware
+from bedside.host_tools.builder.qemu import HostFirmware
 
 
 @pytest.fixture(scope="module")

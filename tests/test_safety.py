@@ -215,7 +215,7 @@ def test_bench_safety_with_the_map_agreement_rule(converted_run_dir, tmp_path, c
 def test_bench_safety_on_the_emulated_microbit(converted_run_dir, tmp_path, capsys):
     """The same cases on a Cortex-M0 board in QEMU: every floor record equals the reference."""
     import shutil
-    from bedside.host_tools.build.firmware import TARGETS
+    from bedside.host_tools.builder.firmware import TARGETS
     t = TARGETS["microbit"]
     if any(shutil.which(x) is None for x in (t.compiler, *t.qemu[:1])):
         pytest.skip("arm-none-eabi-gcc or qemu-system-arm not installed")

@@ -16,7 +16,7 @@ import serial
 
 from bedside.contract import protocol as p
 from bedside.cli import main
-from bedside.host_tools.build.qemu import HostFirmware
+from bedside.host_tools.builder.qemu import HostFirmware
 from bedside.reference.pipeline import Contract, Reference
 from tests.test_firmware_device import sim_raw
 from bedside.contract import signals

@@ -16,9 +16,9 @@ from bedside.contract.manifest import constants_sha256
 from bedside.ownership import MARKER as KIT_MARKER
 from bedside.host_tools.verify import verifier as v
 from bedside.cli import main
-from bedside.host_tools.build.firmware import build_firmware
+from bedside.host_tools.builder.firmware import build_firmware
 from bedside.host_tools.link.client import Device
-from bedside.host_tools.build.qemu import HostFirmware
+from bedside.host_tools.builder.qemu import HostFirmware
 from bedside.host_tools.link.throttle import UartRelay
 
 ROOT = Path(__file__).resolve().parents[1]

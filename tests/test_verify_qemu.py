@@ -14,9 +14,9 @@ pytestmark = pytest.mark.qemu
 
 @pytest.fixture(scope="module")
 def an386(converted_run_dir):
-    from bedside.host_tools.build.firmware import build_firmware
+    from bedside.host_tools.builder.firmware import build_firmware
     build_firmware(converted_run_dir, target="mps2-an386")
-    from bedside.host_tools.build.qemu import launch
+    from bedside.host_tools.builder.qemu import launch
     with launch(converted_run_dir, target="mps2-an386", tcp_port=0) as dev:
         yield dev
 

@@ -25,7 +25,7 @@ from bedside.fileio import write_json
 
 
 def board_targets() -> list[str]:
-    from bedside.host_tools.build.firmware import TARGETS
+    from bedside.host_tools.builder.firmware import TARGETS
     return [name for name in TARGETS if name != "host"]
 
 
@@ -41,7 +41,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def verify_target(run_dir: Path, target: str, n_patients: int, seed: int) -> dict:
     """Start the target's firmware in QEMU and stream the patients; the Verifier's summary."""
     from bedside.host_tools.link.client import Device
-    from bedside.host_tools.build.qemu import launch
+    from bedside.host_tools.builder.qemu import launch
     from bedside.reference.pipeline import Contract, Reference
     from bedside.sources.streams import simulated
     from bedside.host_tools.verify.verifier import Verifier
@@ -56,7 +56,7 @@ def verify_target(run_dir: Path, target: str, n_patients: int, seed: int) -> dic
 
 
 def bench_target(run_dir: Path, target: str, n_patients: int, seed: int) -> dict:
-    from bedside.host_tools.build.firmware import TARGETS, BuildError, build_firmware
+    from bedside.host_tools.builder.firmware import TARGETS, BuildError, build_firmware
     spec = TARGETS[target]
     try:
         b = build_firmware(run_dir, target)
@@ -79,7 +79,7 @@ def bench_target(run_dir: Path, target: str, n_patients: int, seed: int) -> dict
 def run(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
-    from bedside.host_tools.build.firmware import TARGETS
+    from bedside.host_tools.builder.firmware import TARGETS
     from bedside.rundir import RunPaths
     console = Console(width=max(Console().width, 128))
     targets = board_targets() if not args.targets else [t.strip() for t in args.targets.split(",")]

@@ -66,7 +66,7 @@ def write_bench_data(path: Path, inputs: np.ndarray, expected: np.ndarray) -> No
 def build(gen_dir: Path, work: Path, inputs: np.ndarray, expected: np.ndarray,
           target: str = "m4", profile: bool = False) -> Path:
     """Cross-compile the benchmark firmware for `target` (see TARGETS); returns the ELF.
-    The stack is GCC's call-graph worst case plus a margin (bedside.host_tools.build.callgraph); raises DoesNotFit when the
+    The stack is GCC's call-graph worst case plus a margin (bedside.host_tools.builder.callgraph); raises DoesNotFit when the
     linker reports an overflowed region."""
     t = TARGETS[target]
     b, chain = t.board, t.board.toolchain
@@ -86,7 +86,7 @@ def build(gen_dir: Path, work: Path, inputs: np.ndarray, expected: np.ndarray,
         cmd = [*compiler, "-c", str(src), "-o", str(obj)]
         _check(subprocess.run(cmd, capture_output=True, text=True), cmd, "cross-compile")
         objs.append(str(obj))
-    from bedside.host_tools.build.callgraph import stack_reserve, worst_case_stack
+    from bedside.host_tools.builder.callgraph import stack_reserve, worst_case_stack
     stack = stack_reserve(worst_case_stack(work))
     elf = work / "bench.elf"
     ld = port / b.ldscript

@@ -71,7 +71,7 @@ def refused(proc: subprocess.CompletedProcess, code: int, *needles: str) -> str:
 
 
 def firmware(s: Setup, *extra: str):
-    from bedside.host_tools.build.qemu import HostFirmware
+    from bedside.host_tools.builder.qemu import HostFirmware
     return HostFirmware(s.binary, tcp=True, extra_args=list(extra))
 
 

@@ -169,7 +169,7 @@ def run_profile(run_dir: Path, device_url: str, name: str, faults: Faults,
 def build_fuzzers(build_dir: Path, run_dir: Path | None = None) -> dict[str, Path]:
     """Configure and build firmware/fuzz with clang; returns name -> binary. With a run,
     also the harness of the whole request path on its generated model (fuzz_app)."""
-    from bedside.host_tools.build.firmware import configure_and_build, gen_dir_of
+    from bedside.host_tools.builder.firmware import configure_and_build, gen_dir_of
     if shutil.which("clang++") is None:
         raise RuntimeError("clang++ not found: libFuzzer needs clang (apt install clang)")
     options = {"CMAKE_CXX_COMPILER": "clang++", "CMAKE_BUILD_TYPE": "Debug"}
@@ -220,8 +220,8 @@ def run_fuzzer(binary: Path, name: str, seconds: float | None = None, runs: int 
 def stack_report(run_dir: Path, budget: int, target: str = "mps2-an386",
                  build_dir: Path | None = None) -> dict:
     """Build the Cortex-M firmware with -fcallgraph-info=su and check its stack budget."""
-    from bedside.host_tools.build.callgraph import callgraph_stack
-    from bedside.host_tools.build.firmware import FIRMWARE_DIR, configure_and_build, gen_dir_of
+    from bedside.host_tools.builder.callgraph import callgraph_stack
+    from bedside.host_tools.builder.firmware import FIRMWARE_DIR, configure_and_build, gen_dir_of
     build_dir = Path(build_dir or RunPaths(run_dir).firmware_dir(f"{target}-stack"))
     flags = "-fcallgraph-info=su"
     configure_and_build(FIRMWARE_DIR, build_dir, {
@@ -244,8 +244,8 @@ def streams_for(n: int, seed: int, max_samples: int):
 
 def run(args: argparse.Namespace) -> int:
     from rich.console import Console
-    from bedside.host_tools.build.firmware import BuildError, build_firmware
-    from bedside.host_tools.build.qemu import launch
+    from bedside.host_tools.builder.firmware import BuildError, build_firmware
+    from bedside.host_tools.builder.qemu import launch
     console = Console()
     from bedside import rundir
     run_dir = rundir.owned(rundir.resolve(args.run_dir, "bench reliability"),

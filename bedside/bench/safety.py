@@ -286,7 +286,7 @@ def run_cases(dev, contract) -> dict:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from bedside import jsonout, rundir
-    from bedside.host_tools.build.qemu import emulated_targets
+    from bedside.host_tools.builder.qemu import emulated_targets
     rundir.add_argument(parser, "(after bedside convert)")
     where = parser.add_mutually_exclusive_group()
     where.add_argument("--port", help="device URL (default: build and start the run's "
@@ -305,8 +305,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _device(args, contract):
     """(context manager of the started firmware or None, its URL)."""
-    from bedside.host_tools.build.firmware import build_firmware
-    from bedside.host_tools.build.qemu import HostFirmware, launch
+    from bedside.host_tools.builder.firmware import build_firmware
+    from bedside.host_tools.builder.qemu import HostFirmware, launch
     if args.port:
         return None, args.port
     if args.target == "host":
@@ -333,8 +333,8 @@ def safety(run_dir: Path | None = None, *, port: str | None = None, target: str 
     from bedside.contract.manifest import ManifestError
     from bedside.fileio import write_json
 
-    from bedside.host_tools.build.firmware import BuildError
-    from bedside.host_tools.build.qemu import DeviceStartError
+    from bedside.host_tools.builder.firmware import BuildError
+    from bedside.host_tools.builder.qemu import DeviceStartError
     from bedside.host_tools.link.client import Device, LinkError
     from bedside.reference.pipeline import Contract, RunDirError
     from bedside.host_tools.verify.verifier import Refusal, check_info

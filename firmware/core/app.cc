@@ -177,7 +177,7 @@ size_t build_info(uint8_t *const info) {
   put_u32(p, model_arena_bytes()); p += 4;
   memcpy(p, g_held, 32); p += 32;  // held_sha256
   // build_id: 8 bytes that `bedside build` derives from the sources, the generated model,
-  // the compiler and its flags (host_tools/build/firmware.py; 0 when built otherwise)
+  // the compiler and its flags (host_tools/builder/firmware.py; 0 when built otherwise)
   put_u32(p, (uint32_t)(kBuildId & 0xFFFFFFFFu)); p += 4;
   put_u32(p, (uint32_t)(kBuildId >> 32)); p += 4;
   *p++ = (uint8_t)model_format();

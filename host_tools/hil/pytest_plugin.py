@@ -196,7 +196,7 @@ def bedside_devices(request, tmp_path_factory):
         raise pytest.UsageError("--bedside-target needs --bedside-run RUN_DIR")
     started = None
     if target:
-        from bedside.host_tools.build.qemu import DeviceStartError, launch
+        from bedside.host_tools.builder.qemu import DeviceStartError, launch
         started = launch(Path(run_dir), target=target, tcp_port=0)
         try:
             started.start()

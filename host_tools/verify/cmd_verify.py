@@ -29,7 +29,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     where.add_argument("--port",
                        help="serial URL: /dev/ttyUSB0, a pty path, socket://host:port, "
                             "rfc2217://host:port, loop://")
-    from bedside.host_tools.build.qemu import emulated_targets
+    from bedside.host_tools.builder.qemu import emulated_targets
     where.add_argument("--target", choices=["host", *emulated_targets()],
                        help="start the run's built firmware (bedside build) on this machine "
                             "(host program or QEMU) and verify it")
@@ -89,7 +89,7 @@ def verify(run_dir: Path | None = None, **options) -> int:
         if args.target:
             from bedside.contract.manifest import ManifestError
             from bedside.reference.pipeline import RunDirError
-            from bedside.host_tools.build.qemu import DeviceStartError, launch
+            from bedside.host_tools.builder.qemu import DeviceStartError, launch
             try:        # the run's input first: no device is started for a bad run
                 v.load_contract(args.run_dir)
             except (ManifestError, RunDirError) as e:
@@ -290,7 +290,7 @@ def verify_run(args: argparse.Namespace, console, known: dict) -> tuple[dict, in
 def _build_identity(args) -> tuple[dict | None, str]:
     """The identity the firmware's build recorded (--build, or the run's build for --target);
     None when neither names a build."""
-    from bedside.host_tools.build.firmware import IDENTITY_FILE, default_build_dir, read_identity
+    from bedside.host_tools.builder.firmware import IDENTITY_FILE, default_build_dir, read_identity
     build_dir = args.build
     if build_dir is None and args.target:
         build_dir = default_build_dir(args.run_dir, args.target, "compiled")

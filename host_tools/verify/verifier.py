@@ -130,7 +130,7 @@ def expected_held(c: Contract, backend: int) -> dict[str, bytes]:
             for kind, digest in model_held_sha256(c, backend).items()}
 
 
-# INFO fields a build records (host_tools.build.firmware.IDENTITY_FILE) and the device must report
+# INFO fields a build records (host_tools.builder.firmware.IDENTITY_FILE) and the device must report
 BUILD_FIELDS = ("build_id", "board", "core_clock_hz", "backend", "gen_format", "model_format")
 
 
@@ -152,7 +152,7 @@ def check_info(info: p.Info, c: Contract, build: dict | None = None,
                build_source: str = "the build") -> None:
     """Refuse a device whose INFO disagrees with the run's contract record, field by field
     (`DeviceContract.info_fields`, most fundamental first), then with the build that made
-    its firmware when that is known (host_tools.build.firmware.read_identity)."""
+    its firmware when that is known (host_tools.builder.firmware.read_identity)."""
     want = c.record.info_fields()
     if info.protocol_version != want["protocol_version"] or info.protocol_version != p.VERSION:
         raise Refusal(EXIT_PROTOCOL, f"protocol version mismatch: device speaks "

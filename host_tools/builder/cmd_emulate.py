@@ -16,7 +16,7 @@ from pathlib import Path
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    from bedside.host_tools.build.qemu import emulated_targets
+    from bedside.host_tools.builder.qemu import emulated_targets
     from bedside import rundir
     rundir.add_argument(p, "(after bedside convert)")
     p.add_argument("--target", default="mps2-an386", choices=["host", *emulated_targets()],
@@ -31,9 +31,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from bedside import rundir
     args.run_dir = rundir.resolve(args.run_dir, "emulate")
-    from bedside.host_tools.build.firmware import (BuildError, BuildInputError, binary_name,
+    from bedside.host_tools.builder.firmware import (BuildError, BuildInputError, binary_name,
                                                   build_firmware, default_build_dir)
-    from bedside.host_tools.build.qemu import DeviceStartError, launch
+    from bedside.host_tools.builder.qemu import DeviceStartError, launch
 
     binary = default_build_dir(args.run_dir, args.target, "compiled") / binary_name(args.target)
     try:

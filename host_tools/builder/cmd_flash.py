@@ -121,12 +121,12 @@ def run(args: argparse.Namespace) -> int:
     if args.env not in PIO:
         return done(EXIT_BAD_INPUT, f"no environment '{args.env}' in the board table "
                                     f"(firmware/boards.toml); choose one of {', '.join(PIO)}")
-    from bedside.host_tools.build.firmware import UnsafePath, check_tool_path
+    from bedside.host_tools.builder.firmware import UnsafePath, check_tool_path
     try:
         check_tool_path(gen, "generated folder")
     except UnsafePath as e:
         return done(EXIT_BAD_INPUT, str(e))
-    from bedside.host_tools.build.pio_project import write_project
+    from bedside.host_tools.builder.pio_project import write_project
     project = write_project(args.run_dir)
     result["project"] = str(project)
     pio = find_pio()

@@ -20,7 +20,7 @@ from bedside import command
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    from bedside.host_tools.build.firmware import BACKENDS, TARGETS
+    from bedside.host_tools.builder.firmware import BACKENDS, TARGETS
     from bedside import rundir
     rundir.add_argument(p, "(after bedside convert)")
     p.add_argument("--target", default="host", choices=list(TARGETS),
@@ -47,7 +47,7 @@ def build(run_dir: Path | None = None, *, target: str = "host", backend: str = "
     args = command.namespace(add_arguments, 'build', **locals())
     from bedside import rundir
     args.run_dir = rundir.resolve(args.run_dir, "build")
-    from bedside.host_tools.build.firmware import (BuildError, BuildInputError, DoesNotFit,
+    from bedside.host_tools.builder.firmware import (BuildError, BuildInputError, DoesNotFit,
                                                   build_firmware)
     if args.sanitize and args.target != "host":
         print("error: --sanitize is for --target host only", file=sys.stderr)

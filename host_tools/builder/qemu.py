@@ -23,7 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bedside.host_tools.build.firmware import TARGETS, binary_name, default_build_dir
+from bedside.host_tools.builder.firmware import TARGETS, binary_name, default_build_dir
 
 
 class DeviceStartError(RuntimeError):

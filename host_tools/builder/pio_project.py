@@ -42,7 +42,7 @@ def render_ini(table: Table = TABLE) -> str:
     """platformio.ini for RUN_DIR/pio (paths relative to it)."""
     pio = table.platformio
     kit = f"lib/{LIBRARY}/firmware"
-    head = banner("bedside.host_tools.build.pio_project", "PlatformIO project of this run "
+    head = banner("bedside.host_tools.builder.pio_project", "PlatformIO project of this run "
                   "(docs/firmware.md); rewritten by every `bedside flash`.", COMMAND,
                   {"Source": "firmware/boards.toml"}, comment=";")
     lines = [head, "[platformio]", f"default_envs = {pio['default_env']}",
