@@ -48,26 +48,10 @@ long cobs_decode(const uint8_t *in, size_t len, uint8_t *out, size_t out_cap) {
   return (long)o;
 }
 
-size_t frame_encode_in_place(uint8_t type, uint16_t seq, size_t len, uint8_t *frame) {
-  if (len > kMaxPayload) return 0;
-  uint8_t *body = frame + kFrameBodyAt;
-  body[0] = kProtocolVersion;
-  body[1] = type;
-  put_u16(body + 2, seq);
-  put_u16(body + 4, (uint16_t)len);
-  put_u32(body + kHeaderBytes + len, crc32(body, kHeaderBytes + len));
-  const size_t n = cobs_encode(body, kMinBody + len, frame);
-  frame[n] = 0;
-  return n + 1;
-}
-
-size_t frame_encode(uint8_t type, uint16_t seq, const uint8_t *payload, size_t len,
-                    uint8_t *out) {
-  if (len > kMaxPayload) return 0;
-  // The body starts past where its encoding can reach (frame_bytes(len) bytes in all).
-  const size_t at = 2 + (kMinBody + len) / 254;
-  uint8_t *body = out + at;
-  if (len > 0) memmove(body + kHeaderBytes, payload, len);  // payload may be null when empty
+// Header and CRC around the payload already at body + kHeaderBytes, then COBS into out
+// (out may overlap body: the encoding starts before the body and never overtakes it).
+static size_t seal_and_encode(uint8_t type, uint16_t seq, size_t len, uint8_t *body,
+                              uint8_t *out) {
   body[0] = kProtocolVersion;
   body[1] = type;
   put_u16(body + 2, seq);
@@ -76,6 +60,20 @@ size_t frame_encode(uint8_t type, uint16_t seq, const uint8_t *payload, size_t l
   const size_t n = cobs_encode(body, kMinBody + len, out);
   out[n] = 0;
   return n + 1;
+}
+
+size_t frame_encode_in_place(uint8_t type, uint16_t seq, size_t len, uint8_t *frame) {
+  if (len > kMaxPayload) return 0;
+  return seal_and_encode(type, seq, len, frame + kFrameBodyAt, frame);
+}
+
+size_t frame_encode(uint8_t type, uint16_t seq, const uint8_t *payload, size_t len,
+                    uint8_t *out) {
+  if (len > kMaxPayload) return 0;
+  // The body starts past where its encoding can reach (frame_bytes(len) bytes in all).
+  uint8_t *body = out + 2 + (kMinBody + len) / 254;
+  if (len > 0) memmove(body + kHeaderBytes, payload, len);  // payload may be null when empty
+  return seal_and_encode(type, seq, len, body, out);
 }
 
 void decoder_reset(Decoder *d) {
