@@ -165,6 +165,29 @@ def test_endpoint_alarm_states_match_the_state_machine_and_choice_on_validation(
     assert endpoint.curve(pts) == [[0.8, 0.1], [0.9, 1.0], [0.95, 1.5], [1.0, 3.0]]
 
 
+def test_operating_point_chooses_threshold_and_delay_on_validation_only():
+    from bedside.training import endpoint
+    # one event patient: output 0.9 for one window an hour before onset, else 0.2; one
+    # event-free patient with isolated 0.8 spikes. A delay of 1 window alarms the event
+    # at 0.9 with no false alarm; longer delays miss the event at any threshold above 0.2,
+    # and 0.2 sounds on the event-free patient all day
+    n = 40
+    pidx = np.repeat([0, 1], n)
+    ends = np.tile(59 + 5 * np.arange(n), 2)
+    onset = np.where(pidx == 0, 59 + 5 * 30, -1)
+    y = ((ends < onset) & (onset <= ends + 60)).astype(np.int8)
+    p = np.full(2 * n, 0.2)
+    p[25] = 0.9
+    p[n + np.arange(3, n, 9)] = 0.8
+    op = endpoint.operating_point(p, y, pidx, ends, onset, None, 5, 0.9)
+    assert op["min_duration"] == 1 and 0.8 < op["threshold"] <= 0.9
+    assert op["val_false_alarms_per_patient_day"] == 0 and op["val_event_sensitivity"] == 1
+    assert op["off_threshold"] == op["threshold"] and op["chosen_on"] == "val"
+    # the floor's alarms count too: a floor always on makes every point alarm all day
+    op_f = endpoint.operating_point(p, y, pidx, ends, onset, np.ones(2 * n, bool), 5, 0.9)
+    assert op_f["val_false_alarms_per_patient_day"] > 0
+
+
 def test_device_windows_count_the_floor_between_windows():
     from bedside.contract.safety import DEFAULT, normalize
     from bedside.sources.cohort import Cohort

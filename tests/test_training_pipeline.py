@@ -108,7 +108,8 @@ def test_evaluate_writes_report(quick_run_dir, tmp_path):
     for name, m in ep.items():
         sens = [c[0] for c in m["curve"]]
         assert sens == sorted(sens) and all(0 <= c[0] <= 1 and c[1] >= 0 for c in m["curve"])
-        assert m["operating_point"]["chosen_on"] == "val"
+        assert m["operating_point"]["chosen_on"] == ("val/device" if name == "device" else "val")
+        assert m["operating_point"]["min_duration"] in m["operating_point"]["min_durations_tried"]
         for key in ("false_alarms_per_patient_day", "event_sensitivity", "alarm_time_fraction",
                     "median_lead_min"):
             assert key in m and key + "_ci" in m, (name, key)
@@ -122,8 +123,13 @@ def test_evaluate_writes_report(quick_run_dir, tmp_path):
     assert audit["threshold"] == 0.6 and isinstance(audit["passed"], bool)
     assert {v["kind"] for v in audit["variables"].values()} == {"nuisance", "privileged"}
     assert res["audit"]["passed"] == audit["passed"]
-    # the device's alarm is the Student's policy operating point
+    # the device's alarm is the deployed alarm: the device row's operating point, chosen
+    # on validation by the endpoint rule with the floor (bedside distill)
     run_cfg = json.loads((run / "run.json").read_text())["config"]
+    dev_op = ep["device"]["operating_point"]
+    assert dev_op["deployed"] and run_cfg["alarm"]["chosen_on"] == "val/device"
+    for k in ("threshold", "off_threshold", "min_duration"):
+        assert dev_op[k] == run_cfg["alarm"][k]
     assert res["alarm_burden"]["models"]["student_kd"]["policy"]["threshold"] == \
         run_cfg["alarm"]["threshold"]
     vs = res["versus_strongest_baseline"]

@@ -35,5 +35,21 @@ def test_study_writes_per_seed_metrics_and_paired_cis(quick_run_dir, tmp_path):
     assert len(list((run / "teacher" / "targets").glob("*.npz"))) == 1
     # a later evaluate of the same cohort and Teacher keeps the study
     run_bedside("evaluate", str(run), "--quick")
-    assert json.loads((run / "evaluation.json").read_text())["study"] == st
+    ev = json.loads((run / "evaluation.json").read_text())
+    assert ev["study"] == st
     assert "study" in json.loads((run / "run.json").read_text())["metrics"]
+    assert st["reused_from_distill"] == []          # a shorter recipe: nothing to reuse
+
+    # the deployed recipe: the run's own KD and scratch Students stand for seed 0
+    bad = subprocess.run([sys.executable, "-m", "bedside.cli", "study", str(run), "--quick",
+                          "--variants", "kd,bogus"], capture_output=True, text=True)
+    assert bad.returncode == 2 and "unknown variant bogus" in bad.stderr
+    assert "Traceback" not in bad.stderr
+    run_bedside("study", str(run), "--quick", "--seeds", "2", "--deployed",
+                "--variants", "scratch")
+    dep = json.loads((run / "study.json").read_text())
+    assert set(dep["variants"]) == {"kd", "scratch"} and dep["recipe_is_deployed"]
+    assert dep["reused_from_distill"] == ["kd (seed 0)", "scratch (seed 0)"]
+    for k in ("student_kd", "student_scratch"):         # the same Students, the same scores
+        v = dep["variants"][k.replace("student_", "")]["auroc"][0]
+        assert abs(v - ev["models"][k]["auroc"]) < 1e-9, k

@@ -52,8 +52,9 @@ def distill(run_dir: Path | None = None, *, seed: int | None = None, quick: bool
     cmdutil.require(run_dir, paths.cohort, "data")
     cmdutil.require(run_dir, paths.teacher_model, "train")
     seed = cmdutil.seed_of(args, run_dir)
+    # evaluate: its event sensitivity is the deployed alarm's target (endpoint rule)
     cfg = cmdutil.stage_config(run_dir, args.quick, ("teacher", "student", "distill",
-                                                     "alarm_policy"))
+                                                     "alarm_policy", "evaluate"))
     rec = runinfo.config(run_dir).get("teacher")
     if rec:
         cfg["teacher"] = rec           # the Teacher as it was trained (its context)
@@ -73,7 +74,8 @@ def distill(run_dir: Path | None = None, *, seed: int | None = None, quick: bool
     metrics, alarm = distill(run_dir, cfg, seed, args.strategy)
     runinfo.merge(run_dir, stage="distill",
                   config={"seed": seed, "student": cfg["student"], "distill": d,
-                          "alarm_policy": cfg["alarm_policy"], "alarm": alarm},
+                          "alarm_policy": cfg["alarm_policy"], "evaluate": cfg["evaluate"],
+                          "alarm": alarm},
                   metrics=metrics, with_tf=True,
                   stage_info={"command": cmdutil.command_line(args),
                               "seconds": round(time.monotonic() - t0, 2),

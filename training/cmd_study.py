@@ -1,11 +1,14 @@
 """`bedside study RUN_DIR`: seed study of the Student (KD, KD without attention transfer,
 KD with the other attention focus, scratch) on the run's split and Teacher.
 
-    bedside study RUN_DIR [--seeds 5] [--epochs N] [--bootstrap N] [--deployed] [--quick]
+    bedside study RUN_DIR [--seeds 5] [--variants kd,kd_no_attention,scratch|all]
+                  [--epochs N] [--bootstrap N] [--deployed] [--quick]
 
 The paired CIs come from a bootstrap over training seeds and test patients together.
---deployed trains the deployed Student's recipe (the kd_over_scratch goal of
-evaluation.json `goals` passes only on such a study).
+The default profile trains the deployed Student's recipe (run.json `config.student`; the
+kd_over_scratch goal of evaluation.json `goals` passes only on such a study) and reuses
+the run's own KD and scratch Students for the run's seed. `--quick` (tests/CI) trains a
+shorter recipe unless `--deployed` is given.
 
 Writes the result under "study" in RUN_DIR/evaluation.json (run `bedside evaluate`
 first; a later `bedside evaluate` keeps it while the cohort and Teacher are unchanged),
@@ -32,14 +35,18 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     rundir.add_argument(p, "after `bedside evaluate`")
     p.add_argument("--seeds", type=int, default=None,
                    help="number of seeds, run seed, +1, ... (default 5; --quick 2)")
+    p.add_argument("--variants", default=None, metavar="LIST",
+                   help="comma-separated variants (kd is always trained): kd_no_attention, "
+                        "kd_other_focus (kd_map_drop or kd_uniform), scratch; 'all' for "
+                        "every one (default: the profile's)")
     p.add_argument("--epochs", type=int, default=None,
-                   help="Student epochs per training (default: the profile's study epochs)")
+                   help="Student epochs per training (default: the recipe's)")
     p.add_argument("--bootstrap", type=int, default=None,
                    help="patient bootstrap resamples for the paired CIs")
     p.add_argument("--deployed", action="store_true",
                    help="train the deployed Student's recipe (its epochs and share of "
-                        "negative windows, run.json config student) instead of the study's "
-                        "shorter one; the kd_over_scratch goal needs it (issue 23)")
+                        "negative windows, run.json config student) also under --quick; "
+                        "the kd_over_scratch goal needs it (issue 23)")
     p.add_argument("--quick", action="store_true", help="tests/CI: 2 seeds, 2 epochs")
 
 
@@ -54,8 +61,24 @@ def run(args: argparse.Namespace) -> int:
     return command.call(study, args)
 
 
+def variant_names(text: str | None, default: list[str]) -> list[str]:
+    """--variants as a list of names; ValueError naming an unknown one."""
+    from .study import VARIANTS
+    if text is None:
+        return list(default)
+    if text.strip() == "all":
+        return list(VARIANTS)
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    known = set(VARIANTS) | {"kd_map_drop", "kd_uniform"}
+    bad = [n for n in names if n not in known]
+    if bad or not names:
+        raise ValueError(f"--variants: unknown variant {', '.join(bad) or '(none given)'}; "
+                         f"choose from {', '.join(VARIANTS)} or 'all'")
+    return names
+
+
 def study(run_dir: Path | None = None, *, seeds: int | None = None, epochs: int | None = None,
-          deployed: bool = False,
+          deployed: bool = False, variants: str | None = None,
           bootstrap: int | None = None, quick: bool = False) -> int:
     """The seed study of the Student variants: `bedside study` as a function."""
     args = command.namespace(add_arguments, 'study', **locals())
@@ -80,21 +103,26 @@ def study(run_dir: Path | None = None, *, seeds: int | None = None, epochs: int 
     if n_seeds < 2:
         print("error: --seeds must be at least 2", file=sys.stderr)
         return 2
+    try:
+        names = variant_names(args.variants, prof["variants"])
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     seed0 = int(cfg.get("seed", 0))
-    if args.deployed:
-        scfg = dict(cfg["student"])
-        if args.epochs:
-            scfg["epochs"] = args.epochs
-    else:
-        scfg = {**cfg["student"], "epochs": args.epochs or prof["epochs"],
-                "neg_keep": prof["neg_keep"]}
+    scfg = dict(cfg["student"])
+    if not args.deployed:          # the profile's shorter recipe, where it has one
+        scfg.update({k: prof[k] for k in ("epochs", "neg_keep") if k in prof})
+    if args.epochs:
+        scfg["epochs"] = args.epochs
     n_boot = args.bootstrap or prof["bootstrap"]
     from . import tfutil
     from .study import study as seed_study
     tfutil.setup(seed0)
-    res = seed_study(run_dir, cfg, list(range(seed0, seed0 + n_seeds)), scfg, n_boot)
+    res = seed_study(run_dir, cfg, list(range(seed0, seed0 + n_seeds)), scfg, n_boot,
+                     names=names)
     res["recipe_is_deployed"] = all(scfg[k] == cfg["student"][k] for k in ("epochs", "neg_keep"))
     typed = f"bedside study {run_dir} --seeds {n_seeds}" + \
+        (f" --variants {args.variants}" if args.variants else "") + \
         (f" --epochs {args.epochs}" if args.epochs else "") + \
         (" --deployed" if args.deployed else "") + (" --quick" if args.quick else "")
     res["generator"] = {"tool": "bedside study", "command": typed,
@@ -114,8 +142,9 @@ def study(run_dir: Path | None = None, *, seeds: int | None = None, epochs: int 
         evaluation, plots, evaluation.get("generator", {}).get("command", "bedside evaluate")))
     summary = {k: {"auroc": d["auroc"], "auroc_ci": d["auroc_ci"]}
                for k, d in res["differences"].items()}
-    runinfo.merge(run_dir, stage="study", config={"study": {**prof, "seeds": n_seeds,
-                                                            "epochs": scfg["epochs"]}},
+    runinfo.merge(run_dir, stage="study", config={"study": {
+                      **prof, "seeds": n_seeds, "variants": names, "epochs": scfg["epochs"],
+                      "neg_keep": scfg["neg_keep"]}},
                   metrics=summary, stage_info={"command": typed, "seconds": res["seconds"]})
     for k, v in res["variants"].items():
         print(f"  {k:<18} AUROC " + " ".join(f"{a:.3f}" for a in v["auroc"]))

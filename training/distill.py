@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from bedside.sources import windows as dataset
-from bedside.training import metrics, models, tfutil
+from bedside.training import endpoint, metrics, models, tfutil
 from bedside.sources.cohort import Cohort
 from .train import subsample
 from bedside.rundir import RunPaths
@@ -189,7 +189,9 @@ def distill(run_dir: Path, cfg: dict, seed: int, strategy_name: str = "default",
     p_kd = tfutil.predict_int8(kd, xv)[:, 0]
     p_sc = tfutil.predict_int8(scratch, xv)[:, 0]
     zv, _ = teacher_targets(teacher, cohort, pv, ev, tcfg["context"], steps, pz)
-    alarm = choose_alarm(yv, p_kd, cfg["alarm_policy"])
+    # the deployed alarm: fewest validation false alarms of the device (model alarm or
+    # safety floor) at the evaluation's event sensitivity (training/endpoint.py)
+    alarm = endpoint.choose_device_alarm(cohort, cfg, p_kd, yv, pv, ev)
     out = {"train_windows": int(len(x)), "train_positives": int(y.sum()),
            "val_auroc": {"student_kd": metrics.auroc(yv, p_kd),
                          "student_scratch": metrics.auroc(yv, p_sc),

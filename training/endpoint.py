@@ -9,10 +9,14 @@ rows of burden.per_patient, and from them:
 - the **curve**: [event sensitivity, false alarms per patient-day] over a threshold sweep,
   an alarm that stays on counting again every REALARM_MIN minutes;
 - the **operating point** chosen on validation: the fewest validation false alarms per
-  patient-day among the thresholds alarming >= `target` of the validation events;
+  patient-day among the (threshold, min_duration) pairs alarming >= `target` of the
+  validation events; min_duration from MIN_DURATIONS (an alarm delay: the output must
+  stay over the threshold for that many windows);
 - the **device** as its LED shows it: the model's alarm OR the safety floor (per sample,
   bedside.contract.safety.stream_flags: a window's LED is on when the model alarm is on
-  or the floor raised a reason at any sample since the previous window).
+  or the floor raised a reason at any sample since the previous window). `bedside
+  distill` chooses the deployed alarm by the same rule with the floor included
+  (choose_device_alarm), so the device row is the alarm the firmware runs.
 """
 from __future__ import annotations
 
@@ -26,6 +30,12 @@ N_THRESHOLDS = 120
 # endpoint counts one annunciation per REALARM_MIN of continuous alarm ([A]: a kit
 # choice), so an always-on alarm is not "one false alarm per stay"
 REALARM_MIN = 60
+# Alarm delays tried on validation, in windows (x the window stride in minutes): 1 = alarm
+# on the first window over the threshold. Delaying an alarm until its condition persists
+# is a standard way to cut false alarms (Goerges et al. 2009, Anesth Analg 108:1546;
+# Welch 2011, Biomed Instrum Technol 45(s1):46), paid for in lead time; which delay
+# is worth it is chosen on validation with the threshold
+MIN_DURATIONS = (1, 2, 3)
 
 
 def alarm_on(p, pidx, threshold: float, min_duration: int) -> np.ndarray:
@@ -74,22 +84,36 @@ def thresholds(p) -> np.ndarray:
     return np.unique(np.quantile(np.asarray(p, np.float64), np.clip(q, 0, 1)))
 
 
-def sweep(p, y, pidx, ends, onset, min_duration: int, stride: int, thr=None) -> list[dict]:
-    """Burden summary (burden.summary) at every threshold, plus the threshold."""
-    out = []
-    for t in (thresholds(p) if thr is None else thr):
-        r = rows_from_on(alarm_on(p, pidx, t, min_duration), y, pidx, ends, onset)
-        out.append({"threshold": float(t), **burden.summary(r, stride)})
-    return out
-
-
 def choose(points: list[dict], target: float) -> dict:
     """Fewest false alarms per patient-day among points with event sensitivity >= target
-    (ties: the higher threshold); the lowest threshold if none reaches it."""
+    (ties: the higher threshold, then the shorter delay); the lowest threshold if none
+    reaches it."""
     ok = [q for q in points if (q["event_sensitivity"] or 0) >= target]
     if not ok:
-        return min(points, key=lambda q: q["threshold"])
-    return min(ok, key=lambda q: (q["false_alarms_per_patient_day"], -q["threshold"]))
+        return min(points, key=lambda q: (q["threshold"], q.get("min_duration", 1)))
+    return min(ok, key=lambda q: (q["false_alarms_per_patient_day"], -q["threshold"],
+                                  q.get("min_duration", 1)))
+
+
+def operating_point(sv, yv, pv, ev, onset_v, floor_v, stride: int, target: float,
+                    durations=MIN_DURATIONS) -> dict:
+    """The validation-chosen alarm ({threshold, off_threshold, min_duration, ...}) of one
+    score: every (threshold, min_duration) pair on the validation windows (thresholds
+    from the validation scores alone), the model's alarm OR'd with `floor_v` when given."""
+    ra = max(1, REALARM_MIN // int(stride))
+    pts = []
+    for md in durations:
+        for t in thresholds(sv):
+            on = alarm_on(sv, pv, t, md) | (floor_v if floor_v is not None else False)
+            pts.append({"threshold": float(t), "min_duration": int(md), **burden.summary(
+                rows_from_on(on, yv, pv, ev, onset_v, ra), stride)})
+    op = choose(pts, target)
+    return {"threshold": op["threshold"], "off_threshold": op["threshold"],
+            "min_duration": op["min_duration"], "chosen_on": "val",
+            "rule": f"fewest false alarms at >= {target:.0%} event sensitivity",
+            "min_durations_tried": [int(d) for d in durations],
+            "val_false_alarms_per_patient_day": op["false_alarms_per_patient_day"],
+            "val_event_sensitivity": op["event_sensitivity"]}
 
 
 def curve(points: list[dict]) -> list[list[float]]:
@@ -118,34 +142,29 @@ def floor_windows(cohort, pidx, ends, safety_cfg) -> np.ndarray:
 
 
 def evaluate(val: dict, test: dict, yv, pv, ev, onset_v, y, pidx, ends, onset,
-             floor_v, floor_t, min_duration: int, stride: int, target: float,
-             n_boot: int, seed: int, device_model: str = "student_kd") -> tuple[dict, dict]:
-    """Per model (and `device`): the test curve, the validation-chosen operating point
-    and the test burden there with patient-bootstrap CIs; and the per-patient test rows
-    at the operating points (for paired comparisons)."""
+             floor_v, floor_t, stride: int, target: float, n_boot: int, seed: int,
+             device_model: str = "student_kd", device_alarm: dict | None = None
+             ) -> tuple[dict, dict]:
+    """Per model (and `device`): the validation-chosen operating point, the test curve at
+    its min_duration, and the test burden there with patient-bootstrap CIs; and the
+    per-patient test rows at the operating points (for paired comparisons). The device
+    row runs `device_alarm` (the deployed alarm) when given."""
     out, rows = {}, {}
     ra = max(1, REALARM_MIN // int(stride))
     scores = {k: (val[k], test[k], None, None) for k in val}
     scores["device"] = (val[device_model], test[device_model], floor_v, floor_t)
     for k, (sv, st, fv, ft) in scores.items():
-        thr = thresholds(np.concatenate([sv, st]))
-        pv_pts, pt_pts = [], []
-        for t in thr:
-            onv = alarm_on(sv, pv, t, min_duration) | (fv if fv is not None else False)
-            ont = alarm_on(st, pidx, t, min_duration) | (ft if ft is not None else False)
-            pv_pts.append({"threshold": float(t), **burden.summary(
-                rows_from_on(onv, yv, pv, ev, onset_v, ra), stride)})
-            pt_pts.append({"threshold": float(t), **burden.summary(
-                rows_from_on(ont, y, pidx, ends, onset, ra), stride)})
-        op = choose(pv_pts, target)
-        t = op["threshold"]
-        on = alarm_on(st, pidx, t, min_duration) | (ft if ft is not None else False)
-        r = rows_from_on(on, y, pidx, ends, onset, ra)
-        res = {"curve": curve(pt_pts), "realarm_min": REALARM_MIN, "operating_point": {
-            "threshold": t, "off_threshold": t, "min_duration": int(min_duration),
-            "chosen_on": "val", "rule": f"fewest false alarms at >= {target:.0%} event sensitivity",
-            "val_false_alarms_per_patient_day": op["false_alarms_per_patient_day"],
-            "val_event_sensitivity": op["event_sensitivity"]}}
+        floor_t_or = ft if ft is not None else False
+        if k == "device" and device_alarm is not None:
+            op = device_operating_point(device_alarm, sv, yv, pv, ev, onset_v, fv, stride)
+        else:
+            op = operating_point(sv, yv, pv, ev, onset_v, fv, stride, target)
+        md = op["min_duration"]
+        pts = [burden.summary(rows_from_on(alarm_on(st, pidx, t, md) | floor_t_or, y, pidx,
+                                           ends, onset, ra), stride) for t in thresholds(st)]
+        r = rows_from_on(alarm_on(st, pidx, op["threshold"], md) | floor_t_or, y, pidx, ends,
+                         onset, ra)
+        res = {"curve": curve(pts), "realarm_min": REALARM_MIN, "operating_point": op}
         res.update(with_ci(r, stride, n_boot, seed))
         if k == "device":
             res["model"] = device_model
@@ -153,6 +172,35 @@ def evaluate(val: dict, test: dict, yv, pv, ev, onset_v, y, pidx, ends, onset,
         out[k] = res
         rows[k] = r
     return out, rows
+
+
+DEVICE_CHOSEN_ON = "val/device"
+
+
+def choose_device_alarm(cohort, cfg: dict, p_val, yv, pv, ev) -> dict:
+    """The deployed alarm (run.json config `alarm`): the validation-chosen operating point
+    of the Student with the run's safety floor OR'd in, as the LED shows it; on =
+    off threshold (no hysteresis: the endpoint's alarm, which the device runs exactly)."""
+    from .floor_burden import settings
+    target = float(cfg["evaluate"].get("event_sensitivity", 0.9))
+    floor_v = floor_windows(cohort, pv, ev, settings(cfg))
+    op = operating_point(p_val, yv, pv, ev, cohort.onset[pv], floor_v,
+                         int(cfg["window"]["stride"]), target)
+    return {**op, "chosen_on": DEVICE_CHOSEN_ON,
+            "rule": op["rule"] + ", device (model alarm or safety floor)"}
+
+
+def device_operating_point(alarm: dict, sv, yv, pv, ev, onset_v, floor_v, stride: int) -> dict:
+    """The deployed alarm as an operating point, with its validation burden."""
+    ra = max(1, REALARM_MIN // int(stride))
+    t, md = float(alarm["threshold"]), int(alarm["min_duration"])
+    on = alarm_on(sv, pv, t, md) | (floor_v if floor_v is not None else False)
+    s = burden.summary(rows_from_on(on, yv, pv, ev, onset_v, ra), stride)
+    return {**{k: alarm[k] for k in alarm if k not in ("on_q", "off_q")},
+            "threshold": t, "off_threshold": float(alarm["off_threshold"]), "min_duration": md,
+            "deployed": True,
+            "val_false_alarms_per_patient_day": s["false_alarms_per_patient_day"],
+            "val_event_sensitivity": s["event_sensitivity"]}
 
 
 def with_ci(r: dict, stride: int, n_boot: int, seed: int) -> dict:

@@ -138,16 +138,20 @@ def safety_config(cfg: dict) -> dict | None:
 def endpoint_burden(cohort: Cohort, cfg: dict, val: dict, test: dict, yv, pv, ev, y, pidx,
                     ends, n_boot: int, seed: int) -> tuple[dict, dict]:
     """Alarm burden as the endpoint (training/endpoint.py): every model's curve and its
-    validation-chosen operating point, and the device (Student KD + safety floor)."""
+    validation-chosen operating point, and the device (Student KD + safety floor) at the
+    deployed alarm (run.json config `alarm`, chosen by `bedside distill` by the same rule;
+    re-chosen here for a run whose alarm predates that rule)."""
     from . import endpoint
     floor = safety_config(cfg)
-    pol = cfg["alarm_policy"]
     target = float(cfg["evaluate"].get("event_sensitivity", 0.9))
+    deployed = cfg.get("alarm")
+    if not (deployed and deployed.get("chosen_on") == endpoint.DEVICE_CHOSEN_ON):
+        deployed = None
     out, rows = endpoint.evaluate(
         val, test, yv, pv, ev, cohort.onset[pv], y, pidx, ends, cohort.onset[pidx],
         endpoint.floor_windows(cohort, pv, ev, floor),
         endpoint.floor_windows(cohort, pidx, ends, floor),
-        int(pol["min_duration"]), int(cfg["window"]["stride"]), target, n_boot, seed)
+        int(cfg["window"]["stride"]), target, n_boot, seed, device_alarm=deployed)
     out["device"]["safety_floor"] = "off" if floor is None else "on"
     return out, rows
 

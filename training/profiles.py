@@ -24,8 +24,9 @@ DEFAULT = {
     # alarm thresholds are chosen on the validation split at these sensitivities
     "alarm_policy": {"target_sensitivity": 0.8, "off_sensitivity": 0.9, "min_duration": 2},
     "evaluate": {"alarm_rate": 0.05, "bootstrap": 200, "event_sensitivity": 0.9},
-    # `bedside study`: Student variants x seeds on one subsample of the train windows
-    "study": {"seeds": 5, "epochs": 4, "neg_keep": 0.1, "bootstrap": 100},
+    # `bedside study`: Student variants x seeds, the deployed Student's recipe (no
+    # epochs / neg_keep here); `--variants all` adds the other attention focus
+    "study": {"seeds": 5, "bootstrap": 100, "variants": ["kd", "kd_no_attention", "scratch"]},
     # on-device re-centring on the patient's baseline (docs/personalization.md); recorded
     # by `bedside data`, applied by distill/evaluate/convert and the firmware
     "personalization": copy.deepcopy(PERSONALIZATION_DEFAULT),
@@ -37,7 +38,9 @@ QUICK["data"].update(patients=80, sim={"stay_median_hours": 10.0, "stay_sigma": 
 QUICK["teacher"].update(d_model=32, heads=2, layers=1, ff=64, epochs=4, neg_keep=0.3)
 QUICK["student"].update(epochs=8, neg_keep=1.0)
 QUICK["evaluate"].update(bootstrap=50)
-QUICK["study"].update(seeds=2, epochs=2, neg_keep=1.0, bootstrap=20)
+# tests/CI: a shorter recipe than the quick Student's (recipe_is_deployed false)
+QUICK["study"].update(seeds=2, epochs=2, neg_keep=1.0, bootstrap=20,
+                      variants=["kd", "kd_no_attention", "kd_map_drop", "scratch"])
 
 
 def profile(quick: bool) -> dict:

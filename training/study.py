@@ -2,7 +2,9 @@
 
 Used by `bedside study RUN_DIR`. On the run's split and Teacher, for each seed it trains
 the Student variants below from the same initialisation and data order (the seed's),
-on one fixed subsample of the train windows, and scores them on the test split:
+on one fixed subsample of the train windows (the deployed recipe's by default), and
+scores them on the test split; the run's own KD and scratch Students stand for the run's
+seed when they were trained with the same recipe (`reused_from_distill`):
 
   kd               the run's distillation settings (alpha, T, beta, attention focus)
   kd_no_attention  the same with beta = 0
@@ -30,12 +32,34 @@ from .train import subsample
 from bedside.rundir import RunPaths
 
 
-def variants(dcfg: dict) -> dict[str, dict]:
+OTHER_FOCUS = "kd_other_focus"      # --variants name of kd_map_drop / kd_uniform
+VARIANTS = ("kd", "kd_no_attention", OTHER_FOCUS, "scratch")
+
+
+def variants(dcfg: dict, names=VARIANTS) -> dict[str, dict]:
+    """The distill settings of each named variant (`kd` always first)."""
     focus = dcfg.get("attention_focus", "uniform")
     other = "uniform" if focus == "map_drop" else "map_drop"
-    return {"kd": dict(dcfg), "kd_no_attention": {**dcfg, "beta": 0.0},
-            f"kd_{other}": {**dcfg, "attention_focus": other},
-            "scratch": {**dcfg, "alpha": 0.0, "beta": 0.0}}
+    every = {"kd": dict(dcfg), "kd_no_attention": {**dcfg, "beta": 0.0},
+             OTHER_FOCUS: {**dcfg, "attention_focus": other},
+             "scratch": {**dcfg, "alpha": 0.0, "beta": 0.0}}
+    named = {"kd_map_drop": OTHER_FOCUS, "kd_uniform": OTHER_FOCUS}
+    keep = ["kd"] + [named.get(n, n) for n in names if named.get(n, n) != "kd"]
+    rename = {OTHER_FOCUS: f"kd_{other}"}
+    return {rename.get(k, k): every[k] for k in dict.fromkeys(keep)}
+
+
+def reusable(run_dir: Path, cfg: dict, scfg: dict, seed: int, name: str, dcfg: dict):
+    """The run's own Student for (seed, variant) when `bedside distill` trained exactly it
+    (the deployed recipe and distill settings, the run's seed; kd -> student/, scratch ->
+    student_scratch/), else None: the study does not train the same Student twice."""
+    paths = RunPaths(run_dir)
+    path = {"kd": paths.student_model, "scratch": paths.scratch_model}.get(name)
+    same = (path is not None and path.is_file() and seed == int(cfg.get("seed", 0))
+            and scfg == cfg["student"]
+            and dcfg == (cfg["distill"] if name == "kd"
+                         else {**cfg["distill"], "alpha": 0.0, "beta": 0.0}))
+    return models.load(path) if same else None
 
 
 def paired_difference(y, pidx, a: list, b: list, n_boot: int, seed: int) -> dict:
@@ -63,7 +87,7 @@ def paired_difference(y, pidx, a: list, b: list, n_boot: int, seed: int) -> dict
 
 
 def study(run_dir: Path, cfg: dict, seeds: list[int], scfg: dict, n_boot: int,
-          verbose: bool = True) -> dict:
+          verbose: bool = True, names=VARIANTS) -> dict:
     win, horizon, tcfg, dcfg = cfg["window"], int(cfg["horizon_min"]), cfg["teacher"], \
         cfg["distill"]
     pz = dataset.personalization(cfg)
@@ -81,14 +105,20 @@ def study(run_dir: Path, cfg: dict, seeds: list[int], scfg: dict, n_boot: int,
                                       steps, pz)
     xt, yt, pt, _ = dataset.split_windows(cohort, "test", win["length"], win["stride"],
                                           horizon, pz)
-    var = variants(dcfg)
+    var = variants(dcfg, names)
     probs = {k: [] for k in var}
+    reused = []
     for s in seeds:
         for k, d in var.items():
-            m = train_student(x, y, z_t, a_t, scfg, d, s, f"{k} (seed {s})", verbose=verbose,
-                              weights=w)
+            m = reusable(run_dir, cfg, scfg, s, k, d)
+            if m is None:
+                m = train_student(x, y, z_t, a_t, scfg, d, s, f"{k} (seed {s})",
+                                  verbose=verbose, weights=w)
+            else:
+                reused.append(f"{k} (seed {s})")
             probs[k].append(tfutil.predict_int8(m, xt)[:, 0])
     res = {"seeds": list(seeds), "split": "test", "bootstrap": n_boot,
+           "reused_from_distill": reused,
            "student": {k: scfg[k] for k in ("epochs", "neg_keep", "batch", "lr")},
            "train_windows": int(len(y)),
            "variants": {k: {"distill": var[k],
