@@ -258,7 +258,8 @@ class SafetyFloor:
                         self.slow[r] = (self.step[r] > 0 and self.age[i] <= self.stale[i]
                                         and self._stepped(i, v, high, self.step[r]))
                     j = self.jump[r]                    # motion: the other signal jumps
-                    if (j != NO_AGREE and ok[j] and self.age[j] == 0
+                    if (j != NO_AGREE and ok[j] and self.age[j] == 0   # valid then and now
+                            and self.last[j] != k.missing
                             and abs(x[j] - self.last[j]) >= self.jump_bound[r]):
                         self.slow[r] = True
                     need = self.slow_sustain if self.slow[r] else self.sustain

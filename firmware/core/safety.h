@@ -118,7 +118,8 @@ inline FloorRecord safety_push(Safety *s, const PreprocConfig &pc, const int16_t
           state = (uint8_t)((state & 1) | (slow ? 2 : 0));
         }
         const int jr = c.jump != nullptr ? c.jump[r] : kNoAgree;  // motion: the other jumps
-        if (jr != kNoAgree && sample_valid(pc, jr, raw[jr]) && s->sig[jr].age == 0) {
+        if (jr != kNoAgree && sample_valid(pc, jr, raw[jr]) && s->sig[jr].age == 0 &&
+            s->sig[jr].last != pc.missing_value) {  // valid at the previous sample and now
           const int32_t d = (int32_t)raw[jr] - s->sig[jr].last;
           if ((d < 0 ? -d : d) >= c.jump_bound[r]) state |= 2;
         }
