@@ -152,6 +152,14 @@ CANDIDATES: dict[str, dict] = {
                                    "artefact_jump": {"spo2": ["hr", 30]}},
     "last_two_values_hr_jump_20": {"artefact_step": _STEP, "artefact_lookback": 2,
                                    "artefact_jump": {"spo2": ["hr", 20]}},
+    # HR > 150 from motion too: an HR step of 20 bpm, or HR needing the artefact sustain
+    # while SpO2 jumps by 6 % (motion moves both)
+    "last_two_values_hr_jump_20_hr_step_20": {
+        "artefact_step": {**_STEP, "hr": 20}, "artefact_lookback": 2,
+        "artefact_jump": {"spo2": ["hr", 20]}},
+    "last_two_values_hr_jump_20_hr_needs_no_spo2_jump_6": {
+        "artefact_step": _STEP, "artefact_lookback": 2,
+        "artefact_jump": {"spo2": ["hr", 20], "hr": ["spo2", 6]}},
     # the same with the SBP/MAP agreement (an SBP-only low under a MAP of 65 or more)
     "last_two_values_hr_jump_20_sbp_needs_map_below_65": {
         "artefact_step": _STEP, "artefact_lookback": 2,
