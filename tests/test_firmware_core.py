@@ -240,9 +240,9 @@ def c_safety(core_tool: Path, raw: np.ndarray, cfg: dict) -> np.ndarray:
     head = [f"{signals.N_SIGNALS} {signals.FIXED_POINT_SHIFT} {signals.MISSING}"]
     head += [f"{s.center} {s.multiplier} {s.valid_min} {s.valid_max} {s.carry_limit}"
              for s in signals.SIGNALS]
-    head += [f"{len(r)} {t['sustain']} {t['slow_sustain']} {t['frozen']}"]
-    head += [f"{i} {int(h)} {b} {st} {a} {ab}" for (i, h, b), st, a, ab
-             in zip(r, t["step"], t["agree"], t["agree_bound"])]
+    head += [f"{len(r)} {t['sustain']} {t['slow_sustain']} {t['frozen']} {t['lookback']}"]
+    head += [f"{i} {int(h)} {b} {st} {a} {ab} {j} {jb}" for (i, h, b), st, a, ab, j, jb
+             in zip(r, t["step"], t["agree"], t["agree_bound"], t["jump"], t["jump_bound"])]
     head += [f"{q} {f} {s}" for q, f, s in zip(t["quality"], t["frozen_signal"], t["stale"])]
     body = [str(len(raw))] + [" ".join(map(str, row)) for row in raw]
     out = tool(core_tool, "safety", stdin="\n".join(head + body) + "\n")
@@ -273,12 +273,21 @@ def test_safety_floor_matches_python_sample_by_sample(firmware_core_tool):
     raw[3500:3700, names.index("hr")] = 160 + np.arange(200) % 4
     raw[3500:3700, names.index("rr")] = np.where(np.arange(200) % 17 < 9, 14, 28)
     raw[rng.random((t_len, k.n)) < 0.05] = signals.MISSING
+    spo2, hr = names.index("spo2"), names.index("hr")   # artefacts of the lookback and jump
+    raw[3750:3800, [hr, spo2]] = [80, 97]
+    raw[3760:3770, spo2] = [86, 80, 80, 80, 79, 80, 97, 97, 97, 97]    # a fall over 2 min
+    raw[3780:3790, spo2] = [88, 84, 83, 82, 83, 82, 97, 97, 97, 97]    # gradual, HR jumps
+    raw[3781:3783, hr] = [125, 90]
     cfgs = [safety.normalize(safety.DEFAULT),
             safety.normalize({"sustain_minutes": 2, "artefact_sustain_minutes": 4,
                               "frozen_minutes": 5, "frozen_signals": list(k.names),
                               "stale_minutes": {"continuous": 3, "cuff": 6, "charted": 20},
                               "artefact_step": {"spo2": 4, "hr": 5, "map": 6},
-                              "agree": {"sbp": ["map", 65], "hr": ["rr", 20]}})]
+                              "agree": {"sbp": ["map", 65], "hr": ["rr", 20]}}),
+            safety.normalize({"sustain_minutes": 2, "artefact_sustain_minutes": 5,
+                              "artefact_lookback": 1, "artefact_step": {"spo2": 3, "rr": 4},
+                              "artefact_jump": {"spo2": ["hr", 4], "map": ["rr", 3],
+                                                "rr": ["spo2", 2]}})]
     for cfg in cfgs:
         expected = safety.stream_records(raw, cfg).astype(np.int64)
         got = c_safety(firmware_core_tool, raw, cfg)
@@ -286,5 +295,9 @@ def test_safety_floor_matches_python_sample_by_sample(firmware_core_tool):
         assert len(bad) == 0, f"sample {bad[0][0]}: C {got[bad[0][0]]} vs Python " \
                               f"{expected[bad[0][0]]}"
         assert len(np.unique(expected[:, 0])) > 3 and (expected[:, 1] >> 4 == 2).any()
-    agreed = safety.stream_records(raw, cfgs[-1])
-    assert (agreed != safety.stream_records(raw, {**cfgs[-1], "agree": {}})).any()
+    agreed = safety.stream_records(raw, cfgs[1])
+    assert (agreed != safety.stream_records(raw, {**cfgs[1], "agree": {}})).any()
+    for cfg, change in ((cfgs[-1], {"artefact_jump": {}}), (cfgs[0], {"artefact_lookback": 1}),
+                        (cfgs[0], {"artefact_jump": {}})):  # each new rule changes records
+        changed = safety.stream_records(raw, {**cfg, **change})
+        assert (safety.stream_records(raw, cfg) != changed).any(), change

@@ -104,16 +104,54 @@ def test_abrupt_spo2_drop_needs_the_artefact_sustain_but_is_still_caught():
     assert rule_of(gradual)[12] == "spo2 < 85"                # 3 minutes
 
 
+def test_step_is_measured_across_a_gap_and_over_two_minutes():
+    """artefact_step from the last two valid values while SpO2 is not stale: a probe
+    re-attached after a gap and a fall over two minutes wait the artefact sustain (6
+    minutes of artefact: no alarm); with one value they alarm at 3 minutes; a value that
+    persists is confirmed at 10."""
+    spo2 = TABLE.names.index("spo2")
+    gap = stream(40, spo2=(10, 15, TABLE.missing))
+    gap[15:21, spo2] = 78
+    assert set(rule_of(gap)) == {"none"}
+    two = stream(40, spo2=(10, 17, 80))
+    two[10, spo2] = 86                                        # 97 -> 86 -> 80
+    assert set(rule_of(two)) == {"none"}
+    one = safety.normalize({"artefact_lookback": 1})
+    assert rule_of(two, one)[13] == "spo2 < 85"               # a step of 6 from 86
+    persist = stream(40, spo2=(10, 15, TABLE.missing))
+    persist[15:, spo2] = 78
+    rules = rule_of(persist)
+    assert rules[15 + 8] == "none" and rules[15 + 9] == "spo2 < 85"
+
+
+def test_hr_jump_delays_spo2_low_but_a_desaturation_hr_follows_alarms():
+    """artefact_jump {spo2: [hr, 20]}: SpO2 sliding into 82-84 % while HR jumps by 20
+    or more waits the artefact sustain; the same slide with HR moving 3 /min alarms at 3
+    minutes; near-arrest vitals from RESET (no previous HR: no jump) still alarm at 3."""
+    spo2, hr = TABLE.names.index("spo2"), TABLE.names.index("hr")
+    raw = stream(40)
+    raw[6:17, spo2] = [94, 92, 90, 88, 86, 84, 83, 82, 83, 82, 84]
+    steady = rule_of(raw)
+    assert steady[13] == "spo2 < 85"
+    raw[12, hr] += 25
+    assert set(rule_of(raw)) == {"none"}
+    raw[12, hr] -= 6                                          # a jump of 19: no artefact
+    assert rule_of(raw)[13] == "spo2 < 85"
+    arrest = stream(5, hr=(0, 5, 35), spo2=(0, 5, 75), map=(0, 5, 40))
+    assert rule_of(arrest)[2] == "hr < 40"
+
+
 def test_rr_step_delays_a_motion_rise_but_a_persisting_tachypnoea_is_caught():
     """The RR artefact step (10 /min, docs/safety.md): 18 -> 40 within a minute waits the
     artefact sustain, so 5 minutes of motion do not alarm; a persisting rise alarms at 10
-    minutes; a gradual one at the 3-minute sustain."""
+    minutes; a gradual one (under 10 /min over the last two values) at the 3-minute
+    sustain."""
     motion = rule_of(stream(40, rr=(10, 15, 40)))
     assert all(r == "none" for r in motion)
     rules = rule_of(stream(40, rr=(10, 40, 40)))
     assert rules[10 + 8] == "none" and rules[10 + 9] == "rr > 35"
     gradual = stream(30, rr=(10, 30, 40))
-    for t, v in enumerate((24, 30, 34), start=7):
+    for t, v in enumerate((26, 30, 34, 37), start=7):
         gradual[t, TABLE.names.index("rr")] = v
     assert rule_of(gradual)[12] == "rr > 35"
 
@@ -130,11 +168,17 @@ def test_bench_safety_burden_compares_candidates_on_validation(tmp_path, capsys)
     from bedside.training.floor_burden import CANDIDATES
     assert res["split"] == "validation" and set(res["candidates"]) == set(CANDIDATES)
     assert res["fewest_false_alarms"] in CANDIDATES
+    chosen = res["chosen"]
+    assert chosen["name"] == res["fewest_false_alarms"]
+    assert chosen["false_alarms"] == min(c["false_alarms"] for c in res["candidates"].values())
+    assert chosen["change"] == CANDIDATES[chosen["name"]]
     for c in res["candidates"].values():
         assert c["patients"] > 0 and c["false_alarms"] <= c["alarm_episodes"]
-    # the step rule only delays: it never adds an episode
-    assert (res["candidates"]["rr_step_10"]["alarm_episodes"]
-            <= res["candidates"]["spo2_step_only"]["alarm_episodes"])
+    # the lookback and jump rules only delay: they never add an episode
+    cand = res["candidates"]
+    assert (cand["last_two_values_hr_jump_20"]["alarm_episodes"]
+            <= cand["step_from_last_two_values"]["alarm_episodes"]
+            <= cand["step_from_last_value"]["alarm_episodes"])
     empty = tmp_path / "empty"
     empty.mkdir()
     (empty / "run.json").write_text("{}")
@@ -163,6 +207,9 @@ def test_frozen_signal_sets_quality_but_not_at_the_top_of_the_scale():
     ({"limits": {"hr": [150, 40]}}, "safety.limits.hr"),
     ({"limits": {"hr": ["40", None]}}, "safety.limits.hr"),
     ({"quality_signals": ["hr", "x"]}, "safety.quality_signals"),
+    ({"artefact_lookback": 3}, "safety.artefact_lookback"),
+    ({"artefact_jump": {"spo2": ["spo2", 20]}}, "safety.artefact_jump"),
+    ({"artefact_jump": {"spo2": ["hr", 0]}}, "safety.artefact_jump"),
 ])
 def test_bad_settings_name_the_field(bad, field):
     with pytest.raises(safety.SafetyError, match=field.replace(".", r"\.")):
@@ -189,6 +236,16 @@ def test_bench_safety_on_the_host_firmware(converted_run_dir, capsys):
     assert cases["rr_motion_step_5min"]["observed_rule"] == "none"
     assert cases["tachypnoea_abrupt_persisting"]["minutes_to_flag"] == 10
     assert cases["tachypnoea_gradual"]["minutes_to_flag"] == 3
+    # the SpO2 artefact rules (artefact_lookback, artefact_jump): artefacts do not alarm as
+    # SpO2 low, a probe falling off is quality, a true desaturation alarms in time
+    for name in ("spo2_probe_artefact_after_gap", "spo2_artefact_over_two_minutes",
+                 "spo2_motion_hr_jumping"):
+        assert cases[name]["observed_rule"] == "none", name
+    assert cases["spo2_probe_off_low_then_missing"]["observed_rule"] == "quality: spo2 stale"
+    assert cases["hypoxaemia_hr_agreeing"]["observed_rule"] == "spo2 < 85"
+    assert cases["hypoxaemia_hr_agreeing"]["minutes_to_flag"] <= 4
+    assert cases["hypoxaemia_hr_jump_persisting"]["minutes_to_flag"] <= 11
+    assert cases["spo2_low_from_reset"]["minutes_to_flag"] == 3
 
 
 def test_bench_safety_with_the_map_agreement_rule(converted_run_dir, tmp_path, capsys):

@@ -132,15 +132,38 @@ def evaluate(cohort, cfg: dict, n_boot: int, seed: int) -> dict | None:
 
 
 # Candidate refinements compared on VALIDATION patients (`bedside bench safety --burden`),
-# each a partial `safety` config over the run's own; sources in docs/safety.md.
+# each a partial `safety` config over the run's own; sources in docs/safety.md. Listed
+# from the least to the most change: on a tie in false alarms (and events alarmed) the
+# first, the smaller change, is chosen.
+_STEP = {"spo2": 8, "rr": 10}
 CANDIDATES: dict[str, dict] = {
-    # the rules before issue 24's refinement: the artefact step on SpO2 only
-    "spo2_step_only": {"artefact_step": {"spo2": 8}},
-    # RR like SpO2: a run that opens with a step of >= 10 /min needs the artefact sustain
-    "rr_step_10": {"artefact_step": {"spo2": 8, "rr": 10}},
-    # an SBP-only low with a MAP of 65 or more is a damped or under-reading trace
-    "rr_step_10_sbp_needs_map_below_65": {"artefact_step": {"spo2": 8, "rr": 10},
-                                          "agree": {"sbp": ["map", 65]}},
+    # the step from the last valid value only (as before, but across a gap), no jump rule
+    "step_from_last_value": {"artefact_step": _STEP, "artefact_lookback": 1,
+                             "artefact_jump": {}},
+    # the step from either of the last two valid values: a fall over two minutes
+    "step_from_last_two_values": {"artefact_step": _STEP, "artefact_lookback": 2,
+                                  "artefact_jump": {}},
+    # SpO2 needs the artefact sustain while HR jumps with it (motion: ECG and pleth)
+    "last_value_hr_jump_30": {"artefact_step": _STEP, "artefact_lookback": 1,
+                              "artefact_jump": {"spo2": ["hr", 30]}},
+    "last_value_hr_jump_20": {"artefact_step": _STEP, "artefact_lookback": 1,
+                              "artefact_jump": {"spo2": ["hr", 20]}},
+    "last_two_values_hr_jump_30": {"artefact_step": _STEP, "artefact_lookback": 2,
+                                   "artefact_jump": {"spo2": ["hr", 30]}},
+    "last_two_values_hr_jump_20": {"artefact_step": _STEP, "artefact_lookback": 2,
+                                   "artefact_jump": {"spo2": ["hr", 20]}},
+    # HR > 150 from motion too: an HR step of 20 bpm, or HR needing the artefact sustain
+    # while SpO2 jumps by 6 % (motion moves both)
+    "last_two_values_hr_jump_20_hr_step_20": {
+        "artefact_step": {**_STEP, "hr": 20}, "artefact_lookback": 2,
+        "artefact_jump": {"spo2": ["hr", 20]}},
+    "last_two_values_hr_jump_20_hr_needs_no_spo2_jump_6": {
+        "artefact_step": _STEP, "artefact_lookback": 2,
+        "artefact_jump": {"spo2": ["hr", 20], "hr": ["spo2", 6]}},
+    # the same with the SBP/MAP agreement (an SBP-only low under a MAP of 65 or more)
+    "last_two_values_hr_jump_20_sbp_needs_map_below_65": {
+        "artefact_step": _STEP, "artefact_lookback": 2,
+        "artefact_jump": {"spo2": ["hr", 20]}, "agree": {"sbp": ["map", 65]}},
 }
 
 

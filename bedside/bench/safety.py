@@ -183,6 +183,53 @@ def cases(k, cfg: dict, period_s: int = 60) -> dict[str, Case]:
             onset = 20 + int(np.argmax(grad[20:, idx["spo2"]] < cfg["limits"]["spo2"][0]))
             out["hypoxaemia_gradual"] = Case(grad, onset, rule, sustain + 1,
                                              "SpO2 falling 1 %/min to 78 %")
+        # the probe falls off: a low reading or two, then nothing: quality, not SpO2 low
+        off = held(base(), 10, LENGTH, spo2=m)
+        off[10:12, idx["spo2"]] = [72, 70]
+        out["spo2_probe_off_low_then_missing"] = Case(
+            off, 10, "quality: spo2 stale", 2 + stale["spo2"] + 1,
+            "probe falling off: 97 -> 72, 70 %, then no reading")
+        if "spo2" in cfg["limits"] and cfg["artefact_step"].get("spo2"):
+            rule = f"spo2 < {cfg['limits']['spo2'][0]}"
+            gap = held(base(), 20, 25, spo2=m)
+            gap[25:31, idx["spo2"]] = 78
+            out["spo2_probe_artefact_after_gap"] = Case(
+                gap, 25, "none", None, "probe re-attached after 5 min off: 78 % for 6 minutes")
+            persist = held(base(), 20, 25, spo2=m)
+            persist[25:, idx["spo2"]] = 78
+            out["hypoxaemia_after_gap_persisting"] = Case(
+                persist, 25, rule, slow + 1, "5 min without SpO2, then 78 % that persists")
+            if cfg.get("artefact_lookback", 1) >= 2:
+                two = base()
+                two[20:27, idx["spo2"]] = [86, 80, 80, 79, 80, 80, 79]
+                out["spo2_artefact_over_two_minutes"] = Case(
+                    two, 21, "none", None, "probe slipping: 97 -> 86 -> 80 % for 6 minutes")
+        jump = cfg.get("artefact_jump", {}).get("spo2")
+        if "spo2" in cfg["limits"] and "hr" in idx:
+            rule = f"spo2 < {cfg['limits']['spo2'][0]}"
+            grad = base()      # a true desaturation: HR follows it, 3 /min, no jump
+            grad[20:, idx["spo2"]] = np.maximum(97 - 2 * np.arange(LENGTH - 20), 78)
+            grad[20:, idx["hr"]] = np.minimum(grad[19, idx["hr"]] + 3 * np.arange(1, LENGTH - 19),
+                                              130)
+            onset = 20 + int(np.argmax(grad[20:, idx["spo2"]] < cfg["limits"]["spo2"][0]))
+            out["hypoxaemia_hr_agreeing"] = Case(
+                grad, onset, rule, sustain + 1,
+                "SpO2 falling 2 %/min to 78 % with HR rising 3 /min: a true desaturation")
+            if jump and jump[0] == "hr":
+                # SpO2 sliding 2 %/min (no step) into 82-84 % while HR jumps: motion
+                motion = base()
+                motion[26:37, idx["spo2"]] = [94, 92, 90, 88, 86, 84, 83, 82, 83, 82, 84]
+                motion[32, idx["hr"]] += jump[1] + 10
+                motion[34, idx["hr"]] -= jump[1] + 5
+                out["spo2_motion_hr_jumping"] = Case(
+                    motion, 31, "none", None,
+                    "motion: SpO2 sliding to 82-84 % for 6 min while HR jumps")
+                moved = base()
+                moved[28:, idx["spo2"]] = 90
+                moved[29, idx["spo2"]], moved[30:, idx["spo2"]] = 87, 83
+                moved[31, idx["hr"]] += jump[1] + 10
+                out["hypoxaemia_hr_jump_persisting"] = Case(
+                    moved, 30, rule, slow + 1, "SpO2 83 % that persists after one HR jump")
         top = base()
         top[:, idx["spo2"]] = 100
         out["spo2_at_100_on_oxygen"] = Case(top, 0, "none", None,

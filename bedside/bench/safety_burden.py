@@ -6,8 +6,10 @@ Each candidate of training/floor_burden.CANDIDATES (a partial `safety` config ov
 run's own) runs over every validation patient from admission, and its burden is counted
 as `bedside evaluate` counts the test split's (`evaluation.json` `safety_floor`): false
 alarms per patient-day with a patient-bootstrap CI, by rule, events alarmed within the
-horizon. The rule set is chosen here, on validation only (docs/safety.md); the test figure
-is `bedside evaluate`'s. Writes RUN_DIR/safety_burden.json.
+horizon. The rule set is chosen here, on validation only (docs/safety.md): the fewest
+false alarms, ties to more events alarmed, then to the candidate listed first (the smaller
+change); `chosen` records it with its validation burden and whether it is the kit's
+default. The test figure is `bedside evaluate`'s. Writes RUN_DIR/safety_burden.json.
 """
 from __future__ import annotations
 
@@ -22,21 +24,29 @@ BOOTSTRAP = 200
 def write(run_dir: Path, seed: int) -> dict:
     from bedside import fileio, runinfo
     from bedside.sources.cohort import Cohort
+    from bedside.contract import safety as floor
     from bedside.training import floor_burden
     path = run_dir / "data" / "cohort.npz"
     cfg = runinfo.config(run_dir)
     res = floor_burden.compare(Cohort.load(path), cfg, SPLIT, BOOTSTRAP, seed)
-    # fewest false alarms; then more events alarmed, then more true episodes
+    # fewest false alarms; then more events alarmed; then the first listed (min keeps it)
     best = min(res, key=lambda n: (res[n]["false_alarms"],
-                                   -res[n]["events_alarmed_within_horizon"],
-                                   res[n]["false_alarms"] - res[n]["alarm_episodes"]))
+                                   -res[n]["events_alarmed_within_horizon"]))
     out = {"generator": {"tool": "bedside bench safety --burden",
                          "command": f"bedside bench safety {run_dir} --burden",
                          "cohort_sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
                          "version": runinfo.versions().get("bedside-kit")},
            "split": "validation", "seed": seed, "bootstrap": BOOTSTRAP,
            "horizon_min": int(cfg["horizon_min"]),
-           "fewest_false_alarms": best, "candidates": res}
+           "fewest_false_alarms": best,
+           "chosen": {"name": best, "change": res[best]["change"],
+                      "is_default": floor.normalize({**floor.DEFAULT, **res[best]["change"]})
+                      == floor.normalize(floor.DEFAULT),
+                      **{key: res[best][key] for key in (
+                          "false_alarms", "alarm_episodes", "patient_days",
+                          "false_alarms_per_patient_day", "false_alarms_per_patient_day_ci",
+                          "events", "events_alarmed_within_horizon", "by_rule")}},
+           "candidates": res}
     fileio.write_json(run_dir / "safety_burden.json", out)
     return out
 

@@ -18,9 +18,14 @@ minutes and run in samples (`timing`: minutes x 60 / sample period, rounded up).
   min) the next reading. A reading after the signal was stale (no valid value for longer
   than its cadence's `stale_minutes`) opens a new run.
   **Artefact rule**: a run that opens with a step of at least `artefact_step[signal]`
-  from the previous sample's valid value (a probe slipping off or a motion artefact drops
-  SpO2, and motion raises impedance RR, within a minute) needs `artefact_sustain_minutes`
-  instead; a persisting value is still confirmed, only later. **Agreement** (`agree`, off
+  from any of the signal's last `artefact_lookback` valid values (while the signal is not
+  stale, so a gap does not hide the step: a probe slipping off or a motion artefact drops
+  SpO2, and motion raises impedance RR, within a minute or two) needs
+  `artefact_sustain_minutes` instead; so does a run during which, before it is confirmed,
+  a reading comes with a *jump* of its `artefact_jump[signal] = [other, jump]` signal (the
+  other's valid value differs from its previous sample's valid value by at least `jump`:
+  motion corrupts the ECG and the pleth together). A persisting value is still confirmed,
+  only later. **Agreement** (`agree`, off
   by default): a rule of signal s with agree[s] = [other, bound] counts a reading beyond
   its bound only while the other signal's value at the same sample is valid and beyond
   `bound` in the same direction (an SBP-only low with a normal MAP: a damped arterial
@@ -60,6 +65,8 @@ DEFAULT = {
     "limits": {"hr": [40, 150], "sbp": [70, None], "map": [50, None], "spo2": [85, None],
                "rr": [6, 35]},
     "artefact_step": {"spo2": 8, "rr": 10},
+    "artefact_lookback": 2,
+    "artefact_jump": {"spo2": ["hr", 20]},
     "artefact_sustain_minutes": 10,
     "agree": {},
     "quality_signals": ["hr", "sbp", "map", "spo2", "rr"],
@@ -124,6 +131,13 @@ def normalize(cfg: dict | None, k: Constants = TABLE) -> dict | None:
             and -32767 <= v[1] <= 32767 for n, v in agree.items()):
         raise SafetyError(f"safety.agree: expected {{signal: [other signal, bound in its raw "
                           f"units]}}, got {agree!r}")
+    jump = out["artefact_jump"]
+    if not isinstance(jump, dict) or not all(
+            n in k.names and isinstance(v, (list, tuple)) and len(v) == 2 and v[0] in k.names
+            and v[0] != n and isinstance(v[1], int) and not isinstance(v[1], bool)
+            and 1 <= v[1] <= 32767 for n, v in jump.items()):
+        raise SafetyError(f"safety.artefact_jump: expected {{signal: [other signal, jump in "
+                          f"its raw units, 1..32767]}}, got {jump!r}")
     stale = out["stale_minutes"]
     if not isinstance(stale, dict) or set(stale) != set(CADENCES):
         raise SafetyError(f"safety.stale_minutes: expected minutes for each of "
@@ -133,6 +147,8 @@ def normalize(cfg: dict | None, k: Constants = TABLE) -> dict | None:
         "limits": {name: checked[name] for name in k.names if name in checked},
         "artefact_step": {n: _int(f"artefact_step.{n}", step[n], 1, 32767)
                           for n in k.names if n in step},
+        "artefact_lookback": _int("artefact_lookback", out["artefact_lookback"], 1, 2),
+        "artefact_jump": {n: [jump[n][0], jump[n][1]] for n in k.names if n in jump},
         "artefact_sustain_minutes": _int("artefact_sustain_minutes",
                                          out["artefact_sustain_minutes"], 2, 1000),
         "agree": {n: [agree[n][0], agree[n][1]] for n in k.names if n in agree},
@@ -167,14 +183,20 @@ def samples(minutes: int, period_s: int = SAMPLE_PERIOD_S) -> int:
 
 
 def timing(cfg: dict, k: Constants = TABLE, period_s: int = SAMPLE_PERIOD_S) -> dict:
-    """What the device runs, in samples: sustain, artefact sustain, frozen limit, per rule
-    the artefact step (0: none), per signal the stale limit and the quality/frozen switches
-    (generated into model_config.h, hashed into INFO held_sha256)."""
-    agree = cfg.get("agree", {})
+    """What the device runs, in samples: sustain, artefact sustain, frozen limit, lookback,
+    per rule the artefact step (0: none), agreement and jump signal (NO_AGREE: none) and
+    bound, per signal the stale limit and the quality/frozen switches (generated into
+    model_config.h, hashed into INFO held_sha256)."""
+    agree, jump = cfg.get("agree", {}), cfg.get("artefact_jump", {})
     return {"sustain": samples(cfg["sustain_minutes"], period_s),
             "slow_sustain": samples(cfg["artefact_sustain_minutes"], period_s),
             "frozen": samples(cfg["frozen_minutes"], period_s),
+            "lookback": cfg.get("artefact_lookback", 1),
             "step": [cfg["artefact_step"].get(k.names[i], 0) for i, _, _ in rules(cfg, k)],
+            "jump": [k.names.index(jump[k.names[i]][0]) if k.names[i] in jump else NO_AGREE
+                     for i, _, _ in rules(cfg, k)],
+            "jump_bound": [jump[k.names[i]][1] if k.names[i] in jump else 0
+                           for i, _, _ in rules(cfg, k)],
             "agree": [k.names.index(agree[k.names[i]][0]) if k.names[i] in agree else NO_AGREE
                       for i, _, _ in rules(cfg, k)],
             "agree_bound": [agree[k.names[i]][1] if k.names[i] in agree else 0
@@ -197,6 +219,7 @@ class SafetyFloor:
         self.rules = rules(cfg, k)
         self.step, self.stale = t["step"], t["stale"]
         self.agree, self.agree_bound = t["agree"], t["agree_bound"]
+        self.lookback, self.jump, self.jump_bound = t["lookback"], t["jump"], t["jump_bound"]
         self.quality, self.frozen_signal = t["quality"], t["frozen_signal"]
         self.lo = [int(x) for x in k.valid_min]
         self.hi = [int(x) for x in k.valid_max]
@@ -209,6 +232,7 @@ class SafetyFloor:
         self.slow = [False] * len(self.rules)   # the run opened with an artefact step
         self.age = [0] * n                      # samples since the last valid value or RESET
         self.last = [self.k.missing] * n        # last valid value
+        self.prev = [self.k.missing] * n        # the valid value before `last`
         self.same = [0] * n                     # valid readings equal to `last` in a row
 
     def push(self, sample) -> tuple[int, int]:
@@ -230,11 +254,14 @@ class SafetyFloor:
                     self.run[r], self.active[r], self.slow[r] = 0, False, False
                 else:
                     if self.run[r] == 0 or self.age[i] > self.stale[i]:
-                        prev = self.last[i]
-                        jump = (v - prev if high else prev - v) if prev != k.missing else 0
                         self.run[r] = 1
-                        self.slow[r] = (self.step[r] > 0 and self.age[i] == 0
-                                        and jump >= self.step[r])
+                        self.slow[r] = (self.step[r] > 0 and self.age[i] <= self.stale[i]
+                                        and self._stepped(i, v, high, self.step[r]))
+                    j = self.jump[r]                    # motion: the other signal jumps
+                    if (j != NO_AGREE and ok[j] and self.age[j] == 0   # valid then and now
+                            and self.last[j] != k.missing
+                            and abs(x[j] - self.last[j]) >= self.jump_bound[r]):
+                        self.slow[r] = True
                     need = self.slow_sustain if self.slow[r] else self.sustain
                     if self.run[r] >= need:
                         self.active[r] = True
@@ -246,7 +273,7 @@ class SafetyFloor:
                 inside = self.lo[i] < x[i] < self.hi[i]
                 self.same[i] = (min(self.same[i] + 1, MAX_SAMPLES) if x[i] == self.last[i]
                                 else 1) if inside else 0
-                self.last[i], self.age[i] = x[i], 0
+                self.prev[i], self.last[i], self.age[i] = self.last[i], x[i], 0
             else:
                 self.age[i] = min(self.age[i] + 1, MAX_SAMPLES)
             if cause == 0:
@@ -255,6 +282,12 @@ class SafetyFloor:
                 elif self.frozen_signal[i] and self.same[i] > self.frozen_limit:
                     cause = CAUSE_FROZEN << 4 | i
         return (reason << REASON_SHIFT) | (FLAG_QUALITY if cause else 0), cause
+
+    def _stepped(self, i: int, v: int, high: bool, step: int) -> bool:
+        """v is at least `step` beyond one of signal i's last `lookback` valid values."""
+        refs = (self.last[i], self.prev[i])[:self.lookback]
+        return any(ref != self.k.missing and (v - ref if high else ref - v) >= step
+                   for ref in refs)
 
 
 def stream_records(raw: np.ndarray, cfg: dict | None, k: Constants = TABLE,

@@ -81,13 +81,19 @@ const SafetyConfig kSafety = {g::kSafetyRules, g::kSafetySustain, g::kSafetySlow
                               g::kSafetyBound, g::kSafetyStep, g::kSafetyQuality,
                               g::kSafetyFrozenSignal, g::kSafetyStale,
 #if defined(BEDSIDE_GEN_SAFETY_AGREE) && BEDSIDE_GEN_SAFETY_AGREE
-                              g::kSafetyAgree, g::kSafetyAgreeBound};
+                              g::kSafetyAgree, g::kSafetyAgreeBound,
+#else
+                              nullptr, nullptr,
+#endif
+                              g::kSafetyLookback,
+#if defined(BEDSIDE_GEN_SAFETY_JUMP) && BEDSIDE_GEN_SAFETY_JUMP
+                              g::kSafetyJump, g::kSafetyJumpBound};
 #else
                               nullptr, nullptr};
 #endif
 #else
 const SafetyConfig kSafety = {0, 1, 1, 1, nullptr, nullptr, nullptr, nullptr, nullptr,
-                              nullptr, nullptr, nullptr, nullptr};
+                              nullptr, nullptr, nullptr, nullptr, 1, nullptr, nullptr};
 #endif
 
 struct Stats {
@@ -253,6 +259,11 @@ void held_params_sha256(uint8_t out[32]) {
     if (f.agree != nullptr)  // agreement rules only when the floor has any
       for (int r = 0; r < f.rules; ++r) {
         i32(f.agree[r]); i32(f.agree_bound[r]);
+      }
+    i32(f.lookback);
+    if (f.jump != nullptr)  // jump rules only when the floor has any
+      for (int r = 0; r < f.rules; ++r) {
+        i32(f.jump[r]); i32(f.jump_bound[r]);
       }
   }
   i32(model_backend());  // the model: backend, then the SHA-256 of the bytes it runs

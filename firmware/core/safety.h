@@ -4,15 +4,17 @@
 //
 // Per rule: a valid value beyond the bound opens a run (or keeps it open); the run spans the
 // samples since that first reading; a beyond reading whose run spans `sustain` samples
-// (`slow_sustain` when the run opened with a step of at least `step` from the previous
-// sample's value: a probe-off or motion artefact) confirms the rule, which stays active
+// (`slow_sustain` when the run opened with a step of at least `step` from one of the
+// signal's last `lookback` valid values while it is not stale, or when, before it is
+// confirmed, a reading came with a jump of at least `jump_bound` in signal `jump` since the
+// previous sample: probe-off or motion artefacts) confirms the rule, which stays active
 // until a valid value within the bound. A missing or implausible value lets time pass
 // and neither confirms nor clears. Quality: a quality signal without a valid value for more
 // than its `stale` samples, or a frozen signal reading one value (inside its valid range)
 // for more than `frozen` valid readings. Agreement: a rule with `agree` counts a reading
 // beyond its bound only while that signal's valid value at the same sample is beyond
-// `agree_bound` too (no valid value: the rule stands alone). State: 3 bytes per rule, 6 per
-// signal (agreement reads the current sample: no state).
+// `agree_bound` too (no valid value: the rule stands alone). State: 3 bytes per rule, 8 per
+// signal (agreement and jump read the current sample and the signal state: no more).
 #ifndef BEDSIDE_CORE_SAFETY_H_
 #define BEDSIDE_CORE_SAFETY_H_
 
@@ -41,6 +43,9 @@ struct SafetyConfig {
   const uint16_t *stale;     // [n_signals] samples without a valid value before stale
   const uint8_t *agree;      // [rules] signal that must agree (kNoAgree: none); nullptr: none
   const int32_t *agree_bound;  // [rules] the agreeing signal's bound, raw units
+  uint8_t lookback;          // 1 or 2: the step is measured from the last 1 or 2 valid values
+  const uint8_t *jump;       // [rules] signal whose jump makes a run slow (kNoAgree: none)
+  const int16_t *jump_bound;  // [rules] that signal's jump in raw units; nullptr: none
 };
 
 constexpr uint8_t kNoAgree = 255;
@@ -48,6 +53,7 @@ constexpr uint8_t kNoAgree = 255;
 struct SafetySignal {
   uint16_t age;              // samples since the last valid value (or reset), saturating
   int16_t last;              // last valid value
+  int16_t prev;              // the valid value before `last`
   uint16_t same;             // valid readings equal to `last` in a row, saturating
 };
 
@@ -65,7 +71,7 @@ struct FloorRecord {
 
 inline void safety_reset(Safety *s, int16_t missing) {
   for (int r = 0; r < kMaxSafetyRules; ++r) s->run[r] = s->state[r] = 0;
-  for (int i = 0; i < kMaxSignals; ++i) s->sig[i] = SafetySignal{0, missing, 0};
+  for (int i = 0; i < kMaxSignals; ++i) s->sig[i] = SafetySignal{0, missing, missing, 0};
 }
 
 inline void safety_init(Safety *s, const SafetyConfig *cfg, int16_t missing) {
@@ -74,6 +80,15 @@ inline void safety_init(Safety *s, const SafetyConfig *cfg, int16_t missing) {
 }
 
 inline uint16_t safety_inc(uint16_t v) { return v == kSafetyMax ? v : (uint16_t)(v + 1); }
+
+// v is at least `step` beyond one of the signal's last `lookback` valid values.
+inline bool safety_stepped(const SafetySignal &g, int lookback, int32_t v, bool high,
+                           int32_t step, int16_t missing) {
+  const int16_t refs[2] = {g.last, g.prev};
+  for (int n = 0; n < lookback && n < 2; ++n)
+    if (refs[n] != missing && (high ? v - refs[n] : refs[n] - v) >= step) return true;
+  return false;
+}
 
 // One raw sample; returns its floor record.
 inline FloorRecord safety_push(Safety *s, const PreprocConfig &pc, const int16_t *raw) {
@@ -96,11 +111,17 @@ inline FloorRecord safety_push(Safety *s, const PreprocConfig &pc, const int16_t
         run = state = 0;
       } else {
         if (run == 0 || g.age > c.stale[i]) {  // a new run (also after a stale gap)
-          const int32_t jump = g.last == pc.missing_value ? 0
-                               : c.high[r] ? v - g.last : g.last - v;
-          const bool slow = c.step[r] > 0 && g.age == 0 && jump >= c.step[r];
+          const bool slow = c.step[r] > 0 && g.age <= c.stale[i] &&
+                            safety_stepped(g, c.lookback, v, c.high[r], c.step[r],
+                                           pc.missing_value);
           run = 1;
           state = (uint8_t)((state & 1) | (slow ? 2 : 0));
+        }
+        const int jr = c.jump != nullptr ? c.jump[r] : kNoAgree;  // motion: the other jumps
+        if (jr != kNoAgree && sample_valid(pc, jr, raw[jr]) && s->sig[jr].age == 0 &&
+            s->sig[jr].last != pc.missing_value) {  // valid at the previous sample and now
+          const int32_t d = (int32_t)raw[jr] - s->sig[jr].last;
+          if ((d < 0 ? -d : d) >= c.jump_bound[r]) state |= 2;
         }
         if (run >= ((state & 2) ? c.slow_sustain : c.sustain)) state |= 1;
       }
@@ -113,6 +134,7 @@ inline FloorRecord safety_push(Safety *s, const PreprocConfig &pc, const int16_t
     if (sample_valid(pc, i, raw[i])) {
       const bool inside = raw[i] > pc.valid_min[i] && raw[i] < pc.valid_max[i];
       g.same = !inside ? 0 : raw[i] == g.last ? safety_inc(g.same) : 1;
+      g.prev = g.last;
       g.last = raw[i];
       g.age = 0;
     } else {

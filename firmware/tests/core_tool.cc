@@ -274,10 +274,15 @@ int run_safety() {
   static uint16_t stale[kMaxSignals];
   static uint8_t agree[kMaxSafetyRules];
   static int32_t agree_bound[kMaxSafetyRules];
+  static uint8_t jump[kMaxSafetyRules];
+  static int16_t jump_bound[kMaxSafetyRules];
   const int rules = (int)read_long();
   if (rules < 0 || rules > kMaxSafetyRules) return 2;
-  SafetyConfig cfg = {rules, (uint16_t)read_long(), (uint16_t)read_long(), (uint16_t)read_long(),
-                      signal, high, bound, step, quality, frozen, stale, agree, agree_bound};
+  const uint16_t sustain = (uint16_t)read_long(), slow = (uint16_t)read_long(),
+                 frozen_limit = (uint16_t)read_long();
+  const uint8_t lookback = (uint8_t)read_long();
+  SafetyConfig cfg = {rules, sustain, slow, frozen_limit, signal, high, bound, step, quality,
+                      frozen, stale, agree, agree_bound, lookback, jump, jump_bound};
   for (int r = 0; r < rules; ++r) {
     signal[r] = (uint8_t)read_long();
     high[r] = (uint8_t)read_long();
@@ -285,6 +290,8 @@ int run_safety() {
     step[r] = (int16_t)read_long();
     agree[r] = (uint8_t)read_long();
     agree_bound[r] = (int32_t)read_long();
+    jump[r] = (uint8_t)read_long();
+    jump_bound[r] = (int16_t)read_long();
   }
   for (int i = 0; i < pc.n_signals; ++i) {
     quality[i] = (uint8_t)read_long();

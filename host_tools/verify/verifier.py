@@ -102,6 +102,9 @@ def held_sha256(c: Contract, backend: int, model_held: bytes) -> bytes:
                    for x in (q, f, s)]
         if any(a != NO_AGREE for a in t["agree"]):   # agreement rules only when any
             values += [x for a, b in zip(t["agree"], t["agree_bound"]) for x in (a, b)]
+        values += [t["lookback"]]
+        if any(a != NO_AGREE for a in t["jump"]):     # jump rules only when any
+            values += [x for a, b in zip(t["jump"], t["jump_bound"]) for x in (a, b)]
     values += [backend]
     return hashlib.sha256(struct.pack(f"<{len(values)}i", *values) + model_held).digest()
 
