@@ -68,6 +68,17 @@ def _eval_goals(res: dict) -> list[str]:
     return _table_lines(markdown(res["goals"]))
 
 
+def _study_variants(res: dict) -> list[str]:
+    from bedside.training.report import study_markdown
+    rows = _table_lines(study_markdown(res))
+    return rows[:2 + len(res["variants"])]
+
+
+def _study_differences(res: dict) -> list[str]:
+    from bedside.training.report import study_markdown
+    return _table_lines(study_markdown(res))[2 + len(res["variants"]):]
+
+
 def _audit(res: dict) -> list[str]:
     from bedside.training.audit import markdown
     return _table_lines(markdown(res))
@@ -144,6 +155,7 @@ TABLES: dict[str, dict[str, Callable[[dict], list[str]]]] = {
     "evaluation": {"models": _eval_models, "alarm_burden.endpoint": _eval_endpoint,
                    "goals": _eval_goals},
     "audit": {"variables": _audit},
+    "study": {"variants": _study_variants, "differences": _study_differences},
     "personalization": {"cohorts": _pz_cohorts, "pooled": _pz_pooled,
                         "subgroup": _pz_subgroup},
     "personalization_pipeline": {"cohorts": _pz_cohorts, "pooled": _pz_pooled,

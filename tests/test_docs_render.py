@@ -79,3 +79,25 @@ def test_the_kit_docs_markers_name_known_tables():
     assert names, "the docs carry no bedside:table block"
     for name in names:
         split_name(name)
+
+
+def test_study_tables_render_from_study_json(tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    study = {"seeds": [0, 1], "variants": {
+        "kd": {"auroc": [0.975, 0.972], "auprc": [0.67, 0.66]},
+        "scratch": {"auroc": [0.972, 0.969], "auprc": [0.61, 0.64]}},
+        "differences": {"kd - scratch": {"auroc": 0.003, "auroc_ci": [-0.001, 0.006],
+                                         "auprc": 0.04, "auprc_ci": [0.01, 0.05]}}}
+    (run / "study.json").write_text(json.dumps(study))
+    doc = tmp_path / "doc.md"
+    doc.write_text("<!-- bedside:table study.variants -->\n<!-- /bedside:table -->\n"
+                   "<!-- bedside:table study.differences -->\n<!-- /bedside:table -->\n")
+    assert main(["docs", str(run), "--doc", str(doc)]) == 0
+    text = doc.read_text()
+    assert "| kd | 0.975, 0.972 | 0.974 | 0.665 |" in text
+    assert "| scratch | 0.972, 0.969 | 0.970 | 0.625 |" in text
+    assert "| kd - scratch | +0.0030 [-0.0010, +0.0060] | +0.0400 [+0.0100, +0.0500] |" in text
+    # each block holds its own table only
+    first = text.split("<!-- /bedside:table -->")[0]
+    assert "kd - scratch" not in first and "| variant |" in first

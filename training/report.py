@@ -158,19 +158,22 @@ def endpoint_markdown(b: dict) -> list[str]:
         return []
     target = b["event_sensitivity_target"]
     lines = ["", "## Alarm burden: the endpoint", "",
-             f"Each model's alarm (on = off threshold, the policy's minimum duration) at the "
-             f"operating point chosen on validation: the fewest validation false alarms per "
-             f"patient-day at >= {target:.0%} validation event sensitivity. `device`: the "
-             "Student (KD) alarm or the safety floor, as the LED shows it, its threshold "
-             "chosen the same way with the floor included. Curves over every threshold: "
+             f"Each model's alarm (on = off threshold, on after `delay` windows over it) at "
+             f"the operating point chosen on validation: the fewest validation false alarms "
+             f"per patient-day at >= {target:.0%} validation event sensitivity, over the "
+             "thresholds and delays. `device`: the Student (KD) alarm or the safety floor, "
+             "as the LED shows it, at the deployed alarm (chosen by `bedside distill` the "
+             "same way with the floor included). Curves over every threshold: "
              "`evaluation.json` `alarm_burden.endpoint.*.curve`, plot `alarm_burden.png`. "
              "95 % patient-bootstrap CIs.", "",
-             "| model | val FA/day @ val sensitivity | test false alarms / patient-day | "
+             "| model | delay (windows) | val FA/day @ val sensitivity | "
+             "test false alarms / patient-day | "
              "events alarmed | test event sensitivity | median lead (min) | time in alarm |",
-             "| --- | --- | --- | --- | --- | --- | --- |"]
+             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
     for k, m in ep.items():
         op = m["operating_point"]
-        lines.append(f"| {LABELS.get(k, k)} | {_fmt(op['val_false_alarms_per_patient_day'], 2)} "
+        lines.append(f"| {LABELS.get(k, k)} | {op.get('min_duration', 'n/a')} | "
+                     f"{_fmt(op['val_false_alarms_per_patient_day'], 2)} "
                      f"@ {_fmt(op['val_event_sensitivity'], 2)} | "
                      f"{_ci(m, 'false_alarms_per_patient_day')} | "
                      f"{m['events_alarmed']}/{m['events']} | {_ci(m, 'event_sensitivity')} | "
