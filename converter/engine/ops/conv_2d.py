@@ -3,13 +3,18 @@ from ._common import (act_range, bias_input, check_int8, dot_rows, kernel_form, 
                       per_channel)
 
 
+# im2col fields Conv's scratch holds (kernels/conv.h: RISC-V gathers up to four pixels at once)
+IM2COL_FIELDS = 4
+
+
 def scratch_bytes(op, model):
-    """im2col buffers for two output pixels (fast path, ungrouped convolutions; the second
-    is read where the kernels work on two pixels at once: kernels/conv.h)."""
+    """im2col buffers for IM2COL_FIELDS output pixels (fast path, ungrouped convolutions; the others
+    than the first are read where the kernels work on several pixels at once: RISC-V,
+    kernels/conv.h)."""
     inp, filt = model.tensors[op.inputs[0]], model.tensors[op.inputs[1]]
     if len(filt.shape) != 4 or len(inp.shape) != 4 or filt.shape[3] != inp.shape[3]:
         return 0
-    return 2 * ((filt.shape[1] * filt.shape[2] * filt.shape[3] + 3) // 4 * 4)
+    return IM2COL_FIELDS * ((filt.shape[1] * filt.shape[2] * filt.shape[3] + 3) // 4 * 4)
 
 
 def emit_conv(g, op, geometry: dict, w2d, bias: int, input_offset: int, mult, shift,

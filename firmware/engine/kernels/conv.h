@@ -64,17 +64,26 @@ inline void ConvReference(const ConvParams &p, const int8_t *input, int8_t *outp
   }
 }
 
+// Where the receptive field of the output pixel at (y0, x0) lies contiguous in the input
+// (1-D convs, interior pixels), or nullptr when it must be gathered. `readable`: bytes the
+// dot product may read from the start of the field (n, or n rounded up to 4 on the DSP
+// path), so a field pointed to in place never reads past the image.
+inline const int8_t *FieldInPlace(const ConvParams &p, const int8_t *image, int32_t y0, int32_t x0,
+                                  int32_t readable) {
+  const int32_t in_w = p.in_w, in_c = p.in_c;
+  if (p.k_h == 1 && p.dil_w == 1 && x0 >= 0 && x0 + p.k_w <= in_w && y0 >= 0 && y0 < p.in_h &&
+      (y0 * in_w + x0) * in_c + readable <= p.in_h * in_w * in_c)
+    return image + (y0 * in_w + x0) * in_c;
+  return nullptr;
+}
+
 // Gathers the receptive field of one output pixel; returns where it is (col or the input).
-// `readable`: bytes the dot product may read from the start of the field (n, or n rounded
-// up to 4 on the DSP path), so a field pointed to in place never reads past the image.
 inline const int8_t *Im2Col(const ConvParams &p, const int8_t *image, int32_t y0, int32_t x0, int8_t *col,
                             int32_t readable) {
+  if (const int8_t *in_place = FieldInPlace(p, image, y0, x0, readable)) return in_place;   // no copy
   const int32_t in_w = p.in_w, in_c = p.in_c, row_bytes = p.k_w * in_c;
   const int8_t pad = static_cast<int8_t>(-p.input_offset);
   const bool row_inside = p.dil_w == 1 && x0 >= 0 && x0 + p.k_w <= in_w;
-  if (p.k_h == 1 && row_inside && y0 >= 0 && y0 < p.in_h &&
-      (y0 * in_w + x0) * in_c + readable <= p.in_h * in_w * in_c)
-    return image + (y0 * in_w + x0) * in_c;                  // contiguous: no copy
   int8_t *dst = col;
   for (int32_t ky = 0; ky < p.k_h; ++ky, dst += row_bytes) {
     const int32_t y = y0 + p.dil_h * ky;
@@ -102,8 +111,9 @@ inline const int8_t *Im2Col(const ConvParams &p, const int8_t *image, int32_t y0
   return col;
 }
 
-// col: scratch of 2 * ceil4(k_h * k_w * in_c) bytes (nullptr: reference loop); the second
-// half holds a second pixel's field where two pixels share each weight load (RISC-V). kFast: the
+// col: scratch of 4 * ceil4(k_h * k_w * in_c) bytes (nullptr: reference loop); the first
+// quarter holds a gathered field, the others more where four pixels share each weight load
+// (RISC-V). kFast: the
 // layer's requantization form (MultiplyByQuantizedMultiplierFast), chosen by the generator.
 template <int kFast = 0, bool kFullRange = false>
 inline void Conv(const ConvParams &p, const int8_t *input, int8_t *output, int8_t *col) {
@@ -121,25 +131,53 @@ inline void Conv(const ConvParams &p, const int8_t *input, int8_t *output, int8_
   const RowsQuant q = {p.acc_init, p.quant, p.output_offset, p.act_min, p.act_max};
   const int32_t out_c = p.out_c, image_bytes = p.in_h * p.in_w * p.in_c;
   int8_t *out = output;
+#if BEDSIDE_ENGINE_TWO_PIXELS
+  // RISC-V: four pixels per pass (col holds four gathered fields), then two, then one;
+  // pixels are taken in order across rows.
+  const int32_t pixels = p.out_h * p.out_w;
+  for (int32_t b = 0; b < p.batches; ++b) {
+    const int8_t *image = input + b * image_bytes;
+    int32_t oy = 0, ox = 0;
+    for (int32_t done = 0; done < pixels;) {
+      const int8_t *x[4];
+      int32_t got = 0, gathered = 0;
+      while (got < 4 && done + got < pixels) {
+        const int32_t y0 = oy * p.stride_h - p.pad_h, x0 = ox * p.stride_w - p.pad_w;
+        const int8_t *field = FieldInPlace(p, image, y0, x0, readable);
+        if (field == nullptr) {
+          field = Im2Col(p, image, y0, x0, col + gathered * readable, readable);
+          ++gathered;
+        }
+        x[got++] = field;
+        if (++ox == p.out_w) {
+          ox = 0;
+          ++oy;
+        }
+      }
+      if (got == 4) {
+        DotRows4Px<kFast, kFullRange>(x, p.filter8, n, out_c, q, out);
+      } else if (got >= 2) {
+        DotRows2Px<kFast, kFullRange>(x[0], x[1], p.filter8, n, out_c, q, out, out + out_c);
+        if (got == 3) DotRows<kFast, kFullRange>(x[2], p.filter16, p.filter8, n, out_c, q, out + 2 * out_c);
+      } else {
+        DotRows<kFast, kFullRange>(x[0], p.filter16, p.filter8, n, out_c, q, out);
+      }
+      out += got * out_c;
+      done += got;
+    }
+  }
+#else
   for (int32_t b = 0; b < p.batches; ++b) {
     const int8_t *image = input + b * image_bytes;
     for (int32_t oy = 0; oy < p.out_h; ++oy) {
       const int32_t y0 = oy * p.stride_h - p.pad_h;
       for (int32_t ox = 0; ox < p.out_w; ++ox, out += out_c) {
         const int8_t *x = Im2Col(p, image, y0, ox * p.stride_w - p.pad_w, col, readable);
-#if BEDSIDE_ENGINE_TWO_PIXELS
-        if (ox + 1 < p.out_w) {   // and the next pixel, gathered into the second half of col
-          const int8_t *x1 = Im2Col(p, image, y0, (ox + 1) * p.stride_w - p.pad_w, col + readable, readable);
-          DotRows2Px<kFast, kFullRange>(x, x1, p.filter8, n, out_c, q, out, out + out_c);
-          ++ox;
-          out += out_c;
-          continue;
-        }
-#endif
         DotRows<kFast, kFullRange>(x, p.filter16, p.filter8, n, out_c, q, out);
       }
     }
   }
+#endif
 }
 
 }  // namespace bedside_engine
