@@ -17,8 +17,9 @@
 #define BEDSIDE_ENGINE_DSP 0
 #endif
 
-// Two output pixels per pass in the dot-product kernels (dot.h: Dot2Px) on cores with
-// registers to hold 16 accumulators and no packed multiply: RISC-V.
+// Several output pixels per pass (dot.h: DotRows4Px, DotRows2Px; depthwise_conv.h:
+// DepthwiseConvM1Quads and the interior pairs) on cores with registers to hold 16
+// accumulators and no packed multiply: RISC-V.
 #if defined(__riscv) && !defined(BEDSIDE_ENGINE_ONE_PIXEL)
 #define BEDSIDE_ENGINE_TWO_PIXELS 1
 #else

@@ -394,9 +394,8 @@ inline void CopyWords(int8_t *dst, const int8_t *src, int32_t n) {
 
 // One tap of two channels (c, c + 1 of the group) for four pixels (p0-p3: their windows'
 // first taps, the tap at immediate offset xo; the group's weights at wo in blk): each
-// weight byte feeds four MACs
-// (per channel one weight load, then per pixel a load, `mul` and `add`: 3.25 instructions
-// per MAC against 3.5 for two pixels).
+// weight byte feeds four MACs (per channel one weight load, then per pixel a load, `mul`
+// and `add`: 3.25 instructions per MAC against 3.5 for two pixels).
 #define BEDSIDE_RV_DW_TAP2X4 \
   "lb %[w], %c[wo]+%c[c]+0(%[blk])\n" \
   "lb %[x], %c[xo]+%c[c]+0(%[p0])\n" "mul %[x], %[x], %[w]\n" "add %[a00], %[a00], %[x]\n" \
@@ -460,10 +459,11 @@ inline void DepthwiseGroup4Px(const int8_t *p0, const int8_t *p1, const int8_t *
                        : "memory");
     }
   }
-  DepthwiseStoreChannel4<kFast, kFullRange>(a00, a10, a20, a30, blk + kDwQuant + 0 * kQuantStride, out_off, lo, hi, o, 0);
-  DepthwiseStoreChannel4<kFast, kFullRange>(a01, a11, a21, a31, blk + kDwQuant + 1 * kQuantStride, out_off, lo, hi, o, 1);
-  DepthwiseStoreChannel4<kFast, kFullRange>(a02, a12, a22, a32, blk + kDwQuant + 2 * kQuantStride, out_off, lo, hi, o, 2);
-  DepthwiseStoreChannel4<kFast, kFullRange>(a03, a13, a23, a33, blk + kDwQuant + 3 * kQuantStride, out_off, lo, hi, o, 3);
+  const int32_t *const q = blk + kDwQuant;
+  DepthwiseStoreChannel4<kFast, kFullRange>(a00, a10, a20, a30, q, out_off, lo, hi, o, 0);
+  DepthwiseStoreChannel4<kFast, kFullRange>(a01, a11, a21, a31, q + 1 * kQuantStride, out_off, lo, hi, o, 1);
+  DepthwiseStoreChannel4<kFast, kFullRange>(a02, a12, a22, a32, q + 2 * kQuantStride, out_off, lo, hi, o, 2);
+  DepthwiseStoreChannel4<kFast, kFullRange>(a03, a13, a23, a33, q + 3 * kQuantStride, out_off, lo, hi, o, 3);
 }
 #undef BEDSIDE_RV_DW_TAP2X4
 

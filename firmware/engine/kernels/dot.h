@@ -374,25 +374,41 @@ inline void Dot2x4(const int8_t *x0, const int8_t *x1, const int8_t *wa, int32_t
   "beq %[x0], ra, 2f\n" \
   "1:\n" \
   "lb t0, 0(%[x0])\n" "lb t1, 0(%[x1])\n" "lb t2, 0(%[x2])\n" "lb a7, 0(%[x3])\n" \
-  "lb a6, 0(%[w])\n" "mul ra, t0, a6\n" "add s0, s0, ra\n" "mul ra, t1, a6\n" "add s4, s4, ra\n" "mul ra, t2, a6\n" "add s8, s8, ra\n" "mul a6, a7, a6\n" "add t3, t3, a6\n" \
-  "lb a6, 1(%[w])\n" "mul ra, t0, a6\n" "add s1, s1, ra\n" "mul ra, t1, a6\n" "add s5, s5, ra\n" "mul ra, t2, a6\n" "add s9, s9, ra\n" "mul a6, a7, a6\n" "add t4, t4, a6\n" \
-  "lb a6, 2(%[w])\n" "mul ra, t0, a6\n" "add s2, s2, ra\n" "mul ra, t1, a6\n" "add s6, s6, ra\n" "mul ra, t2, a6\n" "add s10, s10, ra\n" "mul a6, a7, a6\n" "add t5, t5, a6\n" \
-  "lb a6, 3(%[w])\n" "mul ra, t0, a6\n" "add s3, s3, ra\n" "mul ra, t1, a6\n" "add s7, s7, ra\n" "mul ra, t2, a6\n" "add s11, s11, ra\n" "mul a6, a7, a6\n" "add t6, t6, a6\n" \
+  "lb a6, 0(%[w])\n" "mul ra, t0, a6\n" "add s0, s0, ra\n" "mul ra, t1, a6\n" "add s4, s4, ra\n" \
+  "mul ra, t2, a6\n" "add s8, s8, ra\n" "mul a6, a7, a6\n" "add t3, t3, a6\n" \
+  "lb a6, 1(%[w])\n" "mul ra, t0, a6\n" "add s1, s1, ra\n" "mul ra, t1, a6\n" "add s5, s5, ra\n" \
+  "mul ra, t2, a6\n" "add s9, s9, ra\n" "mul a6, a7, a6\n" "add t4, t4, a6\n" \
+  "lb a6, 2(%[w])\n" "mul ra, t0, a6\n" "add s2, s2, ra\n" "mul ra, t1, a6\n" "add s6, s6, ra\n" \
+  "mul ra, t2, a6\n" "add s10, s10, ra\n" "mul a6, a7, a6\n" "add t5, t5, a6\n" \
+  "lb a6, 3(%[w])\n" "mul ra, t0, a6\n" "add s3, s3, ra\n" "mul ra, t1, a6\n" "add s7, s7, ra\n" \
+  "mul ra, t2, a6\n" "add s11, s11, ra\n" "mul a6, a7, a6\n" "add t6, t6, a6\n" \
   "lb t0, 1(%[x0])\n" "lb t1, 1(%[x1])\n" "lb t2, 1(%[x2])\n" "lb a7, 1(%[x3])\n" \
-  "lb a6, 4(%[w])\n" "mul ra, t0, a6\n" "add s0, s0, ra\n" "mul ra, t1, a6\n" "add s4, s4, ra\n" "mul ra, t2, a6\n" "add s8, s8, ra\n" "mul a6, a7, a6\n" "add t3, t3, a6\n" \
-  "lb a6, 5(%[w])\n" "mul ra, t0, a6\n" "add s1, s1, ra\n" "mul ra, t1, a6\n" "add s5, s5, ra\n" "mul ra, t2, a6\n" "add s9, s9, ra\n" "mul a6, a7, a6\n" "add t4, t4, a6\n" \
-  "lb a6, 6(%[w])\n" "mul ra, t0, a6\n" "add s2, s2, ra\n" "mul ra, t1, a6\n" "add s6, s6, ra\n" "mul ra, t2, a6\n" "add s10, s10, ra\n" "mul a6, a7, a6\n" "add t5, t5, a6\n" \
-  "lb a6, 7(%[w])\n" "mul ra, t0, a6\n" "add s3, s3, ra\n" "mul ra, t1, a6\n" "add s7, s7, ra\n" "mul ra, t2, a6\n" "add s11, s11, ra\n" "mul a6, a7, a6\n" "add t6, t6, a6\n" \
+  "lb a6, 4(%[w])\n" "mul ra, t0, a6\n" "add s0, s0, ra\n" "mul ra, t1, a6\n" "add s4, s4, ra\n" \
+  "mul ra, t2, a6\n" "add s8, s8, ra\n" "mul a6, a7, a6\n" "add t3, t3, a6\n" \
+  "lb a6, 5(%[w])\n" "mul ra, t0, a6\n" "add s1, s1, ra\n" "mul ra, t1, a6\n" "add s5, s5, ra\n" \
+  "mul ra, t2, a6\n" "add s9, s9, ra\n" "mul a6, a7, a6\n" "add t4, t4, a6\n" \
+  "lb a6, 6(%[w])\n" "mul ra, t0, a6\n" "add s2, s2, ra\n" "mul ra, t1, a6\n" "add s6, s6, ra\n" \
+  "mul ra, t2, a6\n" "add s10, s10, ra\n" "mul a6, a7, a6\n" "add t5, t5, a6\n" \
+  "lb a6, 7(%[w])\n" "mul ra, t0, a6\n" "add s3, s3, ra\n" "mul ra, t1, a6\n" "add s7, s7, ra\n" \
+  "mul ra, t2, a6\n" "add s11, s11, ra\n" "mul a6, a7, a6\n" "add t6, t6, a6\n" \
   "lb t0, 2(%[x0])\n" "lb t1, 2(%[x1])\n" "lb t2, 2(%[x2])\n" "lb a7, 2(%[x3])\n" \
-  "lb a6, 8(%[w])\n" "mul ra, t0, a6\n" "add s0, s0, ra\n" "mul ra, t1, a6\n" "add s4, s4, ra\n" "mul ra, t2, a6\n" "add s8, s8, ra\n" "mul a6, a7, a6\n" "add t3, t3, a6\n" \
-  "lb a6, 9(%[w])\n" "mul ra, t0, a6\n" "add s1, s1, ra\n" "mul ra, t1, a6\n" "add s5, s5, ra\n" "mul ra, t2, a6\n" "add s9, s9, ra\n" "mul a6, a7, a6\n" "add t4, t4, a6\n" \
-  "lb a6, 10(%[w])\n" "mul ra, t0, a6\n" "add s2, s2, ra\n" "mul ra, t1, a6\n" "add s6, s6, ra\n" "mul ra, t2, a6\n" "add s10, s10, ra\n" "mul a6, a7, a6\n" "add t5, t5, a6\n" \
-  "lb a6, 11(%[w])\n" "mul ra, t0, a6\n" "add s3, s3, ra\n" "mul ra, t1, a6\n" "add s7, s7, ra\n" "mul ra, t2, a6\n" "add s11, s11, ra\n" "mul a6, a7, a6\n" "add t6, t6, a6\n" \
+  "lb a6, 8(%[w])\n" "mul ra, t0, a6\n" "add s0, s0, ra\n" "mul ra, t1, a6\n" "add s4, s4, ra\n" \
+  "mul ra, t2, a6\n" "add s8, s8, ra\n" "mul a6, a7, a6\n" "add t3, t3, a6\n" \
+  "lb a6, 9(%[w])\n" "mul ra, t0, a6\n" "add s1, s1, ra\n" "mul ra, t1, a6\n" "add s5, s5, ra\n" \
+  "mul ra, t2, a6\n" "add s9, s9, ra\n" "mul a6, a7, a6\n" "add t4, t4, a6\n" \
+  "lb a6, 10(%[w])\n" "mul ra, t0, a6\n" "add s2, s2, ra\n" "mul ra, t1, a6\n" "add s6, s6, ra\n" \
+  "mul ra, t2, a6\n" "add s10, s10, ra\n" "mul a6, a7, a6\n" "add t5, t5, a6\n" \
+  "lb a6, 11(%[w])\n" "mul ra, t0, a6\n" "add s3, s3, ra\n" "mul ra, t1, a6\n" "add s7, s7, ra\n" \
+  "mul ra, t2, a6\n" "add s11, s11, ra\n" "mul a6, a7, a6\n" "add t6, t6, a6\n" \
   "lb t0, 3(%[x0])\n" "lb t1, 3(%[x1])\n" "lb t2, 3(%[x2])\n" "lb a7, 3(%[x3])\n" \
-  "lb a6, 12(%[w])\n" "mul ra, t0, a6\n" "add s0, s0, ra\n" "mul ra, t1, a6\n" "add s4, s4, ra\n" "mul ra, t2, a6\n" "add s8, s8, ra\n" "mul a6, a7, a6\n" "add t3, t3, a6\n" \
-  "lb a6, 13(%[w])\n" "mul ra, t0, a6\n" "add s1, s1, ra\n" "mul ra, t1, a6\n" "add s5, s5, ra\n" "mul ra, t2, a6\n" "add s9, s9, ra\n" "mul a6, a7, a6\n" "add t4, t4, a6\n" \
-  "lb a6, 14(%[w])\n" "mul ra, t0, a6\n" "add s2, s2, ra\n" "mul ra, t1, a6\n" "add s6, s6, ra\n" "mul ra, t2, a6\n" "add s10, s10, ra\n" "mul a6, a7, a6\n" "add t5, t5, a6\n" \
-  "lb a6, 15(%[w])\n" "mul ra, t0, a6\n" "add s3, s3, ra\n" "mul ra, t1, a6\n" "add s7, s7, ra\n" "mul ra, t2, a6\n" "add s11, s11, ra\n" "mul a6, a7, a6\n" "add t6, t6, a6\n" \
+  "lb a6, 12(%[w])\n" "mul ra, t0, a6\n" "add s0, s0, ra\n" "mul ra, t1, a6\n" "add s4, s4, ra\n" \
+  "mul ra, t2, a6\n" "add s8, s8, ra\n" "mul a6, a7, a6\n" "add t3, t3, a6\n" \
+  "lb a6, 13(%[w])\n" "mul ra, t0, a6\n" "add s1, s1, ra\n" "mul ra, t1, a6\n" "add s5, s5, ra\n" \
+  "mul ra, t2, a6\n" "add s9, s9, ra\n" "mul a6, a7, a6\n" "add t4, t4, a6\n" \
+  "lb a6, 14(%[w])\n" "mul ra, t0, a6\n" "add s2, s2, ra\n" "mul ra, t1, a6\n" "add s6, s6, ra\n" \
+  "mul ra, t2, a6\n" "add s10, s10, ra\n" "mul a6, a7, a6\n" "add t5, t5, a6\n" \
+  "lb a6, 15(%[w])\n" "mul ra, t0, a6\n" "add s3, s3, ra\n" "mul ra, t1, a6\n" "add s7, s7, ra\n" \
+  "mul ra, t2, a6\n" "add s11, s11, ra\n" "mul a6, a7, a6\n" "add t6, t6, a6\n" \
   "addi %[x0], %[x0], 4\n" \
   "addi %[x1], %[x1], 4\n" \
   "addi %[x2], %[x2], 4\n" \
@@ -405,10 +421,14 @@ inline void Dot2x4(const int8_t *x0, const int8_t *x1, const int8_t *wa, int32_t
   "beq %[x0], ra, 4f\n" \
   "3:\n" \
   "lb t0, 0(%[x0])\n" "lb t1, 0(%[x1])\n" "lb t2, 0(%[x2])\n" "lb a7, 0(%[x3])\n" \
-  "lb a6, 0(%[w])\n" "mul ra, t0, a6\n" "add s0, s0, ra\n" "mul ra, t1, a6\n" "add s4, s4, ra\n" "mul ra, t2, a6\n" "add s8, s8, ra\n" "mul a6, a7, a6\n" "add t3, t3, a6\n" \
-  "lb a6, 1(%[w])\n" "mul ra, t0, a6\n" "add s1, s1, ra\n" "mul ra, t1, a6\n" "add s5, s5, ra\n" "mul ra, t2, a6\n" "add s9, s9, ra\n" "mul a6, a7, a6\n" "add t4, t4, a6\n" \
-  "lb a6, 2(%[w])\n" "mul ra, t0, a6\n" "add s2, s2, ra\n" "mul ra, t1, a6\n" "add s6, s6, ra\n" "mul ra, t2, a6\n" "add s10, s10, ra\n" "mul a6, a7, a6\n" "add t5, t5, a6\n" \
-  "lb a6, 3(%[w])\n" "mul ra, t0, a6\n" "add s3, s3, ra\n" "mul ra, t1, a6\n" "add s7, s7, ra\n" "mul ra, t2, a6\n" "add s11, s11, ra\n" "mul a6, a7, a6\n" "add t6, t6, a6\n" \
+  "lb a6, 0(%[w])\n" "mul ra, t0, a6\n" "add s0, s0, ra\n" "mul ra, t1, a6\n" "add s4, s4, ra\n" \
+  "mul ra, t2, a6\n" "add s8, s8, ra\n" "mul a6, a7, a6\n" "add t3, t3, a6\n" \
+  "lb a6, 1(%[w])\n" "mul ra, t0, a6\n" "add s1, s1, ra\n" "mul ra, t1, a6\n" "add s5, s5, ra\n" \
+  "mul ra, t2, a6\n" "add s9, s9, ra\n" "mul a6, a7, a6\n" "add t4, t4, a6\n" \
+  "lb a6, 2(%[w])\n" "mul ra, t0, a6\n" "add s2, s2, ra\n" "mul ra, t1, a6\n" "add s6, s6, ra\n" \
+  "mul ra, t2, a6\n" "add s10, s10, ra\n" "mul a6, a7, a6\n" "add t5, t5, a6\n" \
+  "lb a6, 3(%[w])\n" "mul ra, t0, a6\n" "add s3, s3, ra\n" "mul ra, t1, a6\n" "add s7, s7, ra\n" \
+  "mul ra, t2, a6\n" "add s11, s11, ra\n" "mul a6, a7, a6\n" "add t6, t6, a6\n" \
   "addi %[x0], %[x0], 1\n" \
   "addi %[x1], %[x1], 1\n" \
   "addi %[x2], %[x2], 1\n" \
@@ -469,40 +489,56 @@ __attribute__((always_inline)) inline void Dot4Px4Requant(const int8_t *x0, cons
       "lw %[x2], %[o2]\n"
       "lw %[x3], %[o3]\n"
       "lw t0, 0(ra)\n" "lw t1, 4(ra)\n" "lw t2, 8(ra)\n" "slli t0, t0, 1\n"
-      "mul %[w], s0, t0\n" "mulhsu %[h], s0, t0\n" "srai s0, s0, 31\n" "srli %[w], %[w], 31\n" "add %[h], %[h], t2\n" "add %[h], %[h], %[w]\n" "add %[h], %[h], s0\n" "sra %[h], %[h], t1\n"
+      "mul %[w], s0, t0\n" "mulhsu %[h], s0, t0\n" "srai s0, s0, 31\n" "srli %[w], %[w], 31\n"
+      "add %[h], %[h], t2\n" "add %[h], %[h], %[w]\n" "add %[h], %[h], s0\n" "sra %[h], %[h], t1\n"
       "bge %[h], a6, 5f\n" "mv %[h], a6\n" "5:\n" "bge a7, %[h], 6f\n" "mv %[h], a7\n" "6:\n" "sb %[h], 0(%[x0])\n"
-      "mul %[w], s4, t0\n" "mulhsu %[h], s4, t0\n" "srai s4, s4, 31\n" "srli %[w], %[w], 31\n" "add %[h], %[h], t2\n" "add %[h], %[h], %[w]\n" "add %[h], %[h], s4\n" "sra %[h], %[h], t1\n"
+      "mul %[w], s4, t0\n" "mulhsu %[h], s4, t0\n" "srai s4, s4, 31\n" "srli %[w], %[w], 31\n"
+      "add %[h], %[h], t2\n" "add %[h], %[h], %[w]\n" "add %[h], %[h], s4\n" "sra %[h], %[h], t1\n"
       "bge %[h], a6, 5f\n" "mv %[h], a6\n" "5:\n" "bge a7, %[h], 6f\n" "mv %[h], a7\n" "6:\n" "sb %[h], 0(%[x1])\n"
-      "mul %[w], s8, t0\n" "mulhsu %[h], s8, t0\n" "srai s8, s8, 31\n" "srli %[w], %[w], 31\n" "add %[h], %[h], t2\n" "add %[h], %[h], %[w]\n" "add %[h], %[h], s8\n" "sra %[h], %[h], t1\n"
+      "mul %[w], s8, t0\n" "mulhsu %[h], s8, t0\n" "srai s8, s8, 31\n" "srli %[w], %[w], 31\n"
+      "add %[h], %[h], t2\n" "add %[h], %[h], %[w]\n" "add %[h], %[h], s8\n" "sra %[h], %[h], t1\n"
       "bge %[h], a6, 5f\n" "mv %[h], a6\n" "5:\n" "bge a7, %[h], 6f\n" "mv %[h], a7\n" "6:\n" "sb %[h], 0(%[x2])\n"
-      "mul %[w], t3, t0\n" "mulhsu %[h], t3, t0\n" "srai t3, t3, 31\n" "srli %[w], %[w], 31\n" "add %[h], %[h], t2\n" "add %[h], %[h], %[w]\n" "add %[h], %[h], t3\n" "sra %[h], %[h], t1\n"
+      "mul %[w], t3, t0\n" "mulhsu %[h], t3, t0\n" "srai t3, t3, 31\n" "srli %[w], %[w], 31\n"
+      "add %[h], %[h], t2\n" "add %[h], %[h], %[w]\n" "add %[h], %[h], t3\n" "sra %[h], %[h], t1\n"
       "bge %[h], a6, 5f\n" "mv %[h], a6\n" "5:\n" "bge a7, %[h], 6f\n" "mv %[h], a7\n" "6:\n" "sb %[h], 0(%[x3])\n"
       "lw t0, 12(ra)\n" "lw t1, 16(ra)\n" "lw t2, 20(ra)\n" "slli t0, t0, 1\n"
-      "mul %[w], s1, t0\n" "mulhsu %[h], s1, t0\n" "srai s1, s1, 31\n" "srli %[w], %[w], 31\n" "add %[h], %[h], t2\n" "add %[h], %[h], %[w]\n" "add %[h], %[h], s1\n" "sra %[h], %[h], t1\n"
+      "mul %[w], s1, t0\n" "mulhsu %[h], s1, t0\n" "srai s1, s1, 31\n" "srli %[w], %[w], 31\n"
+      "add %[h], %[h], t2\n" "add %[h], %[h], %[w]\n" "add %[h], %[h], s1\n" "sra %[h], %[h], t1\n"
       "bge %[h], a6, 5f\n" "mv %[h], a6\n" "5:\n" "bge a7, %[h], 6f\n" "mv %[h], a7\n" "6:\n" "sb %[h], 1(%[x0])\n"
-      "mul %[w], s5, t0\n" "mulhsu %[h], s5, t0\n" "srai s5, s5, 31\n" "srli %[w], %[w], 31\n" "add %[h], %[h], t2\n" "add %[h], %[h], %[w]\n" "add %[h], %[h], s5\n" "sra %[h], %[h], t1\n"
+      "mul %[w], s5, t0\n" "mulhsu %[h], s5, t0\n" "srai s5, s5, 31\n" "srli %[w], %[w], 31\n"
+      "add %[h], %[h], t2\n" "add %[h], %[h], %[w]\n" "add %[h], %[h], s5\n" "sra %[h], %[h], t1\n"
       "bge %[h], a6, 5f\n" "mv %[h], a6\n" "5:\n" "bge a7, %[h], 6f\n" "mv %[h], a7\n" "6:\n" "sb %[h], 1(%[x1])\n"
-      "mul %[w], s9, t0\n" "mulhsu %[h], s9, t0\n" "srai s9, s9, 31\n" "srli %[w], %[w], 31\n" "add %[h], %[h], t2\n" "add %[h], %[h], %[w]\n" "add %[h], %[h], s9\n" "sra %[h], %[h], t1\n"
+      "mul %[w], s9, t0\n" "mulhsu %[h], s9, t0\n" "srai s9, s9, 31\n" "srli %[w], %[w], 31\n"
+      "add %[h], %[h], t2\n" "add %[h], %[h], %[w]\n" "add %[h], %[h], s9\n" "sra %[h], %[h], t1\n"
       "bge %[h], a6, 5f\n" "mv %[h], a6\n" "5:\n" "bge a7, %[h], 6f\n" "mv %[h], a7\n" "6:\n" "sb %[h], 1(%[x2])\n"
-      "mul %[w], t4, t0\n" "mulhsu %[h], t4, t0\n" "srai t4, t4, 31\n" "srli %[w], %[w], 31\n" "add %[h], %[h], t2\n" "add %[h], %[h], %[w]\n" "add %[h], %[h], t4\n" "sra %[h], %[h], t1\n"
+      "mul %[w], t4, t0\n" "mulhsu %[h], t4, t0\n" "srai t4, t4, 31\n" "srli %[w], %[w], 31\n"
+      "add %[h], %[h], t2\n" "add %[h], %[h], %[w]\n" "add %[h], %[h], t4\n" "sra %[h], %[h], t1\n"
       "bge %[h], a6, 5f\n" "mv %[h], a6\n" "5:\n" "bge a7, %[h], 6f\n" "mv %[h], a7\n" "6:\n" "sb %[h], 1(%[x3])\n"
       "lw t0, 24(ra)\n" "lw t1, 28(ra)\n" "lw t2, 32(ra)\n" "slli t0, t0, 1\n"
-      "mul %[w], s2, t0\n" "mulhsu %[h], s2, t0\n" "srai s2, s2, 31\n" "srli %[w], %[w], 31\n" "add %[h], %[h], t2\n" "add %[h], %[h], %[w]\n" "add %[h], %[h], s2\n" "sra %[h], %[h], t1\n"
+      "mul %[w], s2, t0\n" "mulhsu %[h], s2, t0\n" "srai s2, s2, 31\n" "srli %[w], %[w], 31\n"
+      "add %[h], %[h], t2\n" "add %[h], %[h], %[w]\n" "add %[h], %[h], s2\n" "sra %[h], %[h], t1\n"
       "bge %[h], a6, 5f\n" "mv %[h], a6\n" "5:\n" "bge a7, %[h], 6f\n" "mv %[h], a7\n" "6:\n" "sb %[h], 2(%[x0])\n"
-      "mul %[w], s6, t0\n" "mulhsu %[h], s6, t0\n" "srai s6, s6, 31\n" "srli %[w], %[w], 31\n" "add %[h], %[h], t2\n" "add %[h], %[h], %[w]\n" "add %[h], %[h], s6\n" "sra %[h], %[h], t1\n"
+      "mul %[w], s6, t0\n" "mulhsu %[h], s6, t0\n" "srai s6, s6, 31\n" "srli %[w], %[w], 31\n"
+      "add %[h], %[h], t2\n" "add %[h], %[h], %[w]\n" "add %[h], %[h], s6\n" "sra %[h], %[h], t1\n"
       "bge %[h], a6, 5f\n" "mv %[h], a6\n" "5:\n" "bge a7, %[h], 6f\n" "mv %[h], a7\n" "6:\n" "sb %[h], 2(%[x1])\n"
-      "mul %[w], s10, t0\n" "mulhsu %[h], s10, t0\n" "srai s10, s10, 31\n" "srli %[w], %[w], 31\n" "add %[h], %[h], t2\n" "add %[h], %[h], %[w]\n" "add %[h], %[h], s10\n" "sra %[h], %[h], t1\n"
+      "mul %[w], s10, t0\n" "mulhsu %[h], s10, t0\n" "srai s10, s10, 31\n" "srli %[w], %[w], 31\n"
+      "add %[h], %[h], t2\n" "add %[h], %[h], %[w]\n" "add %[h], %[h], s10\n" "sra %[h], %[h], t1\n"
       "bge %[h], a6, 5f\n" "mv %[h], a6\n" "5:\n" "bge a7, %[h], 6f\n" "mv %[h], a7\n" "6:\n" "sb %[h], 2(%[x2])\n"
-      "mul %[w], t5, t0\n" "mulhsu %[h], t5, t0\n" "srai t5, t5, 31\n" "srli %[w], %[w], 31\n" "add %[h], %[h], t2\n" "add %[h], %[h], %[w]\n" "add %[h], %[h], t5\n" "sra %[h], %[h], t1\n"
+      "mul %[w], t5, t0\n" "mulhsu %[h], t5, t0\n" "srai t5, t5, 31\n" "srli %[w], %[w], 31\n"
+      "add %[h], %[h], t2\n" "add %[h], %[h], %[w]\n" "add %[h], %[h], t5\n" "sra %[h], %[h], t1\n"
       "bge %[h], a6, 5f\n" "mv %[h], a6\n" "5:\n" "bge a7, %[h], 6f\n" "mv %[h], a7\n" "6:\n" "sb %[h], 2(%[x3])\n"
       "lw t0, 36(ra)\n" "lw t1, 40(ra)\n" "lw t2, 44(ra)\n" "slli t0, t0, 1\n"
-      "mul %[w], s3, t0\n" "mulhsu %[h], s3, t0\n" "srai s3, s3, 31\n" "srli %[w], %[w], 31\n" "add %[h], %[h], t2\n" "add %[h], %[h], %[w]\n" "add %[h], %[h], s3\n" "sra %[h], %[h], t1\n"
+      "mul %[w], s3, t0\n" "mulhsu %[h], s3, t0\n" "srai s3, s3, 31\n" "srli %[w], %[w], 31\n"
+      "add %[h], %[h], t2\n" "add %[h], %[h], %[w]\n" "add %[h], %[h], s3\n" "sra %[h], %[h], t1\n"
       "bge %[h], a6, 5f\n" "mv %[h], a6\n" "5:\n" "bge a7, %[h], 6f\n" "mv %[h], a7\n" "6:\n" "sb %[h], 3(%[x0])\n"
-      "mul %[w], s7, t0\n" "mulhsu %[h], s7, t0\n" "srai s7, s7, 31\n" "srli %[w], %[w], 31\n" "add %[h], %[h], t2\n" "add %[h], %[h], %[w]\n" "add %[h], %[h], s7\n" "sra %[h], %[h], t1\n"
+      "mul %[w], s7, t0\n" "mulhsu %[h], s7, t0\n" "srai s7, s7, 31\n" "srli %[w], %[w], 31\n"
+      "add %[h], %[h], t2\n" "add %[h], %[h], %[w]\n" "add %[h], %[h], s7\n" "sra %[h], %[h], t1\n"
       "bge %[h], a6, 5f\n" "mv %[h], a6\n" "5:\n" "bge a7, %[h], 6f\n" "mv %[h], a7\n" "6:\n" "sb %[h], 3(%[x1])\n"
-      "mul %[w], s11, t0\n" "mulhsu %[h], s11, t0\n" "srai s11, s11, 31\n" "srli %[w], %[w], 31\n" "add %[h], %[h], t2\n" "add %[h], %[h], %[w]\n" "add %[h], %[h], s11\n" "sra %[h], %[h], t1\n"
+      "mul %[w], s11, t0\n" "mulhsu %[h], s11, t0\n" "srai s11, s11, 31\n" "srli %[w], %[w], 31\n"
+      "add %[h], %[h], t2\n" "add %[h], %[h], %[w]\n" "add %[h], %[h], s11\n" "sra %[h], %[h], t1\n"
       "bge %[h], a6, 5f\n" "mv %[h], a6\n" "5:\n" "bge a7, %[h], 6f\n" "mv %[h], a7\n" "6:\n" "sb %[h], 3(%[x2])\n"
-      "mul %[w], t6, t0\n" "mulhsu %[h], t6, t0\n" "srai t6, t6, 31\n" "srli %[w], %[w], 31\n" "add %[h], %[h], t2\n" "add %[h], %[h], %[w]\n" "add %[h], %[h], t6\n" "sra %[h], %[h], t1\n"
+      "mul %[w], t6, t0\n" "mulhsu %[h], t6, t0\n" "srai t6, t6, 31\n" "srli %[w], %[w], 31\n"
+      "add %[h], %[h], t2\n" "add %[h], %[h], %[w]\n" "add %[h], %[h], t6\n" "sra %[h], %[h], t1\n"
       "bge %[h], a6, 5f\n" "mv %[h], a6\n" "5:\n" "bge a7, %[h], 6f\n" "mv %[h], a7\n" "6:\n" "sb %[h], 3(%[x3])\n"
       : [x0] "+r"(x0), [x1] "+r"(x1), [x2] "+r"(x2), [x3] "+r"(x3), [w] "+r"(w), [h] "=&r"(h)
       : [end4] "m"(end4), [end] "m"(end), [init] "m"(init), [quant] "m"(quant), [lo] "m"(lo), [hi] "m"(hi),
