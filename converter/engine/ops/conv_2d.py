@@ -34,7 +34,13 @@ def emit_conv(g, op, geometry: dict, w2d, bias: int, input_offset: int, mult, sh
                       acc_init="nullptr", quant="nullptr", filter16="nullptr", filter8="nullptr")
     p = g.param("ConvParams", **fields)
     col = g.scratch("int8_t") if w2d is not None else "nullptr"
-    g.emit(f"bedside_engine::Conv{kernel_form(form, lo, hi)}({p}, {g.ptr(op.inputs[0], True)}, "
+    targs = kernel_form(form, lo, hi)
+    step, oc = geometry["stride_w"] * geometry["in_c"], geometry["out_c"]
+    if (w2d is not None and form == 2 and (lo, hi) == (-128, 127) and geometry["k_h"] == 1
+            and geometry["dil_w"] == 1 and oc % 4 == 0 and 4 * oc + 3 <= 2047 and 4 * step + 3 <= 2047):
+        # fields of neighbouring pixels in place `step` bytes apart: RISC-V's five-pixel pass
+        targs = f"{targs[:-1]} BEDSIDE_ENGINE_FIVE_PIXELS({step}, {oc})>"
+    g.emit(f"bedside_engine::Conv{targs}({p}, {g.ptr(op.inputs[0], True)}, "
            f"{g.ptr(op.outputs[0])}, {col});")
 
 

@@ -26,6 +26,15 @@
 #define BEDSIDE_ENGINE_TWO_PIXELS 0
 #endif
 
+// Conv's template arguments for five pixels per pass (dot.h: DotRows5Px): the generator
+// writes Conv<form, full BEDSIDE_ENGINE_FIVE_PIXELS(step, out_c)> where a layer's fields can
+// lie in place at a fixed step; other builds instantiate Conv once per form, as before.
+#if BEDSIDE_ENGINE_TWO_PIXELS
+#define BEDSIDE_ENGINE_FIVE_PIXELS(step, out_c) , step, out_c
+#else
+#define BEDSIDE_ENGINE_FIVE_PIXELS(step, out_c)
+#endif
+
 // Generated code names DSP-only constants (e.g. int16 weight copies) through this macro.
 // ... and constants only the portable kernels read (the int8 weights a DSP build replaces).
 #if BEDSIDE_ENGINE_DSP

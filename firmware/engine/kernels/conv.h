@@ -111,11 +111,22 @@ inline const int8_t *Im2Col(const ConvParams &p, const int8_t *image, int32_t y0
   return col;
 }
 
+// Whether r pixels split into groups of four and five (so a row's run of in-place fields
+// takes a five-pixel pass only where the rest of the run leaves no two- or one-pixel
+// remainder: 12 = 4 + 4 + 4, not 5 + 5 + 2).
+inline bool FillsWithFoursAndFives(int32_t r) {
+  for (int32_t fives = 0; fives < 4 && 5 * fives <= r; ++fives)
+    if ((r - 5 * fives) % 4 == 0) return true;
+  return false;
+}
+
 // col: scratch of 4 * ceil4(k_h * k_w * in_c) bytes (nullptr: reference loop); the first
 // quarter holds a gathered field, the others more where four pixels share each weight load
 // (RISC-V). kFast: the
 // layer's requantization form (MultiplyByQuantizedMultiplierFast), chosen by the generator.
-template <int kFast = 0, bool kFullRange = false>
+// kStep, kOutC (RISC-V, form 2, full range; 0: none): the bytes between neighbouring
+// pixels' in-place fields and the output channels, for DotRows5Px's immediate offsets.
+template <int kFast = 0, bool kFullRange = false, int32_t kStep = 0, int32_t kOutC = 0>
 inline void Conv(const ConvParams &p, const int8_t *input, int8_t *output, int8_t *col) {
   if (p.filter_in_c != p.in_c || col == nullptr || p.acc_init == nullptr) {
     ConvReference(p, input, output);
@@ -137,8 +148,32 @@ inline void Conv(const ConvParams &p, const int8_t *input, int8_t *output, int8_
   const int32_t pixels = p.out_h * p.out_w;
   for (int32_t b = 0; b < p.batches; ++b) {
     const int8_t *image = input + b * image_bytes;
-    int32_t oy = 0, ox = 0;
+    int32_t oy = 0, ox = 0, run_row = -1, run_end = 0;
     for (int32_t done = 0; done < pixels;) {
+      if constexpr (kStep > 0 && kFast == 2 && kFullRange) {   // five in-place fields of one row
+        const int32_t y0 = oy * p.stride_h - p.pad_h, x0 = ox * p.stride_w - p.pad_w;
+        if (oy != run_row) {   // where the row's in-place fields end (the right border is gathered)
+          run_row = oy;
+          run_end = p.out_w;
+          while (run_end > ox &&
+                 FieldInPlace(p, image, y0, (run_end - 1) * p.stride_w - p.pad_w, readable) == nullptr)
+            --run_end;
+        }
+        if (ox + 5 <= run_end && FillsWithFoursAndFives(run_end - ox - 5)) {
+          const int8_t *const first = FieldInPlace(p, image, y0, x0, readable);
+          const int8_t *const last = FieldInPlace(p, image, y0, x0 + 4 * p.stride_w, readable);
+          if (first != nullptr && last != nullptr && last - first == 4 * kStep && out_c == kOutC) {
+            DotRows5Px<kStep, kOutC>(first, p.filter8, n, q, out);
+            out += 5 * out_c;
+            done += 5;
+            if ((ox += 5) == p.out_w) {
+              ox = 0;
+              ++oy;
+            }
+            continue;
+          }
+        }
+      }
       const int8_t *x[4];
       int32_t got = 0, gathered = 0;
       while (got < 4 && done + got < pixels) {

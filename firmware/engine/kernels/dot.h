@@ -547,6 +547,191 @@ __attribute__((always_inline)) inline void Dot4Px4Requant(const int8_t *x0, cons
         "t2", "a6", "a7", "ra", "memory");
 }
 #undef BEDSIDE_RV_4PX_LOOP
+
+// Five output pixels by four channels whose fields lie in place kStep bytes apart (pointwise
+// and interior 1-D convolutions), requantized in registers (form 2, full int8 range): one
+// field pointer serves the five (input p at immediate offset p * kStep), which frees the
+// registers for a fifth pixel: per input four weight loads, five input loads, 20 `mul`
+// and 20 `add` (2.45 instructions per MAC, 2.5 with the pointer steps and the loop test,
+// against Dot4Px4's 2.6). All 28 registers an `asm` block may use: 20 accumulators
+// (s0-s11, t3-t6, a2-a5), four weights (t0-t2, a6), an input (a7), a product (ra) and the
+// two pointers (a0, a1); then quant pointer (ra), multiplier, shift, rounding term
+// (t0-t2), output (a0), the constant 256 (a1) and two temporaries (a6, a7). The clamp is
+// one unsigned compare of v + 128 with 256; out-of-range values become -128 or 127 by
+// (v >> 31) ^ 127. out: pixel p's outputs of this group at out + p * kOutC.
+template <int32_t kStep, int32_t kOutC>
+__attribute__((always_inline)) inline void Dot5Px4Requant(const int8_t *x, const int8_t *w, int32_t n,
+                                                          const int32_t *init, const int32_t *quant, int8_t *out) {
+  const int8_t *const end4 = x + (n & ~3), *const end = x + n;
+  register const int8_t *xp asm("a0") = x;
+  register const int8_t *wp asm("a1") = w;
+  __asm__ volatile(
+      "lw ra, %[init]\n"
+      "lw s0, 0(ra)\n" "lw s1, 4(ra)\n" "lw s2, 8(ra)\n" "lw s3, 12(ra)\n"
+      "lw s4, 0(ra)\n" "lw s5, 4(ra)\n" "lw s6, 8(ra)\n" "lw s7, 12(ra)\n"
+      "lw s8, 0(ra)\n" "lw s9, 4(ra)\n" "lw s10, 8(ra)\n" "lw s11, 12(ra)\n"
+      "lw t3, 0(ra)\n" "lw t4, 4(ra)\n" "lw t5, 8(ra)\n" "lw t6, 12(ra)\n"
+      "lw a2, 0(ra)\n" "lw a3, 4(ra)\n" "lw a4, 8(ra)\n" "lw a5, 12(ra)\n"
+      "lw ra, %[end4]\n" "beq %[xp], ra, 2f\n"
+      "1:\n"
+      "lb t0, 0(%[wp])\n" "lb t1, 1(%[wp])\n" "lb t2, 2(%[wp])\n" "lb a6, 3(%[wp])\n"
+      "lb a7, %c[st]*0+0(%[xp])\n"
+      "mul ra, a7, t0\n" "add s0, s0, ra\n" "mul ra, a7, t1\n" "add s1, s1, ra\n"
+      "mul ra, a7, t2\n" "add s2, s2, ra\n" "mul a7, a7, a6\n" "add s3, s3, a7\n"
+      "lb a7, %c[st]*1+0(%[xp])\n"
+      "mul ra, a7, t0\n" "add s4, s4, ra\n" "mul ra, a7, t1\n" "add s5, s5, ra\n"
+      "mul ra, a7, t2\n" "add s6, s6, ra\n" "mul a7, a7, a6\n" "add s7, s7, a7\n"
+      "lb a7, %c[st]*2+0(%[xp])\n"
+      "mul ra, a7, t0\n" "add s8, s8, ra\n" "mul ra, a7, t1\n" "add s9, s9, ra\n"
+      "mul ra, a7, t2\n" "add s10, s10, ra\n" "mul a7, a7, a6\n" "add s11, s11, a7\n"
+      "lb a7, %c[st]*3+0(%[xp])\n"
+      "mul ra, a7, t0\n" "add t3, t3, ra\n" "mul ra, a7, t1\n" "add t4, t4, ra\n"
+      "mul ra, a7, t2\n" "add t5, t5, ra\n" "mul a7, a7, a6\n" "add t6, t6, a7\n"
+      "lb a7, %c[st]*4+0(%[xp])\n"
+      "mul ra, a7, t0\n" "add a2, a2, ra\n" "mul ra, a7, t1\n" "add a3, a3, ra\n"
+      "mul ra, a7, t2\n" "add a4, a4, ra\n" "mul a7, a7, a6\n" "add a5, a5, a7\n"
+      "lb t0, 4(%[wp])\n" "lb t1, 5(%[wp])\n" "lb t2, 6(%[wp])\n" "lb a6, 7(%[wp])\n"
+      "lb a7, %c[st]*0+1(%[xp])\n"
+      "mul ra, a7, t0\n" "add s0, s0, ra\n" "mul ra, a7, t1\n" "add s1, s1, ra\n"
+      "mul ra, a7, t2\n" "add s2, s2, ra\n" "mul a7, a7, a6\n" "add s3, s3, a7\n"
+      "lb a7, %c[st]*1+1(%[xp])\n"
+      "mul ra, a7, t0\n" "add s4, s4, ra\n" "mul ra, a7, t1\n" "add s5, s5, ra\n"
+      "mul ra, a7, t2\n" "add s6, s6, ra\n" "mul a7, a7, a6\n" "add s7, s7, a7\n"
+      "lb a7, %c[st]*2+1(%[xp])\n"
+      "mul ra, a7, t0\n" "add s8, s8, ra\n" "mul ra, a7, t1\n" "add s9, s9, ra\n"
+      "mul ra, a7, t2\n" "add s10, s10, ra\n" "mul a7, a7, a6\n" "add s11, s11, a7\n"
+      "lb a7, %c[st]*3+1(%[xp])\n"
+      "mul ra, a7, t0\n" "add t3, t3, ra\n" "mul ra, a7, t1\n" "add t4, t4, ra\n"
+      "mul ra, a7, t2\n" "add t5, t5, ra\n" "mul a7, a7, a6\n" "add t6, t6, a7\n"
+      "lb a7, %c[st]*4+1(%[xp])\n"
+      "mul ra, a7, t0\n" "add a2, a2, ra\n" "mul ra, a7, t1\n" "add a3, a3, ra\n"
+      "mul ra, a7, t2\n" "add a4, a4, ra\n" "mul a7, a7, a6\n" "add a5, a5, a7\n"
+      "lb t0, 8(%[wp])\n" "lb t1, 9(%[wp])\n" "lb t2, 10(%[wp])\n" "lb a6, 11(%[wp])\n"
+      "lb a7, %c[st]*0+2(%[xp])\n"
+      "mul ra, a7, t0\n" "add s0, s0, ra\n" "mul ra, a7, t1\n" "add s1, s1, ra\n"
+      "mul ra, a7, t2\n" "add s2, s2, ra\n" "mul a7, a7, a6\n" "add s3, s3, a7\n"
+      "lb a7, %c[st]*1+2(%[xp])\n"
+      "mul ra, a7, t0\n" "add s4, s4, ra\n" "mul ra, a7, t1\n" "add s5, s5, ra\n"
+      "mul ra, a7, t2\n" "add s6, s6, ra\n" "mul a7, a7, a6\n" "add s7, s7, a7\n"
+      "lb a7, %c[st]*2+2(%[xp])\n"
+      "mul ra, a7, t0\n" "add s8, s8, ra\n" "mul ra, a7, t1\n" "add s9, s9, ra\n"
+      "mul ra, a7, t2\n" "add s10, s10, ra\n" "mul a7, a7, a6\n" "add s11, s11, a7\n"
+      "lb a7, %c[st]*3+2(%[xp])\n"
+      "mul ra, a7, t0\n" "add t3, t3, ra\n" "mul ra, a7, t1\n" "add t4, t4, ra\n"
+      "mul ra, a7, t2\n" "add t5, t5, ra\n" "mul a7, a7, a6\n" "add t6, t6, a7\n"
+      "lb a7, %c[st]*4+2(%[xp])\n"
+      "mul ra, a7, t0\n" "add a2, a2, ra\n" "mul ra, a7, t1\n" "add a3, a3, ra\n"
+      "mul ra, a7, t2\n" "add a4, a4, ra\n" "mul a7, a7, a6\n" "add a5, a5, a7\n"
+      "lb t0, 12(%[wp])\n" "lb t1, 13(%[wp])\n" "lb t2, 14(%[wp])\n" "lb a6, 15(%[wp])\n"
+      "lb a7, %c[st]*0+3(%[xp])\n"
+      "mul ra, a7, t0\n" "add s0, s0, ra\n" "mul ra, a7, t1\n" "add s1, s1, ra\n"
+      "mul ra, a7, t2\n" "add s2, s2, ra\n" "mul a7, a7, a6\n" "add s3, s3, a7\n"
+      "lb a7, %c[st]*1+3(%[xp])\n"
+      "mul ra, a7, t0\n" "add s4, s4, ra\n" "mul ra, a7, t1\n" "add s5, s5, ra\n"
+      "mul ra, a7, t2\n" "add s6, s6, ra\n" "mul a7, a7, a6\n" "add s7, s7, a7\n"
+      "lb a7, %c[st]*2+3(%[xp])\n"
+      "mul ra, a7, t0\n" "add s8, s8, ra\n" "mul ra, a7, t1\n" "add s9, s9, ra\n"
+      "mul ra, a7, t2\n" "add s10, s10, ra\n" "mul a7, a7, a6\n" "add s11, s11, a7\n"
+      "lb a7, %c[st]*3+3(%[xp])\n"
+      "mul ra, a7, t0\n" "add t3, t3, ra\n" "mul ra, a7, t1\n" "add t4, t4, ra\n"
+      "mul ra, a7, t2\n" "add t5, t5, ra\n" "mul a7, a7, a6\n" "add t6, t6, a7\n"
+      "lb a7, %c[st]*4+3(%[xp])\n"
+      "mul ra, a7, t0\n" "add a2, a2, ra\n" "mul ra, a7, t1\n" "add a3, a3, ra\n"
+      "mul ra, a7, t2\n" "add a4, a4, ra\n" "mul a7, a7, a6\n" "add a5, a5, a7\n"
+      "addi %[xp], %[xp], 4\n" "addi %[wp], %[wp], 16\n" "lw ra, %[end4]\n" "bne %[xp], ra, 1b\n"
+      "2:\n" "lw ra, %[end]\n" "beq %[xp], ra, 4f\n"
+      "3:\n"
+      "lb t0, 0(%[wp])\n" "lb t1, 1(%[wp])\n" "lb t2, 2(%[wp])\n" "lb a6, 3(%[wp])\n"
+      "lb a7, %c[st]*0+0(%[xp])\n"
+      "mul ra, a7, t0\n" "add s0, s0, ra\n" "mul ra, a7, t1\n" "add s1, s1, ra\n"
+      "mul ra, a7, t2\n" "add s2, s2, ra\n" "mul a7, a7, a6\n" "add s3, s3, a7\n"
+      "lb a7, %c[st]*1+0(%[xp])\n"
+      "mul ra, a7, t0\n" "add s4, s4, ra\n" "mul ra, a7, t1\n" "add s5, s5, ra\n"
+      "mul ra, a7, t2\n" "add s6, s6, ra\n" "mul a7, a7, a6\n" "add s7, s7, a7\n"
+      "lb a7, %c[st]*2+0(%[xp])\n"
+      "mul ra, a7, t0\n" "add s8, s8, ra\n" "mul ra, a7, t1\n" "add s9, s9, ra\n"
+      "mul ra, a7, t2\n" "add s10, s10, ra\n" "mul a7, a7, a6\n" "add s11, s11, a7\n"
+      "lb a7, %c[st]*3+0(%[xp])\n"
+      "mul ra, a7, t0\n" "add t3, t3, ra\n" "mul ra, a7, t1\n" "add t4, t4, ra\n"
+      "mul ra, a7, t2\n" "add t5, t5, ra\n" "mul a7, a7, a6\n" "add t6, t6, a7\n"
+      "lb a7, %c[st]*4+0(%[xp])\n"
+      "mul ra, a7, t0\n" "add a2, a2, ra\n" "mul ra, a7, t1\n" "add a3, a3, ra\n"
+      "mul ra, a7, t2\n" "add a4, a4, ra\n" "mul a7, a7, a6\n" "add a5, a5, a7\n"
+      "addi %[xp], %[xp], 1\n" "addi %[wp], %[wp], 4\n" "lw ra, %[end]\n" "bne %[xp], ra, 3b\n"
+      "4:\n"
+      "lw ra, %[quant]\n" "lw %[xp], %[out]\n" "li %[wp], 256\n"
+      "lw t0, 0(ra)\n" "lw t1, 4(ra)\n" "lw t2, 8(ra)\n" "slli t0, t0, 1\n"
+      "mul a6, s0, t0\n" "mulhsu a7, s0, t0\n" "srai s0, s0, 31\n" "srli a6, a6, 31\n"
+      "add a7, a7, t2\n" "add a7, a7, a6\n" "add a7, a7, s0\n" "sra a7, a7, t1\n"
+      "addi a6, a7, 128\n" "bltu a6, %[wp], 7f\n" "srai a7, a7, 31\n" "xori a7, a7, 127\n" "7:\n" "sb a7, %c[oc]*0+0(%[xp])\n"
+      "mul a6, s4, t0\n" "mulhsu a7, s4, t0\n" "srai s4, s4, 31\n" "srli a6, a6, 31\n"
+      "add a7, a7, t2\n" "add a7, a7, a6\n" "add a7, a7, s4\n" "sra a7, a7, t1\n"
+      "addi a6, a7, 128\n" "bltu a6, %[wp], 7f\n" "srai a7, a7, 31\n" "xori a7, a7, 127\n" "7:\n" "sb a7, %c[oc]*1+0(%[xp])\n"
+      "mul a6, s8, t0\n" "mulhsu a7, s8, t0\n" "srai s8, s8, 31\n" "srli a6, a6, 31\n"
+      "add a7, a7, t2\n" "add a7, a7, a6\n" "add a7, a7, s8\n" "sra a7, a7, t1\n"
+      "addi a6, a7, 128\n" "bltu a6, %[wp], 7f\n" "srai a7, a7, 31\n" "xori a7, a7, 127\n" "7:\n" "sb a7, %c[oc]*2+0(%[xp])\n"
+      "mul a6, t3, t0\n" "mulhsu a7, t3, t0\n" "srai t3, t3, 31\n" "srli a6, a6, 31\n"
+      "add a7, a7, t2\n" "add a7, a7, a6\n" "add a7, a7, t3\n" "sra a7, a7, t1\n"
+      "addi a6, a7, 128\n" "bltu a6, %[wp], 7f\n" "srai a7, a7, 31\n" "xori a7, a7, 127\n" "7:\n" "sb a7, %c[oc]*3+0(%[xp])\n"
+      "mul a6, a2, t0\n" "mulhsu a7, a2, t0\n" "srai a2, a2, 31\n" "srli a6, a6, 31\n"
+      "add a7, a7, t2\n" "add a7, a7, a6\n" "add a7, a7, a2\n" "sra a7, a7, t1\n"
+      "addi a6, a7, 128\n" "bltu a6, %[wp], 7f\n" "srai a7, a7, 31\n" "xori a7, a7, 127\n" "7:\n" "sb a7, %c[oc]*4+0(%[xp])\n"
+      "lw t0, 12(ra)\n" "lw t1, 16(ra)\n" "lw t2, 20(ra)\n" "slli t0, t0, 1\n"
+      "mul a6, s1, t0\n" "mulhsu a7, s1, t0\n" "srai s1, s1, 31\n" "srli a6, a6, 31\n"
+      "add a7, a7, t2\n" "add a7, a7, a6\n" "add a7, a7, s1\n" "sra a7, a7, t1\n"
+      "addi a6, a7, 128\n" "bltu a6, %[wp], 7f\n" "srai a7, a7, 31\n" "xori a7, a7, 127\n" "7:\n" "sb a7, %c[oc]*0+1(%[xp])\n"
+      "mul a6, s5, t0\n" "mulhsu a7, s5, t0\n" "srai s5, s5, 31\n" "srli a6, a6, 31\n"
+      "add a7, a7, t2\n" "add a7, a7, a6\n" "add a7, a7, s5\n" "sra a7, a7, t1\n"
+      "addi a6, a7, 128\n" "bltu a6, %[wp], 7f\n" "srai a7, a7, 31\n" "xori a7, a7, 127\n" "7:\n" "sb a7, %c[oc]*1+1(%[xp])\n"
+      "mul a6, s9, t0\n" "mulhsu a7, s9, t0\n" "srai s9, s9, 31\n" "srli a6, a6, 31\n"
+      "add a7, a7, t2\n" "add a7, a7, a6\n" "add a7, a7, s9\n" "sra a7, a7, t1\n"
+      "addi a6, a7, 128\n" "bltu a6, %[wp], 7f\n" "srai a7, a7, 31\n" "xori a7, a7, 127\n" "7:\n" "sb a7, %c[oc]*2+1(%[xp])\n"
+      "mul a6, t4, t0\n" "mulhsu a7, t4, t0\n" "srai t4, t4, 31\n" "srli a6, a6, 31\n"
+      "add a7, a7, t2\n" "add a7, a7, a6\n" "add a7, a7, t4\n" "sra a7, a7, t1\n"
+      "addi a6, a7, 128\n" "bltu a6, %[wp], 7f\n" "srai a7, a7, 31\n" "xori a7, a7, 127\n" "7:\n" "sb a7, %c[oc]*3+1(%[xp])\n"
+      "mul a6, a3, t0\n" "mulhsu a7, a3, t0\n" "srai a3, a3, 31\n" "srli a6, a6, 31\n"
+      "add a7, a7, t2\n" "add a7, a7, a6\n" "add a7, a7, a3\n" "sra a7, a7, t1\n"
+      "addi a6, a7, 128\n" "bltu a6, %[wp], 7f\n" "srai a7, a7, 31\n" "xori a7, a7, 127\n" "7:\n" "sb a7, %c[oc]*4+1(%[xp])\n"
+      "lw t0, 24(ra)\n" "lw t1, 28(ra)\n" "lw t2, 32(ra)\n" "slli t0, t0, 1\n"
+      "mul a6, s2, t0\n" "mulhsu a7, s2, t0\n" "srai s2, s2, 31\n" "srli a6, a6, 31\n"
+      "add a7, a7, t2\n" "add a7, a7, a6\n" "add a7, a7, s2\n" "sra a7, a7, t1\n"
+      "addi a6, a7, 128\n" "bltu a6, %[wp], 7f\n" "srai a7, a7, 31\n" "xori a7, a7, 127\n" "7:\n" "sb a7, %c[oc]*0+2(%[xp])\n"
+      "mul a6, s6, t0\n" "mulhsu a7, s6, t0\n" "srai s6, s6, 31\n" "srli a6, a6, 31\n"
+      "add a7, a7, t2\n" "add a7, a7, a6\n" "add a7, a7, s6\n" "sra a7, a7, t1\n"
+      "addi a6, a7, 128\n" "bltu a6, %[wp], 7f\n" "srai a7, a7, 31\n" "xori a7, a7, 127\n" "7:\n" "sb a7, %c[oc]*1+2(%[xp])\n"
+      "mul a6, s10, t0\n" "mulhsu a7, s10, t0\n" "srai s10, s10, 31\n" "srli a6, a6, 31\n"
+      "add a7, a7, t2\n" "add a7, a7, a6\n" "add a7, a7, s10\n" "sra a7, a7, t1\n"
+      "addi a6, a7, 128\n" "bltu a6, %[wp], 7f\n" "srai a7, a7, 31\n" "xori a7, a7, 127\n" "7:\n" "sb a7, %c[oc]*2+2(%[xp])\n"
+      "mul a6, t5, t0\n" "mulhsu a7, t5, t0\n" "srai t5, t5, 31\n" "srli a6, a6, 31\n"
+      "add a7, a7, t2\n" "add a7, a7, a6\n" "add a7, a7, t5\n" "sra a7, a7, t1\n"
+      "addi a6, a7, 128\n" "bltu a6, %[wp], 7f\n" "srai a7, a7, 31\n" "xori a7, a7, 127\n" "7:\n" "sb a7, %c[oc]*3+2(%[xp])\n"
+      "mul a6, a4, t0\n" "mulhsu a7, a4, t0\n" "srai a4, a4, 31\n" "srli a6, a6, 31\n"
+      "add a7, a7, t2\n" "add a7, a7, a6\n" "add a7, a7, a4\n" "sra a7, a7, t1\n"
+      "addi a6, a7, 128\n" "bltu a6, %[wp], 7f\n" "srai a7, a7, 31\n" "xori a7, a7, 127\n" "7:\n" "sb a7, %c[oc]*4+2(%[xp])\n"
+      "lw t0, 36(ra)\n" "lw t1, 40(ra)\n" "lw t2, 44(ra)\n" "slli t0, t0, 1\n"
+      "mul a6, s3, t0\n" "mulhsu a7, s3, t0\n" "srai s3, s3, 31\n" "srli a6, a6, 31\n"
+      "add a7, a7, t2\n" "add a7, a7, a6\n" "add a7, a7, s3\n" "sra a7, a7, t1\n"
+      "addi a6, a7, 128\n" "bltu a6, %[wp], 7f\n" "srai a7, a7, 31\n" "xori a7, a7, 127\n" "7:\n" "sb a7, %c[oc]*0+3(%[xp])\n"
+      "mul a6, s7, t0\n" "mulhsu a7, s7, t0\n" "srai s7, s7, 31\n" "srli a6, a6, 31\n"
+      "add a7, a7, t2\n" "add a7, a7, a6\n" "add a7, a7, s7\n" "sra a7, a7, t1\n"
+      "addi a6, a7, 128\n" "bltu a6, %[wp], 7f\n" "srai a7, a7, 31\n" "xori a7, a7, 127\n" "7:\n" "sb a7, %c[oc]*1+3(%[xp])\n"
+      "mul a6, s11, t0\n" "mulhsu a7, s11, t0\n" "srai s11, s11, 31\n" "srli a6, a6, 31\n"
+      "add a7, a7, t2\n" "add a7, a7, a6\n" "add a7, a7, s11\n" "sra a7, a7, t1\n"
+      "addi a6, a7, 128\n" "bltu a6, %[wp], 7f\n" "srai a7, a7, 31\n" "xori a7, a7, 127\n" "7:\n" "sb a7, %c[oc]*2+3(%[xp])\n"
+      "mul a6, t6, t0\n" "mulhsu a7, t6, t0\n" "srai t6, t6, 31\n" "srli a6, a6, 31\n"
+      "add a7, a7, t2\n" "add a7, a7, a6\n" "add a7, a7, t6\n" "sra a7, a7, t1\n"
+      "addi a6, a7, 128\n" "bltu a6, %[wp], 7f\n" "srai a7, a7, 31\n" "xori a7, a7, 127\n" "7:\n" "sb a7, %c[oc]*3+3(%[xp])\n"
+      "mul a6, a5, t0\n" "mulhsu a7, a5, t0\n" "srai a5, a5, 31\n" "srli a6, a6, 31\n"
+      "add a7, a7, t2\n" "add a7, a7, a6\n" "add a7, a7, a5\n" "sra a7, a7, t1\n"
+      "addi a6, a7, 128\n" "bltu a6, %[wp], 7f\n" "srai a7, a7, 31\n" "xori a7, a7, 127\n" "7:\n" "sb a7, %c[oc]*4+3(%[xp])\n"
+      : [xp] "+r"(xp), [wp] "+r"(wp)
+      : [end4] "m"(end4), [end] "m"(end), [init] "m"(init), [quant] "m"(quant), [out] "m"(out), [st] "n"(kStep),
+        [oc] "n"(kOutC)
+      : "s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "s9", "s10", "s11", "t3", "t4", "t5", "t6", "a2", "a3",
+        "a4", "a5", "t0", "t1", "t2", "a6", "a7", "ra", "memory");
+}
+
+
 #endif
 
 // What DotRows needs besides the vectors: per-channel arrays padded to a multiple of 4
@@ -702,6 +887,16 @@ __attribute__((noinline)) void DotRows4Px(const int8_t *const *x, const int8_t *
       out[3 * out_c + oc + k] = v3;
     }
   }
+}
+
+// Five pixels whose fields are x + p * kStep (outputs out + p * kOutC), all kOutC channels
+// (a multiple of 4) four at a time through Dot5Px4Requant. Not inlined, as DotRows4Px.
+template <int32_t kStep, int32_t kOutC>
+__attribute__((noinline)) void DotRows5Px(const int8_t *x, const int8_t *w8, int32_t n, const RowsQuant &q,
+                                          int8_t *out) {
+  static_assert(kOutC % 4 == 0 && 3 + 4 * kStep <= 2047 && 4 * kOutC + 3 <= 2047, "immediate offsets");
+  for (int32_t oc = 0; oc < kOutC; oc += 4)
+    Dot5Px4Requant<kStep, kOutC>(x, w8 + oc * n, n, q.acc_init + oc, q.quant + oc * kQuantStride, out + oc);
 }
 #endif
 
