@@ -122,9 +122,8 @@ inline bool FillsWithFoursAndFives(int32_t r) {
 
 // col: scratch of 4 * ceil4(k_h * k_w * in_c) bytes (nullptr: reference loop); the first
 // quarter holds a gathered field, the others more where four pixels share each weight load
-// (RISC-V). kFast: the
-// layer's requantization form (MultiplyByQuantizedMultiplierFast), chosen by the generator.
-// kStep, kOutC (RISC-V, form 2, full range; 0: none): the bytes between neighbouring
+// (RISC-V). kFast: the layer's requantization form (MultiplyByQuantizedMultiplierFast),
+// chosen by the generator. kStep, kOutC (RISC-V, form 2, full range; 0: none): the bytes between neighbouring
 // pixels' in-place fields and the output channels, for DotRows5Px's immediate offsets.
 template <int kFast = 0, bool kFullRange = false, int32_t kStep = 0, int32_t kOutC = 0>
 inline void Conv(const ConvParams &p, const int8_t *input, int8_t *output, int8_t *col) {
@@ -143,8 +142,8 @@ inline void Conv(const ConvParams &p, const int8_t *input, int8_t *output, int8_
   const int32_t out_c = p.out_c, image_bytes = p.in_h * p.in_w * p.in_c;
   int8_t *out = output;
 #if BEDSIDE_ENGINE_TWO_PIXELS
-  // RISC-V: four pixels per pass (col holds four gathered fields), then two, then one;
-  // pixels are taken in order across rows.
+  // RISC-V: five pixels per pass where their fields lie in place kStep apart, else four
+  // (col holds four gathered fields), then two, then one; pixels in order across rows.
   const int32_t pixels = p.out_h * p.out_w;
   for (int32_t b = 0; b < p.batches; ++b) {
     const int8_t *image = input + b * image_bytes;
