@@ -130,3 +130,28 @@ def test_a_model_too_big_for_the_m0_does_not_fit(tmp_path):
     assert f["targets_measured"] == ["riscv32"] and f["outputs_equal"]
     assert f["m0_engine_bytes"] > 0           # the engine compiled; only the firmware overflowed
     assert "does not fit (RAM" in r.stdout
+
+
+@pytest.mark.qemu
+def test_a_failed_cross_compile_is_one_line_and_exit_2(tmp_path):
+    """The real RISC-V compiler, run with an option it does not know (a wrapper first on
+    PATH adds it), fails: one line naming the file, the target and GCC's error, no traceback."""
+    from bedside.bench import engine_m4 as bench_m4
+    if not bench_m4.tools_available("riscv32"):
+        pytest.skip("riscv64-unknown-elf toolchain or QEMU not installed")
+    import shutil
+    gxx = bench_m4.TARGETS["riscv32"].tool("g++")
+    wrapper = tmp_path / "bin" / gxx
+    wrapper.parent.mkdir()
+    wrapper.write_text(f'#!/bin/sh\nexec {shutil.which(gxx)} "$@" -mno-such-option\n')
+    wrapper.chmod(0o755)
+    path = tmp_path / "m.tflite"
+    path.write_bytes(_quantize_model(8))
+    env = dict(os.environ, PYTHONPATH=str(ROOT), PATH=f"{wrapper.parent}{os.pathsep}{os.environ['PATH']}")
+    r = subprocess.run([sys.executable, "-m", "bedside.cli", "bench", "engine", str(path), "-n", "2",
+                        "--targets", "riscv32"], capture_output=True, text=True, env=env)
+    lines = [line for line in r.stderr.splitlines() if line.strip()]
+    assert r.returncode == 2 and len(lines) == 1, r.stdout + r.stderr
+    assert "Traceback" not in r.stdout + r.stderr
+    assert "cross-compile of" in lines[0] and "for riscv32 failed" in lines[0]
+    assert "-mno-such-option" in lines[0]

@@ -202,6 +202,51 @@ def test_depthwise_m1_bit_exact_on_cortex_m(tmp_path):
 
 
 
+def requant_form_case(op: str, form: int, seed: int) -> bytes:
+    """One 1x1 CONV_2D or 3x3 SAME DEPTHWISE_CONV_2D (with RELU) over a 5x6 map of 64
+    channels whose scales and biases force requantization form 1 (right shifts of 24-25)
+    or 0 (accumulators that may reach 2^30): the RISC-V four-pixel kernels requantize these
+    in C, not in their assembly (form 2)."""
+    from tests.fixtures.crafted import T, build
+    r = np.random.default_rng(seed)
+    c = 64
+    if form == 1:
+        ws, bias = r.uniform(2.0 ** -25, 2.0 ** -24, c), r.integers(-(1 << 29), 1 << 29, c)
+    else:
+        ws = r.uniform(2.0 ** -27, 2.0 ** -26, c)
+        bias = r.choice([-1, 1], c) * r.integers(1 << 30, (1 << 30) + (1 << 29), c)
+    shape, qdim = ((c, 1, 1, c), 0) if op == "CONV_2D" else ((1, 3, 3, c), 3)
+    tensors = [T((1, 5, 6, c), scales=[1.0], zero_points=[int(r.integers(-5, 5))]),
+               T(shape, data=r.integers(-127, 128, shape).astype(np.int8), scales=list(ws),
+                 zero_points=[0] * c, quantized_dimension=qdim),
+               T((c,), "int32", data=bias.astype(np.int32), scales=list(ws), zero_points=[0] * c),
+               T((1, 5, 6, c), scales=[1.0], zero_points=[int(r.integers(-10, 10))])]
+    if op == "CONV_2D":
+        return build(tensors, op, [0, 1, 2], [3], "Conv2DOptions", padding=0, strideW=1, strideH=1)
+    return build(tensors, op, [0, 1, 2], [3], "DepthwiseConv2DOptions", padding=0, strideW=1, strideH=1,
+                 depthMultiplier=1, fusedActivationFunction=1)
+
+
+@pytest.mark.qemu
+@pytest.mark.parametrize("op", ["CONV_2D", "DEPTHWISE_CONV_2D"])
+@pytest.mark.parametrize("form", [0, 1])
+def test_requantization_forms_0_and_1_on_every_target(tmp_path, op, form):
+    from bedside.bench.engine import random_inputs, tflm_outputs
+    from bedside.bench import engine_m4 as bench_m4
+    from bedside.converter.engine import generate
+    if not (bench_m4.tools_available() and bench_m4.tools_available("riscv32")):
+        pytest.skip("arm-none-eabi / riscv64-unknown-elf toolchains or QEMU not installed")
+    model_bytes = requant_form_case(op, form, seed=40 + form)
+    generate(model_bytes, tmp_path / "gen")
+    kernel = "Conv" if op == "CONV_2D" else "DepthwiseConvM1"
+    assert f"bedside_engine::{kernel}<{form}, " in (tmp_path / "gen" / "model_engine.cc").read_text()
+    x = random_inputs(model_bytes, 3, seed=form)
+    ref = tflm_outputs(model_bytes, x)
+    assert len(np.unique(ref)) > 10
+    f = bench_m4.measure(tmp_path / "gen", tmp_path / "m", x, ref)
+    assert f["outputs_equal"], {k: v for k, v in f.items() if k.endswith("equal")}
+
+
 AVERAGE_PROGRAM = r"""
 #include <cstdio>
 #include "kernels/pooling.h"

@@ -250,9 +250,12 @@ def run(args) -> int:
         console.print(f"[green]bit-exact[/]: {args.inputs} random inputs (seed {args.seed}), "
                       f"all {ref.nbytes} output bytes equal to tflite_micro")
         if not args.no_cortex_m:
-            with console.status("building and running the emulated targets"):
-                figures.update(bench_m4.measure(work / "gen", work / "m4", x[:4], ref[:4], console,
-                                                targets=targets, per_op=args.per_op, info=info))
+            try:
+                with console.status("building and running the emulated targets"):
+                    figures.update(bench_m4.measure(work / "gen", work / "m4", x[:4], ref[:4], console,
+                                                    targets=targets, per_op=args.per_op, info=info))
+            except bench_m4.BuildFailed as e:
+                return refuse(f"{e} (--keep DIR keeps the build to rerun it)")
         if args.public:
             figures["public_model"] = {"name": args.public, "tiny": args.tiny,
                                        "cmsis_nn_instructions_per_mac": public_models.CMSIS_NN.get(args.public)}

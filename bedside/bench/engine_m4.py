@@ -44,6 +44,11 @@ class DoesNotFit(RuntimeError):
     """The benchmark firmware overflows a memory region of the target (not a failure)."""
 
 
+class BuildFailed(RuntimeError):
+    """A cross-compile or link of the benchmark firmware failed; the message is one line
+    (the tool's first error), for `bench engine` to print without a traceback."""
+
+
 def tools_available(target: str = "m4") -> bool:
     t = TARGETS[target]
     return all(shutil.which(x) for x in (t.tool("gcc"), t.tool("g++"), t.tool("size"), t.qemu[0]))
@@ -84,7 +89,7 @@ def build(gen_dir: Path, work: Path, inputs: np.ndarray, expected: np.ndarray,
         obj = work / (src.stem + ".o")
         compiler = {".cc": cxx, ".c": [*cc, "-std=c11"], ".S": cc}[src.suffix]
         cmd = [*compiler, "-c", str(src), "-o", str(obj)]
-        _check(subprocess.run(cmd, capture_output=True, text=True), cmd, "cross-compile")
+        _check(subprocess.run(cmd, capture_output=True, text=True), f"cross-compile of {src.name} for {target}")
         objs.append(str(obj))
     from bedside.host_tools.builder.callgraph import stack_reserve, worst_case_stack
     stack = stack_reserve(worst_case_stack(work))
@@ -99,13 +104,15 @@ def build(gen_dir: Path, work: Path, inputs: np.ndarray, expected: np.ndarray,
         sizes = _regions(ld)
         raise DoesNotFit(", ".join(f"{reg} {sizes[reg] + int(n)} bytes > {sizes[reg]}"
                                    for reg, n in dict(over).items()))
-    _check(r, cmd, "link")
+    _check(r, f"link of the {target} benchmark firmware")
     return elf
 
 
-def _check(r: subprocess.CompletedProcess, cmd: list[str], what: str) -> None:
+def _check(r: subprocess.CompletedProcess, what: str) -> None:
     if r.returncode:
-        raise RuntimeError(f"{what} failed: {' '.join(cmd)}\n{r.stderr}")
+        lines = [line.strip() for line in r.stderr.splitlines() if line.strip()]
+        first = next((line for line in lines if "error" in line), lines[0] if lines else f"exit status {r.returncode}")
+        raise BuildFailed(f"{what} failed: {first}")
 
 
 def _regions(ldscript: Path) -> dict[str, int]:

@@ -26,7 +26,7 @@ from .quant import FLOAT64, reference
 from .tflite_reader import Model, Operator, Tensor, read_model
 from .validate import check_model
 
-GEN_FORMAT = 3   # 2: model_engine_held (INFO held_sha256); 3: CONV_2D scratch holds two im2col fields
+GEN_FORMAT = 4   # 2: model_engine_held (INFO held_sha256); 3: CONV_2D scratch holds two im2col fields; 4: four
 GENERATOR = "bedside.converter.engine"
 KERNELS = FIRMWARE_DIR / "engine" / "kernels"
 

@@ -5,7 +5,7 @@
 
 // Format of the generated code these kernels accept; the generator writes
 // BEDSIDE_ENGINE_GEN_FORMAT and model_engine.cc refuses to build when they differ.
-#define BEDSIDE_ENGINE_FORMAT 3  // 2: model_engine_held(); 3: CONV_2D scratch holds two im2col fields
+#define BEDSIDE_ENGINE_FORMAT 4  // 2: model_engine_held(); 3: CONV_2D scratch holds two im2col fields; 4: four
 
 // Per-op profiling hook, called after each op of model_engine_invoke: the engine
 // benchmark (`bedside bench engine --per-op`) builds with BEDSIDE_ENGINE_PROFILE and

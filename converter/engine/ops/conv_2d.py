@@ -3,13 +3,18 @@ from ._common import (act_range, bias_input, check_int8, dot_rows, kernel_form, 
                       per_channel)
 
 
+# im2col fields Conv's scratch holds (kernels/conv.h: RISC-V gathers up to four pixels at once)
+IM2COL_FIELDS = 4
+
+
 def scratch_bytes(op, model):
-    """im2col buffers for two output pixels (fast path, ungrouped convolutions; the second
-    is read where the kernels work on two pixels at once: kernels/conv.h)."""
+    """im2col buffers for IM2COL_FIELDS output pixels (fast path, ungrouped convolutions; the others
+    than the first are read where the kernels work on several pixels at once: RISC-V,
+    kernels/conv.h)."""
     inp, filt = model.tensors[op.inputs[0]], model.tensors[op.inputs[1]]
     if len(filt.shape) != 4 or len(inp.shape) != 4 or filt.shape[3] != inp.shape[3]:
         return 0
-    return 2 * ((filt.shape[1] * filt.shape[2] * filt.shape[3] + 3) // 4 * 4)
+    return IM2COL_FIELDS * ((filt.shape[1] * filt.shape[2] * filt.shape[3] + 3) // 4 * 4)
 
 
 def emit_conv(g, op, geometry: dict, w2d, bias: int, input_offset: int, mult, shift,
@@ -29,7 +34,13 @@ def emit_conv(g, op, geometry: dict, w2d, bias: int, input_offset: int, mult, sh
                       acc_init="nullptr", quant="nullptr", filter16="nullptr", filter8="nullptr")
     p = g.param("ConvParams", **fields)
     col = g.scratch("int8_t") if w2d is not None else "nullptr"
-    g.emit(f"bedside_engine::Conv{kernel_form(form, lo, hi)}({p}, {g.ptr(op.inputs[0], True)}, "
+    targs = kernel_form(form, lo, hi)
+    step, oc = geometry["stride_w"] * geometry["in_c"], geometry["out_c"]
+    if (w2d is not None and form == 2 and (lo, hi) == (-128, 127) and geometry["k_h"] == 1
+            and geometry["dil_w"] == 1 and oc % 4 == 0 and 4 * oc + 3 <= 2047 and 4 * step + 3 <= 2047):
+        # fields of neighbouring pixels in place `step` bytes apart: RISC-V's five-pixel pass
+        targs = f"{targs[:-1]} BEDSIDE_ENGINE_FIVE_PIXELS({step}, {oc})>"
+    g.emit(f"bedside_engine::Conv{targs}({p}, {g.ptr(op.inputs[0], True)}, "
            f"{g.ptr(op.outputs[0])}, {col});")
 
 

@@ -6,19 +6,19 @@ import numpy as np
 from ..quant import wrap32
 from ._common import (act_range, bias_input, channel_quant, check_int8, fast_requant, kernel_form,
                       out_size, pad4, pad_amount, per_channel, requant_form)
-from .conv_2d import emit_conv
+from .conv_2d import IM2COL_FIELDS, emit_conv
 
 
 def scratch_bytes(op, model):
-    """A gathered receptive field (kh*kw*out_channels), or the two im2col fields of the
+    """A gathered receptive field (kh*kw*out_channels), or Conv's im2col fields in the
     1-channel case; multiplier-1 layers read their taps in place."""
     inp, filt = model.tensors[op.inputs[0]], model.tensors[op.inputs[1]]
     if len(filt.shape) != 4 or len(inp.shape) != 4 or filt.data is None:
         return 0
     if inp.shape[3] > 1 and filt.shape[3] == inp.shape[3]:
         return 0
-    if inp.shape[3] == 1:     # Conv's im2col: two pixels' fields (kernels/conv.h)
-        return 2 * ((filt.shape[1] * filt.shape[2] + 3) // 4 * 4)
+    if inp.shape[3] == 1:     # Conv's im2col: IM2COL_FIELDS pixels' fields (kernels/conv.h)
+        return IM2COL_FIELDS * ((filt.shape[1] * filt.shape[2] + 3) // 4 * 4)
     return (filt.shape[1] * filt.shape[2] * filt.shape[3] + 3) // 4 * 4
 
 

@@ -17,12 +17,22 @@
 #define BEDSIDE_ENGINE_DSP 0
 #endif
 
-// Two output pixels per pass in the dot-product kernels (dot.h: Dot2Px) on cores with
-// registers to hold 16 accumulators and no packed multiply: RISC-V.
+// Several output pixels per pass (dot.h: DotRows4Px, DotRows2Px; depthwise_conv.h:
+// DepthwiseConvM1Quads and the interior pairs) on cores with registers to hold 16
+// accumulators and no packed multiply: RISC-V.
 #if defined(__riscv) && !defined(BEDSIDE_ENGINE_ONE_PIXEL)
 #define BEDSIDE_ENGINE_TWO_PIXELS 1
 #else
 #define BEDSIDE_ENGINE_TWO_PIXELS 0
+#endif
+
+// Conv's template arguments for five pixels per pass (dot.h: DotRows5Px): the generator
+// writes Conv<form, full BEDSIDE_ENGINE_FIVE_PIXELS(step, out_c)> where a layer's fields can
+// lie in place at a fixed step; other builds instantiate Conv once per form, as before.
+#if BEDSIDE_ENGINE_TWO_PIXELS
+#define BEDSIDE_ENGINE_FIVE_PIXELS(step, out_c) , step, out_c
+#else
+#define BEDSIDE_ENGINE_FIVE_PIXELS(step, out_c)
 #endif
 
 // Generated code names DSP-only constants (e.g. int16 weight copies) through this macro.

@@ -64,17 +64,26 @@ inline void ConvReference(const ConvParams &p, const int8_t *input, int8_t *outp
   }
 }
 
+// Where the receptive field of the output pixel at (y0, x0) lies contiguous in the input
+// (1-D convs, interior pixels), or nullptr when it must be gathered. `readable`: bytes the
+// dot product may read from the start of the field (n, or n rounded up to 4 on the DSP
+// path), so a field pointed to in place never reads past the image.
+inline const int8_t *FieldInPlace(const ConvParams &p, const int8_t *image, int32_t y0, int32_t x0,
+                                  int32_t readable) {
+  const int32_t in_w = p.in_w, in_c = p.in_c;
+  if (p.k_h == 1 && p.dil_w == 1 && x0 >= 0 && x0 + p.k_w <= in_w && y0 >= 0 && y0 < p.in_h &&
+      (y0 * in_w + x0) * in_c + readable <= p.in_h * in_w * in_c)
+    return image + (y0 * in_w + x0) * in_c;
+  return nullptr;
+}
+
 // Gathers the receptive field of one output pixel; returns where it is (col or the input).
-// `readable`: bytes the dot product may read from the start of the field (n, or n rounded
-// up to 4 on the DSP path), so a field pointed to in place never reads past the image.
 inline const int8_t *Im2Col(const ConvParams &p, const int8_t *image, int32_t y0, int32_t x0, int8_t *col,
                             int32_t readable) {
+  if (const int8_t *in_place = FieldInPlace(p, image, y0, x0, readable)) return in_place;   // no copy
   const int32_t in_w = p.in_w, in_c = p.in_c, row_bytes = p.k_w * in_c;
   const int8_t pad = static_cast<int8_t>(-p.input_offset);
   const bool row_inside = p.dil_w == 1 && x0 >= 0 && x0 + p.k_w <= in_w;
-  if (p.k_h == 1 && row_inside && y0 >= 0 && y0 < p.in_h &&
-      (y0 * in_w + x0) * in_c + readable <= p.in_h * in_w * in_c)
-    return image + (y0 * in_w + x0) * in_c;                  // contiguous: no copy
   int8_t *dst = col;
   for (int32_t ky = 0; ky < p.k_h; ++ky, dst += row_bytes) {
     const int32_t y = y0 + p.dil_h * ky;
@@ -102,10 +111,21 @@ inline const int8_t *Im2Col(const ConvParams &p, const int8_t *image, int32_t y0
   return col;
 }
 
-// col: scratch of 2 * ceil4(k_h * k_w * in_c) bytes (nullptr: reference loop); the second
-// half holds a second pixel's field where two pixels share each weight load (RISC-V). kFast: the
-// layer's requantization form (MultiplyByQuantizedMultiplierFast), chosen by the generator.
-template <int kFast = 0, bool kFullRange = false>
+// Whether r pixels split into groups of four and five (so a row's run of in-place fields
+// takes a five-pixel pass only where the rest of the run leaves no two- or one-pixel
+// remainder: 12 = 4 + 4 + 4, not 5 + 5 + 2).
+inline bool FillsWithFoursAndFives(int32_t r) {
+  for (int32_t fives = 0; fives < 4 && 5 * fives <= r; ++fives)
+    if ((r - 5 * fives) % 4 == 0) return true;
+  return false;
+}
+
+// col: scratch of 4 * ceil4(k_h * k_w * in_c) bytes (nullptr: reference loop); the first
+// quarter holds a gathered field, the others more where four pixels share each weight load
+// (RISC-V). kFast: the layer's requantization form (MultiplyByQuantizedMultiplierFast),
+// chosen by the generator. kStep, kOutC (RISC-V, form 2, full range; 0: none): the bytes between neighbouring
+// pixels' in-place fields and the output channels, for DotRows5Px's immediate offsets.
+template <int kFast = 0, bool kFullRange = false, int32_t kStep = 0, int32_t kOutC = 0>
 inline void Conv(const ConvParams &p, const int8_t *input, int8_t *output, int8_t *col) {
   if (p.filter_in_c != p.in_c || col == nullptr || p.acc_init == nullptr) {
     ConvReference(p, input, output);
@@ -121,25 +141,77 @@ inline void Conv(const ConvParams &p, const int8_t *input, int8_t *output, int8_
   const RowsQuant q = {p.acc_init, p.quant, p.output_offset, p.act_min, p.act_max};
   const int32_t out_c = p.out_c, image_bytes = p.in_h * p.in_w * p.in_c;
   int8_t *out = output;
+#if BEDSIDE_ENGINE_TWO_PIXELS
+  // RISC-V: five pixels per pass where their fields lie in place kStep apart, else four
+  // (col holds four gathered fields), then two, then one; pixels in order across rows.
+  const int32_t pixels = p.out_h * p.out_w;
+  for (int32_t b = 0; b < p.batches; ++b) {
+    const int8_t *image = input + b * image_bytes;
+    int32_t oy = 0, ox = 0, run_row = -1, run_end = 0;
+    for (int32_t done = 0; done < pixels;) {
+      if constexpr (kStep > 0 && kFast == 2 && kFullRange) {   // five in-place fields of one row
+        const int32_t y0 = oy * p.stride_h - p.pad_h, x0 = ox * p.stride_w - p.pad_w;
+        if (oy != run_row) {   // where the row's in-place fields end (the right border is gathered)
+          run_row = oy;
+          run_end = p.out_w;
+          while (run_end > ox &&
+                 FieldInPlace(p, image, y0, (run_end - 1) * p.stride_w - p.pad_w, readable) == nullptr)
+            --run_end;
+        }
+        if (ox + 5 <= run_end && FillsWithFoursAndFives(run_end - ox - 5)) {
+          const int8_t *const first = FieldInPlace(p, image, y0, x0, readable);
+          const int8_t *const last = FieldInPlace(p, image, y0, x0 + 4 * p.stride_w, readable);
+          if (first != nullptr && last != nullptr && last - first == 4 * kStep && out_c == kOutC) {
+            DotRows5Px<kStep, kOutC>(first, p.filter8, n, q, out);
+            out += 5 * out_c;
+            done += 5;
+            if ((ox += 5) == p.out_w) {
+              ox = 0;
+              ++oy;
+            }
+            continue;
+          }
+        }
+      }
+      const int8_t *x[4];
+      int32_t got = 0, gathered = 0;
+      while (got < 4 && done + got < pixels) {
+        const int32_t y0 = oy * p.stride_h - p.pad_h, x0 = ox * p.stride_w - p.pad_w;
+        const int8_t *field = FieldInPlace(p, image, y0, x0, readable);
+        if (field == nullptr) {
+          field = Im2Col(p, image, y0, x0, col + gathered * readable, readable);
+          ++gathered;
+        }
+        x[got++] = field;
+        if (++ox == p.out_w) {
+          ox = 0;
+          ++oy;
+        }
+      }
+      if (got == 4) {
+        DotRows4Px<kFast, kFullRange>(x, p.filter8, n, out_c, q, out);
+      } else if (got >= 2) {
+        DotRows2Px<kFast, kFullRange>(x[0], x[1], p.filter8, n, out_c, q, out, out + out_c);
+        if (got == 3) DotRows<kFast, kFullRange>(x[2], p.filter16, p.filter8, n, out_c, q, out + 2 * out_c);
+      } else {
+        DotRows<kFast, kFullRange>(x[0], p.filter16, p.filter8, n, out_c, q, out);
+      }
+      out += got * out_c;
+      done += got;
+    }
+  }
+#else
   for (int32_t b = 0; b < p.batches; ++b) {
     const int8_t *image = input + b * image_bytes;
     for (int32_t oy = 0; oy < p.out_h; ++oy) {
       const int32_t y0 = oy * p.stride_h - p.pad_h;
       for (int32_t ox = 0; ox < p.out_w; ++ox, out += out_c) {
         const int8_t *x = Im2Col(p, image, y0, ox * p.stride_w - p.pad_w, col, readable);
-#if BEDSIDE_ENGINE_TWO_PIXELS
-        if (ox + 1 < p.out_w) {   // and the next pixel, gathered into the second half of col
-          const int8_t *x1 = Im2Col(p, image, y0, (ox + 1) * p.stride_w - p.pad_w, col + readable, readable);
-          DotRows2Px<kFast, kFullRange>(x, x1, p.filter8, n, out_c, q, out, out + out_c);
-          ++ox;
-          out += out_c;
-          continue;
-        }
-#endif
         DotRows<kFast, kFullRange>(x, p.filter16, p.filter8, n, out_c, q, out);
       }
     }
   }
+#endif
 }
 
 }  // namespace bedside_engine

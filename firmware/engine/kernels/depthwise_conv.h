@@ -373,6 +373,168 @@ inline void DepthwiseStore4x2(const int32_t *a, const int32_t *q, int32_t out_of
   }
 }
 
+#if BEDSIDE_ENGINE_TWO_PIXELS && !BEDSIDE_ENGINE_DSP
+// Largest window (bytes from a pixel's first tap to past its last) gathered on the stack,
+// four times, by DepthwiseConvM1Quads.
+constexpr int32_t kDwMaxWindow = 1024;
+
+// n bytes (a multiple of 4) from a word-aligned src to a word-aligned dst, two words per
+// iteration (the tail word alone).
+inline void CopyWords(int8_t *dst, const int8_t *src, int32_t n) {
+  uint32_t *d = static_cast<uint32_t *>(__builtin_assume_aligned(dst, 4));
+  const uint32_t *q = static_cast<const uint32_t *>(__builtin_assume_aligned(src, 4));
+  const uint32_t *const end = q + (n >> 2);
+  for (; q + 2 <= end; q += 2, d += 2) {
+    const uint32_t v0 = q[0], v1 = q[1];
+    d[0] = v0;
+    d[1] = v1;
+  }
+  if (q != end) *d = *q;
+}
+
+// One tap of two channels (c, c + 1 of the group) for four pixels (p0-p3: their windows'
+// first taps, the tap at immediate offset xo; the group's weights at wo in blk): each
+// weight byte feeds four MACs (per channel one weight load, then per pixel a load, `mul`
+// and `add`: 3.25 instructions per MAC against 3.5 for two pixels).
+#define BEDSIDE_RV_DW_TAP2X4 \
+  "lb %[w], %c[wo]+%c[c]+0(%[blk])\n" \
+  "lb %[x], %c[xo]+%c[c]+0(%[p0])\n" "mul %[x], %[x], %[w]\n" "add %[a00], %[a00], %[x]\n" \
+  "lb %[x], %c[xo]+%c[c]+0(%[p1])\n" "mul %[x], %[x], %[w]\n" "add %[a10], %[a10], %[x]\n" \
+  "lb %[x], %c[xo]+%c[c]+0(%[p2])\n" "mul %[x], %[x], %[w]\n" "add %[a20], %[a20], %[x]\n" \
+  "lb %[x], %c[xo]+%c[c]+0(%[p3])\n" "mul %[x], %[x], %[w]\n" "add %[a30], %[a30], %[x]\n" \
+  "lb %[w], %c[wo]+%c[c]+1(%[blk])\n" \
+  "lb %[x], %c[xo]+%c[c]+1(%[p0])\n" "mul %[x], %[x], %[w]\n" "add %[a01], %[a01], %[x]\n" \
+  "lb %[x], %c[xo]+%c[c]+1(%[p1])\n" "mul %[x], %[x], %[w]\n" "add %[a11], %[a11], %[x]\n" \
+  "lb %[x], %c[xo]+%c[c]+1(%[p2])\n" "mul %[x], %[x], %[w]\n" "add %[a21], %[a21], %[x]\n" \
+  "lb %[x], %c[xo]+%c[c]+1(%[p3])\n" "mul %[x], %[x], %[w]\n" "add %[a31], %[a31], %[x]\n"
+// Four pixels' outputs of one channel (o[p] + k), its constants read once (RequantizeRv).
+template <int kFast, bool kFullRange>
+inline void DepthwiseStoreChannel4(int32_t a0, int32_t a1, int32_t a2, int32_t a3, const int32_t *q, int32_t out_off,
+                                   int32_t lo, int32_t hi, int8_t *const *o, int32_t k) {
+  const ChannelQuantRv c = LoadChannelQuantRv(q);
+  const int8_t v0 = RequantizeRv<kFast, kFullRange>(a0, c, q, out_off, lo, hi);
+  const int8_t v1 = RequantizeRv<kFast, kFullRange>(a1, c, q, out_off, lo, hi);
+  const int8_t v2 = RequantizeRv<kFast, kFullRange>(a2, c, q, out_off, lo, hi);
+  const int8_t v3 = RequantizeRv<kFast, kFullRange>(a3, c, q, out_off, lo, hi);
+  o[0][k] = v0;
+  o[1][k] = v1;
+  o[2][k] = v2;
+  o[3][k] = v3;
+}
+
+// One group of four channels for four pixels: from acc_init (blk[0..3]) through every tap
+// of the kH x kW kernel (two assembly blocks of two channels per tap: one asm takes at
+// most 30 operands) to the requantized outputs o[p][0..3], the 16 accumulators in
+// registers throughout.
+template <int kFast, bool kFullRange, int32_t kH, int32_t kW, int32_t kTap, int32_t kRow>
+inline void DepthwiseGroup4Px(const int8_t *p0, const int8_t *p1, const int8_t *p2, const int8_t *p3,
+                              const int32_t *blk, int32_t out_off, int32_t lo, int32_t hi, int8_t *const *o) {
+  static_assert((kH - 1) * kRow + (kW - 1) * kTap + 3 <= 2047, "taps must be immediate offsets");
+  int32_t a00 = blk[0], a10 = a00, a20 = a00, a30 = a00;
+  int32_t a01 = blk[1], a11 = a01, a21 = a01, a31 = a01;
+  int32_t a02 = blk[2], a12 = a02, a22 = a02, a32 = a02;
+  int32_t a03 = blk[3], a13 = a03, a23 = a03, a33 = a03;
+#pragma GCC unroll 5
+  for (int32_t ky = 0; ky < kH; ++ky) {
+#pragma GCC unroll 5
+    for (int32_t kx = 0; kx < kW; ++kx) {
+      int32_t wv, xv;
+      __asm__ volatile(BEDSIDE_RV_DW_TAP2X4
+                       : [a00] "+r"(a00), [a01] "+r"(a01),
+                         [a10] "+r"(a10), [a11] "+r"(a11),
+                         [a20] "+r"(a20), [a21] "+r"(a21),
+                         [a30] "+r"(a30), [a31] "+r"(a31),
+                         [w] "=&r"(wv), [x] "=&r"(xv)
+                       : [p0] "r"(p0), [p1] "r"(p1), [p2] "r"(p2), [p3] "r"(p3), [blk] "r"(blk), [c] "n"(0),
+                         [wo] "n"(4 * kDwWeights + 4 * (ky * kW + kx)), [xo] "n"(ky * kRow + kx * kTap)
+                       : "memory");
+      __asm__ volatile(BEDSIDE_RV_DW_TAP2X4
+                       : [a00] "+r"(a02), [a01] "+r"(a03),
+                         [a10] "+r"(a12), [a11] "+r"(a13),
+                         [a20] "+r"(a22), [a21] "+r"(a23),
+                         [a30] "+r"(a32), [a31] "+r"(a33),
+                         [w] "=&r"(wv), [x] "=&r"(xv)
+                       : [p0] "r"(p0), [p1] "r"(p1), [p2] "r"(p2), [p3] "r"(p3), [blk] "r"(blk), [c] "n"(2),
+                         [wo] "n"(4 * kDwWeights + 4 * (ky * kW + kx)), [xo] "n"(ky * kRow + kx * kTap)
+                       : "memory");
+    }
+  }
+  const int32_t *const q = blk + kDwQuant;
+  DepthwiseStoreChannel4<kFast, kFullRange>(a00, a10, a20, a30, q, out_off, lo, hi, o, 0);
+  DepthwiseStoreChannel4<kFast, kFullRange>(a01, a11, a21, a31, q + 1 * kQuantStride, out_off, lo, hi, o, 1);
+  DepthwiseStoreChannel4<kFast, kFullRange>(a02, a12, a22, a32, q + 2 * kQuantStride, out_off, lo, hi, o, 2);
+  DepthwiseStoreChannel4<kFast, kFullRange>(a03, a13, a23, a33, q + 3 * kQuantStride, out_off, lo, hi, o, 3);
+}
+#undef BEDSIDE_RV_DW_TAP2X4
+
+// RISC-V, multiplier 1, kernel and input steps fixed (taps at immediate offsets), a
+// multiple of 4 channels: every pixel, border ones too, four at a time through
+// DepthwiseGroup4Px (pixels taken in order across rows), each channel's
+// requantization constants read once for the four (RequantizeRv). A border pixel's window
+// is gathered into `win` with the image's own tap and row steps, taps outside the image
+// set to the input zero point, so (x + input_offset) is 0 there exactly as TFLM skips them
+// and the folded acc_init holds (in place of the clipped loop that added the offset per
+// tap). The last pixels, if fewer than four, are repeated (equal results, written again).
+template <int kFast, bool kFullRange, int32_t kKh, int32_t kKw, int32_t kTap, int32_t kRow>
+inline void DepthwiseConvM1Quads(const DepthwiseParams &p, const int8_t *input, int8_t *output) {
+  constexpr int32_t kWindow = (kKh - 1) * kRow + kKw * kTap;
+  static_assert(kWindow <= kDwMaxWindow, "window too large for the stack");
+  alignas(4) int8_t win[4][kWindow];
+  const int32_t c_n = p.in_c, in_h = p.in_h, in_w = p.in_w, out_w = p.out_w, pixels = p.out_h * out_w;
+  const int32_t dil_h = p.dil_h, dil_w = p.dil_w;
+  const int32_t out_off = p.output_offset, lo = p.act_min, hi = p.act_max;
+  const int8_t pad = static_cast<int8_t>(-p.input_offset);
+  const int32_t block_words = kDwWeights + kDwTapWords * kKh * kKw;
+  int8_t *out = output;
+  for (int32_t b = 0; b < p.batches; ++b) {
+    const int8_t *const image = input + b * in_h * in_w * c_n;
+    // every tap starts a multiple of c_n (of 4) bytes in: word copies if the image is aligned
+    // (RISC-V compilers copy unaligned words a byte at a time)
+    const bool aligned = (reinterpret_cast<uintptr_t>(image) & 3) == 0;
+    int32_t oy = 0, ox = 0;
+    for (int32_t done = 0; done < pixels; done += 4) {
+      const int8_t *r[4];
+      int8_t *o[4];
+      for (int32_t k = 0; k < 4; ++k) {
+        if (done + k >= pixels) {   // past the last pixel: repeat it
+          r[k] = r[k - 1];
+          o[k] = o[k - 1];
+          continue;
+        }
+        o[k] = out + k * c_n;
+        const int32_t y0 = oy * p.stride_h - p.pad_h, x0 = ox * p.stride_w - p.pad_w;
+        if (y0 >= 0 && x0 >= 0 && y0 + (kKh - 1) * dil_h < in_h && x0 + (kKw - 1) * dil_w < in_w) {
+          r[k] = image + (y0 * in_w + x0) * c_n;
+        } else {
+          for (int32_t ky = 0; ky < kKh; ++ky) {
+            const int32_t y = y0 + ky * dil_h;
+            for (int32_t kx = 0; kx < kKw; ++kx) {
+              const int32_t x = x0 + kx * dil_w;
+              int8_t *const dst = win[k] + ky * kRow + kx * kTap;
+              if (y < 0 || y >= in_h || x < 0 || x >= in_w) FillSmall(dst, pad, c_n);
+              else if (aligned) CopyWords(dst, image + (y * in_w + x) * c_n, c_n);
+              else CopySmall(dst, image + (y * in_w + x) * c_n, c_n);
+            }
+          }
+          r[k] = win[k];
+        }
+        if (++ox == out_w) {
+          ox = 0;
+          ++oy;
+        }
+      }
+      const int32_t *blk = p.block8;
+      for (int32_t c = 0; c < c_n; c += 4, blk += block_words) {
+        int8_t *const oc[4] = {o[0] + c, o[1] + c, o[2] + c, o[3] + c};
+        DepthwiseGroup4Px<kFast, kFullRange, kKh, kKw, kTap, kRow>(r[0] + c, r[1] + c, r[2] + c, r[3] + c, blk, out_off,
+                                                                  lo, hi, oc);
+      }
+      out += (pixels - done < 4 ? pixels - done : 4) * c_n;
+    }
+  }
+}
+#endif
+
 // Multiplier-1 DEPTHWISE_CONV_2D with constant weights: taps read in place, interior
 // pixels (whole kernel inside the image) with the folded acc_init and an unrolled tap loop
 // when the generator fixes the kernel size (kKh, kKw; 0: runtime), border pixels over the
@@ -400,6 +562,15 @@ inline void DepthwiseConvM1(const DepthwiseParams &p, const int8_t *input, int8_
 #endif
   const int32_t block_words = kDwWeights + kDwTapWords * taps;
   const int32_t groups4 = c_n & ~3;
+#if BEDSIDE_ENGINE_TWO_PIXELS && !BEDSIDE_ENGINE_DSP
+  if constexpr (kKh > 0 && kKw > 0 && kTap > 0 && kRow > 0 && (kKh - 1) * kRow + kKw * kTap <= kDwMaxWindow &&
+                (kKh - 1) * kRow + (kKw - 1) * kTap + 3 <= 2047) {
+    if (groups4 == c_n) {
+      DepthwiseConvM1Quads<kFast, kFullRange, kKh, kKw, kTap, kRow>(p, input, output);
+      return;
+    }
+  }
+#endif
   int8_t *out = output;
   for (int32_t b = 0; b < p.batches; ++b) {
     const int8_t *const image = input + b * in_h * in_w * c_n;

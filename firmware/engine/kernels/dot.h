@@ -343,6 +343,395 @@ inline void Dot2x4(const int8_t *x0, const int8_t *x1, const int8_t *wa, int32_t
       : "s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7", "t0", "t1", "t2", "a7", "memory");
 }
 #undef BEDSIDE_RV_MAC
+
+// Four output pixels by four channels (RISC-V): each weight byte feeds four MACs and each
+// input byte four (per input 4 + 4 byte loads, 16 `mul`, 16 `add`: 2.5 instructions per
+// MAC, 2.6 with the four pointer steps and the loop test per four inputs, against Dot2x8's
+// 2.7). x0-x3: the pixels' fields, w: one group of four channels as Dot4x8 reads it.
+// The 16 accumulators (s0-s11, t3-t6: [pixel][channel]), four inputs (t0-t2, a7), a
+// weight (a6) and a product (ra) fill 22 registers and the five pointers five more, so the
+// loop bounds and the other pointers are read from the stack (memory operands). Every
+// pixel starts from init[0..3]. Generated text (one input: 4 + 4 loads, 16 mul, 16 add).
+#define BEDSIDE_RV_4PX_LOOP \
+  "lw ra, %[init]\n" \
+  "lw s0, 0(ra)\n" \
+  "lw s1, 4(ra)\n" \
+  "lw s2, 8(ra)\n" \
+  "lw s3, 12(ra)\n" \
+  "lw s4, 0(ra)\n" \
+  "lw s5, 4(ra)\n" \
+  "lw s6, 8(ra)\n" \
+  "lw s7, 12(ra)\n" \
+  "lw s8, 0(ra)\n" \
+  "lw s9, 4(ra)\n" \
+  "lw s10, 8(ra)\n" \
+  "lw s11, 12(ra)\n" \
+  "lw t3, 0(ra)\n" \
+  "lw t4, 4(ra)\n" \
+  "lw t5, 8(ra)\n" \
+  "lw t6, 12(ra)\n" \
+  "lw ra, %[end4]\n" \
+  "beq %[x0], ra, 2f\n" \
+  "1:\n" \
+  "lb t0, 0(%[x0])\n" "lb t1, 0(%[x1])\n" "lb t2, 0(%[x2])\n" "lb a7, 0(%[x3])\n" \
+  "lb a6, 0(%[w])\n" "mul ra, t0, a6\n" "add s0, s0, ra\n" "mul ra, t1, a6\n" "add s4, s4, ra\n" \
+  "mul ra, t2, a6\n" "add s8, s8, ra\n" "mul a6, a7, a6\n" "add t3, t3, a6\n" \
+  "lb a6, 1(%[w])\n" "mul ra, t0, a6\n" "add s1, s1, ra\n" "mul ra, t1, a6\n" "add s5, s5, ra\n" \
+  "mul ra, t2, a6\n" "add s9, s9, ra\n" "mul a6, a7, a6\n" "add t4, t4, a6\n" \
+  "lb a6, 2(%[w])\n" "mul ra, t0, a6\n" "add s2, s2, ra\n" "mul ra, t1, a6\n" "add s6, s6, ra\n" \
+  "mul ra, t2, a6\n" "add s10, s10, ra\n" "mul a6, a7, a6\n" "add t5, t5, a6\n" \
+  "lb a6, 3(%[w])\n" "mul ra, t0, a6\n" "add s3, s3, ra\n" "mul ra, t1, a6\n" "add s7, s7, ra\n" \
+  "mul ra, t2, a6\n" "add s11, s11, ra\n" "mul a6, a7, a6\n" "add t6, t6, a6\n" \
+  "lb t0, 1(%[x0])\n" "lb t1, 1(%[x1])\n" "lb t2, 1(%[x2])\n" "lb a7, 1(%[x3])\n" \
+  "lb a6, 4(%[w])\n" "mul ra, t0, a6\n" "add s0, s0, ra\n" "mul ra, t1, a6\n" "add s4, s4, ra\n" \
+  "mul ra, t2, a6\n" "add s8, s8, ra\n" "mul a6, a7, a6\n" "add t3, t3, a6\n" \
+  "lb a6, 5(%[w])\n" "mul ra, t0, a6\n" "add s1, s1, ra\n" "mul ra, t1, a6\n" "add s5, s5, ra\n" \
+  "mul ra, t2, a6\n" "add s9, s9, ra\n" "mul a6, a7, a6\n" "add t4, t4, a6\n" \
+  "lb a6, 6(%[w])\n" "mul ra, t0, a6\n" "add s2, s2, ra\n" "mul ra, t1, a6\n" "add s6, s6, ra\n" \
+  "mul ra, t2, a6\n" "add s10, s10, ra\n" "mul a6, a7, a6\n" "add t5, t5, a6\n" \
+  "lb a6, 7(%[w])\n" "mul ra, t0, a6\n" "add s3, s3, ra\n" "mul ra, t1, a6\n" "add s7, s7, ra\n" \
+  "mul ra, t2, a6\n" "add s11, s11, ra\n" "mul a6, a7, a6\n" "add t6, t6, a6\n" \
+  "lb t0, 2(%[x0])\n" "lb t1, 2(%[x1])\n" "lb t2, 2(%[x2])\n" "lb a7, 2(%[x3])\n" \
+  "lb a6, 8(%[w])\n" "mul ra, t0, a6\n" "add s0, s0, ra\n" "mul ra, t1, a6\n" "add s4, s4, ra\n" \
+  "mul ra, t2, a6\n" "add s8, s8, ra\n" "mul a6, a7, a6\n" "add t3, t3, a6\n" \
+  "lb a6, 9(%[w])\n" "mul ra, t0, a6\n" "add s1, s1, ra\n" "mul ra, t1, a6\n" "add s5, s5, ra\n" \
+  "mul ra, t2, a6\n" "add s9, s9, ra\n" "mul a6, a7, a6\n" "add t4, t4, a6\n" \
+  "lb a6, 10(%[w])\n" "mul ra, t0, a6\n" "add s2, s2, ra\n" "mul ra, t1, a6\n" "add s6, s6, ra\n" \
+  "mul ra, t2, a6\n" "add s10, s10, ra\n" "mul a6, a7, a6\n" "add t5, t5, a6\n" \
+  "lb a6, 11(%[w])\n" "mul ra, t0, a6\n" "add s3, s3, ra\n" "mul ra, t1, a6\n" "add s7, s7, ra\n" \
+  "mul ra, t2, a6\n" "add s11, s11, ra\n" "mul a6, a7, a6\n" "add t6, t6, a6\n" \
+  "lb t0, 3(%[x0])\n" "lb t1, 3(%[x1])\n" "lb t2, 3(%[x2])\n" "lb a7, 3(%[x3])\n" \
+  "lb a6, 12(%[w])\n" "mul ra, t0, a6\n" "add s0, s0, ra\n" "mul ra, t1, a6\n" "add s4, s4, ra\n" \
+  "mul ra, t2, a6\n" "add s8, s8, ra\n" "mul a6, a7, a6\n" "add t3, t3, a6\n" \
+  "lb a6, 13(%[w])\n" "mul ra, t0, a6\n" "add s1, s1, ra\n" "mul ra, t1, a6\n" "add s5, s5, ra\n" \
+  "mul ra, t2, a6\n" "add s9, s9, ra\n" "mul a6, a7, a6\n" "add t4, t4, a6\n" \
+  "lb a6, 14(%[w])\n" "mul ra, t0, a6\n" "add s2, s2, ra\n" "mul ra, t1, a6\n" "add s6, s6, ra\n" \
+  "mul ra, t2, a6\n" "add s10, s10, ra\n" "mul a6, a7, a6\n" "add t5, t5, a6\n" \
+  "lb a6, 15(%[w])\n" "mul ra, t0, a6\n" "add s3, s3, ra\n" "mul ra, t1, a6\n" "add s7, s7, ra\n" \
+  "mul ra, t2, a6\n" "add s11, s11, ra\n" "mul a6, a7, a6\n" "add t6, t6, a6\n" \
+  "addi %[x0], %[x0], 4\n" \
+  "addi %[x1], %[x1], 4\n" \
+  "addi %[x2], %[x2], 4\n" \
+  "addi %[x3], %[x3], 4\n" \
+  "addi %[w], %[w], 16\n" \
+  "lw ra, %[end4]\n" \
+  "bne %[x0], ra, 1b\n" \
+  "2:\n" \
+  "lw ra, %[end]\n" \
+  "beq %[x0], ra, 4f\n" \
+  "3:\n" \
+  "lb t0, 0(%[x0])\n" "lb t1, 0(%[x1])\n" "lb t2, 0(%[x2])\n" "lb a7, 0(%[x3])\n" \
+  "lb a6, 0(%[w])\n" "mul ra, t0, a6\n" "add s0, s0, ra\n" "mul ra, t1, a6\n" "add s4, s4, ra\n" \
+  "mul ra, t2, a6\n" "add s8, s8, ra\n" "mul a6, a7, a6\n" "add t3, t3, a6\n" \
+  "lb a6, 1(%[w])\n" "mul ra, t0, a6\n" "add s1, s1, ra\n" "mul ra, t1, a6\n" "add s5, s5, ra\n" \
+  "mul ra, t2, a6\n" "add s9, s9, ra\n" "mul a6, a7, a6\n" "add t4, t4, a6\n" \
+  "lb a6, 2(%[w])\n" "mul ra, t0, a6\n" "add s2, s2, ra\n" "mul ra, t1, a6\n" "add s6, s6, ra\n" \
+  "mul ra, t2, a6\n" "add s10, s10, ra\n" "mul a6, a7, a6\n" "add t5, t5, a6\n" \
+  "lb a6, 3(%[w])\n" "mul ra, t0, a6\n" "add s3, s3, ra\n" "mul ra, t1, a6\n" "add s7, s7, ra\n" \
+  "mul ra, t2, a6\n" "add s11, s11, ra\n" "mul a6, a7, a6\n" "add t6, t6, a6\n" \
+  "addi %[x0], %[x0], 1\n" \
+  "addi %[x1], %[x1], 1\n" \
+  "addi %[x2], %[x2], 1\n" \
+  "addi %[x3], %[x3], 1\n" \
+  "addi %[w], %[w], 4\n" \
+  "lw ra, %[end]\n" \
+  "bne %[x0], ra, 3b\n" \
+  "4:\n"
+
+// acc[pixel][channel] (16 words) = init + the four pixels' dot products with one group.
+__attribute__((always_inline)) inline void Dot4Px4(const int8_t *x0, const int8_t *x1, const int8_t *x2,
+                                                   const int8_t *x3, const int8_t *w, int32_t n, const int32_t *init,
+                                                   int32_t *acc) {
+  const int8_t *const end4 = x0 + (n & ~3), *const end = x0 + n;
+  __asm__ volatile(
+      BEDSIDE_RV_4PX_LOOP
+      "lw ra, %[acc]\n"
+      "sw s0, 0(ra)\n"
+      "sw s1, 4(ra)\n"
+      "sw s2, 8(ra)\n"
+      "sw s3, 12(ra)\n"
+      "sw s4, 16(ra)\n"
+      "sw s5, 20(ra)\n"
+      "sw s6, 24(ra)\n"
+      "sw s7, 28(ra)\n"
+      "sw s8, 32(ra)\n"
+      "sw s9, 36(ra)\n"
+      "sw s10, 40(ra)\n"
+      "sw s11, 44(ra)\n"
+      "sw t3, 48(ra)\n"
+      "sw t4, 52(ra)\n"
+      "sw t5, 56(ra)\n"
+      "sw t6, 60(ra)\n"
+      : [x0] "+r"(x0), [x1] "+r"(x1), [x2] "+r"(x2), [x3] "+r"(x3), [w] "+r"(w)
+      : [end4] "m"(end4), [end] "m"(end), [init] "m"(init), [acc] "m"(acc)
+      : "s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "s9", "s10", "s11", "t3", "t4", "t5", "t6", "t0", "t1",
+        "t2", "a6", "a7", "ra", "memory");
+}
+
+// The same group requantized in registers (form 2, MultiplyByQuantizedMultiplierFast with
+// the zero point folded, as RequantizeRv; out[p]: pixel p's outputs of this group's first
+// channel): per output `mul`, `mulhsu`, two shifts, three adds, the shift, two
+// compare-and-branch clamps and the store (11), per channel three loads and a shift,
+// against about 20 in C with the accumulators stored and reloaded.
+__attribute__((always_inline)) inline void Dot4Px4Requant(const int8_t *x0, const int8_t *x1, const int8_t *x2,
+                                                          const int8_t *x3, const int8_t *w, int32_t n,
+                                                          const int32_t *init, const int32_t *quant, int32_t lo,
+                                                          int32_t hi, int8_t *const *out) {
+  const int8_t *const end4 = x0 + (n & ~3), *const end = x0 + n;
+  int32_t h;
+  __asm__ volatile(
+      BEDSIDE_RV_4PX_LOOP
+      "lw ra, %[quant]\n"
+      "lw a6, %[lo]\n"
+      "lw a7, %[hi]\n"
+      "lw %[x0], %[o0]\n"
+      "lw %[x1], %[o1]\n"
+      "lw %[x2], %[o2]\n"
+      "lw %[x3], %[o3]\n"
+      "lw t0, 0(ra)\n" "lw t1, 4(ra)\n" "lw t2, 8(ra)\n" "slli t0, t0, 1\n"
+      "mul %[w], s0, t0\n" "mulhsu %[h], s0, t0\n" "srai s0, s0, 31\n" "srli %[w], %[w], 31\n"
+      "add %[h], %[h], t2\n" "add %[h], %[h], %[w]\n" "add %[h], %[h], s0\n" "sra %[h], %[h], t1\n"
+      "bge %[h], a6, 5f\n" "mv %[h], a6\n" "5:\n" "bge a7, %[h], 6f\n" "mv %[h], a7\n" "6:\n" "sb %[h], 0(%[x0])\n"
+      "mul %[w], s4, t0\n" "mulhsu %[h], s4, t0\n" "srai s4, s4, 31\n" "srli %[w], %[w], 31\n"
+      "add %[h], %[h], t2\n" "add %[h], %[h], %[w]\n" "add %[h], %[h], s4\n" "sra %[h], %[h], t1\n"
+      "bge %[h], a6, 5f\n" "mv %[h], a6\n" "5:\n" "bge a7, %[h], 6f\n" "mv %[h], a7\n" "6:\n" "sb %[h], 0(%[x1])\n"
+      "mul %[w], s8, t0\n" "mulhsu %[h], s8, t0\n" "srai s8, s8, 31\n" "srli %[w], %[w], 31\n"
+      "add %[h], %[h], t2\n" "add %[h], %[h], %[w]\n" "add %[h], %[h], s8\n" "sra %[h], %[h], t1\n"
+      "bge %[h], a6, 5f\n" "mv %[h], a6\n" "5:\n" "bge a7, %[h], 6f\n" "mv %[h], a7\n" "6:\n" "sb %[h], 0(%[x2])\n"
+      "mul %[w], t3, t0\n" "mulhsu %[h], t3, t0\n" "srai t3, t3, 31\n" "srli %[w], %[w], 31\n"
+      "add %[h], %[h], t2\n" "add %[h], %[h], %[w]\n" "add %[h], %[h], t3\n" "sra %[h], %[h], t1\n"
+      "bge %[h], a6, 5f\n" "mv %[h], a6\n" "5:\n" "bge a7, %[h], 6f\n" "mv %[h], a7\n" "6:\n" "sb %[h], 0(%[x3])\n"
+      "lw t0, 12(ra)\n" "lw t1, 16(ra)\n" "lw t2, 20(ra)\n" "slli t0, t0, 1\n"
+      "mul %[w], s1, t0\n" "mulhsu %[h], s1, t0\n" "srai s1, s1, 31\n" "srli %[w], %[w], 31\n"
+      "add %[h], %[h], t2\n" "add %[h], %[h], %[w]\n" "add %[h], %[h], s1\n" "sra %[h], %[h], t1\n"
+      "bge %[h], a6, 5f\n" "mv %[h], a6\n" "5:\n" "bge a7, %[h], 6f\n" "mv %[h], a7\n" "6:\n" "sb %[h], 1(%[x0])\n"
+      "mul %[w], s5, t0\n" "mulhsu %[h], s5, t0\n" "srai s5, s5, 31\n" "srli %[w], %[w], 31\n"
+      "add %[h], %[h], t2\n" "add %[h], %[h], %[w]\n" "add %[h], %[h], s5\n" "sra %[h], %[h], t1\n"
+      "bge %[h], a6, 5f\n" "mv %[h], a6\n" "5:\n" "bge a7, %[h], 6f\n" "mv %[h], a7\n" "6:\n" "sb %[h], 1(%[x1])\n"
+      "mul %[w], s9, t0\n" "mulhsu %[h], s9, t0\n" "srai s9, s9, 31\n" "srli %[w], %[w], 31\n"
+      "add %[h], %[h], t2\n" "add %[h], %[h], %[w]\n" "add %[h], %[h], s9\n" "sra %[h], %[h], t1\n"
+      "bge %[h], a6, 5f\n" "mv %[h], a6\n" "5:\n" "bge a7, %[h], 6f\n" "mv %[h], a7\n" "6:\n" "sb %[h], 1(%[x2])\n"
+      "mul %[w], t4, t0\n" "mulhsu %[h], t4, t0\n" "srai t4, t4, 31\n" "srli %[w], %[w], 31\n"
+      "add %[h], %[h], t2\n" "add %[h], %[h], %[w]\n" "add %[h], %[h], t4\n" "sra %[h], %[h], t1\n"
+      "bge %[h], a6, 5f\n" "mv %[h], a6\n" "5:\n" "bge a7, %[h], 6f\n" "mv %[h], a7\n" "6:\n" "sb %[h], 1(%[x3])\n"
+      "lw t0, 24(ra)\n" "lw t1, 28(ra)\n" "lw t2, 32(ra)\n" "slli t0, t0, 1\n"
+      "mul %[w], s2, t0\n" "mulhsu %[h], s2, t0\n" "srai s2, s2, 31\n" "srli %[w], %[w], 31\n"
+      "add %[h], %[h], t2\n" "add %[h], %[h], %[w]\n" "add %[h], %[h], s2\n" "sra %[h], %[h], t1\n"
+      "bge %[h], a6, 5f\n" "mv %[h], a6\n" "5:\n" "bge a7, %[h], 6f\n" "mv %[h], a7\n" "6:\n" "sb %[h], 2(%[x0])\n"
+      "mul %[w], s6, t0\n" "mulhsu %[h], s6, t0\n" "srai s6, s6, 31\n" "srli %[w], %[w], 31\n"
+      "add %[h], %[h], t2\n" "add %[h], %[h], %[w]\n" "add %[h], %[h], s6\n" "sra %[h], %[h], t1\n"
+      "bge %[h], a6, 5f\n" "mv %[h], a6\n" "5:\n" "bge a7, %[h], 6f\n" "mv %[h], a7\n" "6:\n" "sb %[h], 2(%[x1])\n"
+      "mul %[w], s10, t0\n" "mulhsu %[h], s10, t0\n" "srai s10, s10, 31\n" "srli %[w], %[w], 31\n"
+      "add %[h], %[h], t2\n" "add %[h], %[h], %[w]\n" "add %[h], %[h], s10\n" "sra %[h], %[h], t1\n"
+      "bge %[h], a6, 5f\n" "mv %[h], a6\n" "5:\n" "bge a7, %[h], 6f\n" "mv %[h], a7\n" "6:\n" "sb %[h], 2(%[x2])\n"
+      "mul %[w], t5, t0\n" "mulhsu %[h], t5, t0\n" "srai t5, t5, 31\n" "srli %[w], %[w], 31\n"
+      "add %[h], %[h], t2\n" "add %[h], %[h], %[w]\n" "add %[h], %[h], t5\n" "sra %[h], %[h], t1\n"
+      "bge %[h], a6, 5f\n" "mv %[h], a6\n" "5:\n" "bge a7, %[h], 6f\n" "mv %[h], a7\n" "6:\n" "sb %[h], 2(%[x3])\n"
+      "lw t0, 36(ra)\n" "lw t1, 40(ra)\n" "lw t2, 44(ra)\n" "slli t0, t0, 1\n"
+      "mul %[w], s3, t0\n" "mulhsu %[h], s3, t0\n" "srai s3, s3, 31\n" "srli %[w], %[w], 31\n"
+      "add %[h], %[h], t2\n" "add %[h], %[h], %[w]\n" "add %[h], %[h], s3\n" "sra %[h], %[h], t1\n"
+      "bge %[h], a6, 5f\n" "mv %[h], a6\n" "5:\n" "bge a7, %[h], 6f\n" "mv %[h], a7\n" "6:\n" "sb %[h], 3(%[x0])\n"
+      "mul %[w], s7, t0\n" "mulhsu %[h], s7, t0\n" "srai s7, s7, 31\n" "srli %[w], %[w], 31\n"
+      "add %[h], %[h], t2\n" "add %[h], %[h], %[w]\n" "add %[h], %[h], s7\n" "sra %[h], %[h], t1\n"
+      "bge %[h], a6, 5f\n" "mv %[h], a6\n" "5:\n" "bge a7, %[h], 6f\n" "mv %[h], a7\n" "6:\n" "sb %[h], 3(%[x1])\n"
+      "mul %[w], s11, t0\n" "mulhsu %[h], s11, t0\n" "srai s11, s11, 31\n" "srli %[w], %[w], 31\n"
+      "add %[h], %[h], t2\n" "add %[h], %[h], %[w]\n" "add %[h], %[h], s11\n" "sra %[h], %[h], t1\n"
+      "bge %[h], a6, 5f\n" "mv %[h], a6\n" "5:\n" "bge a7, %[h], 6f\n" "mv %[h], a7\n" "6:\n" "sb %[h], 3(%[x2])\n"
+      "mul %[w], t6, t0\n" "mulhsu %[h], t6, t0\n" "srai t6, t6, 31\n" "srli %[w], %[w], 31\n"
+      "add %[h], %[h], t2\n" "add %[h], %[h], %[w]\n" "add %[h], %[h], t6\n" "sra %[h], %[h], t1\n"
+      "bge %[h], a6, 5f\n" "mv %[h], a6\n" "5:\n" "bge a7, %[h], 6f\n" "mv %[h], a7\n" "6:\n" "sb %[h], 3(%[x3])\n"
+      : [x0] "+r"(x0), [x1] "+r"(x1), [x2] "+r"(x2), [x3] "+r"(x3), [w] "+r"(w), [h] "=&r"(h)
+      : [end4] "m"(end4), [end] "m"(end), [init] "m"(init), [quant] "m"(quant), [lo] "m"(lo), [hi] "m"(hi),
+        [o0] "m"(out[0]), [o1] "m"(out[1]), [o2] "m"(out[2]), [o3] "m"(out[3])
+      : "s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "s9", "s10", "s11", "t3", "t4", "t5", "t6", "t0", "t1",
+        "t2", "a6", "a7", "ra", "memory");
+}
+#undef BEDSIDE_RV_4PX_LOOP
+
+// Five output pixels by four channels whose fields lie in place kStep bytes apart (pointwise
+// and interior 1-D convolutions), requantized in registers (form 2, full int8 range): one
+// field pointer serves the five (input p at immediate offset p * kStep), which frees the
+// registers for a fifth pixel: per input four weight loads, five input loads, 20 `mul`
+// and 20 `add` (2.45 instructions per MAC, 2.5 with the pointer steps and the loop test,
+// against Dot4Px4's 2.6). All 28 registers an `asm` block may use: 20 accumulators
+// (s0-s11, t3-t6, a2-a5), four weights (t0-t2, a6), an input (a7), a product (ra) and the
+// two pointers (a0, a1); then quant pointer (ra), multiplier, shift, rounding term
+// (t0-t2), output (a0), the constant 256 (a1) and two temporaries (a6, a7). The clamp is
+// one unsigned compare of v + 128 with 256; out-of-range values become -128 or 127 by
+// (v >> 31) ^ 127. out: pixel p's outputs of this group at out + p * kOutC.
+template <int32_t kStep, int32_t kOutC>
+__attribute__((always_inline)) inline void Dot5Px4Requant(const int8_t *x, const int8_t *w, int32_t n,
+                                                          const int32_t *init, const int32_t *quant, int8_t *out) {
+  const int8_t *const end4 = x + (n & ~3), *const end = x + n;
+  register const int8_t *xp asm("a0") = x;
+  register const int8_t *wp asm("a1") = w;
+  __asm__ volatile(
+      "lw ra, %[init]\n"
+      "lw s0, 0(ra)\n" "lw s1, 4(ra)\n" "lw s2, 8(ra)\n" "lw s3, 12(ra)\n"
+      "lw s4, 0(ra)\n" "lw s5, 4(ra)\n" "lw s6, 8(ra)\n" "lw s7, 12(ra)\n"
+      "lw s8, 0(ra)\n" "lw s9, 4(ra)\n" "lw s10, 8(ra)\n" "lw s11, 12(ra)\n"
+      "lw t3, 0(ra)\n" "lw t4, 4(ra)\n" "lw t5, 8(ra)\n" "lw t6, 12(ra)\n"
+      "lw a2, 0(ra)\n" "lw a3, 4(ra)\n" "lw a4, 8(ra)\n" "lw a5, 12(ra)\n"
+      "lw ra, %[end4]\n" "beq %[xp], ra, 2f\n"
+      "1:\n"
+      "lb t0, 0(%[wp])\n" "lb t1, 1(%[wp])\n" "lb t2, 2(%[wp])\n" "lb a6, 3(%[wp])\n"
+      "lb a7, %c[st]*0+0(%[xp])\n"
+      "mul ra, a7, t0\n" "add s0, s0, ra\n" "mul ra, a7, t1\n" "add s1, s1, ra\n"
+      "mul ra, a7, t2\n" "add s2, s2, ra\n" "mul a7, a7, a6\n" "add s3, s3, a7\n"
+      "lb a7, %c[st]*1+0(%[xp])\n"
+      "mul ra, a7, t0\n" "add s4, s4, ra\n" "mul ra, a7, t1\n" "add s5, s5, ra\n"
+      "mul ra, a7, t2\n" "add s6, s6, ra\n" "mul a7, a7, a6\n" "add s7, s7, a7\n"
+      "lb a7, %c[st]*2+0(%[xp])\n"
+      "mul ra, a7, t0\n" "add s8, s8, ra\n" "mul ra, a7, t1\n" "add s9, s9, ra\n"
+      "mul ra, a7, t2\n" "add s10, s10, ra\n" "mul a7, a7, a6\n" "add s11, s11, a7\n"
+      "lb a7, %c[st]*3+0(%[xp])\n"
+      "mul ra, a7, t0\n" "add t3, t3, ra\n" "mul ra, a7, t1\n" "add t4, t4, ra\n"
+      "mul ra, a7, t2\n" "add t5, t5, ra\n" "mul a7, a7, a6\n" "add t6, t6, a7\n"
+      "lb a7, %c[st]*4+0(%[xp])\n"
+      "mul ra, a7, t0\n" "add a2, a2, ra\n" "mul ra, a7, t1\n" "add a3, a3, ra\n"
+      "mul ra, a7, t2\n" "add a4, a4, ra\n" "mul a7, a7, a6\n" "add a5, a5, a7\n"
+      "lb t0, 4(%[wp])\n" "lb t1, 5(%[wp])\n" "lb t2, 6(%[wp])\n" "lb a6, 7(%[wp])\n"
+      "lb a7, %c[st]*0+1(%[xp])\n"
+      "mul ra, a7, t0\n" "add s0, s0, ra\n" "mul ra, a7, t1\n" "add s1, s1, ra\n"
+      "mul ra, a7, t2\n" "add s2, s2, ra\n" "mul a7, a7, a6\n" "add s3, s3, a7\n"
+      "lb a7, %c[st]*1+1(%[xp])\n"
+      "mul ra, a7, t0\n" "add s4, s4, ra\n" "mul ra, a7, t1\n" "add s5, s5, ra\n"
+      "mul ra, a7, t2\n" "add s6, s6, ra\n" "mul a7, a7, a6\n" "add s7, s7, a7\n"
+      "lb a7, %c[st]*2+1(%[xp])\n"
+      "mul ra, a7, t0\n" "add s8, s8, ra\n" "mul ra, a7, t1\n" "add s9, s9, ra\n"
+      "mul ra, a7, t2\n" "add s10, s10, ra\n" "mul a7, a7, a6\n" "add s11, s11, a7\n"
+      "lb a7, %c[st]*3+1(%[xp])\n"
+      "mul ra, a7, t0\n" "add t3, t3, ra\n" "mul ra, a7, t1\n" "add t4, t4, ra\n"
+      "mul ra, a7, t2\n" "add t5, t5, ra\n" "mul a7, a7, a6\n" "add t6, t6, a7\n"
+      "lb a7, %c[st]*4+1(%[xp])\n"
+      "mul ra, a7, t0\n" "add a2, a2, ra\n" "mul ra, a7, t1\n" "add a3, a3, ra\n"
+      "mul ra, a7, t2\n" "add a4, a4, ra\n" "mul a7, a7, a6\n" "add a5, a5, a7\n"
+      "lb t0, 8(%[wp])\n" "lb t1, 9(%[wp])\n" "lb t2, 10(%[wp])\n" "lb a6, 11(%[wp])\n"
+      "lb a7, %c[st]*0+2(%[xp])\n"
+      "mul ra, a7, t0\n" "add s0, s0, ra\n" "mul ra, a7, t1\n" "add s1, s1, ra\n"
+      "mul ra, a7, t2\n" "add s2, s2, ra\n" "mul a7, a7, a6\n" "add s3, s3, a7\n"
+      "lb a7, %c[st]*1+2(%[xp])\n"
+      "mul ra, a7, t0\n" "add s4, s4, ra\n" "mul ra, a7, t1\n" "add s5, s5, ra\n"
+      "mul ra, a7, t2\n" "add s6, s6, ra\n" "mul a7, a7, a6\n" "add s7, s7, a7\n"
+      "lb a7, %c[st]*2+2(%[xp])\n"
+      "mul ra, a7, t0\n" "add s8, s8, ra\n" "mul ra, a7, t1\n" "add s9, s9, ra\n"
+      "mul ra, a7, t2\n" "add s10, s10, ra\n" "mul a7, a7, a6\n" "add s11, s11, a7\n"
+      "lb a7, %c[st]*3+2(%[xp])\n"
+      "mul ra, a7, t0\n" "add t3, t3, ra\n" "mul ra, a7, t1\n" "add t4, t4, ra\n"
+      "mul ra, a7, t2\n" "add t5, t5, ra\n" "mul a7, a7, a6\n" "add t6, t6, a7\n"
+      "lb a7, %c[st]*4+2(%[xp])\n"
+      "mul ra, a7, t0\n" "add a2, a2, ra\n" "mul ra, a7, t1\n" "add a3, a3, ra\n"
+      "mul ra, a7, t2\n" "add a4, a4, ra\n" "mul a7, a7, a6\n" "add a5, a5, a7\n"
+      "lb t0, 12(%[wp])\n" "lb t1, 13(%[wp])\n" "lb t2, 14(%[wp])\n" "lb a6, 15(%[wp])\n"
+      "lb a7, %c[st]*0+3(%[xp])\n"
+      "mul ra, a7, t0\n" "add s0, s0, ra\n" "mul ra, a7, t1\n" "add s1, s1, ra\n"
+      "mul ra, a7, t2\n" "add s2, s2, ra\n" "mul a7, a7, a6\n" "add s3, s3, a7\n"
+      "lb a7, %c[st]*1+3(%[xp])\n"
+      "mul ra, a7, t0\n" "add s4, s4, ra\n" "mul ra, a7, t1\n" "add s5, s5, ra\n"
+      "mul ra, a7, t2\n" "add s6, s6, ra\n" "mul a7, a7, a6\n" "add s7, s7, a7\n"
+      "lb a7, %c[st]*2+3(%[xp])\n"
+      "mul ra, a7, t0\n" "add s8, s8, ra\n" "mul ra, a7, t1\n" "add s9, s9, ra\n"
+      "mul ra, a7, t2\n" "add s10, s10, ra\n" "mul a7, a7, a6\n" "add s11, s11, a7\n"
+      "lb a7, %c[st]*3+3(%[xp])\n"
+      "mul ra, a7, t0\n" "add t3, t3, ra\n" "mul ra, a7, t1\n" "add t4, t4, ra\n"
+      "mul ra, a7, t2\n" "add t5, t5, ra\n" "mul a7, a7, a6\n" "add t6, t6, a7\n"
+      "lb a7, %c[st]*4+3(%[xp])\n"
+      "mul ra, a7, t0\n" "add a2, a2, ra\n" "mul ra, a7, t1\n" "add a3, a3, ra\n"
+      "mul ra, a7, t2\n" "add a4, a4, ra\n" "mul a7, a7, a6\n" "add a5, a5, a7\n"
+      "addi %[xp], %[xp], 4\n" "addi %[wp], %[wp], 16\n" "lw ra, %[end4]\n" "bne %[xp], ra, 1b\n"
+      "2:\n" "lw ra, %[end]\n" "beq %[xp], ra, 4f\n"
+      "3:\n"
+      "lb t0, 0(%[wp])\n" "lb t1, 1(%[wp])\n" "lb t2, 2(%[wp])\n" "lb a6, 3(%[wp])\n"
+      "lb a7, %c[st]*0+0(%[xp])\n"
+      "mul ra, a7, t0\n" "add s0, s0, ra\n" "mul ra, a7, t1\n" "add s1, s1, ra\n"
+      "mul ra, a7, t2\n" "add s2, s2, ra\n" "mul a7, a7, a6\n" "add s3, s3, a7\n"
+      "lb a7, %c[st]*1+0(%[xp])\n"
+      "mul ra, a7, t0\n" "add s4, s4, ra\n" "mul ra, a7, t1\n" "add s5, s5, ra\n"
+      "mul ra, a7, t2\n" "add s6, s6, ra\n" "mul a7, a7, a6\n" "add s7, s7, a7\n"
+      "lb a7, %c[st]*2+0(%[xp])\n"
+      "mul ra, a7, t0\n" "add s8, s8, ra\n" "mul ra, a7, t1\n" "add s9, s9, ra\n"
+      "mul ra, a7, t2\n" "add s10, s10, ra\n" "mul a7, a7, a6\n" "add s11, s11, a7\n"
+      "lb a7, %c[st]*3+0(%[xp])\n"
+      "mul ra, a7, t0\n" "add t3, t3, ra\n" "mul ra, a7, t1\n" "add t4, t4, ra\n"
+      "mul ra, a7, t2\n" "add t5, t5, ra\n" "mul a7, a7, a6\n" "add t6, t6, a7\n"
+      "lb a7, %c[st]*4+0(%[xp])\n"
+      "mul ra, a7, t0\n" "add a2, a2, ra\n" "mul ra, a7, t1\n" "add a3, a3, ra\n"
+      "mul ra, a7, t2\n" "add a4, a4, ra\n" "mul a7, a7, a6\n" "add a5, a5, a7\n"
+      "addi %[xp], %[xp], 1\n" "addi %[wp], %[wp], 4\n" "lw ra, %[end]\n" "bne %[xp], ra, 3b\n"
+      "4:\n"
+      "lw ra, %[quant]\n" "lw %[xp], %[out]\n" "li %[wp], 256\n"
+      "lw t0, 0(ra)\n" "lw t1, 4(ra)\n" "lw t2, 8(ra)\n" "slli t0, t0, 1\n"
+      "mul a6, s0, t0\n" "mulhsu a7, s0, t0\n" "srai s0, s0, 31\n" "srli a6, a6, 31\n"
+      "add a7, a7, t2\n" "add a7, a7, a6\n" "add a7, a7, s0\n" "sra a7, a7, t1\n"
+      "addi a6, a7, 128\n" "bltu a6, %[wp], 7f\n" "srai a7, a7, 31\n" "xori a7, a7, 127\n" "7:\n" "sb a7, %c[oc]*0+0(%[xp])\n"
+      "mul a6, s4, t0\n" "mulhsu a7, s4, t0\n" "srai s4, s4, 31\n" "srli a6, a6, 31\n"
+      "add a7, a7, t2\n" "add a7, a7, a6\n" "add a7, a7, s4\n" "sra a7, a7, t1\n"
+      "addi a6, a7, 128\n" "bltu a6, %[wp], 7f\n" "srai a7, a7, 31\n" "xori a7, a7, 127\n" "7:\n" "sb a7, %c[oc]*1+0(%[xp])\n"
+      "mul a6, s8, t0\n" "mulhsu a7, s8, t0\n" "srai s8, s8, 31\n" "srli a6, a6, 31\n"
+      "add a7, a7, t2\n" "add a7, a7, a6\n" "add a7, a7, s8\n" "sra a7, a7, t1\n"
+      "addi a6, a7, 128\n" "bltu a6, %[wp], 7f\n" "srai a7, a7, 31\n" "xori a7, a7, 127\n" "7:\n" "sb a7, %c[oc]*2+0(%[xp])\n"
+      "mul a6, t3, t0\n" "mulhsu a7, t3, t0\n" "srai t3, t3, 31\n" "srli a6, a6, 31\n"
+      "add a7, a7, t2\n" "add a7, a7, a6\n" "add a7, a7, t3\n" "sra a7, a7, t1\n"
+      "addi a6, a7, 128\n" "bltu a6, %[wp], 7f\n" "srai a7, a7, 31\n" "xori a7, a7, 127\n" "7:\n" "sb a7, %c[oc]*3+0(%[xp])\n"
+      "mul a6, a2, t0\n" "mulhsu a7, a2, t0\n" "srai a2, a2, 31\n" "srli a6, a6, 31\n"
+      "add a7, a7, t2\n" "add a7, a7, a6\n" "add a7, a7, a2\n" "sra a7, a7, t1\n"
+      "addi a6, a7, 128\n" "bltu a6, %[wp], 7f\n" "srai a7, a7, 31\n" "xori a7, a7, 127\n" "7:\n" "sb a7, %c[oc]*4+0(%[xp])\n"
+      "lw t0, 12(ra)\n" "lw t1, 16(ra)\n" "lw t2, 20(ra)\n" "slli t0, t0, 1\n"
+      "mul a6, s1, t0\n" "mulhsu a7, s1, t0\n" "srai s1, s1, 31\n" "srli a6, a6, 31\n"
+      "add a7, a7, t2\n" "add a7, a7, a6\n" "add a7, a7, s1\n" "sra a7, a7, t1\n"
+      "addi a6, a7, 128\n" "bltu a6, %[wp], 7f\n" "srai a7, a7, 31\n" "xori a7, a7, 127\n" "7:\n" "sb a7, %c[oc]*0+1(%[xp])\n"
+      "mul a6, s5, t0\n" "mulhsu a7, s5, t0\n" "srai s5, s5, 31\n" "srli a6, a6, 31\n"
+      "add a7, a7, t2\n" "add a7, a7, a6\n" "add a7, a7, s5\n" "sra a7, a7, t1\n"
+      "addi a6, a7, 128\n" "bltu a6, %[wp], 7f\n" "srai a7, a7, 31\n" "xori a7, a7, 127\n" "7:\n" "sb a7, %c[oc]*1+1(%[xp])\n"
+      "mul a6, s9, t0\n" "mulhsu a7, s9, t0\n" "srai s9, s9, 31\n" "srli a6, a6, 31\n"
+      "add a7, a7, t2\n" "add a7, a7, a6\n" "add a7, a7, s9\n" "sra a7, a7, t1\n"
+      "addi a6, a7, 128\n" "bltu a6, %[wp], 7f\n" "srai a7, a7, 31\n" "xori a7, a7, 127\n" "7:\n" "sb a7, %c[oc]*2+1(%[xp])\n"
+      "mul a6, t4, t0\n" "mulhsu a7, t4, t0\n" "srai t4, t4, 31\n" "srli a6, a6, 31\n"
+      "add a7, a7, t2\n" "add a7, a7, a6\n" "add a7, a7, t4\n" "sra a7, a7, t1\n"
+      "addi a6, a7, 128\n" "bltu a6, %[wp], 7f\n" "srai a7, a7, 31\n" "xori a7, a7, 127\n" "7:\n" "sb a7, %c[oc]*3+1(%[xp])\n"
+      "mul a6, a3, t0\n" "mulhsu a7, a3, t0\n" "srai a3, a3, 31\n" "srli a6, a6, 31\n"
+      "add a7, a7, t2\n" "add a7, a7, a6\n" "add a7, a7, a3\n" "sra a7, a7, t1\n"
+      "addi a6, a7, 128\n" "bltu a6, %[wp], 7f\n" "srai a7, a7, 31\n" "xori a7, a7, 127\n" "7:\n" "sb a7, %c[oc]*4+1(%[xp])\n"
+      "lw t0, 24(ra)\n" "lw t1, 28(ra)\n" "lw t2, 32(ra)\n" "slli t0, t0, 1\n"
+      "mul a6, s2, t0\n" "mulhsu a7, s2, t0\n" "srai s2, s2, 31\n" "srli a6, a6, 31\n"
+      "add a7, a7, t2\n" "add a7, a7, a6\n" "add a7, a7, s2\n" "sra a7, a7, t1\n"
+      "addi a6, a7, 128\n" "bltu a6, %[wp], 7f\n" "srai a7, a7, 31\n" "xori a7, a7, 127\n" "7:\n" "sb a7, %c[oc]*0+2(%[xp])\n"
+      "mul a6, s6, t0\n" "mulhsu a7, s6, t0\n" "srai s6, s6, 31\n" "srli a6, a6, 31\n"
+      "add a7, a7, t2\n" "add a7, a7, a6\n" "add a7, a7, s6\n" "sra a7, a7, t1\n"
+      "addi a6, a7, 128\n" "bltu a6, %[wp], 7f\n" "srai a7, a7, 31\n" "xori a7, a7, 127\n" "7:\n" "sb a7, %c[oc]*1+2(%[xp])\n"
+      "mul a6, s10, t0\n" "mulhsu a7, s10, t0\n" "srai s10, s10, 31\n" "srli a6, a6, 31\n"
+      "add a7, a7, t2\n" "add a7, a7, a6\n" "add a7, a7, s10\n" "sra a7, a7, t1\n"
+      "addi a6, a7, 128\n" "bltu a6, %[wp], 7f\n" "srai a7, a7, 31\n" "xori a7, a7, 127\n" "7:\n" "sb a7, %c[oc]*2+2(%[xp])\n"
+      "mul a6, t5, t0\n" "mulhsu a7, t5, t0\n" "srai t5, t5, 31\n" "srli a6, a6, 31\n"
+      "add a7, a7, t2\n" "add a7, a7, a6\n" "add a7, a7, t5\n" "sra a7, a7, t1\n"
+      "addi a6, a7, 128\n" "bltu a6, %[wp], 7f\n" "srai a7, a7, 31\n" "xori a7, a7, 127\n" "7:\n" "sb a7, %c[oc]*3+2(%[xp])\n"
+      "mul a6, a4, t0\n" "mulhsu a7, a4, t0\n" "srai a4, a4, 31\n" "srli a6, a6, 31\n"
+      "add a7, a7, t2\n" "add a7, a7, a6\n" "add a7, a7, a4\n" "sra a7, a7, t1\n"
+      "addi a6, a7, 128\n" "bltu a6, %[wp], 7f\n" "srai a7, a7, 31\n" "xori a7, a7, 127\n" "7:\n" "sb a7, %c[oc]*4+2(%[xp])\n"
+      "lw t0, 36(ra)\n" "lw t1, 40(ra)\n" "lw t2, 44(ra)\n" "slli t0, t0, 1\n"
+      "mul a6, s3, t0\n" "mulhsu a7, s3, t0\n" "srai s3, s3, 31\n" "srli a6, a6, 31\n"
+      "add a7, a7, t2\n" "add a7, a7, a6\n" "add a7, a7, s3\n" "sra a7, a7, t1\n"
+      "addi a6, a7, 128\n" "bltu a6, %[wp], 7f\n" "srai a7, a7, 31\n" "xori a7, a7, 127\n" "7:\n" "sb a7, %c[oc]*0+3(%[xp])\n"
+      "mul a6, s7, t0\n" "mulhsu a7, s7, t0\n" "srai s7, s7, 31\n" "srli a6, a6, 31\n"
+      "add a7, a7, t2\n" "add a7, a7, a6\n" "add a7, a7, s7\n" "sra a7, a7, t1\n"
+      "addi a6, a7, 128\n" "bltu a6, %[wp], 7f\n" "srai a7, a7, 31\n" "xori a7, a7, 127\n" "7:\n" "sb a7, %c[oc]*1+3(%[xp])\n"
+      "mul a6, s11, t0\n" "mulhsu a7, s11, t0\n" "srai s11, s11, 31\n" "srli a6, a6, 31\n"
+      "add a7, a7, t2\n" "add a7, a7, a6\n" "add a7, a7, s11\n" "sra a7, a7, t1\n"
+      "addi a6, a7, 128\n" "bltu a6, %[wp], 7f\n" "srai a7, a7, 31\n" "xori a7, a7, 127\n" "7:\n" "sb a7, %c[oc]*2+3(%[xp])\n"
+      "mul a6, t6, t0\n" "mulhsu a7, t6, t0\n" "srai t6, t6, 31\n" "srli a6, a6, 31\n"
+      "add a7, a7, t2\n" "add a7, a7, a6\n" "add a7, a7, t6\n" "sra a7, a7, t1\n"
+      "addi a6, a7, 128\n" "bltu a6, %[wp], 7f\n" "srai a7, a7, 31\n" "xori a7, a7, 127\n" "7:\n" "sb a7, %c[oc]*3+3(%[xp])\n"
+      "mul a6, a5, t0\n" "mulhsu a7, a5, t0\n" "srai a5, a5, 31\n" "srli a6, a6, 31\n"
+      "add a7, a7, t2\n" "add a7, a7, a6\n" "add a7, a7, a5\n" "sra a7, a7, t1\n"
+      "addi a6, a7, 128\n" "bltu a6, %[wp], 7f\n" "srai a7, a7, 31\n" "xori a7, a7, 127\n" "7:\n" "sb a7, %c[oc]*4+3(%[xp])\n"
+      : [xp] "+r"(xp), [wp] "+r"(wp)
+      : [end4] "m"(end4), [end] "m"(end), [init] "m"(init), [quant] "m"(quant), [out] "m"(out), [st] "n"(kStep),
+        [oc] "n"(kOutC)
+      : "s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "s9", "s10", "s11", "t3", "t4", "t5", "t6", "a2", "a3",
+        "a4", "a5", "t0", "t1", "t2", "a6", "a7", "ra", "memory");
+}
+
+
 #endif
 
 // What DotRows needs besides the vectors: per-channel arrays padded to a multiple of 4
@@ -432,6 +821,82 @@ inline void DotRows2Px(const int8_t *x0, const int8_t *x1, const int8_t *w8, int
       out1[oc + k] = v1;
     }
   }
+}
+#endif
+
+#if BEDSIDE_ENGINE_TWO_PIXELS
+// One channel's fast requantization (forms 1 and 2) for RISC-V, its constants read once
+// for several pixels: m2 = 2 * multiplier as unsigned (< 2^32), so the high word of 2x * m
+// is one `mulhsu` of x and m2 (no shift of x per output); the rest is HighMulRound's
+// portable form and MultiplyByQuantizedMultiplierFast, the same integers.
+struct ChannelQuantRv {
+  uint32_t m2;
+  int32_t right_shift, round;
+};
+
+inline ChannelQuantRv LoadChannelQuantRv(const int32_t *quant) {
+  return {static_cast<uint32_t>(quant[0]) << 1, quant[1], quant[2]};
+}
+
+template <int kFast, bool kFullRange>
+inline int8_t RequantizeRv(int32_t acc, const ChannelQuantRv &c, const int32_t *quant, int32_t output_offset,
+                           int32_t act_min, int32_t act_max) {
+  if (kFast == 0) return RequantizeToInt8<kFast, kFullRange>(acc, quant, output_offset, act_min, act_max);
+  const int64_t product = static_cast<int64_t>(acc) * static_cast<int64_t>(static_cast<uint64_t>(c.m2));
+  const int32_t high = static_cast<int32_t>(product >> 32) + c.round +
+                       static_cast<int32_t>(static_cast<uint32_t>(product) >> 31) + (acc >> 31);
+  const int32_t v = (high >> c.right_shift) + (kFast == 1 ? output_offset : 0);
+  return static_cast<int8_t>(kFullRange ? Clamp(v, -128, 127) : Clamp(v, act_min, act_max));
+}
+
+// DotRows for four pixels whose fields are x[0..3] (outputs out, out + out_c, ...; the
+// pixels are consecutive): four channels per pass, requantized in registers by
+// Dot4Px4Requant in form 2, else by Dot4Px4 and C (and the last, padded group), each
+// channel's constants read once for the four pixels. Not inlined: its asm claims
+// every callee-saved register, saved once per four pixels here instead of in the caller's
+// loop.
+template <int kFast, bool kFullRange>
+__attribute__((noinline)) void DotRows4Px(const int8_t *const *x, const int8_t *w8, int32_t n, int32_t out_c,
+                                          const RowsQuant &q, int8_t *out) {
+  const RowsQuant r = q;
+  const int8_t *const x0 = x[0], *const x1 = x[1], *const x2 = x[2], *const x3 = x[3];
+  const int32_t *quant = r.quant;
+  const int32_t off = r.output_offset, lo = r.act_min, hi = r.act_max;
+  int32_t oc = 0;
+  if (kFast == 2) {   // whole groups requantized in the assembly
+    const int32_t clamp_lo = kFullRange ? -128 : lo, clamp_hi = kFullRange ? 127 : hi;
+    for (; oc + 4 <= out_c; oc += 4, quant += 4 * kQuantStride) {
+      int8_t *const o[4] = {out + oc, out + out_c + oc, out + 2 * out_c + oc, out + 3 * out_c + oc};
+      Dot4Px4Requant(x0, x1, x2, x3, w8 + oc * n, n, r.acc_init + oc, quant, clamp_lo, clamp_hi, o);
+    }
+  }
+  for (; oc < out_c; oc += 4, quant += 4 * kQuantStride) {
+    int32_t a[16];
+    Dot4Px4(x0, x1, x2, x3, w8 + oc * n, n, r.acc_init + oc, a);
+    const int32_t left = out_c - oc < 4 ? out_c - oc : 4;
+    for (int32_t k = 0; k < left; ++k) {
+      const int32_t *qk = quant + k * kQuantStride;
+      const ChannelQuantRv c = LoadChannelQuantRv(qk);
+      const int8_t v0 = RequantizeRv<kFast, kFullRange>(a[k], c, qk, off, lo, hi);
+      const int8_t v1 = RequantizeRv<kFast, kFullRange>(a[4 + k], c, qk, off, lo, hi);
+      const int8_t v2 = RequantizeRv<kFast, kFullRange>(a[8 + k], c, qk, off, lo, hi);
+      const int8_t v3 = RequantizeRv<kFast, kFullRange>(a[12 + k], c, qk, off, lo, hi);
+      out[oc + k] = v0;
+      out[out_c + oc + k] = v1;
+      out[2 * out_c + oc + k] = v2;
+      out[3 * out_c + oc + k] = v3;
+    }
+  }
+}
+
+// Five pixels whose fields are x + p * kStep (outputs out + p * kOutC), all kOutC channels
+// (a multiple of 4) four at a time through Dot5Px4Requant. Not inlined, as DotRows4Px.
+template <int32_t kStep, int32_t kOutC>
+__attribute__((noinline)) void DotRows5Px(const int8_t *x, const int8_t *w8, int32_t n, const RowsQuant &q,
+                                          int8_t *out) {
+  static_assert(kOutC % 4 == 0 && 3 + 4 * kStep <= 2047 && 4 * kOutC + 3 <= 2047, "immediate offsets");
+  for (int32_t oc = 0; oc < kOutC; oc += 4)
+    Dot5Px4Requant<kStep, kOutC>(x, w8 + oc * n, n, q.acc_init + oc, q.quant + oc * kQuantStride, out + oc);
 }
 #endif
 
