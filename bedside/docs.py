@@ -219,9 +219,18 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from bedside import command
+    return command.call(docs, args)
+
+
+def docs(run_dir: Path | None = None, *, doc: list[Path] | None = None,
+         check: bool = False) -> int:
+    """Render (or --check) the docs' figure tables: `bedside docs` as a function. It writes
+    only the docs it renders (kit files), never into RUN_DIR."""
     from bedside.fileio import write_text
     from bedside.kitfiles import PACKAGE_DIR
-    from bedside import rundir
+    from bedside import command, rundir
+    args = command.namespace(add_arguments, "docs", run_dir=run_dir, doc=doc, check=check)
     args.run_dir = rundir.resolve(args.run_dir, "docs")
     if not args.run_dir.is_dir():
         print(f"error: {args.run_dir}: run directory not found", file=sys.stderr)

@@ -57,16 +57,32 @@ def test_planted_shortcuts_are_flagged(patients):
 
 
 def test_command_writes_audit_json(tmp_path, patients, capsys):
+    from bedside import ownership
     run = tmp_path / "run"
     ordered = sorted(patients, key=lambda p: p.onset < 0)
-    Cohort.from_patients(ordered, seed=11).save(run / "data" / "cohort.npz")
-    runinfo.merge(run, config={"seed": 11, **CFG})
+    with ownership.session():                    # made by the kit, as `bedside data` does
+        ownership.claim(run)
+        Cohort.from_patients(ordered, seed=11).save(run / "data" / "cohort.npz")
+        runinfo.merge(run, config={"seed": 11, **CFG})
     assert main(["audit", str(run)]) == 1                    # a shortcut: exit 1
     res = json.loads((run / "audit.json").read_text())
     assert res["passed"] is False and res["threshold"] == 0.6
     assert res["variables"]["patient_order"]["kind"] == "nuisance"
     assert "SHORTCUT" in capsys.readouterr().out
     assert main(["audit", str(tmp_path / "none")]) == 2      # no cohort: bad input
+    # a folder the kit did not make (a user's file in it, no marker): refused, exit 2,
+    # nothing written there
+    foreign = tmp_path / "foreign"
+    (foreign / "data").mkdir(parents=True)
+    (foreign / "data" / "cohort.npz").write_bytes((run / "data" / "cohort.npz").read_bytes())
+    (foreign / "notes.txt").write_text("mine")
+    capsys.readouterr()
+    assert main(["audit", str(foreign)]) == 2
+    assert "bedside did not create" in capsys.readouterr().err
+    assert sorted(p.name for p in foreign.iterdir()) == ["data", "notes.txt"]
+    # the function the CLI calls
+    from bedside.training.cmd_audit import audit
+    assert audit(run) == 1 and json.loads((run / "audit.json").read_text())["passed"] is False
 
 
 def test_a_failed_audit_fails_the_demo_but_not_the_quick_one(tmp_path):

@@ -133,7 +133,8 @@ STAGE_FUNCTIONS = {
     "bedside.training.cmd_study": "study", "bedside.converter.cmd_convert": "convert",
     "bedside.host_tools.builder.cmd_build": "build",
     "bedside.host_tools.verify.cmd_verify": "verify",
-    "bedside.bench.safety": "safety", "bedside.bench.personalization": "personalization"}
+    "bedside.bench.safety": "safety", "bedside.bench.personalization": "personalization",
+    "bedside.training.cmd_audit": "audit", "bedside.docs": "docs"}
 
 
 def test_commands_are_functions_and_nothing_re_enters_the_cli(tmp_path):

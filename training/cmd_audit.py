@@ -45,12 +45,21 @@ def write(run_dir: Path) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
+    from bedside import command
+    return command.call(audit, args)
+
+
+def audit(run_dir: Path | None = None, *, json: str | None = None) -> int:
+    """The shortcut audit of RUN_DIR's cohort: `bedside audit` as a function."""
+    from bedside import command
+    args = command.namespace(add_arguments, "audit", run_dir=run_dir, json=json)
     run_dir = rundir.resolve(args.run_dir, "audit")
     out = sys.stderr if jsonout.to_stdout(args) else sys.stdout
     if not RunPaths(run_dir).cohort.is_file():
         print(f"error: {RunPaths(run_dir).cohort}: cohort not found "
               f"(run `bedside data {run_dir}` first)", file=sys.stderr)
         return 2
+    run_dir = rundir.owned(run_dir, "audit")      # writes audit.json: only into a kit folder
     try:
         res = write(run_dir)
     except (ValueError, KeyError) as e:
