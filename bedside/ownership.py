@@ -201,8 +201,14 @@ class Claim:
         run folder. Everything in a folder this command created is this command's."""
         if not self.folder.is_dir():
             return
+        with _folder_lock(self.folder):
+            self._finish(ok)
+
+    def _finish(self, ok: bool) -> None:
         now = files_under(self.folder)
-        mine = set() if self.whole else (self.listed | (now - self.before)) & now
+        # what other commands recorded meanwhile stays listed (two commands on one run)
+        mine = set() if self.whole else \
+            (self.listed | written(self.folder) | (now - self.before)) & now
         if self.whole and now:          # the tool's tree: nothing to list, keep it
             return
         half_made = not mine or (self.done_when is not None and self.done_when not in now)
@@ -216,6 +222,24 @@ class Claim:
             return
         if mine != self.listed or not is_marked(self.folder):
             _mark(self.folder, mine, self.whole)
+
+
+@contextmanager
+def _folder_lock(folder: Path) -> Iterator[None]:
+    """An exclusive lock on `folder` (flock on the folder itself: no lock file) while a
+    command rewrites its marker, so two commands finishing in one run at once do not drop
+    each other's entries. Where flock is missing (Windows) it does not lock."""
+    try:
+        import fcntl
+        fd = os.open(folder, os.O_RDONLY)
+    except (ImportError, OSError):
+        yield
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
 
 
 _claims: list[Claim] = []
