@@ -155,3 +155,32 @@ def test_a_failed_cross_compile_is_one_line_and_exit_2(tmp_path):
     assert "Traceback" not in r.stdout + r.stderr
     assert "cross-compile of" in lines[0] and "for riscv32 failed" in lines[0]
     assert "-mno-such-option" in lines[0]
+
+
+def test_an_emulator_that_fails_is_one_line_and_exit_2(tmp_path):
+    """The real QEMU, run with an option it does not know (a wrapper first on PATH adds
+    it), exits at once: one line naming the target, the emulator and its last line, the
+    whole output kept in a log; no traceback."""
+    from bedside.bench import engine_m4 as bench_m4
+    if not bench_m4.tools_available("riscv32"):
+        pytest.skip("riscv64-unknown-elf toolchain or QEMU not installed")
+    import shutil
+    qemu = bench_m4.TARGETS["riscv32"].qemu[0]
+    wrapper = tmp_path / "bin" / qemu
+    wrapper.parent.mkdir()
+    wrapper.write_text(f'#!/bin/sh\nexec {shutil.which(qemu)} "$@" -no-such-flag\n')
+    wrapper.chmod(0o755)
+    path = tmp_path / "m.tflite"
+    path.write_bytes(_quantize_model(8))
+    keep = tmp_path / "keep"
+    env = dict(os.environ, PYTHONPATH=str(ROOT), PATH=f"{wrapper.parent}{os.pathsep}{os.environ['PATH']}")
+    r = subprocess.run([sys.executable, "-m", "bedside.cli", "bench", "engine", str(path), "-n", "2",
+                        "--targets", "riscv32", "--keep", str(keep)],
+                       capture_output=True, text=True, env=env)
+    lines = [line for line in r.stderr.splitlines() if line.strip()]
+    assert r.returncode == 2 and len(lines) == 1, r.stdout + r.stderr
+    assert "Traceback" not in r.stdout + r.stderr
+    assert "riscv32: the benchmark firmware did not finish" in lines[0]
+    assert "-no-such-flag" in lines[0]
+    logs = list(keep.rglob("qemu-riscv32.log"))
+    assert logs and "-no-such-flag" in logs[0].read_text()

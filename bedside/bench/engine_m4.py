@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bedside import fileio
 from bedside.boards import BENCH, FLAGS
 from bedside.kitfiles import FIRMWARE_DIR
 
@@ -47,6 +48,11 @@ class DoesNotFit(RuntimeError):
 class BuildFailed(RuntimeError):
     """A cross-compile or link of the benchmark firmware failed; the message is one line
     (the tool's first error), for `bench engine` to print without a traceback."""
+
+
+class RunFailed(BuildFailed):
+    """The benchmark firmware did not finish under QEMU (a crash, a hang, no result line);
+    one line, the emulator's whole output kept in `qemu-<target>.log` beside the ELF."""
 
 
 def tools_available(target: str = "m4") -> bool:
@@ -137,12 +143,23 @@ def run_qemu(elf: Path, target: str = "m4", timeout: float = 600.0) -> dict:
     """Run the benchmark ELF; returns instructions/inference (and per op) and whether outputs matched."""
     cmd = [*TARGETS[target].qemu, "-nographic", "-icount", "shift=0", "-monitor", "none",
            "-serial", "stdio", "-kernel", str(elf)]
-    r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    log = Path(elf).with_name(f"qemu-{target}.log")
+    try:
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired as e:
+        fileio.write_text(log, (e.stdout or b"").decode(errors="replace")
+                          if isinstance(e.stdout, bytes) else (e.stdout or ""))
+        raise RunFailed(f"{target}: the benchmark firmware did not finish within {timeout:.0f} s "
+                        f"under {cmd[0]} (output: {log})") from None
     out = r.stdout
     cal = re.search(r"CAL instructions=(\d+) ticks=(\d+)", out)
     runs = [(int(t), e == "1") for t, e in re.findall(r"RUN \d+ ticks=(\d+) equal=(\d)", out)]
     if not cal or not runs or "DONE" not in out:
-        raise RuntimeError(f"benchmark firmware did not finish (rc {r.returncode}):\n{out[-2000:]}{r.stderr[-2000:]}")
+        fileio.write_text(log, out + r.stderr)
+        last = next((ln.strip() for ln in reversed((out + r.stderr).splitlines()) if ln.strip()),
+                    "no output")
+        raise RunFailed(f"{target}: the benchmark firmware did not finish under {cmd[0]} "
+                        f"(exit {r.returncode}; last line: {last[:160]!r}; output: {log})")
     per_tick = int(cal.group(1)) / max(int(cal.group(2)), 1)
     # the mean over the runs: the first may differ by a tick, and without SSAT or conditional
     # moves (M0, RISC-V) the clamps are branches, so counts vary with the data a little
