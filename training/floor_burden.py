@@ -136,7 +136,8 @@ def evaluate(cohort, cfg: dict, n_boot: int, seed: int) -> dict | None:
 # from the least to the most change: on a tie in false alarms (and events alarmed) the
 # first, the smaller change, is chosen.
 _STEP = {"spo2": 8, "rr": 10}
-CANDIDATES: dict[str, dict] = {
+_NO_GAP = {"artefact_after_gap": False}     # unless a candidate says so: no step across a gap
+CANDIDATES: dict[str, dict] = {name: {**_NO_GAP, **change} for name, change in {
     # the step from the last valid value only (as before, but across a gap), no jump rule
     "step_from_last_value": {"artefact_step": _STEP, "artefact_lookback": 1,
                              "artefact_jump": {}},
@@ -164,7 +165,12 @@ CANDIDATES: dict[str, dict] = {
     "last_two_values_hr_jump_20_sbp_needs_map_below_65": {
         "artefact_step": _STEP, "artefact_lookback": 2,
         "artefact_jump": {"spo2": ["hr", 20]}, "agree": {"sbp": ["map", 65]}},
-}
+    # a probe re-applied after a stale gap: the run opening on the first readings after the
+    # gap with a step from the last valid values before it needs the artefact sustain
+    "last_two_values_hr_jump_20_step_across_stale_gap": {
+        "artefact_step": _STEP, "artefact_lookback": 2,
+        "artefact_jump": {"spo2": ["hr", 20]}, "artefact_after_gap": True},
+}.items()}
 
 
 def compare(cohort, cfg: dict, split: str, n_boot: int, seed: int,

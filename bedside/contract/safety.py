@@ -68,6 +68,7 @@ DEFAULT = {
     "artefact_lookback": 2,
     "artefact_jump": {"spo2": ["hr", 20]},
     "artefact_sustain_minutes": 10,
+    "artefact_after_gap": True,
     "agree": {},
     "quality_signals": ["hr", "sbp", "map", "spo2", "rr"],
     "stale_minutes": {"continuous": 15, "cuff": 35, "charted": 300},
@@ -83,6 +84,12 @@ class SafetyError(ValueError):
 def _int(where: str, v, lo: int, hi: int) -> int:
     if not isinstance(v, int) or isinstance(v, bool) or not lo <= v <= hi:
         raise SafetyError(f"safety.{where}: expected an integer in {lo}..{hi}, got {v!r}")
+    return v
+
+
+def _bool(where: str, v) -> bool:
+    if not isinstance(v, bool):
+        raise SafetyError(f"safety.{where}: expected true or false, got {v!r}")
     return v
 
 
@@ -151,6 +158,7 @@ def normalize(cfg: dict | None, k: Constants = TABLE) -> dict | None:
         "artefact_jump": {n: [jump[n][0], jump[n][1]] for n in k.names if n in jump},
         "artefact_sustain_minutes": _int("artefact_sustain_minutes",
                                          out["artefact_sustain_minutes"], 2, 1000),
+        "artefact_after_gap": _bool("artefact_after_gap", out["artefact_after_gap"]),
         "agree": {n: [agree[n][0], agree[n][1]] for n in k.names if n in agree},
         "quality_signals": _names("quality_signals", out["quality_signals"], k),
         "stale_minutes": {c: _int(f"stale_minutes.{c}", stale[c], 1, 1000) for c in CADENCES},
@@ -192,6 +200,7 @@ def timing(cfg: dict, k: Constants = TABLE, period_s: int = SAMPLE_PERIOD_S) -> 
             "slow_sustain": samples(cfg["artefact_sustain_minutes"], period_s),
             "frozen": samples(cfg["frozen_minutes"], period_s),
             "lookback": cfg.get("artefact_lookback", 1),
+            "after_gap": int(cfg.get("artefact_after_gap", False)),
             "step": [cfg["artefact_step"].get(k.names[i], 0) for i, _, _ in rules(cfg, k)],
             "jump": [k.names.index(jump[k.names[i]][0]) if k.names[i] in jump else NO_AGREE
                      for i, _, _ in rules(cfg, k)],
@@ -220,6 +229,7 @@ class SafetyFloor:
         self.step, self.stale = t["step"], t["stale"]
         self.agree, self.agree_bound = t["agree"], t["agree_bound"]
         self.lookback, self.jump, self.jump_bound = t["lookback"], t["jump"], t["jump_bound"]
+        self.after_gap = t["after_gap"]
         self.quality, self.frozen_signal = t["quality"], t["frozen_signal"]
         self.lo = [int(x) for x in k.valid_min]
         self.hi = [int(x) for x in k.valid_max]
@@ -255,7 +265,8 @@ class SafetyFloor:
                 else:
                     if self.run[r] == 0 or self.age[i] > self.stale[i]:
                         self.run[r] = 1
-                        self.slow[r] = (self.step[r] > 0 and self.age[i] <= self.stale[i]
+                        self.slow[r] = (self.step[r] > 0
+                                        and (self.age[i] <= self.stale[i] or self.after_gap)
                                         and self._stepped(i, v, high, self.step[r]))
                     j = self.jump[r]                    # motion: the other signal jumps
                     if (j != NO_AGREE and ok[j] and self.age[j] == 0   # valid then and now
