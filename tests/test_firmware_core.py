@@ -240,7 +240,7 @@ def c_safety(core_tool: Path, raw: np.ndarray, cfg: dict) -> np.ndarray:
     head = [f"{signals.N_SIGNALS} {signals.FIXED_POINT_SHIFT} {signals.MISSING}"]
     head += [f"{s.center} {s.multiplier} {s.valid_min} {s.valid_max} {s.carry_limit}"
              for s in signals.SIGNALS]
-    head += [f"{len(r)} {t['sustain']} {t['slow_sustain']} {t['frozen']} {t['lookback']}"]
+    head += [f"{len(r)} {t['sustain']} {t['slow_sustain']} {t['frozen']} {t['lookback']} {t['after_gap']}"]
     head += [f"{i} {int(h)} {b} {st} {a} {ab} {j} {jb}" for (i, h, b), st, a, ab, j, jb
              in zip(r, t["step"], t["agree"], t["agree_bound"], t["jump"], t["jump_bound"])]
     head += [f"{q} {f} {s}" for q, f, s in zip(t["quality"], t["frozen_signal"], t["stale"])]
@@ -278,6 +278,10 @@ def test_safety_floor_matches_python_sample_by_sample(firmware_core_tool):
     raw[3760:3770, spo2] = [86, 80, 80, 80, 79, 80, 97, 97, 97, 97]    # a fall over 2 min
     raw[3780:3790, spo2] = [88, 84, 83, 82, 83, 82, 97, 97, 97, 97]    # gradual, HR jumps
     raw[3781:3783, hr] = [125, 90]
+    raw[3800:3880, hr] = 80 + np.arange(80) % 2              # a probe re-applied after a
+    raw[3800:3880, spo2] = 97                                 # stale gap: 78 % for 6 min
+    raw[3820:3845, spo2] = signals.MISSING
+    raw[3845:3851, spo2] = 78
     cfgs = [safety.normalize(safety.DEFAULT),
             safety.normalize({"sustain_minutes": 2, "artefact_sustain_minutes": 4,
                               "frozen_minutes": 5, "frozen_signals": list(k.names),
@@ -298,6 +302,7 @@ def test_safety_floor_matches_python_sample_by_sample(firmware_core_tool):
     agreed = safety.stream_records(raw, cfgs[1])
     assert (agreed != safety.stream_records(raw, {**cfgs[1], "agree": {}})).any()
     for cfg, change in ((cfgs[-1], {"artefact_jump": {}}), (cfgs[0], {"artefact_lookback": 1}),
-                        (cfgs[0], {"artefact_jump": {}})):  # each new rule changes records
+                        (cfgs[0], {"artefact_jump": {}}), (cfgs[0], {"artefact_after_gap": False})):
+        # each new rule changes records
         changed = safety.stream_records(raw, {**cfg, **change})
         assert (safety.stream_records(raw, cfg) != changed).any(), change

@@ -87,10 +87,11 @@ const SafetyConfig kSafety = {g::kSafetyRules, g::kSafetySustain, g::kSafetySlow
 #endif
                               g::kSafetyLookback,
 #if defined(BEDSIDE_GEN_SAFETY_JUMP) && BEDSIDE_GEN_SAFETY_JUMP
-                              g::kSafetyJump, g::kSafetyJumpBound};
+                              g::kSafetyJump, g::kSafetyJumpBound,
 #else
-                              nullptr, nullptr};
+                              nullptr, nullptr,
 #endif
+                              g::kSafetyAfterGap};
 #else
 const SafetyConfig kSafety = {0, 1, 1, 1, nullptr, nullptr, nullptr, nullptr, nullptr,
                               nullptr, nullptr, nullptr, nullptr, 1, nullptr, nullptr};
@@ -261,6 +262,7 @@ void held_params_sha256(uint8_t out[32]) {
         i32(f.agree[r]); i32(f.agree_bound[r]);
       }
     i32(f.lookback);
+    i32(f.after_gap);
     if (f.jump != nullptr)  // jump rules only when the floor has any
       for (int r = 0; r < f.rules; ++r) {
         i32(f.jump[r]); i32(f.jump_bound[r]);

@@ -5,7 +5,8 @@
 // Per rule: a valid value beyond the bound opens a run (or keeps it open); the run spans the
 // samples since that first reading; a beyond reading whose run spans `sustain` samples
 // (`slow_sustain` when the run opened with a step of at least `step` from one of the
-// signal's last `lookback` valid values while it is not stale, or when, before it is
+// signal's last `lookback` valid values while it is not stale, or after a stale gap when
+// `after_gap` (a probe re-applied: the last valid values before the gap), or when, before it is
 // confirmed, a reading came with a jump of at least `jump_bound` in signal `jump` since the
 // previous sample: probe-off or motion artefacts) confirms the rule, which stays active
 // until a valid value within the bound. A missing or implausible value lets time pass
@@ -46,6 +47,7 @@ struct SafetyConfig {
   uint8_t lookback;          // 1 or 2: the step is measured from the last 1 or 2 valid values
   const uint8_t *jump;       // [rules] signal whose jump makes a run slow (kNoAgree: none)
   const int16_t *jump_bound;  // [rules] that signal's jump in raw units; nullptr: none
+  uint8_t after_gap;         // 1: the step is also measured across a stale gap
 };
 
 constexpr uint8_t kNoAgree = 255;
@@ -111,7 +113,7 @@ inline FloorRecord safety_push(Safety *s, const PreprocConfig &pc, const int16_t
         run = state = 0;
       } else {
         if (run == 0 || g.age > c.stale[i]) {  // a new run (also after a stale gap)
-          const bool slow = c.step[r] > 0 && g.age <= c.stale[i] &&
+          const bool slow = c.step[r] > 0 && (g.age <= c.stale[i] || c.after_gap) &&
                             safety_stepped(g, c.lookback, v, c.high[r], c.step[r],
                                            pc.missing_value);
           run = 1;

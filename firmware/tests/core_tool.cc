@@ -280,9 +280,10 @@ int run_safety() {
   if (rules < 0 || rules > kMaxSafetyRules) return 2;
   const uint16_t sustain = (uint16_t)read_long(), slow = (uint16_t)read_long(),
                  frozen_limit = (uint16_t)read_long();
-  const uint8_t lookback = (uint8_t)read_long();
-  SafetyConfig cfg = {rules, sustain, slow, frozen_limit, signal, high, bound, step, quality,
-                      frozen, stale, agree, agree_bound, lookback, jump, jump_bound};
+  const uint8_t lookback = (uint8_t)read_long(), after_gap = (uint8_t)read_long();
+  SafetyConfig cfg = {rules,  sustain, slow,  frozen_limit, signal,   high,
+                      bound,  step,    quality, frozen,     stale,    agree,
+                      agree_bound, lookback, jump, jump_bound, after_gap};
   for (int r = 0; r < rules; ++r) {
     signal[r] = (uint8_t)read_long();
     high[r] = (uint8_t)read_long();

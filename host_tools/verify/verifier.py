@@ -102,7 +102,7 @@ def held_sha256(c: Contract, backend: int, model_held: bytes) -> bytes:
                    for x in (q, f, s)]
         if any(a != NO_AGREE for a in t["agree"]):   # agreement rules only when any
             values += [x for a, b in zip(t["agree"], t["agree_bound"]) for x in (a, b)]
-        values += [t["lookback"]]
+        values += [t["lookback"], t["after_gap"]]
         if any(a != NO_AGREE for a in t["jump"]):     # jump rules only when any
             values += [x for a, b in zip(t["jump"], t["jump_bound"]) for x in (a, b)]
     values += [backend]
