@@ -124,6 +124,27 @@ def test_step_is_measured_across_a_gap_and_over_two_minutes():
     assert rules[15 + 8] == "none" and rules[15 + 9] == "spo2 < 85"
 
 
+def test_step_across_a_stale_gap_but_never_from_reset():
+    """artefact_after_gap: a probe re-applied after a gap longer than the stale limit (15
+    min) with 78 % for 6 minutes does not alarm (quality while stale); with the rule off it
+    alarms at 3 minutes; a value that persists is confirmed at 10; SpO2 missing from RESET
+    (no value to step from) then 78 % alarms at 3 minutes either way: no blind start."""
+    spo2 = TABLE.names.index("spo2")
+    gap = stream(60, spo2=(10, 30, TABLE.missing))
+    gap[30:36, spo2] = 78
+    rules = rule_of(gap)
+    assert rules[10 + 15] == "quality: spo2 stale" and "spo2 < 85" not in rules
+    off = safety.normalize({"artefact_after_gap": False})
+    assert rule_of(gap, off)[32] == "spo2 < 85"
+    gap[36:, spo2] = 78
+    rules = rule_of(gap)
+    assert rules[30 + 8] == "none" and rules[30 + 9] == "spo2 < 85"
+    fresh = stream(60, spo2=(0, 20, TABLE.missing))
+    fresh[20:, spo2] = 78
+    for cfg in (CFG, off):
+        assert rule_of(fresh, cfg)[21] != "spo2 < 85" and rule_of(fresh, cfg)[22] == "spo2 < 85"
+
+
 def test_hr_jump_delays_spo2_low_but_a_desaturation_hr_follows_alarms():
     """artefact_jump {spo2: [hr, 20]}: SpO2 sliding into 82-84 % while HR jumps by 20
     or more waits the artefact sustain; the same slide with HR moving 3 /min alarms at 3
@@ -210,6 +231,7 @@ def test_frozen_signal_sets_quality_but_not_at_the_top_of_the_scale():
     ({"artefact_lookback": 3}, "safety.artefact_lookback"),
     ({"artefact_jump": {"spo2": ["spo2", 20]}}, "safety.artefact_jump"),
     ({"artefact_jump": {"spo2": ["hr", 0]}}, "safety.artefact_jump"),
+    ({"artefact_after_gap": 1}, "safety.artefact_after_gap"),
 ])
 def test_bad_settings_name_the_field(bad, field):
     with pytest.raises(safety.SafetyError, match=field.replace(".", r"\.")):
@@ -246,6 +268,12 @@ def test_bench_safety_on_the_host_firmware(converted_run_dir, capsys):
     assert cases["hypoxaemia_hr_agreeing"]["minutes_to_flag"] <= 4
     assert cases["hypoxaemia_hr_jump_persisting"]["minutes_to_flag"] <= 11
     assert cases["spo2_low_from_reset"]["minutes_to_flag"] == 3
+    # artefact_after_gap: a probe re-applied after a stale gap is quality, never SpO2 low;
+    # a low that persists after it alarms within the slow bound; none before it: 3 minutes
+    reapplied = cases["spo2_probe_reapplied_after_long_gap"]
+    assert reapplied["never_rule"] == "spo2 < 85" and not reapplied["never_rule_reported"]
+    assert cases["hypoxaemia_after_long_gap_persisting"]["minutes_to_flag"] == 10
+    assert cases["hypoxaemia_first_reading_after_long_gap_from_reset"]["minutes_to_flag"] == 3
 
 
 def test_bench_safety_with_the_map_agreement_rule(converted_run_dir, tmp_path, capsys):

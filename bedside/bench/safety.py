@@ -13,7 +13,9 @@ the expected one, within `bound_minutes` (the sustain time plus one reading inte
 the stated stale/frozen/artefact time plus one), and every sample's floor record and
 every window's output, alarm and flags equal the Python reference. Writes
 RUN_DIR/safety.json: {"cases": {"<name>": {"expected_rule", "observed_rule",
-"minutes_to_flag", "bound_minutes", "matches_reference", "passed", ...}}, ...}.
+"minutes_to_flag", "bound_minutes", "matches_reference", "passed", ...}}, ...}; a case
+that forbids a rule (a probe artefact must not alarm) also records `never_rule` and
+`never_rule_reported`, one read after a gap `watched_from_sample`.
 """
 from __future__ import annotations
 
@@ -47,12 +49,15 @@ def live(k, n: int, seed: int = SEED) -> np.ndarray:
 
 class Case:
     """One stream from RESET: `raw` [T, C], the sample the condition starts at, the rule
-    the floor should report first ('none': never) and its bound in minutes."""
+    the floor should report first ('none': never) and its bound in minutes; `watch_from`:
+    the sample from which the first rule is read (a quality flag during an earlier gap is
+    not the rule under test); `never`: a rule no sample may report."""
 
     def __init__(self, raw: np.ndarray, onset: int, expected: str, bound: int | None,
-                 what: str) -> None:
+                 what: str, watch_from: int = 0, never: str | None = None) -> None:
         self.raw, self.onset, self.expected, self.bound, self.what = raw, onset, expected, \
             bound, what
+        self.watch_from, self.never = watch_from, never
 
 
 def cases(k, cfg: dict, period_s: int = 60) -> dict[str, Case]:
@@ -199,6 +204,28 @@ def cases(k, cfg: dict, period_s: int = 60) -> dict[str, Case]:
             persist[25:, idx["spo2"]] = 78
             out["hypoxaemia_after_gap_persisting"] = Case(
                 persist, 25, rule, slow + 1, "5 min without SpO2, then 78 % that persists")
+            # a gap longer than the stale limit (quality meanwhile), then the probe back on
+            long_gap = stale["spo2"] + 5
+            back = 20 + long_gap
+            if cfg.get("artefact_after_gap"):
+                reapplied = held(base(), 20, back, spo2=m)
+                reapplied[back:back + 6, idx["spo2"]] = 78
+                out["spo2_probe_reapplied_after_long_gap"] = Case(
+                    reapplied, 20, "quality: spo2 stale", stale["spo2"] + 1,
+                    f"probe re-applied after {long_gap} min off: 78 % for 6 minutes",
+                    never=rule)
+                late = held(base(), 20, back, spo2=m)
+                late[back:, idx["spo2"]] = 78
+                out["hypoxaemia_after_long_gap_persisting"] = Case(
+                    late, back, rule, slow + 1,
+                    f"{long_gap} min without SpO2, then 78 % that persists", watch_from=back)
+            # no value before the gap (SpO2 missing from RESET): no step, the plain sustain
+            first = held(base(), 0, long_gap, spo2=m)
+            first[long_gap:, idx["spo2"]] = 78
+            out["hypoxaemia_first_reading_after_long_gap_from_reset"] = Case(
+                first, long_gap, rule, sustain + 1,
+                f"no SpO2 for {long_gap} min from RESET, then 78 %: no blind start",
+                watch_from=long_gap)
             if cfg.get("artefact_lookback", 1) >= 2:
                 two = base()
                 two[20:27, idx["spo2"]] = [86, 80, 80, 79, 80, 80, 79]
@@ -289,10 +316,14 @@ def cases(k, cfg: dict, period_s: int = 60) -> dict[str, Case]:
     return out
 
 
-def observe(floor: np.ndarray, onset: int, cfg: dict, k) -> tuple[str, int | None]:
-    """The first rule the floor records show and the minutes from onset to it."""
+def observe(floor: np.ndarray, onset: int, cfg: dict, k,
+            watch_from: int = 0) -> tuple[str, int | None]:
+    """The first rule the floor records show from sample `watch_from` and the minutes from
+    onset to it."""
     from bedside.contract.safety import record_rule
     for t, (flags, cause) in enumerate(floor.tolist()):
+        if t < watch_from:
+            continue
         rule = record_rule(flags, cause, cfg, k)
         if rule != "none":
             return rule, t - onset + 1
@@ -300,6 +331,7 @@ def observe(floor: np.ndarray, onset: int, cfg: dict, k) -> tuple[str, int | Non
 
 
 def run_case(dev, contract, ref, case: Case) -> dict:
+    from bedside.contract.safety import record_rule
     k, cfg = contract.constants, contract.safety
     want = ref.patient(case.raw)
     dev.reset()
@@ -314,14 +346,22 @@ def run_case(dev, contract, ref, case: Case) -> dict:
         r.output_q.tolist() == want.output[j].tolist() and r.alarm == want.alarm[j]
         and (r.flags & ~p.RESULT_FLAG_CALIBRATED) == want.safety[j]
         for j, r in enumerate(results))
-    observed, minutes = observe(floor, case.onset, cfg, k)
+    observed, minutes = observe(floor, case.onset, cfg, k, case.watch_from)
     in_time = case.bound is None or (minutes is not None and 1 <= minutes <= case.bound)
-    return {"what": case.what, "samples": len(case.raw), "onset_sample": case.onset,
-            "expected_rule": case.expected, "observed_rule": observed,
-            "minutes_to_flag": minutes, "bound_minutes": case.bound,
-            "matches_reference": same_floor and same_windows,
-            "floor_samples_compared": int(len(floor)),
-            "passed": same_floor and same_windows and observed == case.expected and in_time}
+    seen = {record_rule(f, c, cfg, k) for f, c in floor.tolist()}
+    never_seen = case.never is None or case.never not in seen
+    out = {"what": case.what, "samples": len(case.raw), "onset_sample": case.onset,
+           "expected_rule": case.expected, "observed_rule": observed,
+           "minutes_to_flag": minutes, "bound_minutes": case.bound,
+           "matches_reference": same_floor and same_windows,
+           "floor_samples_compared": int(len(floor)),
+           "passed": (same_floor and same_windows and observed == case.expected and in_time
+                      and never_seen)}
+    if case.watch_from:
+        out["watched_from_sample"] = case.watch_from
+    if case.never is not None:
+        out["never_rule"], out["never_rule_reported"] = case.never, not never_seen
+    return out
 
 
 def run_cases(dev, contract) -> dict:
