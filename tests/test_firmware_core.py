@@ -240,7 +240,8 @@ def c_safety(core_tool: Path, raw: np.ndarray, cfg: dict) -> np.ndarray:
     head = [f"{signals.N_SIGNALS} {signals.FIXED_POINT_SHIFT} {signals.MISSING}"]
     head += [f"{s.center} {s.multiplier} {s.valid_min} {s.valid_max} {s.carry_limit}"
              for s in signals.SIGNALS]
-    head += [f"{len(r)} {t['sustain']} {t['slow_sustain']} {t['frozen']} {t['lookback']} {t['after_gap']}"]
+    head += [f"{len(r)} {t['sustain']} {t['slow_sustain']} {t['frozen']} {t['lookback']} "
+             f"{t['after_gap']}"]
     head += [f"{i} {int(h)} {b} {st} {a} {ab} {j} {jb}" for (i, h, b), st, a, ab, j, jb
              in zip(r, t["step"], t["agree"], t["agree_bound"], t["jump"], t["jump_bound"])]
     head += [f"{q} {f} {s}" for q, f, s in zip(t["quality"], t["frozen_signal"], t["stale"])]
