@@ -120,7 +120,9 @@ def check_info(client: Client, contract: Contract, board: str) -> p.Info:
     r = contract.record
     assert info.model_sha256.hex() == r.model.sha256 == contract.model_sha256
     assert info.preproc_sha256.hex() == r.preprocessing.sha256
-    assert (info.protocol_version, info.gen_format, info.backend, info.board) == (2, 2, 0, board)
+    from bedside.contract.manifest import GEN_FORMAT as HEADER_FORMAT
+    assert (info.protocol_version, info.gen_format, info.backend, info.board) == \
+        (2, HEADER_FORMAT, 0, board)
     assert (info.n_signals, info.window_length, info.stride) == \
         (contract.n_signals, contract.window_length, contract.stride)
     assert (info.input_bytes, info.output_bytes) == (contract.input_bytes, contract.output_bytes)

@@ -264,15 +264,17 @@ def test_check_info_names_every_identity_field(converted_run_dir):
     from bedside.contract import protocol as p
     c = v.load_contract(converted_run_dir)
     held = v.expected_held(c, 0)["compiled"]
-    info = p.Info(p.VERSION, 2, 0, "host", 10**9, bytes.fromhex(c.model_sha256),
+    from bedside.contract.manifest import GEN_FORMAT
+    info = p.Info(p.VERSION, GEN_FORMAT, 0, "host", 10**9, bytes.fromhex(c.model_sha256),
                   bytes.fromhex(c.preproc_sha256), c.n_signals, c.window_length, c.stride,
                   c.input_bytes, c.output_bytes, c.input_scale, c.input_zero_point,
                   c.output_scale, c.output_zero_point, 1024, held, bytes(range(8)), 1)
     build = {"build_id": bytes(range(8)).hex(), "board": "host", "core_clock_hz": 10**9,
-             "backend": "compiled", "gen_format": 2, "model_format": 1}
+             "backend": "compiled", "gen_format": GEN_FORMAT, "model_format": 1}
     v.check_info(info, c, build)
     assert v.expected_held(c, 1)["tflm"] != held      # the backend is part of the identity
-    for name, value in (("held_sha256", bytes(32)), ("gen_format", 3), ("backend", 7)):
+    for name, value in (("held_sha256", bytes(32)), ("gen_format", GEN_FORMAT + 1),
+                        ("backend", 7)):
         with pytest.raises(v.Refusal, match=name) as e:
             v.check_info(dataclasses.replace(info, **{name: value}), c)
         assert e.value.code == v.EXIT_PREPROC_HASH

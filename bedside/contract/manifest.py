@@ -18,7 +18,7 @@ from bedside.contract import signals as sig
 from bedside.contract.protocol import VERSION as PROTOCOL_VERSION
 from bedside.contract.record import FORMAT_VERSION, ManifestError, read_json, validate
 
-GEN_FORMAT = 2          # generated C/C++ header format; must match the firmware's
+GEN_FORMAT = 3          # generated C/C++ header format; must match the firmware's
 __all__ = ["FORMAT_VERSION", "GEN_FORMAT", "ManifestError", "build_manifest", "canonical_json",
            "constants", "constants_sha256", "load_manifest", "preprocessing_block"]
 

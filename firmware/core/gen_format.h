@@ -2,7 +2,7 @@
 #ifndef BEDSIDE_CORE_GEN_FORMAT_H_
 #define BEDSIDE_CORE_GEN_FORMAT_H_
 
-#define BEDSIDE_FIRMWARE_GEN_FORMAT 2  // 2: safety floor timing (safety.h)
+#define BEDSIDE_FIRMWARE_GEN_FORMAT 3  // 2: safety floor timing (safety.h); 3: artefact lookback, jump, after-gap
 
 // Include after a generated header: a header of another format fails the build here.
 #if defined(BEDSIDE_GEN_FORMAT) && (BEDSIDE_GEN_FORMAT != BEDSIDE_FIRMWARE_GEN_FORMAT)
