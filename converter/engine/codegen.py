@@ -83,6 +83,7 @@ class Gen:
         self.body: list[str] = []
         self.weight_bytes = 0
         self.dsp_weight_bytes = 0
+        self.riscv_weight_bytes = 0
         self.macs = 0
         self._consts: dict[tuple, str] = {}
         self._n = 0
@@ -157,6 +158,17 @@ class Gen:
         self._hold_array(name, arr, ctype, "dsp")
         return f"BEDSIDE_ENGINE_DSP_ONLY({name})"
 
+    def const_riscv(self, values, hint: str, ctype: str) -> str:
+        """A constant compiled only into the RISC-V builds (BEDSIDE_ENGINE_TWO_PIXELS: their
+        own kernels read it); nullptr elsewhere. Held in the RISC-V builds' held_sha256."""
+        arr = np.ascontiguousarray(values)
+        name = f"k_{hint}"
+        self.decls.append(f"#if BEDSIDE_ENGINE_TWO_PIXELS\nalignas(16) const {ctype} {name}[{max(arr.size, 1)}] = "
+                          f"{_c_array(arr)};\n#endif")
+        self.riscv_weight_bytes += arr.nbytes
+        self._hold_array(name, arr, ctype, "riscv")
+        return f"BEDSIDE_ENGINE_RISCV_ONLY({name})"
+
     def param(self, ctype: str, comment: str = "", **fields) -> str:
         """A `const` parameter struct `bedside_engine::<ctype>` filled by field name (every
         field of the kernel header's struct, no other), emitted as designated initialisers
@@ -194,17 +206,20 @@ class Gen:
             self.held.append((f"held_i32(visit, ctx, {ref}, {len(values)}u);",
                               np.array(values, "<i4").tobytes(), "all"))
 
-    def held_sha256(self, dsp: bool) -> str:
-        """SHA-256 of what model_engine_held() visits in a portable (dsp False) or DSP build."""
+    def held_sha256(self, dsp: bool, riscv: bool = False) -> str:
+        """SHA-256 of what model_engine_held() visits in a portable (dsp False), DSP or
+        RISC-V (portable plus the "riscv" arrays) build."""
         h = hashlib.sha256()
         for _, data, builds in self.held:
-            if builds == "all" or (builds == "dsp") == dsp:
+            if (builds == "all" or (builds == "dsp") == dsp and builds != "riscv"
+                    or builds == "riscv" and riscv and not dsp):
                 h.update(data)
         return h.hexdigest()
 
     def held_function(self) -> str:
         lines = []
-        guards = {"dsp": "#if BEDSIDE_ENGINE_DSP", "portable": "#if !BEDSIDE_ENGINE_DSP"}
+        guards = {"dsp": "#if BEDSIDE_ENGINE_DSP", "portable": "#if !BEDSIDE_ENGINE_DSP",
+                  "riscv": "#if BEDSIDE_ENGINE_TWO_PIXELS"}
         for c, _, builds in self.held:
             lines += [guards[builds], f"  {c}", "#endif"] if builds in guards else [f"  {c}"]
         return "\n".join(lines)
@@ -279,9 +294,11 @@ def render(tflite_bytes: bytes, command: str = "",
 #define MODEL_ENGINE_MACS {g.macs}
 #define MODEL_ENGINE_OPS {len(model.operators)}
 /* SHA-256 of what model_engine_held() visits (little-endian elements), for the host to
-   expect in INFO held_sha256 (docs/protocol.md): portable builds, BEDSIDE_ENGINE_DSP builds */
+   expect in INFO held_sha256 (docs/protocol.md): portable builds, BEDSIDE_ENGINE_DSP builds,
+   RISC-V builds (BEDSIDE_ENGINE_TWO_PIXELS: the portable arrays and their own) */
 #define MODEL_ENGINE_HELD_SHA256 "{g.held_sha256(dsp=False)}"
 #define MODEL_ENGINE_HELD_SHA256_DSP "{g.held_sha256(dsp=True)}"
+#define MODEL_ENGINE_HELD_SHA256_RISCV "{g.held_sha256(dsp=False, riscv=True)}"
 
 #ifdef __cplusplus
 extern "C" {{
@@ -345,11 +362,13 @@ extern "C" int model_engine_invoke(const void *input, void *output) {{
 """
     info = {"arena_bytes": p.arena_bytes, "weight_bytes": g.weight_bytes,
             "dsp_extra_weight_bytes": g.dsp_weight_bytes,
+            "riscv_extra_weight_bytes": g.riscv_weight_bytes,
             "ops": [op.op for op in model.operators], "macs": g.macs, "op_macs": g.op_macs,
             "input_bytes": tin.nbytes, "output_bytes": tout.nbytes,
             "input_type": tin.type, "output_type": tout.type, "model_sha256": sha,
             "reference": ref, "held_sha256": g.held_sha256(dsp=False),
-            "held_sha256_dsp": g.held_sha256(dsp=True)}
+            "held_sha256_dsp": g.held_sha256(dsp=True),
+            "held_sha256_riscv": g.held_sha256(dsp=False, riscv=True)}
     return {"model_engine.h": header, "model_engine.cc": source}, info
 
 

@@ -112,8 +112,8 @@ def held_sha256(c: Contract, backend: int, model_held: bytes) -> bytes:
 def model_held_sha256(c: Contract, backend: int) -> dict[str, bytes]:
     """The SHA-256 a device's backend computes over the model it holds, per kind of build:
     tflm the flatbuffer (= model.sha256); compiled what the generated model_engine_held()
-    visits, which the generator recorded in RUN_DIR/int8/gen/model_engine.h for portable
-    and DSP builds. Empty when the run has no engine generated from its model.tflite."""
+    visits, which the generator recorded in RUN_DIR/int8/gen/model_engine.h for portable,
+    DSP and RISC-V builds. Empty when the run has no engine generated from its model.tflite."""
     import re
     if backend == 1:
         return {"tflm": bytes.fromhex(c.model_sha256)}
@@ -122,9 +122,9 @@ def model_held_sha256(c: Contract, backend: int) -> dict[str, bytes]:
     m = re.search(r"Input model SHA-256: ([0-9a-f]{64})", text)
     if backend != 0 or m is None or m.group(1) != c.model_sha256:
         return {}
-    found = dict(re.findall(r'#define MODEL_ENGINE_HELD_SHA256(_DSP)? "([0-9a-f]{64})"', text))
-    return {("compiled, DSP kernels" if k else "compiled"): bytes.fromhex(v)
-            for k, v in found.items()}
+    found = dict(re.findall(r'#define MODEL_ENGINE_HELD_SHA256(_DSP|_RISCV)? "([0-9a-f]{64})"', text))
+    kinds = {"": "compiled", "_DSP": "compiled, DSP kernels", "_RISCV": "compiled, RISC-V kernels"}
+    return {kinds[k]: bytes.fromhex(v) for k, v in found.items()}
 
 
 def expected_held(c: Contract, backend: int) -> dict[str, bytes]:

@@ -1,6 +1,30 @@
 """CONV_2D (int8, per-channel) -> bedside_engine::Conv (kernels/conv.h)."""
+import numpy as np
+
 from ._common import (act_range, bias_input, check_int8, dot_rows, kernel_form, out_size, pad_amount,
                       per_channel)
+
+
+# most input channels ConvWinograd3 transforms on its stack (kernels/conv.h: kWinogradMaxInC)
+WINOGRAD_MAX_IN_C = 32
+
+
+def winograd3(geometry: dict, w2d) -> np.ndarray | None:
+    """RISC-V's Winograd F(2,3) weights (kernels/conv.h: ConvWinograd3) for a 1x3
+    convolution along the width with stride 1, dilation 1 and 'same' padding, else None:
+    per channel pair and input channel U = [2 g0, g0 + g1 + g2, g0 - g1 + g2, 2 g2] of
+    each channel's taps g, as int16 [ceil2(out_c)/2][in_c][4][2], zero padded."""
+    gm = geometry
+    if (w2d is None or (gm["k_h"], gm["k_w"], gm["stride_h"], gm["stride_w"], gm["dil_w"]) != (1, 3, 1, 1, 1)
+            or gm["pad_h"] != 0 or gm["pad_w"] != 1 or gm["out_w"] != gm["in_w"] or gm["out_h"] != gm["in_h"]
+            or gm["in_c"] > WINOGRAD_MAX_IN_C):
+        return None
+    oc, c = gm["out_c"], gm["in_c"]
+    g = np.zeros((oc + oc % 2, 3, c), np.int16)
+    g[:oc] = w2d.reshape(oc, 3, c)
+    u = np.stack([2 * g[:, 0], g[:, 0] + g[:, 1] + g[:, 2], g[:, 0] - g[:, 1] + g[:, 2], 2 * g[:, 2]],
+                 axis=2)                                   # [oc][c][4]
+    return u.reshape(-1, 2, c, 4).transpose(0, 2, 3, 1).reshape(-1)
 
 
 # im2col fields Conv's scratch holds (kernels/conv.h: RISC-V gathers up to four pixels at once)
@@ -28,10 +52,13 @@ def emit_conv(g, op, geometry: dict, w2d, bias: int, input_offset: int, mult, sh
         fields.update(filter="nullptr", bias="nullptr", multiplier="nullptr", shift="nullptr",
                       acc_init=rows["acc_init"], quant=rows["quant"], filter16=rows["filter16"],
                       filter8=rows["filter8"])
+        u = winograd3(geometry, w2d)
+        fields["wino"] = "nullptr" if u is None else g.const_riscv(u, f"wino{op.index}", "int16_t")
     else:
         fields.update(filter=filter_ptr, bias=g.ptr(bias) if bias >= 0 else "nullptr",
                       multiplier=g.const(mult, f"mult{op.index}"), shift=g.const(shift, f"shift{op.index}"),
-                      acc_init="nullptr", quant="nullptr", filter16="nullptr", filter8="nullptr")
+                      acc_init="nullptr", quant="nullptr", filter16="nullptr", filter8="nullptr",
+                      wino="nullptr")
     p = g.param("ConvParams", **fields)
     col = g.scratch("int8_t") if w2d is not None else "nullptr"
     targs = kernel_form(form, lo, hi)

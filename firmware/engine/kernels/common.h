@@ -35,6 +35,14 @@
 #define BEDSIDE_ENGINE_FIVE_PIXELS(step, out_c)
 #endif
 
+// Generated code names constants only the RISC-V kernels read (conv.h: ConvWinograd3's
+// transformed weights) through this macro.
+#if BEDSIDE_ENGINE_TWO_PIXELS
+#define BEDSIDE_ENGINE_RISCV_ONLY(x) x
+#else
+#define BEDSIDE_ENGINE_RISCV_ONLY(x) nullptr
+#endif
+
 // Generated code names DSP-only constants (e.g. int16 weight copies) through this macro.
 // ... and constants only the portable kernels read (the int8 weights a DSP build replaces).
 #if BEDSIDE_ENGINE_DSP

@@ -49,6 +49,9 @@ inline int32_t AverageOf(int32_t sum, const Divisor &d) {
 }
 
 // Average of four channels (c .. c+3) over the window rows [0, rows) x columns [0, cols).
+// kClamp false: the activation range is all of int8, which an average of int8 values never
+// leaves (RISC-V skips the clamp; the other builds keep their code).
+template <bool kClamp = true>
 inline void AverageFourPortable(const int8_t *at, int32_t rows, int32_t cols, int32_t row_step, int32_t c_n,
                                 const Divisor &count, int32_t lo, int32_t hi, int8_t *out) {
   int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
@@ -60,6 +63,13 @@ inline void AverageFourPortable(const int8_t *at, int32_t rows, int32_t cols, in
       a2 += tap[2];
       a3 += tap[3];
     }
+  }
+  if (!kClamp) {
+    out[0] = static_cast<int8_t>(AverageOf(a0, count));
+    out[1] = static_cast<int8_t>(AverageOf(a1, count));
+    out[2] = static_cast<int8_t>(AverageOf(a2, count));
+    out[3] = static_cast<int8_t>(AverageOf(a3, count));
+    return;
   }
   out[0] = static_cast<int8_t>(Clamp(AverageOf(a0, count), lo, hi));
   out[1] = static_cast<int8_t>(Clamp(AverageOf(a1, count), lo, hi));
@@ -113,6 +123,11 @@ inline void Pool(const PoolParams &p, const int8_t *input, int8_t *output) {
         int32_t c = 0;
         // Max pooling is cheaper one channel at a time (measured: no four-way compare chain).
         const int32_t grouped = kMax ? 0 : c_n;
+#if BEDSIDE_ENGINE_TWO_PIXELS
+        if (!kMax && lo == -128 && hi == 127)
+          for (; c + 4 <= grouped; c += 4)
+            AverageFourPortable<false>(at + c, rows, cols, row_step, c_n, count, lo, hi, out + c);
+#endif
         for (; c + 4 <= grouped; c += 4) AverageFour(at + c, rows, cols, row_step, c_n, count, lo, hi, out + c);
         for (; c < c_n; ++c) {                                    // channels beyond the last group of four
           int32_t acc = kMax ? -128 : 0;
