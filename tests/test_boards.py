@@ -116,6 +116,9 @@ def test_riscv32_verifies_bit_exact_and_counts_instructions(converted_run_dir, t
     c = r["counts"]
     assert c["verified"] == c["windows_sent"] >= 500 and c["mismatched"] == 0
     assert r["device"]["board"] == "riscv32"
+    # the Student's 1x3 convolutions run RISC-V's Winograd path: its weights are held too
+    assert r["device"]["held_sha256"] == r["manifest_held_sha256"]["compiled, RISC-V kernels"]
+    assert r["manifest_held_sha256"]["compiled, RISC-V kernels"] != r["manifest_held_sha256"]["compiled"]
     # minstret under -icount shift=0 counts instructions: identical work, nearly equal counts
     assert 10_000 < r["cycles"]["min"] <= r["cycles"]["max"] < 1.05 * r["cycles"]["min"]
 

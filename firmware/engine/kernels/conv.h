@@ -276,7 +276,8 @@ __attribute__((noinline)) void ConvWinograd3(const ConvParams &p, const int8_t *
     int8_t *const out_row = output + row * out_w * out_c;
     for (int32_t ox = 0; ox < out_w; ox += 4) {   // tiles A (ox, ox + 1) and B (ox + 2, ox + 3)
       const int8_t *col[6];                         // input columns ox - 1 .. ox + 4
-      for (int32_t k = 0; k < 6; ++k) col[k] = ox - 1 + k >= 0 && ox - 1 + k < in_w ? image + (ox - 1 + k) * in_c : pad_row;
+      for (int32_t k = 0; k < 6; ++k)
+        col[k] = ox - 1 + k >= 0 && ox - 1 + k < in_w ? image + (ox - 1 + k) * in_c : pad_row;
       const int8_t *c0 = col[0], *c1 = col[1], *c2 = col[2], *c3 = col[3], *c4 = col[4], *c5 = col[5];
       int16_t *dst = v;
       for (const int8_t *const end = c0 + in_c; c0 != end; ++c0, ++c1, ++c2, ++c3, ++c4, ++c5, dst += 8) {
