@@ -43,8 +43,11 @@ def test_arduino_port_cross_compiles_for_cortex_m4():
     assert r.returncode == 0, r.stderr
 
 
-@pytest.mark.parametrize("fmt,ok", [(2, True), (1, False), (3, False)])
-def test_generated_format_guard(tmp_path, fmt, ok):
+@pytest.mark.parametrize("step,ok", [(0, True), (-1, False), (1, False)])
+def test_generated_format_guard(tmp_path, step, ok):
+    """The firmware builds headers of the converter's format and refuses older or newer."""
+    from bedside.contract.manifest import GEN_FORMAT
+    fmt = GEN_FORMAT + step
     src = tmp_path / "guard.cc"
     src.write_text(f"#define BEDSIDE_GEN_FORMAT {fmt}\n#include \"gen_format.h\"\nint x;\n")
     r = compile_only(src, f"-I{FIRMWARE_DIR / 'core'}")
