@@ -109,6 +109,12 @@ def run(args: argparse.Namespace) -> int:
     console.rule("[bold]summary[/]")
     for title, seconds in timings:
         console.print(f"  {title:<24} {seconds:7.1f} s")
+    # the stage times as JSON too (run.json `stages.demo`): the README's demo figures
+    from bedside import runinfo
+    runinfo.merge(run_dir, stage="demo", stage_info={
+        "command": "bedside demo" + (" --quick" if args.quick else ""),
+        "seconds": round(sum(s for _, s in timings), 1),
+        "stage_seconds": {title: round(s, 1) for title, s in timings}})
     report = RunPaths(run_dir).verify_dir / "report.md"
     console.print(f"run directory: {run_dir}" + (f"\nverification report: {report}" if report.exists() else ""))
     return 0

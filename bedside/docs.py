@@ -69,14 +69,13 @@ def _eval_goals(res: dict) -> list[str]:
 
 
 def _study_variants(res: dict) -> list[str]:
-    from bedside.training.report import study_markdown
-    rows = _table_lines(study_markdown(res))
-    return rows[:2 + len(res["variants"])]
+    from bedside.training.report import study_variants_table
+    return study_variants_table(res)
 
 
 def _study_differences(res: dict) -> list[str]:
-    from bedside.training.report import study_markdown
-    return _table_lines(study_markdown(res))[2 + len(res["variants"]):]
+    from bedside.training.report import study_differences_table
+    return study_differences_table(res)
 
 
 def _audit(res: dict) -> list[str]:

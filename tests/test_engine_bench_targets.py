@@ -133,21 +133,28 @@ def test_a_model_too_big_for_the_m0_does_not_fit(tmp_path):
 
 
 @pytest.mark.qemu
-def test_a_failed_cross_compile_is_one_line_and_exit_2(tmp_path):
-    """The real RISC-V compiler, run with an option it does not know (a wrapper first on
-    PATH adds it), fails: one line naming the file, the target and GCC's error, no traceback."""
+def _with_wrapped_tool(tmp_path, tool_of, extra: str):
+    """A tiny model and an environment whose PATH runs the real riscv32 tool `tool_of(target)`
+    with `extra` appended (skips when the toolchain or QEMU is missing)."""
+    import shutil
     from bedside.bench import engine_m4 as bench_m4
     if not bench_m4.tools_available("riscv32"):
         pytest.skip("riscv64-unknown-elf toolchain or QEMU not installed")
-    import shutil
-    gxx = bench_m4.TARGETS["riscv32"].tool("g++")
-    wrapper = tmp_path / "bin" / gxx
+    tool = tool_of(bench_m4.TARGETS["riscv32"])
+    wrapper = tmp_path / "bin" / tool
     wrapper.parent.mkdir()
-    wrapper.write_text(f'#!/bin/sh\nexec {shutil.which(gxx)} "$@" -mno-such-option\n')
+    wrapper.write_text(f'#!/bin/sh\nexec {shutil.which(tool)} "$@" {extra}\n')
     wrapper.chmod(0o755)
     path = tmp_path / "m.tflite"
     path.write_bytes(_quantize_model(8))
     env = dict(os.environ, PYTHONPATH=str(ROOT), PATH=f"{wrapper.parent}{os.pathsep}{os.environ['PATH']}")
+    return path, env
+
+
+def test_a_failed_cross_compile_is_one_line_and_exit_2(tmp_path):
+    """The real RISC-V compiler, run with an option it does not know (a wrapper first on
+    PATH adds it), fails: one line naming the file, the target and GCC's error, no traceback."""
+    path, env = _with_wrapped_tool(tmp_path, lambda t: t.tool("g++"), "-mno-such-option")
     r = subprocess.run([sys.executable, "-m", "bedside.cli", "bench", "engine", str(path), "-n", "2",
                         "--targets", "riscv32"], capture_output=True, text=True, env=env)
     lines = [line for line in r.stderr.splitlines() if line.strip()]
@@ -161,19 +168,8 @@ def test_an_emulator_that_fails_is_one_line_and_exit_2(tmp_path):
     """The real QEMU, run with an option it does not know (a wrapper first on PATH adds
     it), exits at once: one line naming the target, the emulator and its last line, the
     whole output kept in a log; no traceback."""
-    from bedside.bench import engine_m4 as bench_m4
-    if not bench_m4.tools_available("riscv32"):
-        pytest.skip("riscv64-unknown-elf toolchain or QEMU not installed")
-    import shutil
-    qemu = bench_m4.TARGETS["riscv32"].qemu[0]
-    wrapper = tmp_path / "bin" / qemu
-    wrapper.parent.mkdir()
-    wrapper.write_text(f'#!/bin/sh\nexec {shutil.which(qemu)} "$@" -no-such-flag\n')
-    wrapper.chmod(0o755)
-    path = tmp_path / "m.tflite"
-    path.write_bytes(_quantize_model(8))
+    path, env = _with_wrapped_tool(tmp_path, lambda t: t.qemu[0], "-no-such-flag")
     keep = tmp_path / "keep"
-    env = dict(os.environ, PYTHONPATH=str(ROOT), PATH=f"{wrapper.parent}{os.pathsep}{os.environ['PATH']}")
     r = subprocess.run([sys.executable, "-m", "bedside.cli", "bench", "engine", str(path), "-n", "2",
                         "--targets", "riscv32", "--keep", str(keep)],
                        capture_output=True, text=True, env=env)

@@ -63,13 +63,13 @@ def run(args: argparse.Namespace) -> int:
 
 def variant_names(text: str | None, default: list[str]) -> list[str]:
     """--variants as a list of names; ValueError naming an unknown one."""
-    from .study import VARIANTS
+    from .study import ALIASES, VARIANTS
     if text is None:
         return list(default)
     if text.strip() == "all":
         return list(VARIANTS)
     names = [n.strip() for n in text.split(",") if n.strip()]
-    known = set(VARIANTS) | {"kd_map_drop", "kd_uniform"}
+    known = set(VARIANTS) | set(ALIASES)
     bad = [n for n in names if n not in known]
     if bad or not names:
         raise ValueError(f"--variants: unknown variant {', '.join(bad) or '(none given)'}; "

@@ -128,13 +128,6 @@ def alarm_burden(test: dict, y, pidx, ends, onset, ops: dict, stride: int, n_boo
     return out, rows
 
 
-def safety_config(cfg: dict) -> dict | None:
-    """The run's safety floor as the device runs it: run.json config `safety`, the
-    contract's defaults when absent, None when off (as `bedside convert` writes it)."""
-    from bedside.contract.safety import DEFAULT, normalize
-    return normalize(cfg.get("safety", DEFAULT))
-
-
 def endpoint_burden(cohort: Cohort, cfg: dict, val: dict, test: dict, yv, pv, ev, y, pidx,
                     ends, n_boot: int, seed: int) -> tuple[dict, dict]:
     """Alarm burden as the endpoint (training/endpoint.py): every model's curve and its
@@ -142,7 +135,7 @@ def endpoint_burden(cohort: Cohort, cfg: dict, val: dict, test: dict, yv, pv, ev
     deployed alarm (run.json config `alarm`, chosen by `bedside distill` by the same rule;
     re-chosen here for a run whose alarm predates that rule)."""
     from . import endpoint
-    floor = safety_config(cfg)
+    floor = floor_burden.settings(cfg)      # the floor the device will run
     target = float(cfg["evaluate"].get("event_sensitivity", 0.9))
     deployed = cfg.get("alarm")
     if not (deployed and deployed.get("chosen_on") == endpoint.DEVICE_CHOSEN_ON):

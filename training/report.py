@@ -259,16 +259,24 @@ def burden_markdown(res: dict) -> list[str]:
     return lines
 
 
-def study_markdown(st: dict) -> list[str]:
-    lines = ["", f"## Seed study ({len(st['seeds'])} seeds, same split and Teacher)", "",
-             "| variant | AUROC per seed | mean AUROC | mean AUPRC |", "| --- | --- | --- | --- |"]
+def study_variants_table(st: dict) -> list[str]:
+    lines = ["| variant | AUROC per seed | mean AUROC | mean AUPRC |", "| --- | --- | --- | --- |"]
     for k, v in st["variants"].items():
         per = ", ".join(f"{a:.3f}" for a in v["auroc"])
         lines.append(f"| {k} | {per} | {np.mean(v['auroc']):.3f} | {np.mean(v['auprc']):.3f} |")
-    lines += ["", "| paired difference (mean over seeds) | AUROC [95 % CI] | AUPRC [95 % CI] |",
-              "| --- | --- | --- |"]
+    return lines
+
+
+def study_differences_table(st: dict) -> list[str]:
+    lines = ["| paired difference (mean over seeds) | AUROC [95 % CI] | AUPRC [95 % CI] |",
+             "| --- | --- | --- |"]
     for k, d in st["differences"].items():
         lines.append(f"| {k} | {d['auroc']:+.4f} [{d['auroc_ci'][0]:+.4f}, "
                      f"{d['auroc_ci'][1]:+.4f}] | {d['auprc']:+.4f} [{d['auprc_ci'][0]:+.4f}, "
                      f"{d['auprc_ci'][1]:+.4f}] |")
     return lines
+
+
+def study_markdown(st: dict) -> list[str]:
+    return (["", f"## Seed study ({len(st['seeds'])} seeds, same split and Teacher)", ""]
+            + study_variants_table(st) + [""] + study_differences_table(st))

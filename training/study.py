@@ -34,6 +34,7 @@ from bedside.rundir import RunPaths
 
 OTHER_FOCUS = "kd_other_focus"      # --variants name of kd_map_drop / kd_uniform
 VARIANTS = ("kd", "kd_no_attention", OTHER_FOCUS, "scratch")
+ALIASES = {"kd_map_drop": OTHER_FOCUS, "kd_uniform": OTHER_FOCUS}   # names also accepted
 
 
 def variants(dcfg: dict, names=VARIANTS) -> dict[str, dict]:
@@ -43,8 +44,7 @@ def variants(dcfg: dict, names=VARIANTS) -> dict[str, dict]:
     every = {"kd": dict(dcfg), "kd_no_attention": {**dcfg, "beta": 0.0},
              OTHER_FOCUS: {**dcfg, "attention_focus": other},
              "scratch": {**dcfg, "alpha": 0.0, "beta": 0.0}}
-    named = {"kd_map_drop": OTHER_FOCUS, "kd_uniform": OTHER_FOCUS}
-    keep = ["kd"] + [named.get(n, n) for n in names if named.get(n, n) != "kd"]
+    keep = ["kd"] + [ALIASES.get(n, n) for n in names if ALIASES.get(n, n) != "kd"]
     rename = {OTHER_FOCUS: f"kd_{other}"}
     return {rename.get(k, k): every[k] for k in dict.fromkeys(keep)}
 
@@ -57,8 +57,7 @@ def reusable(run_dir: Path, cfg: dict, scfg: dict, seed: int, name: str, dcfg: d
     path = {"kd": paths.student_model, "scratch": paths.scratch_model}.get(name)
     same = (path is not None and path.is_file() and seed == int(cfg.get("seed", 0))
             and scfg == cfg["student"]
-            and dcfg == (cfg["distill"] if name == "kd"
-                         else {**cfg["distill"], "alpha": 0.0, "beta": 0.0}))
+            and dcfg == variants(cfg["distill"], (name,))[name])
     return models.load(path) if same else None
 
 

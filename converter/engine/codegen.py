@@ -148,25 +148,27 @@ class Gen:
         keep nor hash it."""
         return f"BEDSIDE_ENGINE_PORTABLE_ONLY({self.const(values, hint, builds='portable')})"
 
-    def const_dsp(self, values, hint: str, ctype: str) -> str:
-        """A constant compiled only into DSP builds (BEDSIDE_ENGINE_DSP); nullptr elsewhere."""
+    def _const_only(self, values, hint: str, ctype: str, guard: str, kind: str):
+        """A constant compiled only where the preprocessor `guard` holds, held in `kind`'s
+        held_sha256; returns (array, name)."""
         arr = np.ascontiguousarray(values)
         name = f"k_{hint}"
-        self.decls.append(f"#if BEDSIDE_ENGINE_DSP\nalignas(16) const {ctype} {name}[{max(arr.size, 1)}] = "
+        self.decls.append(f"#if {guard}\nalignas(16) const {ctype} {name}[{max(arr.size, 1)}] = "
                           f"{_c_array(arr)};\n#endif")
+        self._hold_array(name, arr, ctype, kind)
+        return arr, name
+
+    def const_dsp(self, values, hint: str, ctype: str) -> str:
+        """A constant compiled only into DSP builds (BEDSIDE_ENGINE_DSP); nullptr elsewhere."""
+        arr, name = self._const_only(values, hint, ctype, "BEDSIDE_ENGINE_DSP", "dsp")
         self.dsp_weight_bytes += arr.nbytes
-        self._hold_array(name, arr, ctype, "dsp")
         return f"BEDSIDE_ENGINE_DSP_ONLY({name})"
 
     def const_riscv(self, values, hint: str, ctype: str) -> str:
         """A constant compiled only into the RISC-V builds (BEDSIDE_ENGINE_TWO_PIXELS: their
         own kernels read it); nullptr elsewhere. Held in the RISC-V builds' held_sha256."""
-        arr = np.ascontiguousarray(values)
-        name = f"k_{hint}"
-        self.decls.append(f"#if BEDSIDE_ENGINE_TWO_PIXELS\nalignas(16) const {ctype} {name}[{max(arr.size, 1)}] = "
-                          f"{_c_array(arr)};\n#endif")
+        arr, name = self._const_only(values, hint, ctype, "BEDSIDE_ENGINE_TWO_PIXELS", "riscv")
         self.riscv_weight_bytes += arr.nbytes
-        self._hold_array(name, arr, ctype, "riscv")
         return f"BEDSIDE_ENGINE_RISCV_ONLY({name})"
 
     def param(self, ctype: str, comment: str = "", **fields) -> str:
