@@ -98,6 +98,11 @@ def _safety_lines(manifest: dict) -> list[str]:
         "#define BEDSIDE_GEN_SAFETY_JUMP 1",
         f"constexpr uint8_t kSafetyJump[] = {_ints(t['jump'])};",
         f"constexpr int16_t kSafetyJumpBound[] = {_ints(t['jump_bound'])};"]
+    clear = [] if not any(t["clear"]) else [
+        "// deadband: an active rule r holds while its valid value is within the bound by less",
+        "// than kSafetyClear[r] raw units (0: none)",
+        "#define BEDSIDE_GEN_SAFETY_CLEAR 1",
+        f"constexpr int16_t kSafetyClear[] = {_ints(t['clear'])};"]
     return [
         "// safety floor (docs/safety.md): rule r+1 is signal kSafetySignal[r] below",
         "// (kSafetyHigh 0) or above (1) kSafetyBound[r] raw units, confirmed by readings",
@@ -114,7 +119,7 @@ def _safety_lines(manifest: dict) -> list[str]:
         f"constexpr uint8_t kSafetySignal[] = {_ints(x[0] for x in r)};",
         f"constexpr uint8_t kSafetyHigh[] = {_ints(int(x[1]) for x in r)};",
         f"constexpr int32_t kSafetyBound[] = {_ints(x[2] for x in r)};",
-        f"constexpr int16_t kSafetyStep[] = {_ints(step)};", *agree, *jump,
+        f"constexpr int16_t kSafetyStep[] = {_ints(step)};", *agree, *jump, *clear,
         "// per signal: cadences " + ", ".join(f"{n_} {cfg['cadence'][n_]}" for n_ in k.names),
         f"constexpr uint8_t kSafetyQuality[kNumSignals] = {_ints(t['quality'])};",
         f"constexpr uint8_t kSafetyFrozenSignal[kNumSignals] = {_ints(t['frozen_signal'])};",

@@ -242,8 +242,9 @@ def c_safety(core_tool: Path, raw: np.ndarray, cfg: dict) -> np.ndarray:
              for s in signals.SIGNALS]
     head += [f"{len(r)} {t['sustain']} {t['slow_sustain']} {t['frozen']} {t['lookback']} "
              f"{t['after_gap']}"]
-    head += [f"{i} {int(h)} {b} {st} {a} {ab} {j} {jb}" for (i, h, b), st, a, ab, j, jb
-             in zip(r, t["step"], t["agree"], t["agree_bound"], t["jump"], t["jump_bound"])]
+    head += [f"{i} {int(h)} {b} {st} {a} {ab} {j} {jb} {cl}" for (i, h, b), st, a, ab, j, jb, cl
+             in zip(r, t["step"], t["agree"], t["agree_bound"], t["jump"], t["jump_bound"],
+                    t["clear"])]
     head += [f"{q} {f} {s}" for q, f, s in zip(t["quality"], t["frozen_signal"], t["stale"])]
     body = [str(len(raw))] + [" ".join(map(str, row)) for row in raw]
     out = tool(core_tool, "safety", stdin="\n".join(head + body) + "\n")
@@ -288,7 +289,8 @@ def test_safety_floor_matches_python_sample_by_sample(firmware_core_tool):
                               "frozen_minutes": 5, "frozen_signals": list(k.names),
                               "stale_minutes": {"continuous": 3, "cuff": 6, "charted": 20},
                               "artefact_step": {"spo2": 4, "hr": 5, "map": 6},
-                              "agree": {"sbp": ["map", 65], "hr": ["rr", 20]}}),
+                              "agree": {"sbp": ["map", 65], "hr": ["rr", 20]},
+                              "clear_margin": {"sbp": 3, "map": 7, "rr": 2}}),
             safety.normalize({"sustain_minutes": 2, "artefact_sustain_minutes": 5,
                               "artefact_lookback": 1, "artefact_step": {"spo2": 3, "rr": 4},
                               "artefact_jump": {"spo2": ["hr", 4], "map": ["rr", 3],

@@ -54,6 +54,28 @@ def test_dropout_holds_the_run_and_a_normal_value_clears_it():
     assert reason(flags[6]) == 0 and reason(flags[8]) == 0 and reason(flags[9]) != 0
 
 
+def test_deadband_holds_a_confirmed_rule_near_its_bound():
+    """An active rule holds while the value is inside its bound by less than the deadband
+    (MAP 5 mmHg: 50..54), clears at the margin, and a run not yet confirmed still closes at
+    the bound: a value hovering at the bound is one alarm, and no alarm starts earlier."""
+    assert CFG["clear_margin"]["map"] == 5
+    raw = stream(30, map=(0, 30, 45))
+    raw[5:20:4, MAP] = 52                                    # every fourth reading inside
+    on = reason(safety.stream_flags(raw, CFG)) != 0
+    assert not on[:2].any() and on[2:20].all()               # one episode from sample 2
+    raw[20:, MAP] = 54
+    assert reason(safety.stream_flags(raw, CFG))[20:].all()   # still inside the deadband
+    raw[25:, MAP] = 55
+    flags = reason(safety.stream_flags(raw, CFG))
+    assert flags[24] and not flags[25:].any()               # cleared at bound + margin
+    early = stream(10, map=(0, 10, 45))
+    early[1, MAP] = 52                                       # before confirming: closes
+    assert reason(safety.stream_flags(early, CFG))[:4].sum() == 0
+    without = safety.normalize({**safety.DEFAULT, "clear_margin": {}})
+    on = reason(safety.stream_flags(raw, without)) != 0
+    assert int((on[1:] & ~on[:-1]).sum()) > 1                # without it: one per crossing
+
+
 def test_first_active_rule_wins():
     flags = safety.stream_flags(stream(10, hr=(0, 10, 30), rr=(0, 10, 50)), CFG)
     assert safety.reason_name(int(reason(flags[-1])), CFG) == "hr < 40"
@@ -177,17 +199,24 @@ def test_rr_step_delays_a_motion_rise_but_a_persisting_tachypnoea_is_caught():
     assert rule_of(gradual)[12] == "rr > 35"
 
 
-def test_bench_safety_burden_compares_candidates_on_validation(tmp_path, capsys):
-    """`bedside bench safety --burden`: every candidate's validation burden in
+def test_bench_safety_burden_compares_candidates_without_the_test_split(tmp_path, capsys):
+    """`bedside bench safety --burden`: every candidate's burden on the development
+    patients (training and validation splits; `--patients validation`: validation only) in
     safety_burden.json, without a device; a run without a cohort is refused with exit 2."""
     run = tmp_path / "run"
     assert main(["data", str(run), "--quick", "--seed", "0"]) == 0
     capsys.readouterr()
-    assert main(["bench", "safety", str(run), "--burden", "--json"]) == 0
-    assert json.loads(capsys.readouterr().out)["split"] == "validation"
+    assert main(["bench", "safety", str(run), "--burden", "--patients", "validation",
+                 "--json"]) == 0
+    val = json.loads(capsys.readouterr().out)
+    assert val["split"] == "validation" and val["splits"] == ["val"]
+    assert main(["bench", "safety", str(run), "--burden"]) == 0
     res = json.loads((run / "safety_burden.json").read_text())
     from bedside.training.floor_burden import CANDIDATES
-    assert res["split"] == "validation" and set(res["candidates"]) == set(CANDIDATES)
+    assert res["split"] == "development" and res["splits"] == ["train", "val"]
+    assert set(res["candidates"]) == set(CANDIDATES)
+    name = "last_two_values_hr_jump_20"
+    assert res["candidates"][name]["patients"] > val["candidates"][name]["patients"]
     assert res["fewest_false_alarms"] in CANDIDATES
     chosen = res["chosen"]
     assert chosen["name"] == res["fewest_false_alarms"]
@@ -200,6 +229,11 @@ def test_bench_safety_burden_compares_candidates_on_validation(tmp_path, capsys)
     assert (cand["last_two_values_hr_jump_20"]["alarm_episodes"]
             <= cand["step_from_last_two_values"]["alarm_episodes"]
             <= cand["step_from_last_value"]["alarm_episodes"])
+    # the deadband only holds an alarm that is on: fewer episodes, no event loses its alarm
+    before = cand["last_two_values_hr_jump_20_step_across_stale_gap"]
+    for name in ("deadband_bp_5", "deadband_bp_5_hr_5", "deadband_bp_5_hr_5_spo2_2"):
+        assert cand[name]["alarm_episodes"] <= before["alarm_episodes"]
+        assert cand[name]["events_alarmed_within_horizon"] >= before["events_alarmed_within_horizon"]
     empty = tmp_path / "empty"
     empty.mkdir()
     (empty / "run.json").write_text("{}")
@@ -232,6 +266,8 @@ def test_frozen_signal_sets_quality_but_not_at_the_top_of_the_scale():
     ({"artefact_jump": {"spo2": ["spo2", 20]}}, "safety.artefact_jump"),
     ({"artefact_jump": {"spo2": ["hr", 0]}}, "safety.artefact_jump"),
     ({"artefact_after_gap": 1}, "safety.artefact_after_gap"),
+    ({"clear_margin": {"pulse": 5}}, "safety.clear_margin"),
+    ({"clear_margin": {"map": 0}}, "safety.clear_margin.map"),
 ])
 def test_bad_settings_name_the_field(bad, field):
     with pytest.raises(safety.SafetyError, match=field.replace(".", r"\.")):

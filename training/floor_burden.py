@@ -137,7 +137,9 @@ def evaluate(cohort, cfg: dict, n_boot: int, seed: int) -> dict | None:
 # first, the smaller change, is chosen.
 _STEP = {"spo2": 8, "rr": 10}
 _NO_GAP = {"artefact_after_gap": False}     # unless a candidate says so: no step across a gap
-CANDIDATES: dict[str, dict] = {name: {**_NO_GAP, **change} for name, change in {
+_ROUND3 = {"artefact_step": _STEP, "artefact_lookback": 2, "artefact_jump": {"spo2": ["hr", 20]},
+           "artefact_after_gap": True, "clear_margin": {}}   # issue 24's third round
+CANDIDATES: dict[str, dict] = {name: {**_NO_GAP, "clear_margin": {}, **change} for name, change in {
     # the step from the last valid value only (as before, but across a gap), no jump rule
     "step_from_last_value": {"artefact_step": _STEP, "artefact_lookback": 1,
                              "artefact_jump": {}},
@@ -167,10 +169,27 @@ CANDIDATES: dict[str, dict] = {name: {**_NO_GAP, **change} for name, change in {
         "artefact_jump": {"spo2": ["hr", 20]}, "agree": {"sbp": ["map", 65]}},
     # a probe re-applied after a stale gap: the run opening on the first readings after the
     # gap with a step from the last valid values before it needs the artefact sustain
-    "last_two_values_hr_jump_20_step_across_stale_gap": {
-        "artefact_step": _STEP, "artefact_lookback": 2,
-        "artefact_jump": {"spo2": ["hr", 20]}, "artefact_after_gap": True},
+    "last_two_values_hr_jump_20_step_across_stale_gap": _ROUND3,
+    # a deadband: a confirmed rule clears only a measurement accuracy inside its bound, so a
+    # value hovering at the bound is one alarm, not one per crossing (chattering)
+    "deadband_bp_5": {**_ROUND3, "clear_margin": {"sbp": 5, "map": 5}},
+    "deadband_bp_5_hr_5": {**_ROUND3, "clear_margin": {"hr": 5, "sbp": 5, "map": 5}},
+    "deadband_bp_5_hr_5_spo2_2": {**_ROUND3, "clear_margin": {"hr": 5, "sbp": 5, "map": 5,
+                                                              "spo2": 2}},
 }.items()}
+
+
+# The patients a rule set may be chosen on: never the test split, which `bedside evaluate`
+# reads once. The floor learns nothing from patients, so the training split can join the
+# validation split ("development") where validation alone has too few episodes of a rule.
+CHOICE_SPLITS = {"validation": ("val",), "development": ("train", "val")}
+
+
+def patients(cohort, split: str) -> np.ndarray:
+    """Patient indices of a CHOICE_SPLITS name."""
+    if split not in CHOICE_SPLITS:
+        raise ValueError(f"unknown patients {split!r}: one of {', '.join(CHOICE_SPLITS)}")
+    return np.concatenate([cohort.indices(s) for s in CHOICE_SPLITS[split]])
 
 
 def compare(cohort, cfg: dict, split: str, n_boot: int, seed: int,
@@ -182,9 +201,10 @@ def compare(cohort, cfg: dict, split: str, n_boot: int, seed: int,
     if base is None:
         return {}
     horizon = int(cfg["horizon_min"])
+    idx = patients(cohort, split)
     out = {}
     for name, change in (candidates or CANDIDATES).items():
         sf = floor.normalize({**base, **change})
-        rows = patient_rows(cohort, cohort.indices(split), sf, horizon, TABLE, SAMPLE_PERIOD_S)
+        rows = patient_rows(cohort, idx, sf, horizon, TABLE, SAMPLE_PERIOD_S)
         out[name] = {"change": change, **summary(rows, sf, TABLE, n_boot, seed)}
     return out

@@ -115,6 +115,14 @@ def cases(k, cfg: dict, period_s: int = 60) -> dict[str, Case]:
         noisy[10:, i] = np.resize(pattern, LENGTH - 10)
         out[f"{tag}_noise"] = Case(noisy, 10, "none", None,
                                    f"{name} around {bound}: one reading beyond at a time")
+        margin = cfg.get("clear_margin", {}).get(name, 0)
+        if margin:   # confirmed, then every other reading inside by less than the deadband
+            hover = held(base(), 0, LENGTH, **values)
+            near = bound - (margin - 1) if high else bound + margin - 1
+            hover[sustain + 1::2, i] = near
+            out[f"{tag}_hovering"] = Case(hover, 0, rule, sustain + 1,
+                                          f"{name} {beyond}, then every other reading {near} "
+                                          f"(inside its deadband of {margin})")
     # cuff patients
     if "sbp" in idx and "sbp" in cfg["limits"]:
         c = cuff(held(base(), 0, LENGTH, sbp=65, map=55), 3)
@@ -383,8 +391,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                             "program or QEMU board; default host)")
     where.add_argument("--burden", action="store_true",
                        help="no device: compare the floor's candidate rule sets on the "
-                            "validation patients (RUN_DIR/data/cohort.npz), write "
+                            "patients of --patients (RUN_DIR/data/cohort.npz), write "
                             "RUN_DIR/safety_burden.json")
+    parser.add_argument("--patients", choices=["development", "validation"],
+                        default="development",
+                        help="--burden's patients: the training and validation splits "
+                             "(development, default) or validation only; never the test "
+                             "split, which bedside evaluate reads")
     parser.add_argument("--seed", type=int, default=None,
                         help="bootstrap seed for --burden (default: the run's seed)")
     jsonout.add_argument(parser)
@@ -409,7 +422,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def safety(run_dir: Path | None = None, *, port: str | None = None, target: str = "host",
-           burden: bool = False, seed: int | None = None, json: str | None = None) -> int:
+           burden: bool = False, patients: str = "development", seed: int | None = None,
+           json: str | None = None) -> int:
     """The safety floor through a device, case by case: `bedside bench safety` as a function."""
     args = command.namespace(add_arguments, 'bench safety', **locals())
     from contextlib import nullcontext
@@ -432,7 +446,7 @@ def safety(run_dir: Path | None = None, *, port: str | None = None, target: str 
         from bedside.bench import safety_burden
         seed = args.seed if args.seed is not None else \
             int(runinfo.load(args.run_dir).get("config", {}).get("seed", 0))
-        return safety_burden.run(args.run_dir, seed, args)
+        return safety_burden.run(args.run_dir, seed, args, args.patients)
     try:
         contract = Contract.from_run(args.run_dir)
     except (ManifestError, RunDirError) as e:

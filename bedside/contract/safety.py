@@ -30,7 +30,10 @@ minutes and run in samples (`timing`: minutes x 60 / sample period, rounded up).
   its bound only while the other signal's value at the same sample is valid and beyond
   `bound` in the same direction (an SBP-only low with a normal MAP: a damped arterial
   trace); a reading the other signal contradicts counts as within the bound; without a
-  valid other value the rule stands alone. The sample's reason is the number of the first
+  valid other value the rule stands alone. **Deadband** (`clear_margin[signal]`): an
+  active rule holds at a valid value within its bound by less than the margin (neither
+  clears nor confirms), so a value hovering at the bound is one alarm, not one per
+  crossing. The sample's reason is the number of the first
   active rule (0: none); any reason raises the alarm LED at once,
   whatever the model's alarm.
 * **Data quality.** Set while any of `quality_signals` has had no valid value for more
@@ -70,6 +73,7 @@ DEFAULT = {
     "artefact_sustain_minutes": 10,
     "artefact_after_gap": True,
     "agree": {},
+    "clear_margin": {"hr": 5, "sbp": 5, "map": 5, "spo2": 2},
     "quality_signals": ["hr", "sbp", "map", "spo2", "rr"],
     "stale_minutes": {"continuous": 15, "cuff": 35, "charted": 300},
     "frozen_signals": ["hr", "spo2"],
@@ -138,6 +142,9 @@ def normalize(cfg: dict | None, k: Constants = TABLE) -> dict | None:
             and -32767 <= v[1] <= 32767 for n, v in agree.items()):
         raise SafetyError(f"safety.agree: expected {{signal: [other signal, bound in its raw "
                           f"units]}}, got {agree!r}")
+    margin = out["clear_margin"]
+    if not isinstance(margin, dict) or not all(n in k.names for n in margin):
+        raise SafetyError(f"safety.clear_margin: expected {{signal: raw units}}, got {margin!r}")
     jump = out["artefact_jump"]
     if not isinstance(jump, dict) or not all(
             n in k.names and isinstance(v, (list, tuple)) and len(v) == 2 and v[0] in k.names
@@ -160,6 +167,8 @@ def normalize(cfg: dict | None, k: Constants = TABLE) -> dict | None:
                                          out["artefact_sustain_minutes"], 2, 1000),
         "artefact_after_gap": _bool("artefact_after_gap", out["artefact_after_gap"]),
         "agree": {n: [agree[n][0], agree[n][1]] for n in k.names if n in agree},
+        "clear_margin": {n: _int(f"clear_margin.{n}", margin[n], 1, 32767)
+                         for n in k.names if n in margin},
         "quality_signals": _names("quality_signals", out["quality_signals"], k),
         "stale_minutes": {c: _int(f"stale_minutes.{c}", stale[c], 1, 1000) for c in CADENCES},
         "frozen_signals": _names("frozen_signals", out["frozen_signals"], k),
@@ -210,6 +219,7 @@ def timing(cfg: dict, k: Constants = TABLE, period_s: int = SAMPLE_PERIOD_S) -> 
                       for i, _, _ in rules(cfg, k)],
             "agree_bound": [agree[k.names[i]][1] if k.names[i] in agree else 0
                             for i, _, _ in rules(cfg, k)],
+            "clear": [cfg.get("clear_margin", {}).get(k.names[i], 0) for i, _, _ in rules(cfg, k)],
             "stale": [samples(cfg["stale_minutes"][cfg["cadence"][n]], period_s)
                       for n in k.names],
             "quality": [int(n in cfg["quality_signals"]) for n in k.names],
@@ -229,7 +239,7 @@ class SafetyFloor:
         self.step, self.stale = t["step"], t["stale"]
         self.agree, self.agree_bound = t["agree"], t["agree_bound"]
         self.lookback, self.jump, self.jump_bound = t["lookback"], t["jump"], t["jump_bound"]
-        self.after_gap = t["after_gap"]
+        self.after_gap, self.clear = t["after_gap"], t["clear"]
         self.quality, self.frozen_signal = t["quality"], t["frozen_signal"]
         self.lo = [int(x) for x in k.valid_min]
         self.hi = [int(x) for x in k.valid_max]
@@ -260,7 +270,12 @@ class SafetyFloor:
                 j = self.agree[r]
                 if beyond and j != NO_AGREE and ok[j]:     # the other signal must agree
                     beyond = x[j] > self.agree_bound[r] if high else x[j] < self.agree_bound[r]
-                if not beyond:
+                m = self.clear[r]      # deadband: a confirmed rule holds near its bound
+                held = self.active[r] and m > 0 and (bound - m < v <= bound if high
+                                                     else bound <= v < bound + m)
+                if held:
+                    pass                                # neither confirms nor clears
+                elif not beyond:
                     self.run[r], self.active[r], self.slow[r] = 0, False, False
                 else:
                     if self.run[r] == 0 or self.age[i] > self.stale[i]:

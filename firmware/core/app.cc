@@ -91,10 +91,15 @@ const SafetyConfig kSafety = {g::kSafetyRules, g::kSafetySustain, g::kSafetySlow
 #else
                               nullptr, nullptr,
 #endif
-                              g::kSafetyAfterGap};
+                              g::kSafetyAfterGap,
+#if defined(BEDSIDE_GEN_SAFETY_CLEAR) && BEDSIDE_GEN_SAFETY_CLEAR
+                              g::kSafetyClear};
+#else
+                              nullptr};
+#endif
 #else
 const SafetyConfig kSafety = {0, 1, 1, 1, nullptr, nullptr, nullptr, nullptr, nullptr,
-                              nullptr, nullptr, nullptr, nullptr, 1, nullptr, nullptr};
+                              nullptr, nullptr, nullptr, nullptr, 1, nullptr, nullptr, 0, nullptr};
 #endif
 
 struct Stats {
@@ -267,6 +272,8 @@ void held_params_sha256(uint8_t out[32]) {
       for (int r = 0; r < f.rules; ++r) {
         i32(f.jump[r]); i32(f.jump_bound[r]);
       }
+    if (f.clear != nullptr)  // deadbands only when the floor has any
+      for (int r = 0; r < f.rules; ++r) i32(f.clear[r]);
   }
   i32(model_backend());  // the model: backend, then the SHA-256 of the bytes it runs
   sha256_update(&s, model, sizeof(model));

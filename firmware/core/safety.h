@@ -14,8 +14,10 @@
 // than its `stale` samples, or a frozen signal reading one value (inside its valid range)
 // for more than `frozen` valid readings. Agreement: a rule with `agree` counts a reading
 // beyond its bound only while that signal's valid value at the same sample is beyond
-// `agree_bound` too (no valid value: the rule stands alone). State: 3 bytes per rule, 8 per
-// signal (agreement and jump read the current sample and the signal state: no more).
+// `agree_bound` too (no valid value: the rule stands alone). Deadband: an active rule with
+// `clear` > 0 holds at a valid value within its bound by less than `clear` (neither clears
+// nor confirms), so a value hovering at the bound is one alarm. State: 3 bytes per rule, 8
+// per signal (agreement and jump read the current sample and the signal state: no more).
 #ifndef BEDSIDE_CORE_SAFETY_H_
 #define BEDSIDE_CORE_SAFETY_H_
 
@@ -48,6 +50,7 @@ struct SafetyConfig {
   const uint8_t *jump;       // [rules] signal whose jump makes a run slow (kNoAgree: none)
   const int16_t *jump_bound;  // [rules] that signal's jump in raw units; nullptr: none
   uint8_t after_gap;         // 1: the step is also measured across a stale gap
+  const int16_t *clear;      // [rules] deadband in raw units, 0: none; nullptr: none
 };
 
 constexpr uint8_t kNoAgree = 255;
@@ -109,7 +112,13 @@ inline FloorRecord safety_push(Safety *s, const PreprocConfig &pc, const int16_t
       const int j = c.agree != nullptr ? c.agree[r] : kNoAgree;
       if (beyond && j != kNoAgree && sample_valid(pc, j, raw[j]))  // the other must agree
         beyond = c.high[r] ? raw[j] > c.agree_bound[r] : raw[j] < c.agree_bound[r];
-      if (!beyond) {
+      const int32_t m = c.clear != nullptr ? c.clear[r] : 0;  // deadband near the bound
+      const bool held = (state & 1) && m > 0 &&
+                        (c.high[r] ? v > c.bound[r] - m && v <= c.bound[r]
+                                   : v >= c.bound[r] && v < c.bound[r] + m);
+      if (held) {
+        // neither confirms nor clears
+      } else if (!beyond) {
         run = state = 0;
       } else {
         if (run == 0 || g.age > c.stale[i]) {  // a new run (also after a stale gap)

@@ -276,6 +276,7 @@ int run_safety() {
   static int32_t agree_bound[kMaxSafetyRules];
   static uint8_t jump[kMaxSafetyRules];
   static int16_t jump_bound[kMaxSafetyRules];
+  static int16_t clear[kMaxSafetyRules];
   const int rules = (int)read_long();
   if (rules < 0 || rules > kMaxSafetyRules) return 2;
   const uint16_t sustain = (uint16_t)read_long(), slow = (uint16_t)read_long(),
@@ -283,7 +284,7 @@ int run_safety() {
   const uint8_t lookback = (uint8_t)read_long(), after_gap = (uint8_t)read_long();
   SafetyConfig cfg = {rules,  sustain, slow,  frozen_limit, signal,   high,
                       bound,  step,    quality, frozen,     stale,    agree,
-                      agree_bound, lookback, jump, jump_bound, after_gap};
+                      agree_bound, lookback, jump, jump_bound, after_gap, clear};
   for (int r = 0; r < rules; ++r) {
     signal[r] = (uint8_t)read_long();
     high[r] = (uint8_t)read_long();
@@ -293,6 +294,7 @@ int run_safety() {
     agree_bound[r] = (int32_t)read_long();
     jump[r] = (uint8_t)read_long();
     jump_bound[r] = (int16_t)read_long();
+    clear[r] = (int16_t)read_long();
   }
   for (int i = 0; i < pc.n_signals; ++i) {
     quality[i] = (uint8_t)read_long();

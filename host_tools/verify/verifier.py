@@ -105,6 +105,8 @@ def held_sha256(c: Contract, backend: int, model_held: bytes) -> bytes:
         values += [t["lookback"], t["after_gap"]]
         if any(a != NO_AGREE for a in t["jump"]):     # jump rules only when any
             values += [x for a, b in zip(t["jump"], t["jump_bound"]) for x in (a, b)]
+        if any(t["clear"]):                              # deadbands only when any
+            values += t["clear"]
     values += [backend]
     return hashlib.sha256(struct.pack(f"<{len(values)}i", *values) + model_held).digest()
 
