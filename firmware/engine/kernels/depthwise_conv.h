@@ -603,8 +603,9 @@ __attribute__((always_inline)) inline void DwColumn3x3(const int8_t *x, int8_t *
   const int8_t *r = x + 2 * kRow;
   o += kRow;
   const int32_t inner = h - 2;
-  int8_t *const end = o + inner / 3 * (3 * kRow);
-  for (; o != end; r += 3 * kRow, o += 3 * kRow) {   // rows oy, oy + 1, oy + 2: window rows turn a, b, c
+  // Three rows per pass, the window's rows turning a b c -> b c a -> c a b. A count, not an
+  // end pointer: GCC then keeps both pointers without recomputing them after the loop.
+  for (int32_t n = inner / 3; n > 0; --n, r += 3 * kRow, o += 3 * kRow) {
     rc = load(r);
     put(init + dot(ra, w0, w1, w2) + dot(rb, w3, w4, w5) + dot(rc, w6, w7, w8), o);
     ra = load(r + kRow);
