@@ -130,12 +130,13 @@ def dw_many_channels(seed=32):
     return keras.Model(inp, _dw(seed + 5, 3, strides=2, padding="same")(x))
 
 
-def dw_dilated(channels, stride, dil_h, dil_w, padding, seed) -> bytes:
-    """One DEPTHWISE_CONV_2D with dilation, per-channel scales, random weights and bias."""
+def dw_dilated(channels, stride, dil_h, dil_w, padding, seed, h=10, w=9) -> bytes:
+    """One 3x3 DEPTHWISE_CONV_2D (dilated unless dil_h = dil_w = 1) over an h x w map,
+    per-channel scales, random weights and bias."""
     from bedside.converter.engine.ops._common import out_size
     from tests.fixtures.crafted import T, build
     r = np.random.default_rng(seed)
-    h, w, kh, kw = 10, 9, 3, 3
+    kh, kw = 3, 3
     oh, ow = out_size(padding, h, kh, stride, dil_h), out_size(padding, w, kw, stride, dil_w)
     sf = list(r.uniform(0.002, 0.01, channels))
     return build([T((1, h, w, channels), scales=[0.05], zero_points=[int(r.integers(-20, 20))]),
@@ -151,6 +152,10 @@ def dw_dilated(channels, stride, dil_h, dil_w, padding, seed) -> bytes:
 DW_CASES = [("dw_few_channels", dw_few_channels, 31), ("dw_many_channels", dw_many_channels, 32)]
 # (channels, stride, dilation h, dilation w, padding: 0 SAME / 1 VALID)
 DILATED = [(6, 1, 2, 3, 0), (5, 2, 2, 2, 0), (8, 1, 3, 2, 1), (3, 2, 2, 1, 1)]
+# 3x3 stride-1 SAME maps (h, w, channels) for RISC-V's column walk (DepthwiseConv3x3Columns)
+# beyond the models above: no inner row (h 2), one column (no side taps), 1-3 rows left
+# after the walk's steps of three, channel counts that are not a multiple of 4.
+COLUMNS = [(2, 1, 5), (4, 1, 3), (2, 4, 6), (6, 3, 9), (7, 2, 4)]
 
 
 def _depthwise_ops(model_bytes):
@@ -162,7 +167,9 @@ def _depthwise_ops(model_bytes):
 def _dw_models():
     from tests.test_engine_models import convert
     models = [(name, convert(builder(seed), seed=seed)) for name, builder, seed in DW_CASES]
-    return models + [(f"dilated{k}", dw_dilated(*case, seed=k)) for k, case in enumerate(DILATED)]
+    return (models + [(f"dilated{k}", dw_dilated(*case, seed=k)) for k, case in enumerate(DILATED)]
+            + [(f"columns{k}", dw_dilated(c, 1, 1, 1, 0, seed=10 + k, h=h, w=w))
+               for k, (h, w, c) in enumerate(COLUMNS)])
 
 
 def test_depthwise_m1_bit_exact_on_host(tmp_path):

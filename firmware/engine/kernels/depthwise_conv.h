@@ -535,6 +535,144 @@ inline void DepthwiseConvM1Quads(const DepthwiseParams &p, const int8_t *input, 
 }
 #endif
 
+#if BEDSIDE_ENGINE_TWO_PIXELS && !BEDSIDE_ENGINE_DSP
+// --- 3x3, stride 1, 'same' padding, channel outer (rv32imc) -------------------------------
+//
+// Per channel its nine weights, acc_init and requantization constants are loaded once;
+// then each output column is walked down the rows with the 3x3 window in registers. Going
+// down one row loads only the new row's three inputs (at immediate offsets), and the walk
+// is unrolled by three rows so the window turns by renaming, not moves: per output three
+// `lb`, nine `mul`, nine `add` and the requantization. Taps outside the image are not
+// multiplied: acc_init = bias + input_offset * sum(w) counted them as (0 + input_offset) * w,
+// TFLM skips them, so each border case starts from acc_init - input_offset * (their
+// weights), computed once per column (int32 wrap, as the sums).
+
+// One input row's three taps of a window (x - 1, x, x + 1); an absent column reads nothing.
+struct DwRow3 {
+  int32_t l, m, r;
+};
+
+// One channel's constants for the column walk.
+struct DwChannel3x3 {
+  int32_t w0, w1, w2, w3, w4, w5, w6, w7, w8;
+  uint32_t init, zp;   // acc_init, the input zero point (-input_offset)
+  ChannelQuantRv cq;
+  const int32_t *q;    // the channel's kQuantStride words (form 0 reads them)
+  int32_t out_off, lo, hi;
+};
+
+// One column of one channel: x and o are row 0 of the column (channel c at x = ox) in the
+// input and the output; h >= 2 rows. kL, kR: the columns x - 1 and x + 1 are inside the
+// image.
+template <int kFast, bool kFullRange, int32_t kTap, int32_t kRow, bool kL, bool kR>
+__attribute__((always_inline)) inline void DwColumn3x3(const int8_t *x, int8_t *o, int32_t h, const DwChannel3x3 &k) {
+  const int32_t w0 = k.w0, w1 = k.w1, w2 = k.w2, w3 = k.w3, w4 = k.w4, w5 = k.w5, w6 = k.w6, w7 = k.w7, w8 = k.w8;
+  const ChannelQuantRv cq = k.cq;
+  const int32_t *const q = k.q;
+  const int32_t out_off = k.out_off, lo = k.lo, hi = k.hi;
+  const uint32_t zp = k.zp;
+  uint32_t missing = 0;   // the weights of taps outside the image in every row of this column
+  if (!kL) missing += static_cast<uint32_t>(w0 + w3 + w6);
+  if (!kR) missing += static_cast<uint32_t>(w2 + w5 + w8);
+  const uint32_t init = k.init + zp * missing;
+  const uint32_t top = init + zp * static_cast<uint32_t>((kL ? w0 : 0) + w1 + (kR ? w2 : 0));
+  const uint32_t bottom = init + zp * static_cast<uint32_t>((kL ? w6 : 0) + w7 + (kR ? w8 : 0));
+  const auto load = [](const int8_t *r) { return DwRow3{kL ? r[-kTap] : 0, r[0], kR ? r[kTap] : 0}; };
+  const auto dot = [](const DwRow3 &r, int32_t a, int32_t b, int32_t c) {
+    return static_cast<uint32_t>((kL ? r.l * a : 0) + r.m * b + (kR ? r.r * c : 0));
+  };
+  const auto put = [&](uint32_t acc, int8_t *dst) {
+    if (kFast == 0 || !kFullRange) {
+      *dst = RequantizeRv<kFast, kFullRange>(static_cast<int32_t>(acc), cq, q, out_off, lo, hi);
+      return;
+    }
+    // [-128, 127] with no constants in registers: v + 128 fits 8 bits, else the bound of
+    // v's sign (as Dot5Px4Requant); in assembly, as GCC sign-extends the stored byte
+    int32_t v = ScaleRv<kFast>(static_cast<int32_t>(acc), cq, out_off), t;
+    __asm__("addi %[t], %[v], 128\n"
+            "srli %[t], %[t], 8\n"
+            "beqz %[t], 1f\n"
+            "srai %[v], %[v], 31\n"
+            "xori %[v], %[v], 127\n"
+            "1:\n"
+            "sb %[v], %[d]\n"
+            : [v] "+r"(v), [t] "=&r"(t), [d] "=m"(*dst));
+  };
+  DwRow3 ra = load(x), rb = load(x + kRow), rc;
+  put(top + dot(ra, w3, w4, w5) + dot(rb, w6, w7, w8), o);
+  const int8_t *r = x + 2 * kRow;
+  o += kRow;
+  const int32_t inner = h - 2;
+  // Three rows per pass, the window's rows turning a b c -> b c a -> c a b. A count, not an
+  // end pointer: GCC then keeps both pointers without recomputing them after the loop.
+  for (int32_t n = inner / 3; n > 0; --n, r += 3 * kRow, o += 3 * kRow) {
+    rc = load(r);
+    put(init + dot(ra, w0, w1, w2) + dot(rb, w3, w4, w5) + dot(rc, w6, w7, w8), o);
+    ra = load(r + kRow);
+    put(init + dot(rb, w0, w1, w2) + dot(rc, w3, w4, w5) + dot(ra, w6, w7, w8), o + kRow);
+    rb = load(r + 2 * kRow);
+    put(init + dot(rc, w0, w1, w2) + dot(ra, w3, w4, w5) + dot(rb, w6, w7, w8), o + 2 * kRow);
+  }
+  switch (inner - inner / 3 * 3) {   // the last one or two inner rows, then the bottom row
+    case 0:
+      put(bottom + dot(ra, w0, w1, w2) + dot(rb, w3, w4, w5), o);
+      break;
+    case 1:
+      rc = load(r);
+      put(init + dot(ra, w0, w1, w2) + dot(rb, w3, w4, w5) + dot(rc, w6, w7, w8), o);
+      put(bottom + dot(rb, w0, w1, w2) + dot(rc, w3, w4, w5), o + kRow);
+      break;
+    default:
+      rc = load(r);
+      put(init + dot(ra, w0, w1, w2) + dot(rb, w3, w4, w5) + dot(rc, w6, w7, w8), o);
+      ra = load(r + kRow);
+      put(init + dot(rb, w0, w1, w2) + dot(rc, w3, w4, w5) + dot(ra, w6, w7, w8), o + kRow);
+      put(bottom + dot(rc, w0, w1, w2) + dot(ra, w3, w4, w5), o + 2 * kRow);
+      break;
+  }
+}
+
+// Whether DepthwiseConv3x3Columns computes this layer (3x3 kernel already fixed by the
+// caller): stride 1, no dilation, 'same' padding, at least two rows and input steps that
+// are the generator's kTap, kRow.
+template <int32_t kTap, int32_t kRow>
+inline bool DwColumnsFit(const DepthwiseParams &p) {
+  return p.stride_h == 1 && p.stride_w == 1 && p.dil_h == 1 && p.dil_w == 1 && p.pad_h == 1 && p.pad_w == 1 &&
+         p.in_h >= 2 && p.out_h == p.in_h && p.out_w == p.in_w && kTap == p.in_c && kRow == p.in_w * p.in_c;
+}
+
+// Multiplier 1, 3x3, stride 1, 'same' (DwColumnsFit): channel outer, each column walked
+// down by DwColumn3x3. Not inlined: it is instantiated once per layer shape and form.
+template <int kFast, bool kFullRange, int32_t kTap, int32_t kRow>
+__attribute__((noinline)) void DepthwiseConv3x3Columns(const DepthwiseParams &p, const int8_t *input,
+                                                       int8_t *output) {
+  constexpr int32_t kBlockWords = kDwWeights + kDwTapWords * 9;
+  const int32_t c_n = p.in_c, h = p.in_h, w = p.in_w, image_bytes = h * kRow;
+  for (int32_t b = 0; b < p.batches; ++b, input += image_bytes, output += image_bytes) {
+    for (int32_t c = 0; c < c_n; ++c) {
+      const int32_t *const blk = p.block8 + (c >> 2) * kBlockWords;
+      const int8_t *const wt = reinterpret_cast<const int8_t *>(blk + kDwWeights) + (c & 3);   // tap t at 4 * t
+      const int32_t *const q = blk + kDwQuant + (c & 3) * kQuantStride;
+      const DwChannel3x3 k = {wt[0],  wt[4],  wt[8],  wt[12],
+                              wt[16], wt[20], wt[24], wt[28],
+                              wt[32], static_cast<uint32_t>(blk[c & 3]),
+                              static_cast<uint32_t>(-p.input_offset), LoadChannelQuantRv(q),
+                              q,      p.output_offset, p.act_min, p.act_max};
+      const int8_t *x = input + c;
+      int8_t *o = output + c;
+      if (w == 1) {
+        DwColumn3x3<kFast, kFullRange, kTap, kRow, false, false>(x, o, h, k);
+        continue;
+      }
+      DwColumn3x3<kFast, kFullRange, kTap, kRow, false, true>(x, o, h, k);
+      for (int32_t ox = 1; ox + 1 < w; ++ox)
+        DwColumn3x3<kFast, kFullRange, kTap, kRow, true, true>(x + ox * kTap, o + ox * kTap, h, k);
+      DwColumn3x3<kFast, kFullRange, kTap, kRow, true, false>(x + (w - 1) * kTap, o + (w - 1) * kTap, h, k);
+    }
+  }
+}
+#endif
+
 // Multiplier-1 DEPTHWISE_CONV_2D with constant weights: taps read in place, interior
 // pixels (whole kernel inside the image) with the folded acc_init and an unrolled tap loop
 // when the generator fixes the kernel size (kKh, kKw; 0: runtime), border pixels over the
@@ -563,6 +701,12 @@ inline void DepthwiseConvM1(const DepthwiseParams &p, const int8_t *input, int8_
   const int32_t block_words = kDwWeights + kDwTapWords * taps;
   const int32_t groups4 = c_n & ~3;
 #if BEDSIDE_ENGINE_TWO_PIXELS && !BEDSIDE_ENGINE_DSP
+  if constexpr (kKh == 3 && kKw == 3 && kTap > 0 && kRow > 0 && 2 * kRow + kTap <= 2047) {
+    if (DwColumnsFit<kTap, kRow>(p)) {
+      DepthwiseConv3x3Columns<kFast, kFullRange, kTap, kRow>(p, input, output);
+      return;
+    }
+  }
   if constexpr (kKh > 0 && kKw > 0 && kTap > 0 && kRow > 0 && (kKh - 1) * kRow + kKw * kTap <= kDwMaxWindow &&
                 (kKh - 1) * kRow + (kKw - 1) * kTap + 3 <= 2047) {
     if (groups4 == c_n) {

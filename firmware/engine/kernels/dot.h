@@ -838,14 +838,20 @@ inline ChannelQuantRv LoadChannelQuantRv(const int32_t *quant) {
   return {static_cast<uint32_t>(quant[0]) << 1, quant[1], quant[2]};
 }
 
+// The fast forms' value before the clamp (kFast 1 or 2).
+template <int kFast>
+inline int32_t ScaleRv(int32_t acc, const ChannelQuantRv &c, int32_t output_offset) {
+  const int64_t product = static_cast<int64_t>(acc) * static_cast<int64_t>(static_cast<uint64_t>(c.m2));
+  const int32_t high = static_cast<int32_t>(product >> 32) + c.round +
+                       static_cast<int32_t>(static_cast<uint32_t>(product) >> 31) + (acc >> 31);
+  return (high >> c.right_shift) + (kFast == 1 ? output_offset : 0);
+}
+
 template <int kFast, bool kFullRange>
 inline int8_t RequantizeRv(int32_t acc, const ChannelQuantRv &c, const int32_t *quant, int32_t output_offset,
                            int32_t act_min, int32_t act_max) {
   if (kFast == 0) return RequantizeToInt8<kFast, kFullRange>(acc, quant, output_offset, act_min, act_max);
-  const int64_t product = static_cast<int64_t>(acc) * static_cast<int64_t>(static_cast<uint64_t>(c.m2));
-  const int32_t high = static_cast<int32_t>(product >> 32) + c.round +
-                       static_cast<int32_t>(static_cast<uint32_t>(product) >> 31) + (acc >> 31);
-  const int32_t v = (high >> c.right_shift) + (kFast == 1 ? output_offset : 0);
+  const int32_t v = ScaleRv<kFast>(acc, c, output_offset);
   return static_cast<int8_t>(kFullRange ? Clamp(v, -128, 127) : Clamp(v, act_min, act_max));
 }
 
