@@ -233,7 +233,8 @@ def test_bench_safety_burden_compares_candidates_without_the_test_split(tmp_path
     before = cand["last_two_values_hr_jump_20_step_across_stale_gap"]
     for name in ("deadband_bp_5", "deadband_bp_5_hr_5", "deadband_bp_5_hr_5_spo2_2"):
         assert cand[name]["alarm_episodes"] <= before["alarm_episodes"]
-        assert cand[name]["events_alarmed_within_horizon"] >= before["events_alarmed_within_horizon"]
+        assert (cand[name]["events_alarmed_within_horizon"]
+                >= before["events_alarmed_within_horizon"])
     empty = tmp_path / "empty"
     empty.mkdir()
     (empty / "run.json").write_text("{}")

@@ -33,10 +33,12 @@ def write(run_dir: Path, seed: int, patients: str = "development") -> dict:
     best = min(res, key=lambda n: (res[n]["false_alarms"],
                                    -res[n]["events_alarmed_within_horizon"]))
     out = {"generator": {"tool": "bedside bench safety --burden",
-                         "command": f"bedside bench safety {run_dir} --burden --patients {patients}",
+                         "command": f"bedside bench safety {run_dir} --burden "
+                                    f"--patients {patients}",
                          "cohort_sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
                          "version": runinfo.versions().get("bedside-kit")},
-           "split": patients, "splits": list(floor_burden.CHOICE_SPLITS[patients]), "seed": seed, "bootstrap": BOOTSTRAP,
+           "split": patients, "splits": list(floor_burden.CHOICE_SPLITS[patients]),
+           "seed": seed, "bootstrap": BOOTSTRAP,
            "horizon_min": int(cfg["horizon_min"]),
            "fewest_false_alarms": best,
            "chosen": {"name": best, "change": res[best]["change"],
