@@ -270,13 +270,12 @@ class SafetyFloor:
                 j = self.agree[r]
                 if beyond and j != NO_AGREE and ok[j]:     # the other signal must agree
                     beyond = x[j] > self.agree_bound[r] if high else x[j] < self.agree_bound[r]
-                m = self.clear[r]      # deadband: a confirmed rule holds near its bound
-                held = self.active[r] and m > 0 and (bound - m < v <= bound if high
-                                                     else bound <= v < bound + m)
-                if held:
-                    pass                                # neither confirms nor clears
-                elif not beyond:
-                    self.run[r], self.active[r], self.slow[r] = 0, False, False
+                if not beyond:
+                    m = self.clear[r]  # deadband: a confirmed rule holds near its bound
+                    held = self.active[r] and m > 0 and (bound - m < v <= bound if high
+                                                         else bound <= v < bound + m)
+                    if not held:
+                        self.run[r], self.active[r], self.slow[r] = 0, False, False
                 else:
                     if self.run[r] == 0 or self.age[i] > self.stale[i]:
                         self.run[r] = 1

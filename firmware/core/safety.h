@@ -112,14 +112,12 @@ inline FloorRecord safety_push(Safety *s, const PreprocConfig &pc, const int16_t
       const int j = c.agree != nullptr ? c.agree[r] : kNoAgree;
       if (beyond && j != kNoAgree && sample_valid(pc, j, raw[j]))  // the other must agree
         beyond = c.high[r] ? raw[j] > c.agree_bound[r] : raw[j] < c.agree_bound[r];
-      const int32_t m = c.clear != nullptr ? c.clear[r] : 0;  // deadband near the bound
-      const bool held = (state & 1) && m > 0 &&
-                        (c.high[r] ? v > c.bound[r] - m && v <= c.bound[r]
-                                   : v >= c.bound[r] && v < c.bound[r] + m);
-      if (held) {
-        // neither confirms nor clears
-      } else if (!beyond) {
-        run = state = 0;
+      if (!beyond) {
+        const int32_t m = c.clear != nullptr ? c.clear[r] : 0;  // deadband near the bound
+        const bool held = (state & 1) && m > 0 &&
+                          (c.high[r] ? v > c.bound[r] - m && v <= c.bound[r]
+                                     : v >= c.bound[r] && v < c.bound[r] + m);
+        if (!held) run = state = 0;
       } else {
         if (run == 0 || g.age > c.stale[i]) {  // a new run (also after a stale gap)
           const bool slow = c.step[r] > 0 && (g.age <= c.stale[i] || c.after_gap) &&
