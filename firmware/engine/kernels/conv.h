@@ -132,6 +132,16 @@ constexpr int32_t kWinogradMaxInC = 32;
   "lh t0, " #o "+" #k "*2(%[v])\n" "lh t1, " #o "+8+" #k "*2(%[v])\n" "lh t2, " #o "+" #k "*4(%[u])\n" \
   "lh a6, " #o "+2+" #k "*4(%[u])\n"
 
+// Component k of one input channel (its U and V at byte offset o) added into the four
+// accumulators a-d; BEDSIDE_RV_WINO_CHANNEL: all four components, the 16 accumulators.
+#define BEDSIDE_RV_WINO_ACC(k, o, a, b, c, d) \
+  BEDSIDE_RV_WINO_K(k, o) \
+  "mul a7, t2, t0\n" "add " #a ", " #a ", a7\n" "mul ra, t2, t1\n" "add " #b ", " #b ", ra\n" \
+  "mul a7, a6, t0\n" "add " #c ", " #c ", a7\n" "mul ra, a6, t1\n" "add " #d ", " #d ", ra\n"
+#define BEDSIDE_RV_WINO_CHANNEL(o) \
+  BEDSIDE_RV_WINO_ACC(0, o, s0, s4, s8, t3) BEDSIDE_RV_WINO_ACC(1, o, s1, s5, s9, t4) \
+  BEDSIDE_RV_WINO_ACC(2, o, s2, s6, s10, t5) BEDSIDE_RV_WINO_ACC(3, o, s3, s7, s11, t6)
+
 // the first input channel's products start the accumulators; one more channel where
 // their count is even (odd: nonzero), then two per iteration
 #define BEDSIDE_RV_WINO_LOOP \
@@ -145,46 +155,13 @@ constexpr int32_t kWinogradMaxInC = 32;
       "mul s3, t2, t0\n" "mul s7, t2, t1\n" "mul s11, a6, t0\n" "mul t6, a6, t1\n" \
       "addi %[v], %[v], 16\n" "addi %[u], %[u], 16\n" \
       "beqz %[odd], 3f\n" \
-      BEDSIDE_RV_WINO_K(0, 0) \
-      "mul a7, t2, t0\n" "add s0, s0, a7\n" "mul ra, t2, t1\n" "add s4, s4, ra\n" \
-      "mul a7, a6, t0\n" "add s8, s8, a7\n" "mul ra, a6, t1\n" "add t3, t3, ra\n" \
-      BEDSIDE_RV_WINO_K(1, 0) \
-      "mul a7, t2, t0\n" "add s1, s1, a7\n" "mul ra, t2, t1\n" "add s5, s5, ra\n" \
-      "mul a7, a6, t0\n" "add s9, s9, a7\n" "mul ra, a6, t1\n" "add t4, t4, ra\n" \
-      BEDSIDE_RV_WINO_K(2, 0) \
-      "mul a7, t2, t0\n" "add s2, s2, a7\n" "mul ra, t2, t1\n" "add s6, s6, ra\n" \
-      "mul a7, a6, t0\n" "add s10, s10, a7\n" "mul ra, a6, t1\n" "add t5, t5, ra\n" \
-      BEDSIDE_RV_WINO_K(3, 0) \
-      "mul a7, t2, t0\n" "add s3, s3, a7\n" "mul ra, t2, t1\n" "add s7, s7, ra\n" \
-      "mul a7, a6, t0\n" "add s11, s11, a7\n" "mul ra, a6, t1\n" "add t6, t6, ra\n" \
+      BEDSIDE_RV_WINO_CHANNEL(0) \
       "addi %[v], %[v], 16\n" "addi %[u], %[u], 16\n" \
       "3:\n" \
       "beq %[v], %[end], 2f\n" \
       "1:\n" \
-      BEDSIDE_RV_WINO_K(0, 0) \
-      "mul a7, t2, t0\n" "add s0, s0, a7\n" "mul ra, t2, t1\n" "add s4, s4, ra\n" \
-      "mul a7, a6, t0\n" "add s8, s8, a7\n" "mul ra, a6, t1\n" "add t3, t3, ra\n" \
-      BEDSIDE_RV_WINO_K(1, 0) \
-      "mul a7, t2, t0\n" "add s1, s1, a7\n" "mul ra, t2, t1\n" "add s5, s5, ra\n" \
-      "mul a7, a6, t0\n" "add s9, s9, a7\n" "mul ra, a6, t1\n" "add t4, t4, ra\n" \
-      BEDSIDE_RV_WINO_K(2, 0) \
-      "mul a7, t2, t0\n" "add s2, s2, a7\n" "mul ra, t2, t1\n" "add s6, s6, ra\n" \
-      "mul a7, a6, t0\n" "add s10, s10, a7\n" "mul ra, a6, t1\n" "add t5, t5, ra\n" \
-      BEDSIDE_RV_WINO_K(3, 0) \
-      "mul a7, t2, t0\n" "add s3, s3, a7\n" "mul ra, t2, t1\n" "add s7, s7, ra\n" \
-      "mul a7, a6, t0\n" "add s11, s11, a7\n" "mul ra, a6, t1\n" "add t6, t6, ra\n" \
-      BEDSIDE_RV_WINO_K(0, 16) \
-      "mul a7, t2, t0\n" "add s0, s0, a7\n" "mul ra, t2, t1\n" "add s4, s4, ra\n" \
-      "mul a7, a6, t0\n" "add s8, s8, a7\n" "mul ra, a6, t1\n" "add t3, t3, ra\n" \
-      BEDSIDE_RV_WINO_K(1, 16) \
-      "mul a7, t2, t0\n" "add s1, s1, a7\n" "mul ra, t2, t1\n" "add s5, s5, ra\n" \
-      "mul a7, a6, t0\n" "add s9, s9, a7\n" "mul ra, a6, t1\n" "add t4, t4, ra\n" \
-      BEDSIDE_RV_WINO_K(2, 16) \
-      "mul a7, t2, t0\n" "add s2, s2, a7\n" "mul ra, t2, t1\n" "add s6, s6, ra\n" \
-      "mul a7, a6, t0\n" "add s10, s10, a7\n" "mul ra, a6, t1\n" "add t5, t5, ra\n" \
-      BEDSIDE_RV_WINO_K(3, 16) \
-      "mul a7, t2, t0\n" "add s3, s3, a7\n" "mul ra, t2, t1\n" "add s7, s7, ra\n" \
-      "mul a7, a6, t0\n" "add s11, s11, a7\n" "mul ra, a6, t1\n" "add t6, t6, ra\n" \
+      BEDSIDE_RV_WINO_CHANNEL(0) \
+      BEDSIDE_RV_WINO_CHANNEL(16) \
       "addi %[v], %[v], 32\n" "addi %[u], %[u], 32\n" \
       "bne %[v], %[end], 1b\n" \
       "2:\n"
@@ -250,6 +227,8 @@ __attribute__((always_inline)) inline void Winograd3PassRequant(const int16_t *v
 #undef BEDSIDE_RV_WINO_REQ
 #undef BEDSIDE_RV_WINO_LOOP
 #undef BEDSIDE_RV_WINO_K
+#undef BEDSIDE_RV_WINO_ACC
+#undef BEDSIDE_RV_WINO_CHANNEL
 
 // RISC-V: a 1x3 convolution along the width (k_h 1, stride 1, dilation 1, 'same' padding,
 // ungrouped) by Winograd F(2,3): two neighbouring outputs of a 3-tap filter g from four

@@ -344,6 +344,19 @@ inline void Dot2x4(const int8_t *x0, const int8_t *x1, const int8_t *wa, int32_t
 }
 #undef BEDSIDE_RV_MAC
 
+// One input step k of BEDSIDE_RV_4PX_LOOP: the four pixels' inputs k, each times the
+// four channels' weights k into the 16 accumulators.
+#define BEDSIDE_RV_4PX_STEP(k) \
+  "lb t0, " #k "(%[x0])\n" "lb t1, " #k "(%[x1])\n" "lb t2, " #k "(%[x2])\n" "lb a7, " #k "(%[x3])\n" \
+  "lb a6, 4*" #k "+0(%[w])\n" "mul ra, t0, a6\n" "add s0, s0, ra\n" "mul ra, t1, a6\n" "add s4, s4, ra\n" \
+  "mul ra, t2, a6\n" "add s8, s8, ra\n" "mul a6, a7, a6\n" "add t3, t3, a6\n" \
+  "lb a6, 4*" #k "+1(%[w])\n" "mul ra, t0, a6\n" "add s1, s1, ra\n" "mul ra, t1, a6\n" "add s5, s5, ra\n" \
+  "mul ra, t2, a6\n" "add s9, s9, ra\n" "mul a6, a7, a6\n" "add t4, t4, a6\n" \
+  "lb a6, 4*" #k "+2(%[w])\n" "mul ra, t0, a6\n" "add s2, s2, ra\n" "mul ra, t1, a6\n" "add s6, s6, ra\n" \
+  "mul ra, t2, a6\n" "add s10, s10, ra\n" "mul a6, a7, a6\n" "add t5, t5, a6\n" \
+  "lb a6, 4*" #k "+3(%[w])\n" "mul ra, t0, a6\n" "add s3, s3, ra\n" "mul ra, t1, a6\n" "add s7, s7, ra\n" \
+  "mul ra, t2, a6\n" "add s11, s11, ra\n" "mul a6, a7, a6\n" "add t6, t6, a6\n"
+
 // Four output pixels by four channels (RISC-V): each weight byte feeds four MACs and each
 // input byte four (per input 4 + 4 byte loads, 16 `mul`, 16 `add`: 2.5 instructions per
 // MAC, 2.6 with the four pointer steps and the loop test per four inputs, against Dot2x8's
@@ -373,42 +386,10 @@ inline void Dot2x4(const int8_t *x0, const int8_t *x1, const int8_t *wa, int32_t
   "lw ra, %[end4]\n" \
   "beq %[x0], ra, 2f\n" \
   "1:\n" \
-  "lb t0, 0(%[x0])\n" "lb t1, 0(%[x1])\n" "lb t2, 0(%[x2])\n" "lb a7, 0(%[x3])\n" \
-  "lb a6, 0(%[w])\n" "mul ra, t0, a6\n" "add s0, s0, ra\n" "mul ra, t1, a6\n" "add s4, s4, ra\n" \
-  "mul ra, t2, a6\n" "add s8, s8, ra\n" "mul a6, a7, a6\n" "add t3, t3, a6\n" \
-  "lb a6, 1(%[w])\n" "mul ra, t0, a6\n" "add s1, s1, ra\n" "mul ra, t1, a6\n" "add s5, s5, ra\n" \
-  "mul ra, t2, a6\n" "add s9, s9, ra\n" "mul a6, a7, a6\n" "add t4, t4, a6\n" \
-  "lb a6, 2(%[w])\n" "mul ra, t0, a6\n" "add s2, s2, ra\n" "mul ra, t1, a6\n" "add s6, s6, ra\n" \
-  "mul ra, t2, a6\n" "add s10, s10, ra\n" "mul a6, a7, a6\n" "add t5, t5, a6\n" \
-  "lb a6, 3(%[w])\n" "mul ra, t0, a6\n" "add s3, s3, ra\n" "mul ra, t1, a6\n" "add s7, s7, ra\n" \
-  "mul ra, t2, a6\n" "add s11, s11, ra\n" "mul a6, a7, a6\n" "add t6, t6, a6\n" \
-  "lb t0, 1(%[x0])\n" "lb t1, 1(%[x1])\n" "lb t2, 1(%[x2])\n" "lb a7, 1(%[x3])\n" \
-  "lb a6, 4(%[w])\n" "mul ra, t0, a6\n" "add s0, s0, ra\n" "mul ra, t1, a6\n" "add s4, s4, ra\n" \
-  "mul ra, t2, a6\n" "add s8, s8, ra\n" "mul a6, a7, a6\n" "add t3, t3, a6\n" \
-  "lb a6, 5(%[w])\n" "mul ra, t0, a6\n" "add s1, s1, ra\n" "mul ra, t1, a6\n" "add s5, s5, ra\n" \
-  "mul ra, t2, a6\n" "add s9, s9, ra\n" "mul a6, a7, a6\n" "add t4, t4, a6\n" \
-  "lb a6, 6(%[w])\n" "mul ra, t0, a6\n" "add s2, s2, ra\n" "mul ra, t1, a6\n" "add s6, s6, ra\n" \
-  "mul ra, t2, a6\n" "add s10, s10, ra\n" "mul a6, a7, a6\n" "add t5, t5, a6\n" \
-  "lb a6, 7(%[w])\n" "mul ra, t0, a6\n" "add s3, s3, ra\n" "mul ra, t1, a6\n" "add s7, s7, ra\n" \
-  "mul ra, t2, a6\n" "add s11, s11, ra\n" "mul a6, a7, a6\n" "add t6, t6, a6\n" \
-  "lb t0, 2(%[x0])\n" "lb t1, 2(%[x1])\n" "lb t2, 2(%[x2])\n" "lb a7, 2(%[x3])\n" \
-  "lb a6, 8(%[w])\n" "mul ra, t0, a6\n" "add s0, s0, ra\n" "mul ra, t1, a6\n" "add s4, s4, ra\n" \
-  "mul ra, t2, a6\n" "add s8, s8, ra\n" "mul a6, a7, a6\n" "add t3, t3, a6\n" \
-  "lb a6, 9(%[w])\n" "mul ra, t0, a6\n" "add s1, s1, ra\n" "mul ra, t1, a6\n" "add s5, s5, ra\n" \
-  "mul ra, t2, a6\n" "add s9, s9, ra\n" "mul a6, a7, a6\n" "add t4, t4, a6\n" \
-  "lb a6, 10(%[w])\n" "mul ra, t0, a6\n" "add s2, s2, ra\n" "mul ra, t1, a6\n" "add s6, s6, ra\n" \
-  "mul ra, t2, a6\n" "add s10, s10, ra\n" "mul a6, a7, a6\n" "add t5, t5, a6\n" \
-  "lb a6, 11(%[w])\n" "mul ra, t0, a6\n" "add s3, s3, ra\n" "mul ra, t1, a6\n" "add s7, s7, ra\n" \
-  "mul ra, t2, a6\n" "add s11, s11, ra\n" "mul a6, a7, a6\n" "add t6, t6, a6\n" \
-  "lb t0, 3(%[x0])\n" "lb t1, 3(%[x1])\n" "lb t2, 3(%[x2])\n" "lb a7, 3(%[x3])\n" \
-  "lb a6, 12(%[w])\n" "mul ra, t0, a6\n" "add s0, s0, ra\n" "mul ra, t1, a6\n" "add s4, s4, ra\n" \
-  "mul ra, t2, a6\n" "add s8, s8, ra\n" "mul a6, a7, a6\n" "add t3, t3, a6\n" \
-  "lb a6, 13(%[w])\n" "mul ra, t0, a6\n" "add s1, s1, ra\n" "mul ra, t1, a6\n" "add s5, s5, ra\n" \
-  "mul ra, t2, a6\n" "add s9, s9, ra\n" "mul a6, a7, a6\n" "add t4, t4, a6\n" \
-  "lb a6, 14(%[w])\n" "mul ra, t0, a6\n" "add s2, s2, ra\n" "mul ra, t1, a6\n" "add s6, s6, ra\n" \
-  "mul ra, t2, a6\n" "add s10, s10, ra\n" "mul a6, a7, a6\n" "add t5, t5, a6\n" \
-  "lb a6, 15(%[w])\n" "mul ra, t0, a6\n" "add s3, s3, ra\n" "mul ra, t1, a6\n" "add s7, s7, ra\n" \
-  "mul ra, t2, a6\n" "add s11, s11, ra\n" "mul a6, a7, a6\n" "add t6, t6, a6\n" \
+  BEDSIDE_RV_4PX_STEP(0) \
+  BEDSIDE_RV_4PX_STEP(1) \
+  BEDSIDE_RV_4PX_STEP(2) \
+  BEDSIDE_RV_4PX_STEP(3) \
   "addi %[x0], %[x0], 4\n" \
   "addi %[x1], %[x1], 4\n" \
   "addi %[x2], %[x2], 4\n" \
@@ -420,15 +401,7 @@ inline void Dot2x4(const int8_t *x0, const int8_t *x1, const int8_t *wa, int32_t
   "lw ra, %[end]\n" \
   "beq %[x0], ra, 4f\n" \
   "3:\n" \
-  "lb t0, 0(%[x0])\n" "lb t1, 0(%[x1])\n" "lb t2, 0(%[x2])\n" "lb a7, 0(%[x3])\n" \
-  "lb a6, 0(%[w])\n" "mul ra, t0, a6\n" "add s0, s0, ra\n" "mul ra, t1, a6\n" "add s4, s4, ra\n" \
-  "mul ra, t2, a6\n" "add s8, s8, ra\n" "mul a6, a7, a6\n" "add t3, t3, a6\n" \
-  "lb a6, 1(%[w])\n" "mul ra, t0, a6\n" "add s1, s1, ra\n" "mul ra, t1, a6\n" "add s5, s5, ra\n" \
-  "mul ra, t2, a6\n" "add s9, s9, ra\n" "mul a6, a7, a6\n" "add t4, t4, a6\n" \
-  "lb a6, 2(%[w])\n" "mul ra, t0, a6\n" "add s2, s2, ra\n" "mul ra, t1, a6\n" "add s6, s6, ra\n" \
-  "mul ra, t2, a6\n" "add s10, s10, ra\n" "mul a6, a7, a6\n" "add t5, t5, a6\n" \
-  "lb a6, 3(%[w])\n" "mul ra, t0, a6\n" "add s3, s3, ra\n" "mul ra, t1, a6\n" "add s7, s7, ra\n" \
-  "mul ra, t2, a6\n" "add s11, s11, ra\n" "mul a6, a7, a6\n" "add t6, t6, a6\n" \
+  BEDSIDE_RV_4PX_STEP(0) \
   "addi %[x0], %[x0], 1\n" \
   "addi %[x1], %[x1], 1\n" \
   "addi %[x2], %[x2], 1\n" \
@@ -547,6 +520,28 @@ __attribute__((always_inline)) inline void Dot4Px4Requant(const int8_t *x0, cons
         "t2", "a6", "a7", "ra", "memory");
 }
 #undef BEDSIDE_RV_4PX_LOOP
+#undef BEDSIDE_RV_4PX_STEP
+
+// One input step k of Dot5Px4Requant: the four channels' weights k, then each pixel's
+// input k (pixel p at p * kStep) times the four into that pixel's accumulators.
+#define BEDSIDE_RV_5PX_STEP(k) \
+  "lb t0, 4*" #k "+0(%[wp])\n" "lb t1, 4*" #k "+1(%[wp])\n" "lb t2, 4*" #k "+2(%[wp])\n" \
+  "lb a6, 4*" #k "+3(%[wp])\n" \
+  "lb a7, %c[st]*0+" #k "(%[xp])\n" \
+  "mul ra, a7, t0\n" "add s0, s0, ra\n" "mul ra, a7, t1\n" "add s1, s1, ra\n" \
+  "mul ra, a7, t2\n" "add s2, s2, ra\n" "mul a7, a7, a6\n" "add s3, s3, a7\n" \
+  "lb a7, %c[st]*1+" #k "(%[xp])\n" \
+  "mul ra, a7, t0\n" "add s4, s4, ra\n" "mul ra, a7, t1\n" "add s5, s5, ra\n" \
+  "mul ra, a7, t2\n" "add s6, s6, ra\n" "mul a7, a7, a6\n" "add s7, s7, a7\n" \
+  "lb a7, %c[st]*2+" #k "(%[xp])\n" \
+  "mul ra, a7, t0\n" "add s8, s8, ra\n" "mul ra, a7, t1\n" "add s9, s9, ra\n" \
+  "mul ra, a7, t2\n" "add s10, s10, ra\n" "mul a7, a7, a6\n" "add s11, s11, a7\n" \
+  "lb a7, %c[st]*3+" #k "(%[xp])\n" \
+  "mul ra, a7, t0\n" "add t3, t3, ra\n" "mul ra, a7, t1\n" "add t4, t4, ra\n" \
+  "mul ra, a7, t2\n" "add t5, t5, ra\n" "mul a7, a7, a6\n" "add t6, t6, a7\n" \
+  "lb a7, %c[st]*4+" #k "(%[xp])\n" \
+  "mul ra, a7, t0\n" "add a2, a2, ra\n" "mul ra, a7, t1\n" "add a3, a3, ra\n" \
+  "mul ra, a7, t2\n" "add a4, a4, ra\n" "mul a7, a7, a6\n" "add a5, a5, a7\n"
 
 // Five output pixels by four channels whose fields lie in place kStep bytes apart (pointwise
 // and interior 1-D convolutions), requantized in registers (form 2, full int8 range): one
@@ -574,89 +569,14 @@ __attribute__((always_inline)) inline void Dot5Px4Requant(const int8_t *x, const
       "lw a2, 0(ra)\n" "lw a3, 4(ra)\n" "lw a4, 8(ra)\n" "lw a5, 12(ra)\n"
       "lw ra, %[end4]\n" "beq %[xp], ra, 2f\n"
       "1:\n"
-      "lb t0, 0(%[wp])\n" "lb t1, 1(%[wp])\n" "lb t2, 2(%[wp])\n" "lb a6, 3(%[wp])\n"
-      "lb a7, %c[st]*0+0(%[xp])\n"
-      "mul ra, a7, t0\n" "add s0, s0, ra\n" "mul ra, a7, t1\n" "add s1, s1, ra\n"
-      "mul ra, a7, t2\n" "add s2, s2, ra\n" "mul a7, a7, a6\n" "add s3, s3, a7\n"
-      "lb a7, %c[st]*1+0(%[xp])\n"
-      "mul ra, a7, t0\n" "add s4, s4, ra\n" "mul ra, a7, t1\n" "add s5, s5, ra\n"
-      "mul ra, a7, t2\n" "add s6, s6, ra\n" "mul a7, a7, a6\n" "add s7, s7, a7\n"
-      "lb a7, %c[st]*2+0(%[xp])\n"
-      "mul ra, a7, t0\n" "add s8, s8, ra\n" "mul ra, a7, t1\n" "add s9, s9, ra\n"
-      "mul ra, a7, t2\n" "add s10, s10, ra\n" "mul a7, a7, a6\n" "add s11, s11, a7\n"
-      "lb a7, %c[st]*3+0(%[xp])\n"
-      "mul ra, a7, t0\n" "add t3, t3, ra\n" "mul ra, a7, t1\n" "add t4, t4, ra\n"
-      "mul ra, a7, t2\n" "add t5, t5, ra\n" "mul a7, a7, a6\n" "add t6, t6, a7\n"
-      "lb a7, %c[st]*4+0(%[xp])\n"
-      "mul ra, a7, t0\n" "add a2, a2, ra\n" "mul ra, a7, t1\n" "add a3, a3, ra\n"
-      "mul ra, a7, t2\n" "add a4, a4, ra\n" "mul a7, a7, a6\n" "add a5, a5, a7\n"
-      "lb t0, 4(%[wp])\n" "lb t1, 5(%[wp])\n" "lb t2, 6(%[wp])\n" "lb a6, 7(%[wp])\n"
-      "lb a7, %c[st]*0+1(%[xp])\n"
-      "mul ra, a7, t0\n" "add s0, s0, ra\n" "mul ra, a7, t1\n" "add s1, s1, ra\n"
-      "mul ra, a7, t2\n" "add s2, s2, ra\n" "mul a7, a7, a6\n" "add s3, s3, a7\n"
-      "lb a7, %c[st]*1+1(%[xp])\n"
-      "mul ra, a7, t0\n" "add s4, s4, ra\n" "mul ra, a7, t1\n" "add s5, s5, ra\n"
-      "mul ra, a7, t2\n" "add s6, s6, ra\n" "mul a7, a7, a6\n" "add s7, s7, a7\n"
-      "lb a7, %c[st]*2+1(%[xp])\n"
-      "mul ra, a7, t0\n" "add s8, s8, ra\n" "mul ra, a7, t1\n" "add s9, s9, ra\n"
-      "mul ra, a7, t2\n" "add s10, s10, ra\n" "mul a7, a7, a6\n" "add s11, s11, a7\n"
-      "lb a7, %c[st]*3+1(%[xp])\n"
-      "mul ra, a7, t0\n" "add t3, t3, ra\n" "mul ra, a7, t1\n" "add t4, t4, ra\n"
-      "mul ra, a7, t2\n" "add t5, t5, ra\n" "mul a7, a7, a6\n" "add t6, t6, a7\n"
-      "lb a7, %c[st]*4+1(%[xp])\n"
-      "mul ra, a7, t0\n" "add a2, a2, ra\n" "mul ra, a7, t1\n" "add a3, a3, ra\n"
-      "mul ra, a7, t2\n" "add a4, a4, ra\n" "mul a7, a7, a6\n" "add a5, a5, a7\n"
-      "lb t0, 8(%[wp])\n" "lb t1, 9(%[wp])\n" "lb t2, 10(%[wp])\n" "lb a6, 11(%[wp])\n"
-      "lb a7, %c[st]*0+2(%[xp])\n"
-      "mul ra, a7, t0\n" "add s0, s0, ra\n" "mul ra, a7, t1\n" "add s1, s1, ra\n"
-      "mul ra, a7, t2\n" "add s2, s2, ra\n" "mul a7, a7, a6\n" "add s3, s3, a7\n"
-      "lb a7, %c[st]*1+2(%[xp])\n"
-      "mul ra, a7, t0\n" "add s4, s4, ra\n" "mul ra, a7, t1\n" "add s5, s5, ra\n"
-      "mul ra, a7, t2\n" "add s6, s6, ra\n" "mul a7, a7, a6\n" "add s7, s7, a7\n"
-      "lb a7, %c[st]*2+2(%[xp])\n"
-      "mul ra, a7, t0\n" "add s8, s8, ra\n" "mul ra, a7, t1\n" "add s9, s9, ra\n"
-      "mul ra, a7, t2\n" "add s10, s10, ra\n" "mul a7, a7, a6\n" "add s11, s11, a7\n"
-      "lb a7, %c[st]*3+2(%[xp])\n"
-      "mul ra, a7, t0\n" "add t3, t3, ra\n" "mul ra, a7, t1\n" "add t4, t4, ra\n"
-      "mul ra, a7, t2\n" "add t5, t5, ra\n" "mul a7, a7, a6\n" "add t6, t6, a7\n"
-      "lb a7, %c[st]*4+2(%[xp])\n"
-      "mul ra, a7, t0\n" "add a2, a2, ra\n" "mul ra, a7, t1\n" "add a3, a3, ra\n"
-      "mul ra, a7, t2\n" "add a4, a4, ra\n" "mul a7, a7, a6\n" "add a5, a5, a7\n"
-      "lb t0, 12(%[wp])\n" "lb t1, 13(%[wp])\n" "lb t2, 14(%[wp])\n" "lb a6, 15(%[wp])\n"
-      "lb a7, %c[st]*0+3(%[xp])\n"
-      "mul ra, a7, t0\n" "add s0, s0, ra\n" "mul ra, a7, t1\n" "add s1, s1, ra\n"
-      "mul ra, a7, t2\n" "add s2, s2, ra\n" "mul a7, a7, a6\n" "add s3, s3, a7\n"
-      "lb a7, %c[st]*1+3(%[xp])\n"
-      "mul ra, a7, t0\n" "add s4, s4, ra\n" "mul ra, a7, t1\n" "add s5, s5, ra\n"
-      "mul ra, a7, t2\n" "add s6, s6, ra\n" "mul a7, a7, a6\n" "add s7, s7, a7\n"
-      "lb a7, %c[st]*2+3(%[xp])\n"
-      "mul ra, a7, t0\n" "add s8, s8, ra\n" "mul ra, a7, t1\n" "add s9, s9, ra\n"
-      "mul ra, a7, t2\n" "add s10, s10, ra\n" "mul a7, a7, a6\n" "add s11, s11, a7\n"
-      "lb a7, %c[st]*3+3(%[xp])\n"
-      "mul ra, a7, t0\n" "add t3, t3, ra\n" "mul ra, a7, t1\n" "add t4, t4, ra\n"
-      "mul ra, a7, t2\n" "add t5, t5, ra\n" "mul a7, a7, a6\n" "add t6, t6, a7\n"
-      "lb a7, %c[st]*4+3(%[xp])\n"
-      "mul ra, a7, t0\n" "add a2, a2, ra\n" "mul ra, a7, t1\n" "add a3, a3, ra\n"
-      "mul ra, a7, t2\n" "add a4, a4, ra\n" "mul a7, a7, a6\n" "add a5, a5, a7\n"
+      BEDSIDE_RV_5PX_STEP(0)
+      BEDSIDE_RV_5PX_STEP(1)
+      BEDSIDE_RV_5PX_STEP(2)
+      BEDSIDE_RV_5PX_STEP(3)
       "addi %[xp], %[xp], 4\n" "addi %[wp], %[wp], 16\n" "lw ra, %[end4]\n" "bne %[xp], ra, 1b\n"
       "2:\n" "lw ra, %[end]\n" "beq %[xp], ra, 4f\n"
       "3:\n"
-      "lb t0, 0(%[wp])\n" "lb t1, 1(%[wp])\n" "lb t2, 2(%[wp])\n" "lb a6, 3(%[wp])\n"
-      "lb a7, %c[st]*0+0(%[xp])\n"
-      "mul ra, a7, t0\n" "add s0, s0, ra\n" "mul ra, a7, t1\n" "add s1, s1, ra\n"
-      "mul ra, a7, t2\n" "add s2, s2, ra\n" "mul a7, a7, a6\n" "add s3, s3, a7\n"
-      "lb a7, %c[st]*1+0(%[xp])\n"
-      "mul ra, a7, t0\n" "add s4, s4, ra\n" "mul ra, a7, t1\n" "add s5, s5, ra\n"
-      "mul ra, a7, t2\n" "add s6, s6, ra\n" "mul a7, a7, a6\n" "add s7, s7, a7\n"
-      "lb a7, %c[st]*2+0(%[xp])\n"
-      "mul ra, a7, t0\n" "add s8, s8, ra\n" "mul ra, a7, t1\n" "add s9, s9, ra\n"
-      "mul ra, a7, t2\n" "add s10, s10, ra\n" "mul a7, a7, a6\n" "add s11, s11, a7\n"
-      "lb a7, %c[st]*3+0(%[xp])\n"
-      "mul ra, a7, t0\n" "add t3, t3, ra\n" "mul ra, a7, t1\n" "add t4, t4, ra\n"
-      "mul ra, a7, t2\n" "add t5, t5, ra\n" "mul a7, a7, a6\n" "add t6, t6, a7\n"
-      "lb a7, %c[st]*4+0(%[xp])\n"
-      "mul ra, a7, t0\n" "add a2, a2, ra\n" "mul ra, a7, t1\n" "add a3, a3, ra\n"
-      "mul ra, a7, t2\n" "add a4, a4, ra\n" "mul a7, a7, a6\n" "add a5, a5, a7\n"
+      BEDSIDE_RV_5PX_STEP(0)
       "addi %[xp], %[xp], 1\n" "addi %[wp], %[wp], 4\n" "lw ra, %[end]\n" "bne %[xp], ra, 3b\n"
       "4:\n"
       "lw ra, %[quant]\n" "lw %[xp], %[out]\n" "li %[wp], 256\n"
@@ -730,6 +650,7 @@ __attribute__((always_inline)) inline void Dot5Px4Requant(const int8_t *x, const
       : "s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "s9", "s10", "s11", "t3", "t4", "t5", "t6", "a2", "a3",
         "a4", "a5", "t0", "t1", "t2", "a6", "a7", "ra", "memory");
 }
+#undef BEDSIDE_RV_5PX_STEP
 
 
 #endif
