@@ -123,9 +123,10 @@ def curve(points: list[dict]) -> list[list[float]]:
     return [list(x) for x in pts]
 
 
-def floor_windows(cohort, pidx, ends, safety_cfg) -> np.ndarray:
+def floor_windows(cohort, pidx, ends, safety_cfg, recs: dict | None = None) -> np.ndarray:
     """Per window: the safety floor raised a reason at a sample since the patient's
-    previous window (from the patient's admission for the first)."""
+    previous window (from the patient's admission for the first). `recs`: the patients'
+    floor records when already computed (floor_burden.records)."""
     from bedside.contract.safety import stream_flags
     out = np.zeros(len(ends), dtype=bool)
     if safety_cfg is None:
@@ -133,7 +134,9 @@ def floor_windows(cohort, pidx, ends, safety_cfg) -> np.ndarray:
     pidx, ends = np.asarray(pidx), np.asarray(ends)
     for i in np.unique(pidx):
         sel = np.flatnonzero(pidx == i)
-        reason = (np.asarray(stream_flags(cohort.stream(int(i)), safety_cfg)) >> RESULT_REASON_SHIFT) > 0
+        flags = recs[int(i)][:, 0] if recs is not None else stream_flags(cohort.stream(int(i)),
+                                                                          safety_cfg)
+        reason = (np.asarray(flags) >> RESULT_REASON_SHIFT) > 0
         cum = np.concatenate([[0], np.cumsum(reason)])
         e = ends[sel]
         lo = np.concatenate([[-1], e[:-1]])

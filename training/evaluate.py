@@ -129,11 +129,14 @@ def alarm_burden(test: dict, y, pidx, ends, onset, ops: dict, stride: int, n_boo
 
 
 def endpoint_burden(cohort: Cohort, cfg: dict, val: dict, test: dict, yv, pv, ev, y, pidx,
-                    ends, n_boot: int, seed: int) -> tuple[dict, dict]:
+                    ends, n_boot: int, seed: int, test_floor: dict | None = None
+                    ) -> tuple[dict, dict]:
     """Alarm burden as the endpoint (training/endpoint.py): every model's curve and its
     validation-chosen operating point, and the device (Student KD + safety floor) at the
     deployed alarm (run.json config `alarm`, chosen by `bedside distill` by the same rule;
-    re-chosen here for a run whose alarm predates that rule)."""
+    re-chosen here for a run whose alarm predates that rule). `test_floor`: the test
+    patients' floor records (floor_burden.records), computed once for this and the floor's
+    own burden."""
     from . import endpoint
     floor = floor_burden.settings(cfg)      # the floor the device will run
     target = float(cfg["evaluate"].get("event_sensitivity", 0.9))
@@ -143,7 +146,7 @@ def endpoint_burden(cohort: Cohort, cfg: dict, val: dict, test: dict, yv, pv, ev
     out, rows = endpoint.evaluate(
         val, test, yv, pv, ev, cohort.onset[pv], y, pidx, ends, cohort.onset[pidx],
         endpoint.floor_windows(cohort, pv, ev, floor),
-        endpoint.floor_windows(cohort, pidx, ends, floor),
+        endpoint.floor_windows(cohort, pidx, ends, floor, test_floor),
         int(cfg["window"]["stride"]), target, n_boot, seed, device_alarm=deployed)
     out["device"]["safety_floor"] = "off" if floor is None else "on"
     return out, rows
@@ -347,12 +350,13 @@ def evaluate(run_dir: Path, cfg: dict, seed: int) -> dict:
             k: _metrics(y[mask], probs[k][mask], pidx[mask], rate, n_boot, seed) for k in MODELS}
     res["versus_strongest_baseline"] = versus_strongest_baseline(
         val_auroc, y, test, pidx, rows, stride, n_boot, seed)
+    test_floor = floor_burden.records(cohort, cohort.indices("test"), cfg)
     res["alarm_burden"]["endpoint"], ep_rows = endpoint_burden(
-        cohort, cfg, val, test, yv, pv, ev, y, pidx, ends, n_boot, seed)
+        cohort, cfg, val, test, yv, pv, ev, y, pidx, ends, n_boot, seed, test_floor)
     res["goals"] = goals.compute(res["alarm_burden"]["endpoint"], ep_rows, None, stride,
                                  n_boot, seed)
     res["targets"] = targets(res)
-    sf = floor_burden.evaluate(cohort, cfg, n_boot, seed)
+    sf = floor_burden.evaluate(cohort, cfg, n_boot, seed, test_floor)
     if sf is not None:
         res["safety_floor"] = sf
     art = artifact_effect(run_dir, cohort, cfg, test, y, pidx, ends, n_boot, seed)

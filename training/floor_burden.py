@@ -37,17 +37,28 @@ def bp_source(raw: np.ndarray, k) -> str:
     return "cuff" if valid.mean() < 0.5 else "arterial line"
 
 
-def patient_rows(cohort, idx, cfg: dict, horizon: int, k, period_s: int) -> dict:
+def records(cohort, idx, cfg: dict) -> dict[int, np.ndarray] | None:
+    """Each patient's floor records from admission (safety.stream_records), for the
+    run's floor (None when off): computed once, read by the endpoint's device windows and
+    by the floor's own burden."""
+    sf = settings(cfg)
+    if sf is None:
+        return None
+    return {int(i): floor.stream_records(cohort.stream(int(i)), sf) for i in idx}
+
+
+def patient_rows(cohort, idx, cfg: dict, horizon: int, k, period_s: int,
+                 recs: dict[int, np.ndarray] | None = None) -> dict:
     """Per test patient: minutes, episodes, false, alarm minutes, quality minutes per cause
     signal, events and whether the floor alarmed in the horizon before onset, rule of each
-    episode."""
+    episode. `recs`: the patients' floor records when already computed (`records`)."""
     rows = {key: [] for key in ("minutes", "episodes", "false", "alarm_minutes",
                                 "quality_minutes", "event", "alarmed", "source")}
     rows["quality_by_signal"] = []
     rows["episode_rules"] = []
     for i in idx:
         raw = cohort.stream(i)
-        rec = floor.stream_records(raw, cfg, k, period_s)
+        rec = recs[int(i)] if recs is not None else floor.stream_records(raw, cfg, k, period_s)
         onset = int(cohort.onset[i])
         end = onset if onset >= 0 else len(raw)
         reason = rec[:end, 0] >> floor.REASON_SHIFT
@@ -119,14 +130,17 @@ def summary(rows: dict, cfg: dict, k, n_boot: int, seed: int) -> dict:
     }
 
 
-def evaluate(cohort, cfg: dict, n_boot: int, seed: int) -> dict | None:
-    """evaluation.json `safety_floor` for the test split (None when the floor is off)."""
+def evaluate(cohort, cfg: dict, n_boot: int, seed: int,
+             recs: dict[int, np.ndarray] | None = None) -> dict | None:
+    """evaluation.json `safety_floor` for the test split (None when the floor is off);
+    `recs`: the test patients' floor records when already computed (`records`)."""
     from bedside.contract.signals import SAMPLE_PERIOD_S, TABLE
     sf = settings(cfg)
     if sf is None:
         return None
     horizon = int(cfg["horizon_min"])
-    rows = patient_rows(cohort, cohort.indices("test"), sf, horizon, TABLE, SAMPLE_PERIOD_S)
+    rows = patient_rows(cohort, cohort.indices("test"), sf, horizon, TABLE, SAMPLE_PERIOD_S,
+                        recs)
     out = summary(rows, sf, TABLE, n_boot, seed)
     return {"split": "test", "horizon_min": horizon, "settings": sf, **out}
 
