@@ -38,6 +38,16 @@ REALARM_MIN = 60
 MIN_DURATIONS = (1, 2, 3)
 
 
+def realarm_windows(stride: int) -> int:
+    """REALARM_MIN in windows of `stride` minutes (at least one)."""
+    return max(1, REALARM_MIN // int(stride))
+
+
+def device_on(on: np.ndarray, floor_on: np.ndarray | None) -> np.ndarray:
+    """The LED: the model's alarm OR the floor's windows (the model's alone without one)."""
+    return on if floor_on is None else on | floor_on
+
+
 def alarm_on(p, pidx, threshold: float, min_duration: int) -> np.ndarray:
     """Alarm state per window (windows of a patient consecutive, in time order)."""
     p, pidx = np.asarray(p, np.float64), np.asarray(pidx)
@@ -100,11 +110,11 @@ def operating_point(sv, yv, pv, ev, onset_v, floor_v, stride: int, target: float
     """The validation-chosen alarm ({threshold, off_threshold, min_duration, ...}) of one
     score: every (threshold, min_duration) pair on the validation windows (thresholds
     from the validation scores alone), the model's alarm OR'd with `floor_v` when given."""
-    ra = max(1, REALARM_MIN // int(stride))
+    ra = realarm_windows(stride)
     pts = []
     for md in durations:
         for t in thresholds(sv):
-            on = alarm_on(sv, pv, t, md) | (floor_v if floor_v is not None else False)
+            on = device_on(alarm_on(sv, pv, t, md), floor_v)
             pts.append({"threshold": float(t), "min_duration": int(md), **burden.summary(
                 rows_from_on(on, yv, pv, ev, onset_v, ra), stride)})
     op = choose(pts, target)
@@ -153,20 +163,19 @@ def evaluate(val: dict, test: dict, yv, pv, ev, onset_v, y, pidx, ends, onset,
     per-patient test rows at the operating points (for paired comparisons). The device
     row runs `device_alarm` (the deployed alarm) when given."""
     out, rows = {}, {}
-    ra = max(1, REALARM_MIN // int(stride))
+    ra = realarm_windows(stride)
     scores = {k: (val[k], test[k], None, None) for k in val}
     scores["device"] = (val[device_model], test[device_model], floor_v, floor_t)
     for k, (sv, st, fv, ft) in scores.items():
-        floor_t_or = ft if ft is not None else False
         if k == "device" and device_alarm is not None:
             op = device_operating_point(device_alarm, sv, yv, pv, ev, onset_v, fv, stride)
         else:
             op = operating_point(sv, yv, pv, ev, onset_v, fv, stride, target)
         md = op["min_duration"]
-        pts = [burden.summary(rows_from_on(alarm_on(st, pidx, t, md) | floor_t_or, y, pidx,
+        pts = [burden.summary(rows_from_on(device_on(alarm_on(st, pidx, t, md), ft), y, pidx,
                                            ends, onset, ra), stride) for t in thresholds(st)]
-        r = rows_from_on(alarm_on(st, pidx, op["threshold"], md) | floor_t_or, y, pidx, ends,
-                         onset, ra)
+        r = rows_from_on(device_on(alarm_on(st, pidx, op["threshold"], md), ft), y, pidx,
+                         ends, onset, ra)
         res = {"curve": curve(pts), "realarm_min": REALARM_MIN, "operating_point": op}
         res.update(with_ci(r, stride, n_boot, seed))
         if k == "device":
@@ -195,9 +204,9 @@ def choose_device_alarm(cohort, cfg: dict, p_val, yv, pv, ev) -> dict:
 
 def device_operating_point(alarm: dict, sv, yv, pv, ev, onset_v, floor_v, stride: int) -> dict:
     """The deployed alarm as an operating point, with its validation burden."""
-    ra = max(1, REALARM_MIN // int(stride))
+    ra = realarm_windows(stride)
     t, md = float(alarm["threshold"]), int(alarm["min_duration"])
-    on = alarm_on(sv, pv, t, md) | (floor_v if floor_v is not None else False)
+    on = device_on(alarm_on(sv, pv, t, md), floor_v)
     s = burden.summary(rows_from_on(on, yv, pv, ev, onset_v, ra), stride)
     return {**{k: alarm[k] for k in alarm if k not in ("on_q", "off_q")},
             "threshold": t, "off_threshold": float(alarm["off_threshold"]), "min_duration": md,
